@@ -120,7 +120,9 @@ def _null_positions(length: int, rng: random.Random) -> list[int]:
     return positions
 
 
-def render_payload(payload: JsonPayload | JsonListPage, *, nulls_rng: random.Random | None) -> bytes:
+def render_payload(
+    payload: JsonPayload | JsonListPage, *, nulls_rng: random.Random | None
+) -> bytes:
     """Serialise a payload; with ``nulls_rng`` insert ``null`` entries into its lists."""
     if isinstance(payload, JsonListPage):
         items = payload.items
@@ -132,7 +134,9 @@ def render_payload(payload: JsonPayload | JsonListPage, *, nulls_rng: random.Ran
         if payload.list_key is None:
             return array
         head = json_bytes(payload.list_key)
-        tail = b"".join(b"," + json_bytes(k) + b":" + json_bytes(v) for k, v in payload.extra.items())
+        tail = b"".join(
+            b"," + json_bytes(k) + b":" + json_bytes(v) for k, v in payload.extra.items()
+        )
         return b"{" + head + b":" + array + tail + b"}"
     value = payload.value
     if nulls_rng is not None:
@@ -151,7 +155,9 @@ def _with_nulls(value: Any, rng: random.Random) -> Any:
     return value
 
 
-def json_response(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    value: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         json_bytes(value),
         status=status,
@@ -535,14 +541,20 @@ class StandIn(abc.ABC):
         control = [
             Rule(f"{CONTROL_PREFIX}/", endpoint="control_info", methods=["GET"]),
             Rule(f"{CONTROL_PREFIX}/reset", endpoint="control_reset", methods=["POST"]),
-            Rule(f"{CONTROL_PREFIX}/requests", endpoint="control_requests", methods=["GET", "DELETE"]),
+            Rule(
+                f"{CONTROL_PREFIX}/requests", endpoint="control_requests", methods=["GET", "DELETE"]
+            ),
             Rule(f"{CONTROL_PREFIX}/events", endpoint="control_events", methods=["GET", "DELETE"]),
             Rule(
                 f"{CONTROL_PREFIX}/rate-limit",
                 endpoint="control_rate_limit",
                 methods=["GET", "PUT", "DELETE"],
             ),
-            Rule(f"{CONTROL_PREFIX}/faults", endpoint="control_faults", methods=["GET", "POST", "DELETE"]),
+            Rule(
+                f"{CONTROL_PREFIX}/faults",
+                endpoint="control_faults",
+                methods=["GET", "POST", "DELETE"],
+            ),
             Rule(
                 f"{CONTROL_PREFIX}/public-base-url",
                 endpoint="control_public_base_url",
@@ -693,7 +705,9 @@ class StandIn(abc.ABC):
 
     # -- WSGI ---------------------------------------------------------------------------------
 
-    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def wsgi_app(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
             response = self._dispatch_control(request)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from unify.core.fields import EncryptedJSONField
+from unify.tenancy.models import OrgOwnedModel
+
+
+class Provider(models.TextChoices):
+    SHIPSTATION = "shipstation", "ShipStation"
+
+
+class ConnectionMode(models.TextChoices):
+    SALES_CHANNEL = "sales_channel", _("Sales channel")
+    SHIPPING_EXPENSE = "shipping_expense", _("Shipping expense")
+
+
+class ConnectionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    NEEDS_CREDENTIALS = "needs_credentials", _("Needs new keys")
+    DISABLED = "disabled", _("Disconnected")
+
+
+def _default_start_date():
+    return (timezone.now() - timedelta(days=30)).date()
+
+
+def _default_statuses() -> list[str]:
+    return ["shipped"]
+
+
+def _webhook_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class StoreConnection(OrgOwnedModel):
+    """One ShipStation account (key pair) connected by one organization."""
+
+    provider = models.CharField(
+        _("platform"), max_length=20, choices=Provider, default=Provider.SHIPSTATION
+    )
+    name = models.CharField(_("connection name"), max_length=120)
+    mode = models.CharField(
+        _("mode"), max_length=20, choices=ConnectionMode, default=ConnectionMode.SALES_CHANNEL
+    )
+    # {"api_key": ..., "api_secret": ...}; ciphertext in the column, a Secret in Python.
+    credentials = EncryptedJSONField(null=True, blank=True)
+    credentials_hint = models.CharField(_("API key"), max_length=16, blank=True)
+    # A keyed hash of the API key: finds "these keys are already connected" without
+    # decrypting anything and without storing the key in a searchable form.
+    credentials_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ConnectionStatus, default=ConnectionStatus.ACTIVE
+    )
+    status_message = models.TextField(_("status details"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+
+    # Sync settings
+    import_start_date = models.DateField(_("import orders from"), default=_default_start_date)
+    order_statuses = models.JSONField(_("order statuses to import"), default=_default_statuses)
+    sync_interval_minutes = models.PositiveIntegerField(_("auto-sync every"), default=24 * 60)
+    auto_sync_enabled = models.BooleanField(_("auto-sync"), default=True)
+    pull_label_costs = models.BooleanField(_("import shipping label costs"), default=True)
+
+    # Sync state
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    orders_watermark = models.DateTimeField(null=True, blank=True)
+    shipments_watermark = models.DateTimeField(null=True, blank=True)
+
+    webhook_token = models.CharField(max_length=64, default=_webhook_token, unique=True)
+    webhook_ids = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "credentials_fingerprint"],
+                condition=~Q(credentials_fingerprint=""),
+                name="connection_unique_keys_per_org",
+            )
+        ]
+        verbose_name = _("store connection")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceStore(OrgOwnedModel):
+    """A store or marketplace inside the connected ShipStation account."""
+
+    connection = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="stores")
+    external_id = models.BigIntegerField(_("ShipStation store id"))
+    name = models.CharField(_("store"), max_length=200)
+    marketplace_id = models.IntegerField(null=True, blank=True)
+    marketplace_name = models.CharField(_("marketplace"), max_length=100, blank=True)
+    active = models.BooleanField(_("active in ShipStation"), default=True)
+    included = models.BooleanField(_("import orders"), default=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection", "external_id"], name="source_store_unique"
+            )
+        ]
+        verbose_name = _("ShipStation store")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.marketplace_name})" if self.marketplace_name else self.name

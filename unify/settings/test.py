@@ -1,0 +1,21 @@
+"""Test settings: the real PostgreSQL and Redis (local defaults unless the environment says
+otherwise), fast password hashing, everything else as in production code."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unify")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("UNIFY_DATA_DIR", os.path.join(os.path.dirname(__file__), "../../.data/test"))
+
+from .base import *  # noqa: E402,F403
+from .base import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].setdefault("TEST", {})
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A fixed key pair makes encrypted rows written by one test process readable by the worker
+# subprocesses the tests start.
+UNIFY_ENCRYPTION_KEYS = ["vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0="]
+SHIPSTATION_API_BASE_URL = "http://127.0.0.1:9"  # tests point it at their sandbox

@@ -1,0 +1,52 @@
+"""Resolves the organization of every tenant URL (``/o/<org_slug>/...``).
+
+For a view whose URL carries ``org_slug`` it checks that the signed-in user is a member,
+sets ``request.organization`` and ``request.membership``, enters the org scope for the rest
+of the request and resets it when the response is done. Anyone else gets a 404, so an
+outsider cannot even learn that the organization exists. The ``org_slug`` keyword is
+consumed here; views read ``request.organization``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+
+from unify.tenancy.scoping import reset_org_scope, set_org_scope
+from unify.tenancy.selectors import membership_for
+
+TENANT_PREFIX = "/o/"
+
+
+class OrganizationMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.organization = None
+        request.membership = None
+        request._org_scope_token = None
+        try:
+            return self.get_response(request)
+        finally:
+            if request._org_scope_token is not None:
+                reset_org_scope(request._org_scope_token)
+                request._org_scope_token = None
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        slug = view_kwargs.pop("org_slug", None)
+        if slug is None:
+            if request.path_info.startswith(TENANT_PREFIX):
+                # A tenant path whose pattern forgot <org_slug>: refuse rather than guess.
+                raise Http404
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = membership_for(user=request.user, slug=slug)
+        if membership is None:
+            raise Http404
+        request.organization = membership.organization
+        request.membership = membership
+        request.session["last_org"] = membership.organization.slug
+        request._org_scope_token = set_org_scope(membership.organization.pk)
+        return None

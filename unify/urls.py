@@ -1,0 +1,33 @@
+"""URL map. Tenant pages live under ``/o/<org_slug>/``; the organization middleware
+resolves and checks the organization for every one of them."""
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path
+
+from unify.tenancy import views as tenancy_views
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+tenant_patterns = [
+    path("", include("unify.tenancy.urls")),
+    path("connections/", include("connections.urls")),
+    path("sales/", include("sales.urls")),
+    path("accounting/", include("accounting.urls")),
+]
+
+urlpatterns = [
+    path("", tenancy_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("organizations/new/", tenancy_views.organization_create, name="organization_create"),
+    path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
+    path("o/<slug:org_slug>/", include(tenant_patterns)),
+]
+
+admin.site.site_header = "Unify support"
+admin.site.site_title = "Unify support"
