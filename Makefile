@@ -1,0 +1,46 @@
+# Unify: two commands on a fresh machine with Python 3.11+.
+#   make run   - the app on its embedded default (SQLite, file broker, sandbox ShipStation)
+#   make test  - the whole suite against PostgreSQL and Redis
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test lint format bench sandbox clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/python manage.py run_embedded
+
+test: $(STAMP_DEV)
+	$(BIN)/python scripts/check_services.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP_DEV)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sandbox: $(STAMP_RUN)
+	$(BIN)/python -m sandbox
+
+bench: $(STAMP_DEV)
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf .data .pytest_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""ShipStation's clock: naive US Pacific wall times on the wire, aware UTC inside.
+
+Rules for local times that do not map to exactly one instant (documented, deterministic):
+
+- ambiguous (the repeated hour when DST ends, e.g. 2024-11-03 01:30): the *first*
+  occurrence, i.e. still PDT (``fold=0``);
+- nonexistent (the skipped hour when DST starts, e.g. 2024-03-10 02:30): read with the
+  offset in force before the gap (PST), so 02:30 becomes 10:30 UTC, the same instant as
+  03:30 PDT. This is what ``zoneinfo`` does with ``fold=0``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+class FilterDateError(ValueError):
+    pass
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2024-05-02T13:02:45.1270000``: Pacific wall time, 7 fractional digits, no offset."""
+    local = moment.astimezone(PACIFIC)
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}0"
+
+
+def format_date(day: date) -> str:
+    return day.isoformat()
+
+
+def pacific_date(moment: datetime) -> date:
+    """The calendar day in Pacific time (what ShipStation calls the ship date)."""
+    return moment.astimezone(PACIFIC).date()
+
+
+def pacific_to_utc(local: datetime) -> datetime:
+    """Attach Pacific time to a naive wall time (fold=0, see module doc) and convert to UTC."""
+    return local.replace(tzinfo=PACIFIC, fold=0).astimezone(UTC)
+
+
+_FILTER_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def parse_filter_datetime(value: str) -> datetime:
+    """Parse a filter parameter (``yyyy-mm-dd hh:mm:ss`` or ``yyyy-mm-dd``, Pacific) to UTC.
+
+    Also accepts the wire format (with fractional seconds), because clients echo dates they
+    received back as filters.
+    """
+    text = value.strip()
+    if "." in text:
+        head, _, fraction = text.partition(".")
+        if fraction.isdigit():
+            micro = int((fraction + "000000")[:6])
+            try:
+                base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
+            except ValueError:
+                try:
+                    base = datetime.strptime(head, "%Y-%m-%d %H:%M:%S")
+                except ValueError as exc:
+                    raise FilterDateError(value) from exc
+            return pacific_to_utc(base.replace(microsecond=micro))
+    for fmt in _FILTER_FORMATS:
+        try:
+            return pacific_to_utc(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    raise FilterDateError(value)

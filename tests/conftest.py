@@ -1,0 +1,67 @@
+"""Shared fixtures. Every fixture set has two organizations, A and B, so every test can check
+that A never sees or changes B's data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from unify.tenancy.models import Role
+from unify.tenancy.scoping import org_scope
+
+pytest_plugins = ["sandbox.pytest_plugin"]
+
+
+@pytest.fixture
+def org_a(db):
+    return OrganizationFactory(name="Acme Outdoor", slug="acme")
+
+
+@pytest.fixture
+def org_b(db):
+    return OrganizationFactory(name="Bolt Bikes", slug="bolt")
+
+
+@pytest.fixture
+def owner_of_a(org_a):
+    return MembershipFactory(organization=org_a, role=Role.OWNER, user__username="owner-a")
+
+
+@pytest.fixture
+def admin_of_a(org_a):
+    return MembershipFactory(organization=org_a, role=Role.ADMIN, user__username="admin-a")
+
+
+@pytest.fixture
+def member_of_a(org_a):
+    return MembershipFactory(organization=org_a, role=Role.MEMBER, user__username="member-a")
+
+
+@pytest.fixture
+def owner_of_b(org_b):
+    return MembershipFactory(organization=org_b, role=Role.OWNER, user__username="owner-b")
+
+
+@pytest.fixture
+def scope_a(org_a):
+    with org_scope(org_a.pk):
+        yield org_a
+
+
+@pytest.fixture
+def owner_client(client, owner_of_a):
+    client.force_login(owner_of_a.user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; .ci/run installs it with apt-get.")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return path

@@ -1,0 +1,80 @@
+"""``make run``: web, Celery worker, Celery beat and the sandbox stand-ins, together.
+
+Everything runs on the embedded default (SQLite, file-system broker); Ctrl-C stops all of
+it. Each part is a child process so a crash in one is visible and ends the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run Unify on its embedded default: web, worker, beat and the sandbox stand-ins."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-sandbox", action="store_true")
+
+    def handle(self, *args, port: int, no_sandbox: bool, **options) -> None:
+        python = sys.executable
+        env = dict(os.environ)
+        env.setdefault("UNIFY_DEMO", "1")
+        if not no_sandbox:
+            from sandbox.shipstation import DEMO_API_KEY, DEMO_API_SECRET
+
+            env.setdefault("SHIPSTATION_API_BASE_URL", "http://127.0.0.1:8765")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("demo_setup")
+        data_dir = settings.DATA_DIR
+        commands = {
+            "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": [
+                python, "-m", "celery", "-A", "unify", "worker", "--loglevel=INFO",
+                "--pool=threads", "--concurrency=4", "--without-gossip", "--without-mingle",
+            ],
+            "beat": [
+                python, "-m", "celery", "-A", "unify", "beat", "--loglevel=INFO",
+                f"--schedule={data_dir / 'celerybeat-schedule'}",
+            ],
+        }
+        if not no_sandbox:
+            commands = {"sandbox": [python, "-m", "sandbox"], **commands}
+        processes: dict[str, subprocess.Popen] = {}
+        try:
+            for name, command in commands.items():
+                processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
+                if name == "sandbox":
+                    time.sleep(1.5)
+            self.stdout.write(self.style.SUCCESS(f"Unify is running at http://127.0.0.1:{port}/"))
+            if not no_sandbox:
+                self.stdout.write(
+                    f"Sandbox ShipStation keys: API Key {DEMO_API_KEY}  API Secret {DEMO_API_SECRET}"
+                )
+            self.stdout.write("Press Ctrl-C to stop everything.")
+            while True:
+                for name, proc in processes.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping.")
+                        return
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping…")
+        finally:
+            for proc in processes.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for proc in processes.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
