@@ -1,0 +1,29 @@
+"""For every URL keyword under ``/o/<org_slug>/``: how to make an object of another
+organization and get the id to put in the URL. The URL walker (tests/test_isolation_walk.py)
+fails for a tenant URL whose keyword is missing here, so a new URL cannot ship unchecked.
+
+Each maker takes the other organization (``org_b``) and returns a value for the keyword.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _membership_id(org_b) -> Any:
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(organization=org_b).pk
+
+
+def _invitation_id(org_b) -> Any:
+    from unify.tenancy.models import Invitation
+
+    return Invitation.objects.create(organization=org_b, email="someone@bolt.example").pk
+
+
+OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
+    "membership_id": _membership_id,
+    "invitation_id": _invitation_id,
+}
