@@ -1,0 +1,406 @@
+"""Orders, their lines and label costs as imported from a source, plus the record of every
+sync run and of every record that could not be read.
+
+Amounts are ``Decimal``; every instant is aware UTC. The reconciliation of an order is
+
+    expected  = lines_subtotal - discount_total + shipping_charged + tax_total
+    reconciliation_difference = amount_paid - expected
+
+where ``lines_subtotal`` is the sum of ``quantity * unit_price`` over every line that is not
+a discount (adjustment lines with a positive price, e.g. gift wrap, count here),
+``discount_total`` is the positive sum of the discount lines' ``-(quantity * unit_price)``,
+``shipping_charged`` is what the buyer paid for shipping and ``tax_total`` the order's tax.
+A non-zero difference is never hidden: coupons the marketplace did not itemise, tax the
+marketplace collected and remitted itself, FBA orders and unpaid orders all show up here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from unify.tenancy.models import OrgOwnedModel
+
+ZERO = Decimal("0.00")
+
+
+def _money(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name, max_digits=14, decimal_places=2, default=ZERO, **kwargs
+    )
+
+
+class OrderSource(models.TextChoices):
+    SHIPSTATION = "shipstation", "ShipStation"
+    ORDER_FILE = "order_file", _("Order file")
+
+
+class LabelStatus(models.TextChoices):
+    HAS_LABEL = "has_label", _("Label bought")
+    # Shipped, but no label was bought in ShipStation (marked shipped elsewhere, a 3PL, FBA):
+    # there is no label cost to book.
+    NO_LABEL = "no_label", _("No label cost")
+    NONE = "none", _("Not shipped")
+
+
+class PostingStatus(models.TextChoices):
+    NOT_POSTED = "not_posted", _("Not posted")
+    POSTED = "posted", _("Posted")
+    FAILED = "failed", _("Failed")
+    IGNORED = "ignored", _("Ignored")
+    # Posted, then edited in the source: the posting rules decide what happens next.
+    CHANGED = "changed", _("Changed after posting")
+
+
+class Order(OrgOwnedModel):
+    connection = models.ForeignKey(
+        "connections.StoreConnection",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("connection"),
+    )
+    source = models.CharField(
+        _("source"), max_length=20, choices=OrderSource, default=OrderSource.SHIPSTATION
+    )
+    source_store = models.ForeignKey(
+        "connections.SourceStore",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("store"),
+    )
+    store_name = models.CharField(_("store"), max_length=200, blank=True)
+    # The source's own id: ShipStation ``orderId`` (as text), or the shop's id in an order file.
+    external_id = models.CharField(_("source id"), max_length=64)
+    order_key = models.CharField(_("order key"), max_length=200, blank=True)
+    number = models.CharField(_("order number"), max_length=100)
+    status = models.CharField(_("order status"), max_length=40, blank=True)
+
+    order_date = models.DateTimeField(_("order date"), null=True, blank=True)
+    payment_date = models.DateTimeField(_("payment date"), null=True, blank=True)
+    create_date = models.DateTimeField(_("created in source"), null=True, blank=True)
+    modify_date = models.DateTimeField(_("modified in source"), null=True, blank=True)
+    ship_date = models.DateField(_("ship date"), null=True, blank=True)
+
+    customer_name = models.CharField(_("customer"), max_length=300, blank=True)
+    customer_email = models.CharField(_("customer email"), max_length=254, blank=True)
+    bill_to = models.JSONField(_("bill to"), default=dict, blank=True)
+    ship_to = models.JSONField(_("ship to"), default=dict, blank=True)
+
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    lines_subtotal = _money(_("lines subtotal"))
+    discount_total = _money(_("discounts"))
+    tax_total = _money(_("tax"))
+    shipping_charged = _money(_("shipping charged"))
+    order_total = _money(_("order total"))
+    amount_paid = _money(_("amount paid"))
+    reconciliation_difference = _money(_("reconciliation difference"))
+
+    label_cost_total = _money(_("label cost"))
+    return_label_cost_total = _money(_("return label cost"))
+    label_status = models.CharField(
+        _("label"), max_length=20, choices=LabelStatus, default=LabelStatus.NONE
+    )
+    items_count = models.PositiveIntegerField(_("items"), default=0)
+
+    is_cancelled = models.BooleanField(_("cancelled"), default=False)
+    externally_fulfilled = models.BooleanField(_("fulfilled outside ShipStation"), default=False)
+    changed_after_posting = models.BooleanField(_("changed after posting"), default=False)
+    is_ignored = models.BooleanField(_("ignored"), default=False)
+    posting_status = models.CharField(
+        _("posting status"), max_length=20, choices=PostingStatus, default=PostingStatus.NOT_POSTED
+    )
+
+    raw = models.JSONField(_("source record"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # raw_hash: any change at all (the row is rewritten); content_hash: a change to what
+    # accounting cares about (flags changed_after_posting); lines_hash: lines are replaced.
+    raw_hash = models.CharField(max_length=32, blank=True)
+    content_hash = models.CharField(max_length=32, blank=True)
+    lines_hash = models.CharField(max_length=32, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-order_date", "-id"]
+        verbose_name = _("order")
+        constraints = [
+            # Not partial on purpose: INSERT .. ON CONFLICT needs a plain unique index. Order-file
+            # orders have no connection, and NULLs never conflict.
+            models.UniqueConstraint(
+                fields=["organization", "connection", "external_id"], name="order_unique_source_id"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "store_name", "external_id"],
+                condition=Q(connection__isnull=True),
+                name="order_file_unique_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-order_date", "-id"], name="order_org_date"),
+            models.Index(fields=["organization", "number"], name="order_org_number"),
+            models.Index(fields=["organization", "customer_email"], name="order_org_email"),
+            models.Index(fields=["organization", "source_store"], name="order_org_store"),
+            models.Index(fields=["organization", "posting_status"], name="order_org_posting"),
+            models.Index(fields=["organization", "status"], name="order_org_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def expected_paid(self) -> Decimal:
+        return self.lines_subtotal - self.discount_total + self.shipping_charged + self.tax_total
+
+
+class OrderLine(OrgOwnedModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_key = models.CharField(_("line key"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(_("position"))
+    sku = models.CharField(_("SKU"), max_length=200, blank=True)
+    name = models.CharField(_("product"), max_length=500, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
+    tax = _money(_("tax"))
+    shipping = _money(_("shipping"))
+    is_adjustment = models.BooleanField(_("adjustment"), default=False)
+    is_discount = models.BooleanField(_("discount"), default=False)
+
+    class Meta:
+        ordering = ["order_id", "position"]
+        verbose_name = _("order line")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "order", "position"], name="order_line_unique_position"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "sku"], name="order_line_org_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku or self.name}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+class ShippingCost(OrgOwnedModel):
+    """One label bought in ShipStation (a v1 "shipment")."""
+
+    connection = models.ForeignKey(
+        "connections.StoreConnection", on_delete=models.CASCADE, related_name="shipping_costs"
+    )
+    external_id = models.CharField(_("shipment id"), max_length=64)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="shipping_costs"
+    )
+    # What the label says about its order, kept for matching when the order arrives later.
+    order_external_id = models.CharField(_("order id"), max_length=64, blank=True)
+    order_number = models.CharField(_("order number"), max_length=100, blank=True)
+    order_key = models.CharField(_("order key"), max_length=200, blank=True)
+    store_external_id = models.CharField(_("store id"), max_length=64, blank=True)
+    ship_date = models.DateField(_("ship date"), null=True, blank=True)
+    create_date = models.DateTimeField(_("created"), null=True, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    service = models.CharField(_("service"), max_length=100, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=200, blank=True)
+    cost = _money(_("label cost"))
+    insurance = _money(_("insurance"))
+    voided = models.BooleanField(_("voided"), default=False)
+    void_date = models.DateTimeField(_("voided on"), null=True, blank=True)
+    is_return = models.BooleanField(_("return label"), default=False)
+    raw = models.JSONField(_("source record"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    raw_hash = models.CharField(max_length=32, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-create_date", "-id"]
+        verbose_name = _("shipping label cost")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection", "external_id"],
+                name="shipping_cost_unique_source_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "order"], name="shipcost_org_order"),
+            models.Index(
+                fields=["organization", "connection", "order_external_id"],
+                name="shipcost_org_conn_orderid",
+            ),
+            models.Index(
+                fields=["organization", "order_number"],
+                condition=Q(order__isnull=True),
+                name="shipcost_unmatched_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}".strip() or self.external_id
+
+    @property
+    def total(self) -> Decimal:
+        return self.cost + self.insurance
+
+
+class SyncKind(models.TextChoices):
+    INITIAL = "initial", _("First import")
+    INCREMENTAL = "incremental", _("Scheduled")
+    MANUAL = "manual", _("Sync now")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Finished")
+    FAILED = "failed", _("Failed")
+    # Finished, but some records could not be read (see the import issues).
+    PARTIAL = "partial", _("Finished with problems")
+
+
+OPEN_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+
+class SyncPhase(models.TextChoices):
+    ORDERS = "orders", _("Orders")
+    LABELS_CREATED = "labels_created", _("Label costs")
+    LABELS_VOIDED = "labels_voided", _("Voided labels")
+    DONE = "done", _("Done")
+
+
+class SyncRun(OrgOwnedModel):
+    """One import of a connection's window. Open runs (queued/running) are resumed, never
+    duplicated: at most one exists per connection, and its checkpoint is committed together
+    with the data of every page."""
+
+    connection = models.ForeignKey(
+        "connections.StoreConnection", on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SyncKind)
+    status = models.CharField(
+        _("status"), max_length=20, choices=SyncStatus, default=SyncStatus.QUEUED
+    )
+    window_start = models.DateTimeField(_("from"))
+    window_end = models.DateTimeField(_("to"))
+
+    # Checkpoint: the listing in progress and where its next request starts. ``cursor`` is
+    # the lower bound of the listing's date filter (keyset paging for orders), ``next_page``
+    # the page to ask for under that bound.
+    phase = models.CharField(_("phase"), max_length=20, choices=SyncPhase, default=SyncPhase.ORDERS)
+    cursor = models.DateTimeField(null=True, blank=True)
+    next_page = models.PositiveIntegerField(default=1)
+
+    pages_done = models.PositiveIntegerField(_("pages done"), default=0)
+    pages_total = models.PositiveIntegerField(_("pages expected"), default=0)
+    orders_created = models.PositiveIntegerField(_("orders new"), default=0)
+    orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
+    orders_unchanged = models.PositiveIntegerField(_("orders unchanged"), default=0)
+    orders_skipped = models.PositiveIntegerField(_("orders skipped by filters"), default=0)
+    costs_created = models.PositiveIntegerField(_("label costs new"), default=0)
+    costs_updated = models.PositiveIntegerField(_("label costs updated"), default=0)
+    issues_count = models.PositiveIntegerField(_("unreadable records"), default=0)
+
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # What the merchant reads; error_detail is for support staff (never a secret).
+    error = models.TextField(_("error"), blank=True)
+    error_detail = models.TextField(_("error detail"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    # The lease is the per-connection lock: a worker owns the run while lease_until is in the
+    # future and renews it with every page; a killed worker's lease simply runs out.
+    lease_token = models.CharField(max_length=40, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sync run")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection"],
+                condition=Q(status__in=["queued", "running"]),
+                name="sync_run_one_open_per_connection",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "connection", "-created_at"], name="syncrun_org_conn"
+            ),
+            models.Index(fields=["status", "lease_until"], name="syncrun_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_SYNC_STATUSES
+
+    @property
+    def orders_seen(self) -> int:
+        return self.orders_created + self.orders_updated + self.orders_unchanged
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL):
+            return 100
+        if not self.pages_total:
+            return 0
+        return min(99, int(100 * self.pages_done / self.pages_total))
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class ImportIssueKind(models.TextChoices):
+    ORDER = "order", _("Order")
+    SHIPMENT = "shipment", _("Label")
+
+
+class ImportIssue(OrgOwnedModel):
+    """A record that could not be read. The rest of its page was imported."""
+
+    connection = models.ForeignKey(
+        "connections.StoreConnection", on_delete=models.CASCADE, related_name="import_issues"
+    )
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.CASCADE, null=True, blank=True, related_name="issues"
+    )
+    kind = models.CharField(_("record"), max_length=20, choices=ImportIssueKind)
+    external_ref = models.CharField(_("reference"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"))
+    raw_text = models.TextField(_("record as received"), blank=True)
+    # The same unreadable record seen twice in one run (overlapping pages) is one issue.
+    fingerprint = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import issue")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "run", "fingerprint"], name="import_issue_unique_per_run"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "connection", "-created_at"], name="importissue_org_conn"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_ref}: {self.reason}"
