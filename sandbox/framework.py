@@ -38,11 +38,14 @@ from __future__ import annotations
 import abc
 import json
 import math
+import queue
 import random
 import re
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -464,6 +467,74 @@ _GATEWAY_FAULTS = {FaultKind.BAD_GATEWAY.value, FaultKind.SERVICE_UNAVAILABLE.va
 # ---------------------------------------------------------------------------------------------
 
 
+class WebhookDispatcher:
+    """Delivers outgoing webhooks from one background thread, in order.
+
+    Delivery failures are swallowed (a provider does not care whether the merchant's app was
+    up) and recorded in the event log, as is every success.
+    """
+
+    def __init__(self, events: EventLog, *, timeout: float = 3.0) -> None:
+        self._events = events
+        self._timeout = timeout
+        self._queue: queue.Queue[tuple[str, bytes, dict[str, str], dict[str, Any]] | None] = (
+            queue.Queue()
+        )
+        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
+        self._thread.start()
+
+    def post(
+        self, url: str, body: bytes, *, headers: Mapping[str, str] | None = None, **context: Any
+    ) -> None:
+        all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        self._queue.put((url, body, all_headers, context))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued delivery was attempted; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                self._deliver(*job)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(
+        self, url: str, body: bytes, headers: dict[str, str], context: dict[str, Any]
+    ) -> None:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                status: int | None = response.status
+                error = None
+        except urllib.error.HTTPError as exc:
+            status, error = exc.code, f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            status, error = None, f"{type(exc).__name__}: {exc}"
+        self._events.add(
+            "webhook",
+            url=url,
+            body=body.decode(),
+            status=status,
+            error=error,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            **context,
+        )
+
+
 class ControlError(Exception):
     """A control API call that cannot be honoured; becomes a JSON 4xx."""
 
@@ -781,7 +852,7 @@ class StandIn(abc.ABC):
                 time.sleep(rule.delay_seconds)
         adapter = self._api_map.bind_to_environ(request.environ)
         try:
-            endpoint, values = adapter.match()
+            endpoint, values = adapter.match(path_info=self.api_path(request))
             payload: Payload = getattr(self, str(endpoint))(request, ctx, **values)
         except NotFound:
             return self.error_response(404, self.not_found_message(request))
@@ -802,6 +873,10 @@ class StandIn(abc.ABC):
             # A trailing comma and a bare word: plausible-looking, rejected by every parser.
             body = body[:-1] + b",undefined" + body[-1:] if len(body) > 1 else b"{,}"
         return Response(body, status=payload.status, content_type="application/json; charset=utf-8")
+
+    def api_path(self, request: Request) -> str:
+        """The path routed to API endpoints (override to ignore case, as IIS does)."""
+        return request.path
 
     def not_found_message(self, request: Request) -> str:
         return f"No HTTP resource was found that matches the request URI '{request.url}'."

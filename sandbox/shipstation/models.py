@@ -202,9 +202,7 @@ class Order:
         return self.lines_total + self.shipping_amount + self.tax_amount
 
     def refresh_search_text(self) -> None:
-        self.search_names = " ".join(
-            n.lower() for n in (self.bill_to.name, self.ship_to.name) if n
-        )
+        self.search_names = " ".join(n.lower() for n in (self.bill_to.name, self.ship_to.name) if n)
         parts: list[str] = []
         for item in self.items:
             parts.extend(p.lower() for p in (item.sku, item.name) if p)

@@ -1,0 +1,52 @@
+"""``python -m sandbox``: run every stand-in with its demo account until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from sandbox import shipstation
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
+    parser.add_argument(
+        "--shipstation-port",
+        type=int,
+        default=shipstation.DEFAULT_PORT,
+        help=f"ShipStation stand-in port (default {shipstation.DEFAULT_PORT}; 0 = any free port)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print one line per request")
+    args = parser.parse_args(argv)
+
+    ship = shipstation.start_demo(args.host, args.shipstation_port, verbose=args.verbose)
+    meta = ship.account_meta(shipstation.DEMO_API_KEY)
+    print(f"ShipStation stand-in: {ship.base_url}", flush=True)
+    print(f"  API key:    {shipstation.DEMO_API_KEY}")
+    print(f"  API secret: {shipstation.DEMO_API_SECRET}")
+    print(
+        f"  demo account: {meta['order_count']} orders, {meta['shipment_count']} labels, "
+        f"{len(meta['stores'])} stores (seed {shipstation.DEMO_SEED})"
+    )
+    print(
+        f"  try: curl -u {shipstation.DEMO_API_KEY}:{shipstation.DEMO_API_SECRET} "
+        f"'{ship.base_url}/orders?pageSize=2'"
+    )
+    print(f"  control API: {ship.base_url}/__sandbox__/", flush=True)
+    print("Ctrl-C to stop.", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ship.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
