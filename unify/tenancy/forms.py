@@ -3,43 +3,80 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from unify.tenancy.models import Organization, Role
+from unify.tenancy.models import Invitation, Organization, Role
 
 COMMON_TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
+def _pending_invitation_in_session(request: HttpRequest | None) -> Invitation | None:
+    """The invitation whose link this browser opened before signing up, if still valid."""
+    from unify.tenancy.selectors import invitation_by_token
+    from unify.tenancy.services import INVITATION_SESSION_KEY
+
+    if request is None or not hasattr(request, "session"):
+        return None
+    token = request.session.get(INVITATION_SESSION_KEY)
+    invitation = invitation_by_token(token=token) if token else None
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
 class SignupOrganizationForm(forms.Form):
-    """Extra sign-up field: the organization the new user will own."""
+    """Extra sign-up field: the organization the new user will own.
+
+    allauth builds its sign-up form on top of this class. Someone who arrives through an
+    invitation joins that organization instead, so for them the company name is optional and
+    only a typed name creates a second, own organization.
+    """
+
+    field_order = ["organization_name", "email", "password1", "password2"]
 
     organization_name = forms.CharField(
         label=_("Company name"),
         max_length=120,
-        required=False,
         help_text=_("Your business as it should appear in Unify. You can change it later."),
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from allauth.core import context as allauth_context
+
+        self.invitation = _pending_invitation_in_session(allauth_context.request)
+        if self.invitation is not None:
+            field = self.fields["organization_name"]
+            field.required = False
+            field.label = _("Company name (optional)")
+            field.help_text = _(
+                "You are joining %(org)s. Fill this in only if you also want an organization "
+                "of your own."
+            ) % {"org": self.invitation.organization.name}
+
     def signup(self, request, user) -> None:
-        from unify.tenancy.selectors import invitation_by_token
         from unify.tenancy.services import (
             INVITATION_SESSION_KEY,
             invitation_accept,
             organization_create,
         )
 
-        token = request.session.pop(INVITATION_SESSION_KEY, None)
-        invitation = invitation_by_token(token=token) if token else None
-        if invitation and invitation.is_pending and (
-            invitation.email.lower() == (user.email or "").lower()
-        ):
-            invitation_accept(invitation=invitation, user=user, request=request)
-            request.session["last_org"] = invitation.organization.slug
-            if not self.cleaned_data.get("organization_name"):
-                return
-        name = self.cleaned_data.get("organization_name") or _("%(email)s's company") % {
-            "email": user.email.split("@")[0]
-        }
+        invitation = _pending_invitation_in_session(request)
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        name = (self.cleaned_data.get("organization_name") or "").strip()
+        if invitation is not None:
+            if invitation.email.lower() == (user.email or "").lower():
+                invitation_accept(invitation=invitation, user=user, request=request)
+                request.session["last_org"] = invitation.organization.slug
+                if not name:
+                    return
+            else:
+                # Signed up with another address than the invited one: that address was not
+                # proven by the invitation link, so it goes through normal verification, and
+                # the invitation stays open for its own address.
+                request.session["account_verified_email"] = None
+        if not name:
+            name = _("%(name)s's company") % {"name": (user.email or "new").split("@")[0]}
         org = organization_create(name=name, owner=user)
         request.session["last_org"] = org.slug
 
@@ -58,7 +95,9 @@ class OrganizationSettingsForm(forms.Form):
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None):
-        return cls(data=data, initial={"name": organization.name, "timezone": organization.timezone})
+        return cls(
+            data=data, initial={"name": organization.name, "timezone": organization.timezone}
+        )
 
 
 class InvitationForm(forms.Form):
