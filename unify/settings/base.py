@@ -55,8 +55,20 @@ if DEBUG:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 else:
     SECRET_KEY = _require("SECRET_KEY")
-    UNIFY_ENCRYPTION_KEYS = [k for k in _require("UNIFY_ENCRYPTION_KEYS").split(",") if k]
-    ALLOWED_HOSTS = [h for h in _require("ALLOWED_HOSTS").split(",") if h]
+    UNIFY_ENCRYPTION_KEYS = [
+        k.strip() for k in _require("UNIFY_ENCRYPTION_KEYS").split(",") if k.strip()
+    ]
+    ALLOWED_HOSTS = [h.strip() for h in _require("ALLOWED_HOSTS").split(",") if h.strip()]
+
+for _key in UNIFY_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError as _exc:
+        # Say which position is wrong, never the key itself.
+        raise ImproperlyConfigured(
+            f"UNIFY_ENCRYPTION_KEYS entry {UNIFY_ENCRYPTION_KEYS.index(_key) + 1} is not a valid "
+            "Fernet key (32 url-safe base64-encoded bytes)."
+        ) from _exc
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -210,6 +222,9 @@ ACCOUNT_SIGNUP_FORM_CLASS = "unify.tenancy.forms.SignupOrganizationForm"
 ACCOUNT_ADAPTER = "unify.tenancy.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Unify] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Login rate limits are keyed by client IP: behind N reverse proxies of our own, the client is
+# the Nth address from the right in X-Forwarded-For (0 = use REMOTE_ADDR, trust no header).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Unify"
 
