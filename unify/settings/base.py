@@ -200,6 +200,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "core-heartbeat": {"task": "unify.core.tasks.heartbeat", "schedule": 300.0},
+    "sales-sync-due": {"task": "sales.tasks.sync_due_connections", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -332,6 +333,17 @@ SHIPSTATION_API_BASE_URL = env.str(
 SHIPSTATION_TIMEOUT_CONNECT = env.float("SHIPSTATION_TIMEOUT_CONNECT", default=5.0)
 SHIPSTATION_TIMEOUT_READ = env.float("SHIPSTATION_TIMEOUT_READ", default=60.0)
 SHIPSTATION_RATE_LIMIT_PER_MINUTE = env.int("SHIPSTATION_RATE_LIMIT_PER_MINUTE", default=40)
+# The limiter's window (seconds); "per minute" above is the budget per window. Tests shrink it.
+SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS = env.float(
+    "SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS", default=60.0
+)
+# Import (sales): overlap of incremental windows, page size, retry bounds, run lease.
+SALES_SYNC_OVERLAP_MINUTES = env.int("SALES_SYNC_OVERLAP_MINUTES", default=5)
+SALES_SYNC_PAGE_SIZE = env.int("SALES_SYNC_PAGE_SIZE", default=500)
+SALES_SYNC_MAX_ATTEMPTS = env.int("SALES_SYNC_MAX_ATTEMPTS", default=6)
+SALES_SYNC_BACKOFF_SECONDS = env.float("SALES_SYNC_BACKOFF_SECONDS", default=2.0)
+SALES_SYNC_BACKOFF_MAX_SECONDS = env.float("SALES_SYNC_BACKOFF_MAX_SECONDS", default=60.0)
+SALES_SYNC_LEASE_SECONDS = env.float("SALES_SYNC_LEASE_SECONDS", default=300.0)
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
