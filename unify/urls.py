@@ -1,6 +1,7 @@
 """URL map. Tenant pages live under ``/o/<org_slug>/``; the organization middleware
 resolves and checks the organization for every one of them."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
@@ -30,4 +31,6 @@ urlpatterns = [
 ]
 
 admin.site.site_header = "Unify support"
+# Staff sign in through allauth like everyone else, so rate limits and MFA apply to the admin.
+admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_title = "Unify support"

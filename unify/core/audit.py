@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -13,9 +14,19 @@ if TYPE_CHECKING:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as allauth's rate limits see it (honours TRUSTED_PROXY_COUNT)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    from allauth.account.adapter import get_adapter
+
+    try:
+        ip = get_adapter(request).get_client_ip(request)
+    except Exception:  # noqa: BLE001 - an odd or missing header must not lose the audit event
+        ip = request.META.get("REMOTE_ADDR")
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
 
 
 def audit_record(

@@ -6,7 +6,10 @@ import logging
 import re
 
 _PATTERNS = [
-    (re.compile(r"(?i)(authorization:\s*)(basic|bearer)\s+[A-Za-z0-9+/=._\-]+"), r"\1\2 [redacted]"),
+    (
+        re.compile(r"(?i)(authorization:\s*)(basic|bearer)\s+[A-Za-z0-9+/=._\-]+"),
+        r"\1\2 [redacted]",
+    ),
     (
         re.compile(
             r"(?i)((?:api_?secret|api_?key|access_token|refresh_token|password|client_secret)"

@@ -47,6 +47,8 @@ class OrganizationMiddleware:
             raise Http404
         request.organization = membership.organization
         request.membership = membership
-        request.session["last_org"] = membership.organization.slug
+        if request.session.get("last_org") != slug:
+            # Remembered for the home page; only written when it changes, not on every page.
+            request.session["last_org"] = slug
         request._org_scope_token = set_org_scope(membership.organization.pk)
         return None

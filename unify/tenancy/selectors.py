@@ -15,14 +15,18 @@ def membership_for(*, user, slug: str) -> Membership | None:
 
 
 def memberships_of(*, user) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organization").order_by(
-        "organization__name"
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
     )
 
 
 def members_of(*, organization: Organization) -> QuerySet[Membership]:
-    return Membership.objects.filter(organization=organization).select_related("user").order_by(
-        "user__email"
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
     )
 
 

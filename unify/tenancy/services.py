@@ -94,9 +94,11 @@ def membership_change_role(
     touches_owner = Role.OWNER in (role, membership.role)
     if touches_owner and actor_membership.role != Role.OWNER:
         raise DomainError("owner only", user_message=_("Only an owner can change an owner's role."))
-    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(
-        membership.organization
-    ) <= 1:
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and _owner_count(membership.organization) <= 1
+    ):
         raise DomainError(
             "last owner", user_message=_("The organization needs at least one owner.")
         )
@@ -115,7 +117,9 @@ def membership_change_role(
 
 
 @transaction.atomic
-def membership_remove(*, actor_membership: Membership, membership: Membership, request=None) -> None:
+def membership_remove(
+    *, actor_membership: Membership, membership: Membership, request=None
+) -> None:
     if membership.organization_id != actor_membership.organization_id:
         raise DomainError("cross-organization change")
     is_self = membership.pk == actor_membership.pk
@@ -148,9 +152,9 @@ def invitation_create(
         raise DomainError("owner only", user_message=_("Only an owner can invite an owner."))
     email = email.strip().lower()
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-        raise DomainError("already member", user_message=_("%(email)s is already a member.") % {
-            "email": email
-        })
+        raise DomainError(
+            "already member", user_message=_("%(email)s is already a member.") % {"email": email}
+        )
     if Membership.objects.filter(organization=organization).count() >= (
         organization.plan_rules.max_members
     ):
@@ -161,7 +165,9 @@ def invitation_create(
         )
     # A new invitation replaces any pending one for the same address.
     Invitation.objects.filter(
-        organization=organization, email__iexact=email, accepted_at__isnull=True,
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
         revoked_at__isnull=True,
     ).update(revoked_at=timezone.now())
     invitation = Invitation.objects.create(
@@ -186,7 +192,9 @@ def invitation_create(
     return invitation
 
 
-def invitation_revoke(*, actor_membership: Membership, invitation: Invitation, request=None) -> None:
+def invitation_revoke(
+    *, actor_membership: Membership, invitation: Invitation, request=None
+) -> None:
     if invitation.organization_id != actor_membership.organization_id:
         raise DomainError("cross-organization change")
     if not actor_membership.has_role(Role.ADMIN):

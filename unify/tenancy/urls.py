@@ -14,9 +14,7 @@ urlpatterns = [
         views.member_role_change,
         name="member_role_change",
     ),
-    path(
-        "settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"
-    ),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path(
         "settings/invitations/<int:invitation_id>/revoke/",
         views.invitation_revoke,

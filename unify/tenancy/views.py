@@ -177,9 +177,11 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 @require_POST
 @require_role(Role.ADMIN)
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = selectors.pending_invitations_of(organization=request.organization).filter(
-        pk=invitation_id
-    ).first()
+    invitation = (
+        selectors.pending_invitations_of(organization=request.organization)
+        .filter(pk=invitation_id)
+        .first()
+    )
     if invitation is None:
         raise Http404
     services.invitation_revoke(
@@ -230,8 +232,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.user_message)
             return redirect("invitation_accept", token=token)
-        messages.success(
-            request, _("Welcome to %(org)s.") % {"org": membership.organization.name}
-        )
+        messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
         return redirect("tenancy:dashboard", org_slug=membership.organization.slug)
     return render(request, "tenancy/invitation_accept.html", {"invitation": invitation})

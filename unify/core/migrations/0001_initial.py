@@ -6,31 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=80, verbose_name='action')),
-                ('target', models.CharField(blank=True, max_length=200, verbose_name='target')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='details')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='at')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='tenancy.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=80, verbose_name="action")),
+                ("target", models.CharField(blank=True, max_length=200, verbose_name="target")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="details")),
+                (
+                    "ip",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address"),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="at")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="tenancy.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['organization', '-at'], name='audit_org_at')],
+                "verbose_name": "audit event",
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["organization", "-at"], name="audit_org_at")],
             },
         ),
     ]

@@ -32,7 +32,11 @@ class Command(BaseCommand):
         )
         org, _ = Organization.objects.get_or_create(
             slug=DEMO_ORG_SLUG,
-            defaults={"name": "Demo Outfitters", "plan": PlanKey.PRO, "timezone": "America/Chicago"},
+            defaults={
+                "name": "Demo Outfitters",
+                "plan": PlanKey.PRO,
+                "timezone": "America/Chicago",
+            },
         )
         Membership.objects.get_or_create(user=user, organization=org, defaults={"role": Role.OWNER})
         self.stdout.write(

@@ -38,11 +38,26 @@ class Command(BaseCommand):
         commands = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [
-                python, "-m", "celery", "-A", "unify", "worker", "--loglevel=INFO",
-                "--pool=threads", "--concurrency=4", "--without-gossip", "--without-mingle",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "unify",
+                "worker",
+                "--loglevel=INFO",
+                "--pool=threads",
+                "--concurrency=4",
+                "--without-gossip",
+                "--without-mingle",
             ],
             "beat": [
-                python, "-m", "celery", "-A", "unify", "beat", "--loglevel=INFO",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "unify",
+                "beat",
+                "--loglevel=INFO",
                 f"--schedule={data_dir / 'celerybeat-schedule'}",
             ],
         }
@@ -57,7 +72,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Unify is running at http://127.0.0.1:{port}/"))
             if not no_sandbox:
                 self.stdout.write(
-                    f"Sandbox ShipStation keys: API Key {DEMO_API_KEY}  API Secret {DEMO_API_SECRET}"
+                    f"Sandbox ShipStation keys: API Key {DEMO_API_KEY}  "
+                    f"API Secret {DEMO_API_SECRET}"
                 )
             self.stdout.write("Press Ctrl-C to stop everything.")
             while True:
