@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ConnectionsConfig(AppConfig):
     name = "connections"
     verbose_name = "Store connections"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from connections.sources.registry import check_source_adapters
+
+        checks.register(check_source_adapters)

@@ -1,0 +1,435 @@
+"""ShipStation v1 JSON -> source contracts, and our instants -> ShipStation filter strings.
+
+ShipStation speaks naive US Pacific wall time both ways: responses carry timestamps like
+``2024-05-02T13:02:45.1270000`` (7 fractional digits, no offset) and request filters are
+``yyyy-mm-dd hh:mm:ss``. We convert with ``America/Los_Angeles`` (DST-aware) to aware UTC.
+
+Wall times that do not name exactly one instant:
+
+- ambiguous (the repeated 01:00-02:00 when DST ends): read as the *first* occurrence (PDT,
+  ``fold=0``), the same rule as the sandbox. When we *format* an instant in the second
+  occurrence as the end of a filter window, ShipStation would read it an hour early, so end
+  bounds are moved past the repeated hour (the window grows, never shrinks; imports overlap
+  windows anyway);
+- nonexistent (the skipped 02:00-03:00 when DST starts) cannot come from converting a real
+  instant; if ShipStation sends one, ``fold=0`` reads it with the pre-gap offset (PST).
+
+Each record is mapped on its own: a record that does not fit becomes a
+:class:`~connections.sources.base.SourceRecordError` and the rest of its page is kept.
+``null`` entries in lists (ShipStation sends them now and then) are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from connections.sources.base import (
+    ZERO,
+    Page,
+    SourceFulfillment,
+    SourceOrder,
+    SourceOrderLine,
+    SourceRecordError,
+    SourceShipment,
+    SourceStore,
+    SourceWebhook,
+)
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
+RAW_TEXT_LIMIT = 20_000
+
+T = TypeVar("T")
+
+
+class MappingError(ValueError):
+    """One record does not have the shape we rely on."""
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("filter instants must be timezone-aware")
+
+
+def format_filter_start(moment: datetime) -> str:
+    """An aware instant as the *start* of a ShipStation filter window (Pacific wall time).
+
+    Seconds are truncated, so the window can only start earlier. An instant in the repeated
+    hour is written as its wall time, which ShipStation reads as the first occurrence: also
+    earlier. Both only widen the window.
+    """
+    _require_aware(moment)
+    return moment.astimezone(PACIFIC).strftime(FILTER_FORMAT)
+
+
+def format_filter_end(moment: datetime) -> str:
+    """An aware instant as the *end* of a filter window: never earlier than ``moment``."""
+    _require_aware(moment)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    local = moment.astimezone(PACIFIC)
+    if pacific_to_utc(local.replace(tzinfo=None)) < moment.astimezone(UTC):
+        # Second occurrence of the repeated hour: its wall time would be read an hour early.
+        # One hour later is past the repeat and unambiguous.
+        local = (moment + timedelta(hours=1)).astimezone(PACIFIC)
+    return local.strftime(FILTER_FORMAT)
+
+
+def pacific_to_utc(local: datetime) -> datetime:
+    return local.replace(tzinfo=PACIFIC, fold=0).astimezone(UTC)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """``2024-05-02T13:02:45.1270000`` (naive Pacific) -> aware UTC. ``None`` stays ``None``.
+
+    Accepts 0-7 fractional digits; a value that carries its own offset (``Z``/``+hh:mm``) is
+    honoured as such.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"not a timestamp: {value!r:.60}")
+    text = value.strip()
+    offset_part = ""
+    if text.endswith("Z"):
+        text, offset_part = text[:-1], "+00:00"
+    elif len(text) > 19 and text[-6] in "+-" and text[-3] == ":":
+        text, offset_part = text[:-6], text[-6:]
+    head, _, fraction = text.partition(".")
+    if fraction and not fraction.isdigit():
+        raise MappingError(f"not a timestamp: {value!r:.60}")
+    try:
+        base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        try:
+            base = datetime.strptime(head, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            try:
+                base = datetime.strptime(head, "%Y-%m-%d")
+            except ValueError:
+                raise MappingError(f"not a timestamp: {value!r:.60}") from None
+    if fraction:
+        base = base.replace(microsecond=int((fraction + "000000")[:6]))
+    if offset_part:
+        aware = datetime.fromisoformat(base.isoformat() + offset_part)
+        return aware.astimezone(UTC)
+    return pacific_to_utc(base)
+
+
+def parse_day(value: Any) -> date | None:
+    """``shipDate`` is a calendar day (``2024-05-02``); a full timestamp keeps its date part."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"not a date: {value!r:.60}")
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise MappingError(f"not a date: {value!r:.60}") from None
+
+
+# --- scalars --------------------------------------------------------------------------------
+
+
+def money(value: Any, *, field: str) -> Decimal:
+    """A money amount as ``Decimal``; ``null`` counts as zero (ShipStation omits zeros)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, bool):
+        raise MappingError(f"{field} is not an amount: {value!r}")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise MappingError(f"{field} is not an amount: {value!r:.40}") from None
+    elif isinstance(value, float):
+        # Only reachable when a caller parsed JSON without parse_float=Decimal.
+        if not math.isfinite(value):
+            raise MappingError(f"{field} is not an amount: {value!r}")
+        amount = Decimal(repr(value))
+    else:
+        raise MappingError(f"{field} is not an amount: {value!r:.40}")
+    if not amount.is_finite():
+        raise MappingError(f"{field} is not an amount: {value!r:.40}")
+    return amount
+
+
+def quantity(value: Any) -> Decimal:
+    if value is None or isinstance(value, bool):
+        raise MappingError(f"quantity is not a number: {value!r}")
+    return money(value, field="quantity")
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+def required_text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MappingError(f"{key} is missing")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MappingError(f"{key} is not a string or number: {value!r:.40}")
+    return str(value)
+
+
+def required_timestamp(record: Mapping[str, Any], key: str) -> datetime:
+    moment = parse_timestamp(record.get(key))
+    if moment is None:
+        raise MappingError(f"{key} is missing")
+    return moment
+
+
+def optional_int(value: Any, *, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise MappingError(f"{field} is not a number: {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise MappingError(f"{field} is not a number: {value!r:.40}") from None
+
+
+def address(value: Any, *, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MappingError(f"{field} is not an object")
+    return dict(value)
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def map_store(raw: Mapping[str, Any]) -> SourceStore:
+    store_id = optional_int(raw.get("storeId"), field="storeId")
+    if store_id is None:
+        raise MappingError("storeId is missing")
+    return SourceStore(
+        external_id=store_id,
+        name=text(raw.get("storeName")) or f"Store {store_id}",
+        marketplace_id=optional_int(raw.get("marketplaceId"), field="marketplaceId"),
+        marketplace_name=text(raw.get("marketplaceName")),
+        active=bool(raw.get("active", True)),
+        refresh_date=parse_timestamp(raw.get("refreshDate")),
+        raw=dict(raw),
+    )
+
+
+def map_order_line(raw: Any) -> SourceOrderLine:
+    if not isinstance(raw, dict):
+        raise MappingError("an item is not an object")
+    return SourceOrderLine(
+        external_id=text(raw.get("orderItemId")),
+        line_key=optional_text(raw.get("lineItemKey")),
+        sku=optional_text(raw.get("sku")),
+        name=text(raw.get("name")),
+        quantity=quantity(raw.get("quantity")),
+        unit_price=money(raw.get("unitPrice"), field="unitPrice"),
+        tax_amount=money(raw.get("taxAmount"), field="taxAmount"),
+        shipping_amount=money(raw.get("shippingAmount"), field="shippingAmount"),
+        is_adjustment=bool(raw.get("adjustment") or False),
+        product_id=optional_text(raw.get("productId")),
+    )
+
+
+def map_order(raw: Mapping[str, Any]) -> SourceOrder:
+    items = raw.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise MappingError("items is not a list")
+    lines = tuple(map_order_line(item) for item in items if item is not None)
+    bill_to = address(raw.get("billTo"), field="billTo")
+    ship_to = address(raw.get("shipTo"), field="shipTo")
+    advanced = raw.get("advancedOptions") or {}
+    if not isinstance(advanced, dict):
+        raise MappingError("advancedOptions is not an object")
+    status = required_text(raw, "orderStatus")
+    return SourceOrder(
+        external_id=required_text(raw, "orderId"),
+        order_key=text(raw.get("orderKey")),
+        number=required_text(raw, "orderNumber"),
+        status=status,
+        order_date=required_timestamp(raw, "orderDate"),
+        create_date=required_timestamp(raw, "createDate"),
+        modify_date=required_timestamp(raw, "modifyDate"),
+        payment_date=parse_timestamp(raw.get("paymentDate")),
+        ship_date=parse_day(raw.get("shipDate")),
+        customer_name=text(bill_to.get("name")) or text(ship_to.get("name")),
+        customer_email=text(raw.get("customerEmail")),
+        bill_to=bill_to,
+        ship_to=ship_to,
+        store_id=optional_int(advanced.get("storeId"), field="advancedOptions.storeId"),
+        lines=lines,
+        tax_amount=money(raw.get("taxAmount"), field="taxAmount"),
+        shipping_amount=money(raw.get("shippingAmount"), field="shippingAmount"),
+        order_total=money(raw.get("orderTotal"), field="orderTotal"),
+        amount_paid=money(raw.get("amountPaid"), field="amountPaid"),
+        externally_fulfilled=bool(raw.get("externallyFulfilled") or False),
+        payment_method=text(raw.get("paymentMethod")),
+        raw=dict(raw),
+    )
+
+
+def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
+    advanced = raw.get("advancedOptions") or {}
+    if not isinstance(advanced, dict):
+        raise MappingError("advancedOptions is not an object")
+    return SourceShipment(
+        external_id=required_text(raw, "shipmentId"),
+        order_id=optional_text(raw.get("orderId")),
+        order_key=optional_text(raw.get("orderKey")),
+        order_number=optional_text(raw.get("orderNumber")),
+        store_id=optional_int(advanced.get("storeId"), field="advancedOptions.storeId"),
+        create_date=required_timestamp(raw, "createDate"),
+        ship_date=parse_day(raw.get("shipDate")),
+        carrier=text(raw.get("carrierCode")),
+        service=text(raw.get("serviceCode")),
+        tracking_number=text(raw.get("trackingNumber")),
+        cost=money(raw.get("shipmentCost"), field="shipmentCost"),
+        insurance_cost=money(raw.get("insuranceCost"), field="insuranceCost"),
+        voided=bool(raw.get("voided") or False),
+        void_date=parse_timestamp(raw.get("voidDate")),
+        is_return=bool(raw.get("isReturnLabel") or False),
+        raw=dict(raw),
+    )
+
+
+def map_fulfillment(raw: Mapping[str, Any]) -> SourceFulfillment:
+    return SourceFulfillment(
+        external_id=required_text(raw, "fulfillmentId"),
+        order_id=optional_text(raw.get("orderId")),
+        order_number=optional_text(raw.get("orderNumber")),
+        create_date=required_timestamp(raw, "createDate"),
+        ship_date=parse_day(raw.get("shipDate")),
+        carrier=text(raw.get("carrierCode") or raw.get("fulfillmentProviderCode")),
+        tracking_number=text(raw.get("trackingNumber")),
+        fulfillment_fee=money(raw.get("fulfillmentFee"), field="fulfillmentFee"),
+        voided=bool(raw.get("voided") or False),
+        void_date=parse_timestamp(raw.get("voidDate")),
+        raw=dict(raw),
+    )
+
+
+def map_webhook(raw: Mapping[str, Any]) -> SourceWebhook:
+    # GET /webhooks answers in PascalCase, unlike the rest of v1.
+    webhook_id = raw.get("WebHookID", raw.get("webHookId", raw.get("id")))
+    if webhook_id is None:
+        raise MappingError("WebHookID is missing")
+    return SourceWebhook(
+        external_id=str(webhook_id),
+        event=text(raw.get("HookType", raw.get("event"))),
+        target_url=text(raw.get("Url", raw.get("target_url"))),
+        name=text(raw.get("Name", raw.get("friendly_name"))),
+        store_id=optional_int(raw.get("StoreID", raw.get("store_id")), field="StoreID"),
+        active=bool(raw.get("Active", True)),
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+_REF_KEYS = {
+    "order": ("orderId", "orderNumber", "orderKey"),
+    "shipment": ("shipmentId", "trackingNumber", "orderNumber"),
+    "fulfillment": ("fulfillmentId", "orderNumber"),
+    "store": ("storeId", "storeName"),
+}
+
+
+def raw_text(raw: Any) -> str:
+    try:
+        dumped = json.dumps(raw, cls=DjangoJSONEncoder, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        dumped = repr(raw)
+    return dumped[:RAW_TEXT_LIMIT]
+
+
+def _external_ref(kind: str, raw: Any) -> str:
+    if isinstance(raw, dict):
+        for key in _REF_KEYS.get(kind, ()):
+            value = raw.get(key)
+            if value not in (None, ""):
+                return str(value)[:100]
+    return ""
+
+
+def map_records(
+    kind: str, entries: list[Any], mapper: Callable[[Mapping[str, Any]], T]
+) -> tuple[tuple[T, ...], tuple[SourceRecordError, ...], int]:
+    """Map each entry on its own: (good records, errors, null entries skipped)."""
+    items: list[T] = []
+    errors: list[SourceRecordError] = []
+    nulls = 0
+    for raw in entries:
+        if raw is None:
+            nulls += 1
+            continue
+        if not isinstance(raw, dict):
+            errors.append(SourceRecordError(kind, "", f"{kind} is not an object", raw_text(raw)))
+            continue
+        try:
+            items.append(mapper(raw))
+        except (MappingError, ValueError, TypeError, ArithmeticError) as exc:
+            errors.append(
+                SourceRecordError(kind, _external_ref(kind, raw), str(exc), raw_text(raw))
+            )
+    return tuple(items), tuple(errors), nulls
+
+
+def map_page(
+    kind: str,
+    envelope: Any,
+    *,
+    list_key: str,
+    page: int,
+    mapper: Callable[[Mapping[str, Any]], T],
+    keep: Callable[[T], bool] | None = None,
+) -> Page[T]:
+    """A list envelope (``{"orders": [...], "total", "page", "pages"}``) -> a Page.
+
+    A broken envelope is not one bad record: it raises ``MappingError`` for the caller to
+    turn into a response error.
+    """
+    if not isinstance(envelope, dict):
+        raise MappingError(f"{list_key} answer is not an object")
+    entries = envelope.get(list_key)
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise MappingError(f"{list_key} is not a list")
+    try:
+        total = int(envelope.get("total") or 0)
+        pages = int(envelope.get("pages") or 0)
+    except (TypeError, ValueError):
+        raise MappingError(f"{list_key} answer has no usable page counters") from None
+    items, errors, nulls = map_records(kind, entries, mapper)
+    if keep is not None:
+        items = tuple(item for item in items if keep(item))
+    return Page(
+        items=items, page=page, pages=pages, total=total, errors=errors, skipped_nulls=nulls
+    )
