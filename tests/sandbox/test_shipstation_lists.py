@@ -131,9 +131,7 @@ def test_order_date_range_filters_are_inclusive_pacific_bounds(shipstation, acco
         },
     )
     lo_s, hi_s = lo.replace(microsecond=0), hi.replace(microsecond=0)
-    expected = {
-        o["orderId"] for o in everything if o[field] and lo_s <= _pacific(o[field]) <= hi_s
-    }
+    expected = {o["orderId"] for o in everything if o[field] and lo_s <= _pacific(o[field]) <= hi_s}
     assert {o["orderId"] for o in got} == expected
     assert len(expected) >= 60
 
@@ -209,10 +207,11 @@ def test_shipments_filters_and_items_only_when_requested(shipstation, account):
         "serviceCode": lambda s: s["serviceCode"] == target["serviceCode"],
     }
     for param, keep in cases.items():
-        got = all_pages(shipstation, "/shipments", "shipments", pageSize=500, **{param: target[param]})
-        assert {s["shipmentId"] for s in got} == {
-            s["shipmentId"] for s in shipments if keep(s)
-        }, param
+        params = {param: target[param], "pageSize": 500}
+        got = all_pages(shipstation, "/shipments", "shipments", **params)
+        assert {s["shipmentId"] for s in got} == {s["shipmentId"] for s in shipments if keep(s)}, (
+            param
+        )
     store_id = target["advancedOptions"]["storeId"]
     by_store = all_pages(shipstation, "/shipments", "shipments", storeId=store_id, pageSize=500)
     assert {s["shipmentId"] for s in by_store} == {
@@ -242,7 +241,8 @@ def test_shipments_void_and_ship_date_filters(shipstation, account):
         s["shipmentId"] for s in shipments if s["shipDate"] == day
     }
     by_ship = all_pages(shipstation, "/shipments", "shipments", sortBy="ShipDate", sortDir="DESC")
-    assert [s["shipDate"] for s in by_ship] == sorted((s["shipDate"] for s in by_ship), reverse=True)
+    dates = [s["shipDate"] for s in by_ship]
+    assert dates == sorted(dates, reverse=True)
 
 
 def test_fulfillments_list_and_filters(shipstation, account):
@@ -256,7 +256,9 @@ def test_fulfillments_list_and_filters(shipstation, account):
         assert target["fulfillmentId"] in {f["fulfillmentId"] for f in got["fulfillments"]}
         assert all(f[param] == target[param] for f in got["fulfillments"]), param
     day = target["shipDate"]
-    got = all_pages(shipstation, "/fulfillments", "fulfillments", shipDateStart=day, shipDateEnd=day)
+    got = all_pages(
+        shipstation, "/fulfillments", "fulfillments", shipDateStart=day, shipDateEnd=day
+    )
     assert {f["fulfillmentId"] for f in got} == {
         f["fulfillmentId"] for f in fulfillments if f["shipDate"] == day
     }
