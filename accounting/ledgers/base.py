@@ -1,0 +1,477 @@
+"""The ledger-neutral contracts every ledger adapter speaks.
+
+Services build documents from our models (``SaleDocument``, ``ExpenseDocument``,
+``SummaryDocument``), hand them to an adapter, and store what comes back
+(``PostingResult``). Adapters never touch the ORM: what they need from the database (the
+connection's tokens) reaches them through a :class:`TokenStore` the service implements.
+
+Three ledgers share these contracts:
+
+- QuickBooks Online: synchronous REST, OAuth 2, ``requestid`` idempotency;
+- Xero: synchronous REST, OAuth 2, ``Idempotency-Key``;
+- QuickBooks Desktop: asynchronous. The Web Connector polls us; a post therefore ends
+  ``QUEUED`` and the final answer arrives later (``PostingResult.queued``).
+
+Money is ``Decimal`` everywhere, already rounded to cents by the builder; adapters never do
+arithmetic other than serialising.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class DocumentKind(StrEnum):
+    SALES_RECEIPT = "sales_receipt"
+    INVOICE_PAYMENT = "invoice_payment"
+    EXPENSE = "expense"
+    BILL = "bill"
+    JOURNAL_ENTRY = "journal_entry"
+
+
+class ResultStatus(StrEnum):
+    POSTED = "posted"
+    QUEUED = "queued"  # QuickBooks Desktop: waits for the Web Connector
+
+
+class PostingSide(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class DocumentInvalid(ValueError):
+    """A document broke one of its own invariants (unbalanced, negative total...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# References to ledger records
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRef:
+    """A customer or vendor: the ledger id when known, else what to find or create it by."""
+
+    display_name: str
+    external_id: str = ""
+    email: str = ""
+    # The key under which the service remembers the resolved id (e.g. "email:jane@x.com").
+    match_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """A product/service item: the ledger id when known, else find by SKU/name or create."""
+
+    name: str
+    external_id: str = ""
+    sku: str = ""
+    create_if_missing: bool = False
+    income_account_id: str = ""
+    match_key: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLine:
+    description: str
+    item: ItemRef
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # quantity x unit_price, rounded to cents
+    tax_code_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AmountLine:
+    """A line that is only an amount on an account (shipping, discount, difference)."""
+
+    description: str
+    amount: Decimal
+    account_id: str = ""
+    item: ItemRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInfo:
+    deposit_account_id: str
+    amount: Decimal
+    paid_on: date
+    payment_method_id: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SaleDocument:
+    """One order as a sale. ``total`` equals what the buyer paid; the arithmetic identity
+    ``sum(lines) + shipping + tax - discounts + difference == total`` always holds."""
+
+    idempotency_key: str
+    reference: str  # the document number, already fitted to the ledger's limit
+    source_reference: str  # our own stable reference ("order:123")
+    kind: DocumentKind  # SALES_RECEIPT or INVOICE_PAYMENT
+    customer: PartyRef
+    issued_on: date
+    currency: str
+    lines: tuple[SaleLine, ...]
+    shipping: AmountLine | None
+    discounts: tuple[AmountLine, ...]
+    tax: Decimal
+    tax_code_id: str
+    difference: AmountLine | None  # reconciliation difference, signed
+    total: Decimal
+    payment: PaymentInfo
+    memo: str = ""
+    # Tax without a ledger tax code goes to this liability account as its own line.
+    tax_account_id: str = ""
+
+    @property
+    def lines_total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def discounts_total(self) -> Decimal:
+        return sum((d.amount for d in self.discounts), ZERO)
+
+    @property
+    def computed_total(self) -> Decimal:
+        shipping = self.shipping.amount if self.shipping else ZERO
+        difference = self.difference.amount if self.difference else ZERO
+        return self.lines_total + shipping + self.tax - self.discounts_total + difference
+
+    def check(self) -> None:
+        if self.computed_total != self.total:
+            raise DocumentInvalid(
+                f"{self.reference}: lines give {self.computed_total}, total is {self.total}"
+            )
+        if self.total < ZERO:
+            raise DocumentInvalid(f"{self.reference}: negative total {self.total}")
+        for amount in (
+            self.tax,
+            *(line.amount for line in self.lines),
+            *(d.amount for d in self.discounts),
+        ):
+            if amount != amount.quantize(CENT):
+                raise DocumentInvalid(f"{self.reference}: {amount} is not whole cents")
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseLine:
+    account_id: str
+    amount: Decimal
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseDocument:
+    """Shipping label costs: an expense paid from ``payment_account_id`` or a bill owed to
+    the vendor."""
+
+    idempotency_key: str
+    reference: str
+    source_reference: str
+    kind: DocumentKind  # EXPENSE or BILL
+    vendor: PartyRef
+    issued_on: date
+    currency: str
+    lines: tuple[ExpenseLine, ...]
+    payment_account_id: str = ""  # EXPENSE only: the bank/credit card account that paid
+    memo: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    def check(self) -> None:
+        if not self.lines or self.total <= ZERO:
+            raise DocumentInvalid(f"{self.reference}: an expense needs a positive amount")
+        if self.kind == DocumentKind.EXPENSE and not self.payment_account_id:
+            raise DocumentInvalid(f"{self.reference}: an expense needs the paying account")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalLine:
+    account_id: str
+    side: PostingSide
+    amount: Decimal  # positive
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDocument:
+    """One day and one store as a balanced journal entry."""
+
+    idempotency_key: str
+    reference: str
+    source_reference: str
+    issued_on: date
+    currency: str
+    lines: tuple[JournalLine, ...]
+    memo: str = ""
+    kind: DocumentKind = DocumentKind.JOURNAL_ENTRY
+
+    @property
+    def debits(self) -> Decimal:
+        return sum((x.amount for x in self.lines if x.side == PostingSide.DEBIT), ZERO)
+
+    @property
+    def credits(self) -> Decimal:
+        return sum((x.amount for x in self.lines if x.side == PostingSide.CREDIT), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.debits
+
+    def check(self) -> None:
+        if self.debits != self.credits:
+            raise DocumentInvalid(
+                f"{self.reference}: debits {self.debits} != credits {self.credits}"
+            )
+        if any(line.amount <= ZERO for line in self.lines):
+            raise DocumentInvalid(f"{self.reference}: journal lines must be positive")
+
+
+Document = SaleDocument | ExpenseDocument | SummaryDocument
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRef:
+    """A document found in the ledger."""
+
+    external_id: str
+    number: str = ""
+    revision: str = ""  # QBO SyncToken, Xero UpdatedDateUTC, QBD EditSequence
+    total: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostingResult:
+    status: ResultStatus
+    external_id: str = ""
+    number: str = ""
+    revision: str = ""
+    deep_link: str = ""
+    # The ledger's answer, already stripped of anything secret, for the posting log.
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    # Customers/vendors/items the adapter found or created on the way, by match_key, so the
+    # service remembers them and the next document skips the look-up.
+    resolved: Mapping[str, str] = field(default_factory=dict)
+    # A second document that belongs to this one (the Payment of an Invoice).
+    secondary_id: str = ""
+
+    @classmethod
+    def queued(cls, **kwargs: Any) -> PostingResult:
+        return cls(status=ResultStatus.QUEUED, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    id: str
+    name: str
+    kind: str = ""  # account type, item type, tax rate...
+    detail: str = ""  # account subtype, SKU...
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCatalog:
+    """What the settings screen offers in its dropdowns."""
+
+    accounts: tuple[CatalogEntry, ...] = ()
+    items: tuple[CatalogEntry, ...] = ()
+    tax_codes: tuple[CatalogEntry, ...] = ()
+    vendors: tuple[CatalogEntry, ...] = ()
+    payment_methods: tuple[CatalogEntry, ...] = ()
+    customers: tuple[CatalogEntry, ...] = ()
+    fetched_at: datetime | None = None
+
+    def ids(self, section: str) -> set[str]:
+        return {entry.id for entry in getattr(self, section)}
+
+    def to_json(self) -> dict[str, Any]:
+        sections = ("accounts", "items", "tax_codes", "vendors", "payment_methods", "customers")
+        data: dict[str, Any] = {
+            name: [
+                {"id": e.id, "name": e.name, "kind": e.kind, "detail": e.detail, "active": e.active}
+                for e in getattr(self, name)
+            ]
+            for name in sections
+        }
+        data["fetched_at"] = self.fetched_at.isoformat() if self.fetched_at else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> LedgerCatalog:
+        if not data:
+            return cls()
+        fetched = data.get("fetched_at")
+        return cls(
+            **{
+                name: tuple(CatalogEntry(**entry) for entry in data.get(name, ()))
+                for name in (
+                    "accounts",
+                    "items",
+                    "tax_codes",
+                    "vendors",
+                    "payment_methods",
+                    "customers",
+                )
+            },
+            fetched_at=datetime.fromisoformat(fetched) if fetched else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyInfo:
+    company_id: str
+    name: str
+    country: str = ""
+    currency: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthTokens:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+
+    def __repr__(self) -> str:  # tokens never reach a log through a repr
+        return f"OAuthTokens(access_expires_at={self.access_expires_at!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectResult:
+    """What a finished connection flow gives the service to store."""
+
+    company_id: str
+    company_name: str
+    tokens: OAuthTokens
+
+
+class TokenStore(Protocol):
+    """The service side of a connection's tokens, handed to an adapter.
+
+    ``refresh`` must serialise refreshes per connection (refresh tokens rotate: two
+    concurrent refreshes would lose one) and persist the rotated token before returning.
+    ``stale`` is the token set the caller found wanting; when another worker has refreshed
+    meanwhile, the store returns the newer set without calling ``refresher``.
+    """
+
+    def current(self) -> OAuthTokens: ...
+
+    def refresh(
+        self, *, stale: OAuthTokens, refresher: Callable[[OAuthTokens], OAuthTokens]
+    ) -> OAuthTokens: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Providers and adapters
+# ---------------------------------------------------------------------------------------------
+
+
+class LedgerAdapter(abc.ABC):
+    """One ledger company, bound to one connection's credentials.
+
+    Every ``post_*`` must be safe to repeat with the same document: it sends
+    ``doc.idempotency_key`` (QBO ``requestid``, Xero ``Idempotency-Key``) or, where the
+    ledger has none (QuickBooks Desktop), looks the reference up first.
+    """
+
+    provider_key: ClassVar[str]
+
+    @abc.abstractmethod
+    def verify(self) -> CompanyInfo:
+        """A cheap authenticated call: proves the tokens work, names the company."""
+
+    @abc.abstractmethod
+    def fetch_catalog(self) -> LedgerCatalog: ...
+
+    @abc.abstractmethod
+    def find_document(
+        self, *, kind: DocumentKind, reference: str, marker: str
+    ) -> ExternalRef | None:
+        """The document with this number that we posted (``marker`` identifies ours)."""
+
+    @abc.abstractmethod
+    def post_sale(self, doc: SaleDocument) -> PostingResult: ...
+
+    @abc.abstractmethod
+    def post_expense(self, doc: ExpenseDocument) -> PostingResult: ...
+
+    @abc.abstractmethod
+    def post_summary(self, doc: SummaryDocument) -> PostingResult: ...
+
+    def update_sale(self, doc: SaleDocument, existing: ExternalRef) -> PostingResult:
+        """Replace a posted sale by the new document (ledgers that allow edits)."""
+        raise NotImplementedError
+
+    def post(self, doc: Document) -> PostingResult:
+        doc.check()
+        if isinstance(doc, SaleDocument):
+            return self.post_sale(doc)
+        if isinstance(doc, ExpenseDocument):
+            return self.post_expense(doc)
+        return self.post_summary(doc)
+
+    @abc.abstractmethod
+    def deep_link(self, *, kind: DocumentKind, external_id: str) -> str: ...
+
+
+class LedgerProvider(abc.ABC):
+    """Static facts about one ledger and its connection flow (no credentials)."""
+
+    key: ClassVar[str]
+    name: ClassVar[str]
+    # "oauth": the user is sent to the ledger and comes back; "web_connector": a .qwc file.
+    connect_kind: ClassVar[str] = "oauth"
+    asynchronous: ClassVar[bool] = False
+    supports_update: ClassVar[bool] = True
+    doc_number_max_length: ClassVar[int]
+    # Documents this ledger can take for each setting; the settings form offers only these.
+    sale_kinds: ClassVar[tuple[DocumentKind, ...]] = (
+        DocumentKind.SALES_RECEIPT,
+        DocumentKind.INVOICE_PAYMENT,
+    )
+
+    @abc.abstractmethod
+    def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...
+
+    @abc.abstractmethod
+    def complete_authorization(
+        self, *, code: str, company_id: str, redirect_uri: str
+    ) -> ConnectResult: ...
+
+    @abc.abstractmethod
+    def adapter(
+        self, *, company_id: str, tokens: TokenStore, connection_id: int
+    ) -> LedgerAdapter: ...
+
+    @abc.abstractmethod
+    def revoke(self, *, tokens: OAuthTokens) -> None: ...
+
+    def rate_limit_key(self, company_id: str) -> str:
+        return f"{self.key}:{company_id}"

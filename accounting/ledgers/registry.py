@@ -1,0 +1,73 @@
+"""Ledger providers listed in settings (``UNIFY_LEDGER_PROVIDERS``, dotted paths).
+
+No ``if provider == "qbo"`` anywhere else: services and views ask the registry. A system
+check imports every listed provider at start-up so a typo fails ``manage.py check``, not the
+first posting.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+from django.core.checks import Error, register
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from accounting.ledgers.base import LedgerProvider
+
+# Ledgers the Accounting tab shows as "coming soon" until their provider is registered.
+PLANNED_LEDGERS: dict[str, str] = {
+    "qbo": "QuickBooks Online",
+    "xero": "Xero",
+    "qbd": "QuickBooks Desktop",
+}
+
+
+class UnknownLedger(LookupError):
+    pass
+
+
+@cache
+def _load(paths: tuple[str, ...]) -> dict[str, LedgerProvider]:
+    providers: dict[str, LedgerProvider] = {}
+    for path in paths:
+        cls = import_string(path)
+        if not (isinstance(cls, type) and issubclass(cls, LedgerProvider)):
+            raise TypeError(f"{path} is not a LedgerProvider")
+        providers[cls.key] = cls()
+    return providers
+
+
+def ledger_providers() -> dict[str, LedgerProvider]:
+    return _load(tuple(settings.UNIFY_LEDGER_PROVIDERS))
+
+
+def get_provider(key: str) -> LedgerProvider:
+    try:
+        return ledger_providers()[key]
+    except KeyError:
+        raise UnknownLedger(key) from None
+
+
+def ledger_cards() -> list[dict[str, object]]:
+    """Every ledger the product knows, available or not, in display order."""
+    available = ledger_providers()
+    return [
+        {"key": key, "name": name, "provider": available.get(key), "available": key in available}
+        for key, name in PLANNED_LEDGERS.items()
+    ]
+
+
+@register()
+def check_ledger_providers(app_configs=None, **kwargs) -> list[Error]:
+    try:
+        ledger_providers()
+    except Exception as exc:  # noqa: BLE001 - any import problem is reported the same way
+        return [
+            Error(
+                str(_("UNIFY_LEDGER_PROVIDERS cannot be loaded: %(error)s") % {"error": exc}),
+                id="accounting.E001",
+            )
+        ]
+    return []

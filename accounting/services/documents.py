@@ -1,0 +1,593 @@
+"""Orders, label costs and days into ledger-neutral documents, in ``Decimal``, to the cent.
+
+Rules:
+
+- a line's amount is ``quantity x unit price`` rounded half-up to cents (what QBO checks);
+- discount lines (and any other negative line) become discount amounts;
+- the document's total is what the buyer paid. When the lines, shipping and tax do not add
+  up to it, the difference goes to the reconciliation account if the settings allow it, or
+  the build fails with a message that names both amounts. Never silently off by a cent;
+- document numbers are the prefix plus the order number, fitted to the ledger's limit
+  (:func:`fit_document_number`); uniqueness is the service's job (it keeps a table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from accounting.ledgers.base import (
+    CENT,
+    ZERO,
+    AmountLine,
+    DocumentKind,
+    ExpenseDocument,
+    ExpenseLine,
+    ItemRef,
+    JournalLine,
+    PartyRef,
+    PaymentInfo,
+    PostingSide,
+    SaleDocument,
+    SaleLine,
+    SummaryDocument,
+)
+from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
+from unify.core.exceptions import DomainError
+
+if TYPE_CHECKING:
+    from accounting.models import PostingSettings
+    from sales.models import Order, OrderLine, ShippingCost
+
+
+class DocumentBuildError(DomainError):
+    """The document cannot be built as the settings stand; ``user_message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, user_message=message)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def idempotency_key(*, connection_id: int, kind: str, source_reference: str, revision: int) -> str:
+    """Deterministic and at most 50 characters (QBO ``requestid``'s limit)."""
+    digest = hashlib.sha256(
+        f"{connection_id}:{kind}:{source_reference}:{revision}".encode()
+    ).hexdigest()
+    return f"unify-{digest[:40]}"
+
+
+def document_marker(*, connection_id: int, source_reference: str) -> str:
+    """Written into the document's private note: tells our document from a user's one with
+    the same number when we look a document up after an unknown outcome."""
+    return f"[unify c{connection_id} {source_reference}]"
+
+
+def fit_document_number(prefix: str, number: str, limit: int, attempt: int = 0) -> str:
+    """``prefix + number`` within ``limit`` characters; ``attempt`` > 0 gives the variants
+    the service tries when the plain number is already taken (two stores' "#1001").
+
+    A number too long keeps its tail (marketplace numbers differ at the end) and gets a
+    short hash of the whole number, so two long numbers with the same tail still differ.
+    """
+    number = "".join(ch for ch in number.strip() if ch.isprintable()) or "0"
+    suffix = f"-{attempt + 1}" if attempt else ""
+    plain = f"{prefix}{number}{suffix}"
+    if len(plain) <= limit:
+        return plain
+    tag = hashlib.sha256(number.encode()).hexdigest()[:4].upper()
+    room = limit - len(prefix) - len(suffix) - len(tag) - 1
+    if room < 1:
+        raise DocumentBuildError(
+            _("The document number prefix “%(prefix)s” leaves no room for order numbers.")
+            % {"prefix": prefix}
+        )
+    return f"{prefix}{number[-room:]}~{tag}{suffix}"
+
+
+def _marker(facts: LedgerFacts, source_reference: str) -> str:
+    return document_marker(connection_id=facts.connection_id, source_reference=source_reference)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFacts:
+    """What the builder needs to know about the target ledger."""
+
+    connection_id: int
+    doc_number_max_length: int
+
+
+def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
+    if posting_settings.customer_strategy == CustomerStrategy.PER_STORE:
+        store = (order.store_name or "ShipStation").strip()[:90]
+        name = _("%(store)s customers") % {"store": store}
+        return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
+    name = " ".join((order.customer_name or "").split())[:100]
+    email = (order.customer_email or "").strip()[:100]
+    if not name:
+        name = email or _("Order %(number)s buyer") % {"number": order.number}
+    return PartyRef(
+        display_name=name,
+        email=email,
+        match_key=f"customer:name:{name.casefold()}",
+    )
+
+
+def _item_for(
+    line: OrderLine, posting_settings: PostingSettings, refs: Mapping[str, str]
+) -> ItemRef:
+    sku = (line.sku or "").strip()
+    ps = posting_settings
+    if sku and ps.item_match_sku:
+        key = f"item:sku:{sku.casefold()}"
+        return ItemRef(
+            name=sku[:100],
+            sku=sku,
+            external_id=refs.get(key, ""),
+            create_if_missing=ps.item_create_missing,
+            income_account_id=ps.product_income_account_id,
+            match_key=key,
+        )
+    if ps.default_item_id:
+        return ItemRef(name=line.name or sku, external_id=ps.default_item_id)
+    if ps.item_create_missing:
+        name = " ".join((line.name or sku or _("Product")).split())[:100]
+        key = f"item:name:{name.casefold()}"
+        return ItemRef(
+            name=name,
+            external_id=refs.get(key, ""),
+            create_if_missing=True,
+            income_account_id=ps.product_income_account_id,
+            match_key=key,
+        )
+    raise DocumentBuildError(
+        _(
+            "The line “%(line)s” has no SKU to match and no default item is set. "
+            "Choose a default item or allow creating items in the posting settings."
+        )
+        % {"line": line.name or "?"}
+    )
+
+
+def _tax_code_for(order: Order, posting_settings: PostingSettings) -> str:
+    ps = posting_settings
+    ship_to = order.ship_to or {}
+    destination = f"{ship_to.get('country') or ''}-{ship_to.get('state') or ''}".upper()
+    by_destination = {k.upper(): v for k, v in (ps.tax_code_by_destination or {}).items()}
+    if destination in by_destination:
+        return by_destination[destination]
+    store_key = str(order.source_store_id or "")
+    if store_key and store_key in (ps.tax_code_by_store or {}):
+        return ps.tax_code_by_store[store_key]
+    return ps.default_tax_code_id
+
+
+def _order_day(order: Order, tz) -> date:
+    when = order.payment_date or order.order_date or order.create_date
+    if when is None:
+        return order.ship_date or order.created_at.astimezone(tz).date()
+    return when.astimezone(tz).date()
+
+
+def _require(value: str, label: str) -> str:
+    if not value:
+        raise DocumentBuildError(
+            _("Map the “%(account)s” account in the posting settings first.") % {"account": label}
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SaleAmounts:
+    """An order's amounts as the ledger will see them."""
+
+    lines: tuple[tuple[OrderLine, Decimal], ...]
+    discounts: tuple[tuple[str, Decimal], ...]
+    shipping: Decimal
+    tax: Decimal
+    paid: Decimal
+
+    @property
+    def computed(self) -> Decimal:
+        lines = sum((amount for _line, amount in self.lines), ZERO)
+        discounts = sum((amount for _name, amount in self.discounts), ZERO)
+        return lines + self.shipping + self.tax - discounts
+
+    @property
+    def difference(self) -> Decimal:
+        return self.paid - self.computed
+
+
+def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
+    sold: list[tuple[OrderLine, Decimal]] = []
+    discounts: list[tuple[str, Decimal]] = []
+    for line in sorted(lines, key=lambda x: x.position):
+        amount = money(line.quantity * line.unit_price)
+        if line.is_discount or amount < ZERO:
+            if amount:
+                discounts.append((line.name or _("Discount"), -amount))
+        else:
+            sold.append((line, amount))
+    if not discounts and order.discount_total > ZERO:
+        # An order file states a discount total without itemising it.
+        discounts.append((_("Discount"), money(order.discount_total)))
+    return SaleAmounts(
+        lines=tuple(sold),
+        discounts=tuple(discounts),
+        shipping=money(order.shipping_charged),
+        tax=money(order.tax_total),
+        paid=money(order.amount_paid),
+    )
+
+
+def _difference_line(
+    difference: Decimal, posting_settings: PostingSettings, *, what: str, total: Decimal
+) -> AmountLine | None:
+    if not difference:
+        return None
+    ps = posting_settings
+    if ps.reconciliation_enabled and ps.reconciliation_account_id:
+        return AmountLine(
+            description=_("Reconciliation difference (paid %(paid)s, lines give %(lines)s)")
+            % {"paid": total, "lines": total - difference},
+            amount=difference,
+            account_id=ps.reconciliation_account_id,
+        )
+    raise DocumentBuildError(
+        _(
+            "%(what)s: the buyer paid %(paid)s but lines, shipping and tax add up to "
+            "%(computed)s (difference %(difference)s). Turn on the reconciliation account in "
+            "the posting settings to post the difference, or correct the order."
+        )
+        % {"what": what, "paid": total, "computed": total - difference, "difference": difference}
+    )
+
+
+def build_sale_document(
+    *,
+    order: Order,
+    lines: Sequence[OrderLine],
+    posting_settings: PostingSettings,
+    facts: LedgerFacts,
+    document_number: str,
+    idempotency_key: str,
+    source_reference: str,
+    refs: Mapping[str, str],
+    tz,
+) -> SaleDocument:
+    ps = posting_settings
+    amounts = sale_amounts(order, lines)
+    what = _("Order %(number)s") % {"number": order.number}
+    _require(ps.product_income_account_id, _("product income"))
+    deposit = _require(ps.deposit_account_id, _("deposit to"))
+    tax_code = _tax_code_for(order, ps) if amounts.tax else ""
+    sale_lines = tuple(
+        SaleLine(
+            description=(line.name or line.sku or "")[:4000],
+            item=_item_for(line, ps, refs),
+            quantity=line.quantity.normalize() if line.quantity else ZERO,
+            unit_price=line.unit_price.normalize() if line.unit_price else ZERO,
+            amount=amount,
+            tax_code_id=tax_code,
+        )
+        for line, amount in amounts.lines
+    )
+    # Quantities like 0.3333 with prices that do not land on a cent: send the rounded amount
+    # with a unit price that multiplies to it exactly, as QBO wants Amount = Qty x UnitPrice.
+    sale_lines = tuple(_exact_line(line) for line in sale_lines)
+    shipping = None
+    if amounts.shipping:
+        shipping_account = _require(ps.shipping_income_account_id, _("shipping income"))
+        key = "item:shipping"
+        shipping = AmountLine(
+            description=_("Shipping"),
+            amount=amounts.shipping,
+            account_id=shipping_account,
+            item=ItemRef(
+                name=_("Shipping"),
+                external_id=refs.get(key, ""),
+                create_if_missing=True,
+                income_account_id=shipping_account,
+                match_key=key,
+            ),
+        )
+    discount_account = ""
+    if amounts.discounts:
+        discount_account = _require(ps.discount_account_id, _("discounts"))
+    discounts = tuple(
+        AmountLine(description=name[:4000], amount=amount, account_id=discount_account)
+        for name, amount in amounts.discounts
+    )
+    tax_account = ""
+    if amounts.tax and not tax_code:
+        tax_account = _require(ps.tax_liability_account_id, _("sales tax liability"))
+    difference = _difference_line(amounts.difference, ps, what=what, total=amounts.paid)
+    if difference is not None:
+        difference = AmountLine(
+            description=difference.description,
+            amount=difference.amount,
+            account_id=difference.account_id,
+            item=ItemRef(
+                name=_("Reconciliation difference"),
+                external_id=refs.get("item:reconciliation", ""),
+                create_if_missing=True,
+                income_account_id=difference.account_id,
+                match_key="item:reconciliation",
+            ),
+        )
+    issued_on = _order_day(order, tz)
+    kind = (
+        DocumentKind.INVOICE_PAYMENT
+        if ps.document_type == SaleDocumentType.INVOICE_PAYMENT
+        else DocumentKind.SALES_RECEIPT
+    )
+    customer = _customer_for(order, ps)
+    customer = PartyRef(
+        display_name=customer.display_name,
+        email=customer.email,
+        match_key=customer.match_key,
+        external_id=refs.get(customer.match_key, ""),
+    )
+    doc = SaleDocument(
+        idempotency_key=idempotency_key,
+        reference=document_number,
+        source_reference=source_reference,
+        kind=kind,
+        customer=customer,
+        issued_on=issued_on,
+        currency=order.currency or "USD",
+        lines=sale_lines,
+        shipping=shipping,
+        discounts=discounts,
+        tax=amounts.tax,
+        tax_code_id=tax_code,
+        tax_account_id=tax_account,
+        difference=difference,
+        total=amounts.paid,
+        payment=PaymentInfo(
+            deposit_account_id=deposit,
+            amount=amounts.paid,
+            paid_on=issued_on,
+            payment_method_id=ps.payment_method_id,
+            reference=order.number[:21],
+        ),
+        memo=" ".join(
+            part
+            for part in (
+                document_marker(
+                    connection_id=facts.connection_id, source_reference=source_reference
+                ),
+                _("Order %(number)s") % {"number": order.number},
+                order.store_name or "",
+            )
+            if part
+        ),
+    )
+    if not sale_lines and not shipping and not difference and not amounts.tax:
+        raise DocumentBuildError(_("%(what)s has nothing to post.") % {"what": what})
+    doc.check()
+    return doc
+
+
+def _exact_line(line: SaleLine) -> SaleLine:
+    if line.quantity and line.quantity * line.unit_price != line.amount:
+        # Keep the quantity; the unit price becomes amount / quantity, precise enough that
+        # the product rounds to the amount (QBO keeps up to 7 decimals on unit prices).
+        unit = (line.amount / line.quantity).quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP)
+        if money(unit * line.quantity) != line.amount:
+            # No exact unit price exists: sell one unit at the amount.
+            return SaleLine(
+                description=f"{line.description} ({line.quantity} x {line.unit_price})",
+                item=line.item,
+                quantity=Decimal(1),
+                unit_price=line.amount,
+                amount=line.amount,
+                tax_code_id=line.tax_code_id,
+            )
+        return SaleLine(
+            description=line.description,
+            item=line.item,
+            quantity=line.quantity,
+            unit_price=unit.normalize(),
+            amount=line.amount,
+            tax_code_id=line.tax_code_id,
+        )
+    return line
+
+
+_CARRIERS = {
+    "stamps_com": "USPS",
+    "usps": "USPS",
+    "endicia": "USPS",
+    "ups": "UPS",
+    "ups_walleted": "UPS",
+    "fedex": "FedEx",
+    "fedex_walleted": "FedEx",
+    "dhl_express": "DHL Express",
+    "dhl_express_worldwide": "DHL Express",
+    "dhl_ecommerce": "DHL eCommerce",
+    "canada_post": "Canada Post",
+    "royal_mail": "Royal Mail",
+    "ontrac": "OnTrac",
+}
+
+
+def carrier_name(code: str) -> str:
+    code = (code or "").strip()
+    return _CARRIERS.get(code.lower(), code.replace("_", " ").title() or "ShipStation")
+
+
+def build_expense_document(
+    *,
+    cost: ShippingCost,
+    order: Order | None,
+    posting_settings: PostingSettings,
+    facts: LedgerFacts,
+    document_number: str,
+    idempotency_key: str,
+    source_reference: str,
+    refs: Mapping[str, str],
+    tz,
+) -> ExpenseDocument:
+    ps = posting_settings
+    if ps.label_cost_mode == LabelCostMode.OFF:
+        raise DocumentBuildError(_("Posting label costs is turned off in the posting settings."))
+    expense_account = _require(ps.shipping_expense_account_id, _("shipping expense"))
+    kind = DocumentKind.BILL if ps.label_cost_mode == LabelCostMode.BILL else DocumentKind.EXPENSE
+    payment_account = ""
+    if kind == DocumentKind.EXPENSE:
+        payment_account = _require(ps.label_payment_account_id, _("account that pays label costs"))
+    vendor_name = (
+        carrier_name(cost.carrier)
+        if ps.label_vendor_mode == LabelVendorMode.CARRIER
+        else "ShipStation"
+    )
+    vendor_key = f"vendor:{vendor_name.casefold()}"
+    issued_on = cost.ship_date or (
+        cost.create_date.astimezone(tz).date() if cost.create_date else None
+    )
+    if issued_on is None:
+        issued_on = cost.created_at.astimezone(tz).date()
+    number = cost.order_number or (order.number if order else "")
+    label = " ".join(
+        part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
+    )
+    lines = [
+        ExpenseLine(
+            account_id=expense_account,
+            amount=money(cost.cost),
+            description=_("Shipping label %(label)s for order %(number)s")
+            % {"label": label, "number": number},
+        )
+    ]
+    if cost.insurance:
+        lines.append(
+            ExpenseLine(
+                account_id=expense_account,
+                amount=money(cost.insurance),
+                description=_("Shipping insurance for order %(number)s") % {"number": number},
+            )
+        )
+    doc = ExpenseDocument(
+        idempotency_key=idempotency_key,
+        reference=document_number,
+        source_reference=source_reference,
+        kind=kind,
+        vendor=PartyRef(
+            display_name=vendor_name, match_key=vendor_key, external_id=refs.get(vendor_key, "")
+        ),
+        issued_on=issued_on,
+        currency=(order.currency if order else "") or "USD",
+        lines=tuple(line for line in lines if line.amount),
+        payment_account_id=payment_account,
+        memo=f"{_marker(facts, source_reference)} {label}".strip(),
+    )
+    doc.check()
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTotals:
+    paid: Decimal = ZERO
+    lines: Decimal = ZERO
+    shipping: Decimal = ZERO
+    tax: Decimal = ZERO
+    discounts: Decimal = ZERO
+    difference: Decimal = ZERO
+    orders: int = 0
+
+
+def summary_totals(
+    orders: Iterable[tuple[Order, Sequence[OrderLine]]], posting_settings: PostingSettings
+) -> SummaryTotals:
+    paid = lines_total = shipping = tax = discounts = difference = ZERO
+    count = 0
+    for order, lines in orders:
+        amounts = sale_amounts(order, lines)
+        if amounts.difference and not (
+            posting_settings.reconciliation_enabled and posting_settings.reconciliation_account_id
+        ):
+            _difference_line(
+                amounts.difference,
+                posting_settings,
+                what=_("Order %(number)s") % {"number": order.number},
+                total=amounts.paid,
+            )
+        paid += amounts.paid
+        lines_total += sum((a for _l, a in amounts.lines), ZERO)
+        shipping += amounts.shipping
+        tax += amounts.tax
+        discounts += sum((a for _n, a in amounts.discounts), ZERO)
+        difference += amounts.difference
+        count += 1
+    return SummaryTotals(paid, lines_total, shipping, tax, discounts, difference, count)
+
+
+def build_summary_document(
+    *,
+    totals: SummaryTotals,
+    day: date,
+    store_name: str,
+    currency: str,
+    posting_settings: PostingSettings,
+    facts: LedgerFacts,
+    document_number: str,
+    idempotency_key: str,
+    source_reference: str,
+) -> SummaryDocument:
+    """Debit what came in (deposit account) and the discounts; credit income, shipping and
+    tax; the reconciliation difference goes to whichever side keeps the entry balanced."""
+    ps = posting_settings
+    entries: list[JournalLine] = []
+
+    def add(
+        account_label: str, account: str, amount: Decimal, side: PostingSide, text: str
+    ) -> None:
+        if not amount:
+            return
+        account = _require(account, account_label)
+        if amount < ZERO:
+            side = PostingSide.CREDIT if side == PostingSide.DEBIT else PostingSide.DEBIT
+            amount = -amount
+        entries.append(JournalLine(account_id=account, side=side, amount=amount, description=text))
+
+    label = _("%(store)s sales of %(day)s") % {"store": store_name, "day": day.isoformat()}
+    add(_("deposit to"), ps.deposit_account_id, totals.paid, PostingSide.DEBIT, label)
+    add(_("discounts"), ps.discount_account_id, totals.discounts, PostingSide.DEBIT, label)
+    add(_("product income"), ps.product_income_account_id, totals.lines, PostingSide.CREDIT, label)
+    add(
+        _("shipping income"),
+        ps.shipping_income_account_id,
+        totals.shipping,
+        PostingSide.CREDIT,
+        label,
+    )
+    add(
+        _("sales tax liability"), ps.tax_liability_account_id, totals.tax, PostingSide.CREDIT, label
+    )
+    add(
+        _("reconciliation difference"),
+        ps.reconciliation_account_id,
+        totals.difference,
+        PostingSide.CREDIT,
+        _("Reconciliation difference"),
+    )
+    doc = SummaryDocument(
+        idempotency_key=idempotency_key,
+        reference=document_number,
+        source_reference=source_reference,
+        issued_on=day,
+        currency=currency,
+        lines=tuple(entries),
+        memo=f"{_marker(facts, source_reference)} {label} ({totals.orders})",
+    )
+    doc.check()
+    return doc
