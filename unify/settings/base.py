@@ -344,6 +344,12 @@ SALES_SYNC_MAX_ATTEMPTS = env.int("SALES_SYNC_MAX_ATTEMPTS", default=6)
 SALES_SYNC_BACKOFF_SECONDS = env.float("SALES_SYNC_BACKOFF_SECONDS", default=2.0)
 SALES_SYNC_BACKOFF_MAX_SECONDS = env.float("SALES_SYNC_BACKOFF_MAX_SECONDS", default=60.0)
 SALES_SYNC_LEASE_SECONDS = env.float("SALES_SYNC_LEASE_SECONDS", default=300.0)
+# A run works at most this long per task, then checkpoints and queues its continuation
+# (below the Celery soft time limit). Empty queue name: Celery's default routing.
+SALES_SYNC_TASK_BUDGET_SECONDS = env.float(
+    "SALES_SYNC_TASK_BUDGET_SECONDS", default=max(60.0, CELERY_TASK_SOFT_TIME_LIMIT - 120.0)
+)
+SALES_TASK_QUEUE = env.str("SALES_TASK_QUEUE", default="")
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
