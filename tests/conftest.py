@@ -65,3 +65,32 @@ def chromium_path() -> str:
             pytest.fail("Chromium is not installed; .ci/run installs it with apt-get.")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     return path
+
+
+@pytest.fixture
+def celery_worker_process(django_db_setup, tmp_path):
+    """Factory: ``start(queues=[...], env={...}, pool="solo", ...)`` starts a real Celery worker
+    subprocess on the test database and Redis, waits until it is ready and returns a
+    ``tests.worker_process.WorkerProcess`` (``.pid``, ``.kill(sig)``, ``.stop()``, ``.output()``).
+    Every worker is stopped at teardown. Use with ``django_db(transaction=True)``."""
+    from tests.worker_process import WorkerProcess, unique_queue
+
+    started: list[WorkerProcess] = []
+
+    def start(
+        queues=None, *, env=None, ready_timeout: float = 60.0, wait_ready: bool = True, **kwargs
+    ) -> WorkerProcess:
+        worker = WorkerProcess(
+            queues=queues or [unique_queue()],
+            log_path=tmp_path / f"worker-{len(started) + 1}.log",
+            env=env,
+            **kwargs,
+        )
+        started.append(worker)
+        if wait_ready:
+            worker.wait_ready(timeout=ready_timeout)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

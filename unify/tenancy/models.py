@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from unify.core.models import TimeStampedModel
 from unify.tenancy.plans import PlanKey, plan_for
-from unify.tenancy.scoping import OrgScopedManager
+from unify.tenancy.scoping import OrgScopedManager, check_row_organization
 
 
 def validate_timezone(value: str) -> None:
@@ -129,3 +129,9 @@ class OrgOwnedModel(TimeStampedModel):
         abstract = True
         default_manager_name = "all_orgs"
         base_manager_name = "all_orgs"
+
+    def save(self, *args, **kwargs) -> None:
+        # Fail closed on the instance path too: inside one organization's scope no code can
+        # save a row that belongs to another (the scoped manager guards the query paths).
+        check_row_organization(self)
+        super().save(*args, **kwargs)

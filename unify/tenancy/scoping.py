@@ -49,21 +49,54 @@ def reset_org_scope(token) -> None:
     _current_org_id.reset(token)
 
 
+def check_row_organization(obj: models.Model) -> None:
+    """Inside a scope, a tenant row may only be written for the scope's organization; a row
+    without one gets it. Outside any scope (admin, migrations) nothing is checked."""
+    org_id = current_org_id()
+    if org_id is None:
+        return
+    if obj.organization_id is None:
+        obj.organization_id = org_id
+    elif int(obj.organization_id) != org_id:
+        raise TenantScopeError(
+            f"writing a {obj._meta.label} row of organization {obj.organization_id} "
+            f"inside the scope of organization {org_id}"
+        )
+
+
+def _check_given_organization(kwargs: dict, org_id: int) -> None:
+    organization = kwargs.get("organization")
+    given = kwargs.get("organization_id", getattr(organization, "pk", None))
+    if given is not None and int(given) != org_id:
+        raise TenantScopeError("writing a row for another organization than the scope's")
+
+
 class OrgScopedQuerySet(models.QuerySet):
-    pass
+    """Every write path of the scoped manager stays inside the scope's organization:
+    ``create``, ``get_or_create``/``update_or_create`` (they call ``create``), ``bulk_create``
+    and ``update`` cannot put a row into, or move one to, another organization."""
+
+    def create(self, **kwargs):
+        org_id = require_org_id()
+        _check_given_organization(kwargs, org_id)
+        if "organization" not in kwargs and "organization_id" not in kwargs:
+            kwargs["organization_id"] = org_id
+        return super().create(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        require_org_id()
+        objs = list(objs)
+        for obj in objs:
+            check_row_organization(obj)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs):
+        org_id = require_org_id()
+        _check_given_organization(kwargs, org_id)
+        return super().update(**kwargs)
 
 
 class OrgScopedManager(models.Manager.from_queryset(OrgScopedQuerySet)):
     def get_queryset(self) -> models.QuerySet:
         org_id = require_org_id()
         return super().get_queryset().filter(organization_id=org_id)
-
-    def create(self, **kwargs):
-        org_id = require_org_id()
-        organization = kwargs.get("organization")
-        given = kwargs.get("organization_id", getattr(organization, "pk", None))
-        if given is not None and int(given) != org_id:
-            raise TenantScopeError("creating a row for another organization than the scope's")
-        if given is None:
-            kwargs["organization_id"] = org_id
-        return super().create(**kwargs)
