@@ -744,7 +744,8 @@ class MerchantGenerator:
             order.externally_fulfilled_by_id = 1
             order.externally_fulfilled_by_name = "Fulfillment by Amazon"
             order.amount_paid = order.lines_total
-            return "fba"
+            # Without shipping or tax charged, FBA pays exactly the total: nothing to flag.
+            return "fba" if order.amount_paid != total else None
         if kind.kind in ("amazon", "ebay", "etsy") and r < 0.10 and order.tax_amount > ZERO:
             order.amount_paid = total - order.tax_amount
             return "marketplace_tax"

@@ -65,7 +65,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN_RE.match(text, pos)
         if match is None or match.end() == pos:
             raise query_parse_error(
-                f'Encountered " {text[pos:pos + 10]!r} " at line 1, column {pos + 1}.'
+                f'Encountered " {text[pos : pos + 10]!r} " at line 1, column {pos + 1}.'
             )
         pos = match.end()
         kind = match.lastgroup or ""

@@ -46,9 +46,7 @@ def wire_loads(data: bytes | str) -> Any:
 
 
 def wire_response(value: Any, status: int = 200) -> Response:
-    return Response(
-        wire_bytes(value), status=status, content_type="application/json;charset=UTF-8"
-    )
+    return Response(wire_bytes(value), status=status, content_type="application/json;charset=UTF-8")
 
 
 def intuit_time(moment: datetime | None = None) -> str:
@@ -161,8 +159,7 @@ def duplicate_name(entity: str, existing_id: str) -> QboFault:
     return QboFault(
         6240,
         "Duplicate Name Exists Error",
-        f"The name supplied already exists. : {what} Please use a different name. "
-        f"Id={existing_id}",
+        f"The name supplied already exists. : {what} Please use a different name. Id={existing_id}",
         "",
     )
 
