@@ -27,3 +27,8 @@ OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
     "membership_id": _membership_id,
     "invitation_id": _invitation_id,
 }
+
+# URL keywords under /o/<org_slug>/ that name no tenant object (a provider key, a report
+# kind, a page name): map each to a function returning a valid value. The walker then checks
+# such URLs with organization B's slug only, and fills these keywords in the other checks.
+PLAIN_VALUES: dict[str, Callable[[Any], Any]] = {}
