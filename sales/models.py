@@ -316,6 +316,10 @@ class SyncRun(OrgOwnedModel):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The failed run whose checkpoint this one carried on from.
+    resumed_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     # The lease is the per-connection lock: a worker owns the run while lease_until is in the
     # future and renews it with every page; a killed worker's lease simply runs out.

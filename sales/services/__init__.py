@@ -1,0 +1,40 @@
+"""Writes of the sales app: the import (sync runs, page upserts, matching) and order files.
+
+Import from here: ``from sales.services import sync_request, order_upsert_from_file``.
+"""
+
+from sales.services.matching import (
+    order_label_totals_refresh,
+    shipping_costs_match_order_files,
+)
+from sales.services.notify import connection_needs_credentials
+from sales.services.sync import (
+    sync_due_connections,
+    sync_request,
+    sync_run_execute,
+    sync_runs_recover,
+)
+from sales.services.upsert import (
+    FileImportResult,
+    order_upsert_from_file,
+    order_upsert_page,
+    shipping_cost_upsert_page,
+)
+from sales.services.webhooks import webhook_receive, webhooks_subscribe, webhooks_unsubscribe
+
+__all__ = [
+    "FileImportResult",
+    "connection_needs_credentials",
+    "order_label_totals_refresh",
+    "order_upsert_from_file",
+    "order_upsert_page",
+    "shipping_cost_upsert_page",
+    "shipping_costs_match_order_files",
+    "sync_due_connections",
+    "sync_request",
+    "sync_run_execute",
+    "sync_runs_recover",
+    "webhook_receive",
+    "webhooks_subscribe",
+    "webhooks_unsubscribe",
+]

@@ -1,0 +1,184 @@
+"""Label costs <-> orders.
+
+- Sales channel: a label names its ShipStation ``orderId``; it is attached to the order with
+  that source id on the same connection, now or when the order arrives later.
+- Shipping expense: orders come from the shop's order file, labels from ShipStation. A label
+  is matched to an order-file order with the same order number; when both sides know their
+  store, the stores must agree (the order's ShipStation store = the label's ``storeId``), and
+  when both carry an order key, the keys must agree. A label that leaves more than one
+  candidate is left unmatched rather than guessed: it stays listed until an order settles it.
+
+An order's ``label_cost_total`` is the sum of ``cost + insurance`` over its labels that are
+neither voided nor return labels; return labels are summed apart. ``label_status`` says
+whether a label was bought, or the order shipped without one (no label cost), or neither.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from connections.models import ConnectionMode
+from sales.models import LabelStatus, Order, OrderSource, ShippingCost
+
+ZERO = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def order_label_totals_refresh(*, organization_id: int, order_ids: Sequence[int]) -> None:
+    if not order_ids:
+        return
+    labels = ShippingCost.objects.filter(
+        organization_id=organization_id, order_id=OuterRef("pk"), voided=False
+    )
+
+    def total(queryset):
+        return Coalesce(
+            Subquery(
+                queryset.values("order_id")
+                .annotate(
+                    total=Sum(
+                        F("cost") + F("insurance"),
+                        output_field=DecimalField(max_digits=14, decimal_places=2),
+                    )
+                )
+                .values("total")[:1]
+            ),
+            ZERO,
+        )
+
+    outbound = labels.filter(is_return=False)
+    Order.objects.filter(organization_id=organization_id, pk__in=list(set(order_ids))).update(
+        label_cost_total=total(outbound),
+        return_label_cost_total=total(labels.filter(is_return=True)),
+        label_status=Case(
+            When(Exists(outbound), then=Value(LabelStatus.HAS_LABEL)),
+            When(
+                Q(status="shipped") | Q(externally_fulfilled=True),
+                then=Value(LabelStatus.NO_LABEL),
+            ),
+            default=Value(LabelStatus.NONE),
+        ),
+    )
+
+
+def shipping_costs_attach_to_orders(
+    *, organization_id: int, connection_id: int, external_ids: Sequence[str]
+) -> None:
+    """Sales channel: attach these (unmatched) labels to their orders by ShipStation id."""
+    ShippingCost.objects.filter(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        external_id__in=list(external_ids),
+        order__isnull=True,
+    ).update(
+        order_id=Subquery(
+            Order.objects.filter(
+                organization_id=organization_id,
+                connection_id=connection_id,
+                external_id=OuterRef("order_external_id"),
+            ).values("pk")[:1]
+        )
+    )
+
+
+def shipping_costs_attach_by_order_id(
+    *, organization_id: int, connection_id: int, external_ids: Sequence[str]
+) -> None:
+    """Sales channel: orders just arrived; attach labels that were waiting for them."""
+    ShippingCost.objects.filter(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        order_external_id__in=list(external_ids),
+        order__isnull=True,
+    ).update(
+        order_id=Subquery(
+            Order.objects.filter(
+                organization_id=organization_id,
+                connection_id=connection_id,
+                external_id=OuterRef("order_external_id"),
+            ).values("pk")[:1]
+        )
+    )
+
+
+def _pick(cost: dict, candidates: list[dict]) -> int | None:
+    found = candidates
+    store = cost["store_external_id"]
+    if store:
+        same_store = [
+            o
+            for o in found
+            if o["store"] == store and o["store_connection"] == cost["connection_id"]
+        ]
+        found = same_store or [o for o in found if o["store"] is None]
+    key = cost["order_key"]
+    if key:
+        exact = [o for o in found if o["order_key"] == key]
+        found = exact or [o for o in found if not o["order_key"]]
+    return found[0]["pk"] if len(found) == 1 else None
+
+
+def shipping_costs_match_order_files(
+    *,
+    organization_id: int,
+    cost_filter: Q,
+    numbers: Sequence[str] | None = None,
+) -> int:
+    """Shipping expense: match unmatched labels of shipping-expense connections to order-file
+    orders (rules in the module doc). Returns how many labels were matched."""
+    costs_qs = ShippingCost.objects.filter(
+        cost_filter,
+        organization_id=organization_id,
+        order__isnull=True,
+        connection__mode=ConnectionMode.SHIPPING_EXPENSE,
+    ).exclude(order_number="")
+    if numbers is not None:
+        costs_qs = costs_qs.filter(order_number__in=list(set(numbers)))
+    costs = list(
+        costs_qs.values("pk", "order_number", "order_key", "store_external_id", "connection_id")
+    )
+    if not costs:
+        return 0
+    orders = Order.objects.filter(
+        organization_id=organization_id,
+        source=OrderSource.ORDER_FILE,
+        number__in={c["order_number"] for c in costs},
+    ).values(
+        "pk", "number", "order_key", "source_store__external_id", "source_store__connection_id"
+    )
+    by_number: dict[str, list[dict]] = defaultdict(list)
+    for row in orders:
+        store = row["source_store__external_id"]
+        by_number[row["number"]].append(
+            {
+                "pk": row["pk"],
+                "order_key": row["order_key"],
+                "store": None if store is None else str(store),
+                "store_connection": row["source_store__connection_id"],
+            }
+        )
+    matched = []
+    for cost in costs:
+        order_id = _pick(cost, by_number.get(cost["order_number"], []))
+        if order_id is not None:
+            matched.append(ShippingCost(pk=cost["pk"], order_id=order_id))
+    if matched:
+        ShippingCost.objects.bulk_update(matched, ["order"], batch_size=500)
+        order_label_totals_refresh(
+            organization_id=organization_id, order_ids=[c.order_id for c in matched]
+        )
+    return len(matched)

@@ -1,0 +1,80 @@
+"""Telling an organization that its ShipStation connection stopped syncing."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from connections.models import ConnectionStatus, StoreConnection
+from unify.core.audit import audit_record
+from unify.tenancy.models import Membership, Role
+
+logger = logging.getLogger(__name__)
+
+
+def _connections_url(slug: str) -> str:
+    path = reverse("connections:list", kwargs={"org_slug": slug})
+    base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
+    return f"{base}{path}" if base else path
+
+
+def connection_needs_credentials(*, connection: StoreConnection, reason: str = "") -> bool:
+    """Mark the connection as needing new keys (which stops its schedule: only active
+    connections are synced), record it, and email the organization's owners once.
+
+    The merchant sees it on the site from the connection's status (the connections page
+    shows a banner for ``needs_credentials``). Returns False when it was already flagged.
+    """
+    message = _(
+        "ShipStation rejected the API keys. They may have expired or been regenerated. "
+        "Enter the current API Key and API Secret to resume syncing."
+    )
+    flagged = StoreConnection.objects.filter(
+        pk=connection.pk, status=ConnectionStatus.ACTIVE
+    ).update(status=ConnectionStatus.NEEDS_CREDENTIALS, status_message=message, next_sync_at=None)
+    if not flagged:
+        return False
+    connection.status = ConnectionStatus.NEEDS_CREDENTIALS
+    connection.status_message = message
+    audit_record(
+        action="connection.needs_credentials",
+        organization_id=connection.organization_id,
+        target=connection,
+        metadata={"detected_by": "sync", "detail": reason[:200]},
+    )
+    transaction.on_commit(lambda: _email_owners(connection))
+    return True
+
+
+def _email_owners(connection: StoreConnection) -> None:
+    owners = (
+        Membership.objects.filter(organization_id=connection.organization_id, role=Role.OWNER)
+        .select_related("user", "organization")
+        .order_by("pk")
+    )
+    recipients = [m.user.email for m in owners if m.user.email]
+    if not recipients:
+        return
+    organization = owners[0].organization
+    context = {
+        "organization": organization,
+        "connection": connection,
+        "url": _connections_url(organization.slug),
+    }
+    subject = _("ShipStation needs new API keys for %(name)s") % {"name": connection.name}
+    body = render_to_string("sales/email/needs_credentials.txt", context)
+    try:
+        send_mail(
+            f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
+        )
+    except Exception:  # the flag and the banner stand even when the mail server is down
+        logger.exception("could not email owners about connection %s", connection.pk)

@@ -1,0 +1,755 @@
+"""Sync runs: which window to import, and importing it page by page so that a run killed at
+any moment resumes where it stopped and never writes a record twice.
+
+The state machine of a :class:`~sales.models.SyncRun`::
+
+    queued -> running -> succeeded | partial (records that could not be read) | failed
+                 ^  |
+                 +--+  lease expired (worker killed) or time slice used up: resumed
+
+- At most one open (queued/running) run per connection (a partial unique constraint).
+- The worker executing a run holds its *lease* (token + expiry, renewed with every page).
+  A second delivery of the task, or a second worker, cannot claim it while the lease lives;
+  when a worker dies, the lease runs out and the fan-out task queues the run again.
+- Each page is written in one transaction together with the run's checkpoint (listing,
+  cursor, next page) and counters, after checking the lease is still ours.
+
+Listings, in order: orders by ``modifyDate`` (sales-channel mode only), labels by
+``createDate``, labels by ``voidDate``. Orders and created labels are paged by *keyset*: the
+next request starts at the last date seen (whole seconds) rather than at page n + 1, so an
+order edited during the run (which leaves the window) cannot shift another one past us.
+Re-reading the boundary second costs nothing: unchanged rows are not written. Voided labels
+cannot be sorted by void date and are paged by number (the window end is fixed, so that
+listing only grows at positions already read, never loses one).
+
+A failed run does not move the watermark; the next run starts from the same point and,
+when its predecessor failed part-way, carries on from that checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
+from connections.sources.base import Page, SourceAdapter
+from sales.models import (
+    OPEN_SYNC_STATUSES,
+    SyncKind,
+    SyncPhase,
+    SyncRun,
+    SyncStatus,
+)
+from sales.services import upsert
+from sales.services.upsert import OrderFilter, StoreInfo
+from unify.core.exceptions import (
+    DecryptionError,
+    DomainError,
+    IntegrationError,
+    ProviderAuthError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderResponseInvalid,
+    ProviderUnavailable,
+)
+from unify.tenancy.models import Organization
+
+logger = logging.getLogger(__name__)
+
+KEYSET_PHASES = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED)
+PHASE_ORDER = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED)
+
+
+class LeaseLost(Exception):
+    """Another worker owns the run now (ours expired); stop without touching it."""
+
+
+class SliceDone(Exception):
+    """The task's time slice is used up; the run continues in a new task."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings (read at call time)
+# ---------------------------------------------------------------------------------------------
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def sync_interval_minutes(connection: StoreConnection, organization: Organization) -> int:
+    """The connection's auto-sync interval, never below what the plan allows."""
+    return max(
+        int(connection.sync_interval_minutes or 0),
+        int(organization.plan_rules.min_sync_interval_minutes),
+    )
+
+
+def _phases_for(connection: StoreConnection) -> list[str]:
+    if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
+        return [SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED]
+    if not connection.pull_label_costs:
+        return [SyncPhase.ORDERS]
+    return list(PHASE_ORDER)
+
+
+def _watermark(connection: StoreConnection) -> datetime | None:
+    if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
+        return connection.shipments_watermark
+    return connection.orders_watermark
+
+
+def _initial_start(connection: StoreConnection, organization: Organization) -> datetime:
+    """Midnight of the connection's start date in the organization's time zone."""
+    start = datetime.combine(connection.import_start_date, dt_time(), tzinfo=organization.tzinfo)
+    return start.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requesting runs
+# ---------------------------------------------------------------------------------------------
+
+
+def _enqueue(run: SyncRun) -> None:
+    from sales.tasks import sync_run_task
+
+    kwargs = {
+        "organization_id": run.organization_id,
+        "connection_id": run.connection_id,
+        "run_id": run.pk,
+    }
+    queue = _setting("SALES_TASK_QUEUE", "") or None
+
+    def send() -> None:
+        sync_run_task.apply_async(kwargs=kwargs, queue=queue)
+
+    transaction.on_commit(send)
+
+
+def sync_request(
+    *,
+    organization: Organization,
+    connection: StoreConnection,
+    kind: str = SyncKind.MANUAL,
+    requested_by=None,
+) -> SyncRun:
+    """Queue a sync of ``connection`` and return its run.
+
+    An open run of the connection is returned instead of starting a second one (and queued
+    again if its worker is gone). The first run of a connection imports from its start date
+    (kind "initial"); later ones from the watermark minus a few minutes of overlap.
+    """
+    if connection.organization_id != organization.pk:
+        raise DomainError("connection of another organization")
+    if connection.status != ConnectionStatus.ACTIVE:
+        raise DomainError(
+            f"connection {connection.pk} is {connection.status}",
+            user_message=_("This connection cannot sync until its API keys are updated.")
+            if connection.status == ConnectionStatus.NEEDS_CREDENTIALS
+            else _("This connection is disconnected."),
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        open_run = (
+            SyncRun.objects.select_for_update()
+            .filter(
+                organization_id=organization.pk,
+                connection_id=connection.pk,
+                status__in=OPEN_SYNC_STATUSES,
+            )
+            .first()
+        )
+        if open_run is not None:
+            if (open_run.lease_until is not None and open_run.lease_until < now) or (
+                open_run.lease_until is None and open_run.updated_at < now - _stale_after()
+            ):
+                _requeue(open_run, now)
+            return open_run
+        run = _new_run(organization, connection, kind, requested_by, now)
+        try:
+            with transaction.atomic():
+                run.save()
+        except IntegrityError:
+            # Another request created the open run a moment ago.
+            return SyncRun.objects.get(
+                organization_id=organization.pk,
+                connection_id=connection.pk,
+                status__in=OPEN_SYNC_STATUSES,
+            )
+        _enqueue(run)
+    return run
+
+
+def _new_run(
+    organization: Organization,
+    connection: StoreConnection,
+    kind: str,
+    requested_by,
+    now: datetime,
+) -> SyncRun:
+    watermark = _watermark(connection)
+    if watermark is None:
+        kind = SyncKind.INITIAL
+        start = _initial_start(connection, organization)
+    else:
+        overlap = timedelta(minutes=int(_setting("SALES_SYNC_OVERLAP_MINUTES", 5)))
+        start = watermark - overlap
+    phases = _phases_for(connection)
+    run = SyncRun(
+        organization_id=organization.pk,
+        connection_id=connection.pk,
+        kind=kind,
+        status=SyncStatus.QUEUED,
+        window_start=start,
+        window_end=max(now, start),
+        phase=phases[0],
+        requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+    )
+    previous = (
+        SyncRun.objects.filter(organization_id=organization.pk, connection_id=connection.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if (
+        previous is not None
+        and previous.status == SyncStatus.FAILED
+        and previous.window_start == start
+        and previous.phase in phases
+    ):
+        # Carry on where the failed run stopped: everything before its cursor is in. A later
+        # window end only adds records after the cursor (keyset listings); the voided-label
+        # listing is paged by number and restarts.
+        run.resumed_from = previous
+        run.phase = previous.phase
+        run.cursor = previous.cursor
+        run.next_page = previous.next_page if previous.phase in KEYSET_PHASES else 1
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Executing runs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExecuteResult:
+    run: SyncRun | None
+    continue_later: bool = False
+
+
+AdapterFactory = Callable[[StoreConnection], SourceAdapter]
+
+
+def default_adapter_factory(connection: StoreConnection) -> SourceAdapter:
+    from connections.sources.registry import adapter_for
+    from unify.core.ratelimit import shipstation_rate_limiter
+
+    credentials = connection.credentials
+    if credentials is None:
+        raise ProviderAuthError(
+            f"connection {connection.pk} has no credentials",
+            provider=connection.provider,
+            connection_id=connection.pk,
+        )
+    return adapter_for(
+        connection.provider,
+        credentials.reveal(),
+        connection_id=connection.pk,
+        rate_limiter=shipstation_rate_limiter(),
+    )
+
+
+def _claim(run_id: int, token: str, lease_seconds: float) -> bool:
+    now = timezone.now()
+    claimed = SyncRun.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        pk=run_id,
+        status__in=OPEN_SYNC_STATUSES,
+    ).update(
+        lease_token=token,
+        lease_until=now + timedelta(seconds=lease_seconds),
+        status=SyncStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if claimed:
+        SyncRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return bool(claimed)
+
+
+def sync_run_execute(
+    *,
+    run_id: int,
+    adapter_factory: AdapterFactory | None = None,
+    time_budget_seconds: float | None = None,
+) -> ExecuteResult:
+    """Run (or resume) one sync run as far as the time budget allows.
+
+    Safe to call any number of times, concurrently too: only the caller holding the lease
+    works; the others return at once. ``continue_later`` asks the caller to queue the run
+    again (its slice ended with work left).
+    """
+    lease_seconds = float(_setting("SALES_SYNC_LEASE_SECONDS", 300.0))
+    token = uuid.uuid4().hex
+    if not _claim(run_id, token, lease_seconds):
+        return ExecuteResult(run=SyncRun.objects.filter(pk=run_id).first())
+    run = SyncRun.objects.select_related("connection", "organization").get(pk=run_id)
+    budget = (
+        time_budget_seconds
+        if time_budget_seconds is not None
+        else float(_setting("SALES_SYNC_TASK_BUDGET_SECONDS", 780.0))
+    )
+    executor = _RunExecutor(
+        run=run,
+        token=token,
+        lease_seconds=lease_seconds,
+        deadline=time.monotonic() + budget,
+        adapter_factory=adapter_factory or default_adapter_factory,
+    )
+    return executor.execute()
+
+
+class _RunExecutor:
+    def __init__(
+        self,
+        *,
+        run: SyncRun,
+        token: str,
+        lease_seconds: float,
+        deadline: float,
+        adapter_factory: AdapterFactory,
+    ) -> None:
+        self.run = run
+        self.connection: StoreConnection = run.connection
+        self.organization: Organization = run.organization
+        self.token = token
+        self.lease_seconds = lease_seconds
+        self.deadline = deadline
+        self.adapter_factory = adapter_factory
+        self.adapter: SourceAdapter | None = None
+        self._lease_renewed_at = time.monotonic()
+        self.page_size = int(_setting("SALES_SYNC_PAGE_SIZE", 500))
+
+    # -- lease --------------------------------------------------------------------------------
+
+    def renew_lease(self, *, force: bool = False) -> None:
+        now_mono = time.monotonic()
+        if not force and now_mono - self._lease_renewed_at < self.lease_seconds / 4:
+            return
+        now = timezone.now()
+        renewed = SyncRun.objects.filter(
+            pk=self.run.pk, lease_token=self.token, status=SyncStatus.RUNNING
+        ).update(lease_until=now + timedelta(seconds=self.lease_seconds), updated_at=now)
+        if not renewed:
+            raise LeaseLost(self.run.pk)
+        self._lease_renewed_at = now_mono
+
+    def _locked_run(self) -> SyncRun:
+        run = SyncRun.objects.select_for_update().get(pk=self.run.pk)
+        if run.lease_token != self.token or run.status != SyncStatus.RUNNING:
+            raise LeaseLost(self.run.pk)
+        return run
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def execute(self) -> ExecuteResult:
+        try:
+            if self.connection.status != ConnectionStatus.ACTIVE:
+                return ExecuteResult(
+                    run=self._fail(
+                        _("The connection is not active (%(status)s); the sync was stopped.")
+                        % {"status": self.connection.get_status_display()},
+                        detail=f"connection status {self.connection.status}",
+                        retry=False,
+                    )
+                )
+            self.adapter = self.adapter_factory(self.connection)
+            self.order_filter = self._order_filter()
+            phases = _phases_for(self.connection)
+            while self.run.phase != SyncPhase.DONE:
+                if self.run.phase not in phases:
+                    self._advance_phase(phases)
+                    continue
+                self._page()
+                if self.run.phase != SyncPhase.DONE and time.monotonic() > self.deadline:
+                    raise SliceDone
+            return ExecuteResult(run=self._succeed())
+        except SliceDone:
+            self._release()
+            return ExecuteResult(run=self.run, continue_later=True)
+        except LeaseLost:
+            logger.warning("sync run %s: lease lost, another worker continues", self.run.pk)
+            return ExecuteResult(run=None)
+        except ProviderAuthError as exc:
+            return ExecuteResult(run=self._auth_failed(exc))
+        except DecryptionError as exc:
+            return ExecuteResult(
+                run=self._fail(
+                    _("The stored API keys could not be read. Please enter them again."),
+                    detail=str(exc),
+                    retry=False,
+                )
+            )
+        except (ProviderUnavailable, ProviderResponseInvalid, ProviderRateLimited) as exc:
+            return ExecuteResult(
+                run=self._fail(
+                    _(
+                        "ShipStation did not answer properly after several attempts. The "
+                        "orders imported so far are kept; the next sync continues from here."
+                    ),
+                    detail=str(exc),
+                    retry=True,
+                )
+            )
+        except (ProviderRejected, IntegrationError) as exc:
+            return ExecuteResult(
+                run=self._fail(
+                    _("ShipStation refused a request of the import: %(reason)s")
+                    % {"reason": exc.user_message},
+                    detail=str(exc),
+                    retry=True,
+                )
+            )
+        except Exception as exc:
+            logger.exception("sync run %s failed", self.run.pk)
+            return ExecuteResult(
+                run=self._fail(
+                    _(
+                        "The import stopped because of an error on our side. Our team has "
+                        "been notified; the next sync continues from here."
+                    ),
+                    detail=f"{exc.__class__.__name__}: {exc}"[:2000],
+                    retry=True,
+                )
+            )
+
+    def _order_filter(self) -> OrderFilter:
+        stores = {
+            str(external_id): StoreInfo(pk=pk, name=name, included=included)
+            for pk, external_id, name, included in SourceStore.objects.filter(
+                organization_id=self.organization.pk, connection_id=self.connection.pk
+            ).values_list("pk", "external_id", "name", "included")
+        }
+        statuses = frozenset(s for s in (self.connection.order_statuses or []) if s)
+        return OrderFilter(statuses=statuses, stores=stores)
+
+    def _advance_phase(self, phases: list[str]) -> None:
+        """Move the checkpoint to the next listing (committed, so a resume skips the last)."""
+        with transaction.atomic():
+            run = self._locked_run()
+            order = [p for p in PHASE_ORDER if p in phases]
+            later = [p for p in order if PHASE_ORDER.index(p) > PHASE_ORDER.index(run.phase)]
+            run.phase = later[0] if later else SyncPhase.DONE
+            run.cursor = None
+            run.next_page = 1
+            run.save(update_fields=["phase", "cursor", "next_page", "updated_at"])
+            self.run = run
+
+    # -- one page -----------------------------------------------------------------------------
+
+    def _listing(self, phase: str, since: datetime, page: int) -> Iterator[Page]:
+        assert self.adapter is not None
+        until = self.run.window_end
+        if phase == SyncPhase.ORDERS:
+            return self.adapter.iter_order_pages(
+                modified_since=since,
+                modified_until=until,
+                page_size=self.page_size,
+                start_page=page,
+            )
+        if phase == SyncPhase.LABELS_CREATED:
+            return self.adapter.iter_shipment_pages(
+                created_since=since,
+                created_until=until,
+                page_size=self.page_size,
+                start_page=page,
+            )
+        return self.adapter.iter_shipment_pages(
+            voided_since=self.run.window_start,
+            voided_until=until,
+            page_size=self.page_size,
+            start_page=page,
+        )
+
+    def _fetch(self, phase: str, since: datetime, page: int) -> Page:
+        max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
+        base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
+        cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
+        failures = 0
+        rate_limited = 0
+        while True:
+            self.renew_lease()
+            listing = self._listing(phase, since, page)
+            try:
+                return next(iter(listing))
+            except StopIteration:
+                return Page(items=(), page=page, pages=0, total=0)
+            except ProviderRateLimited as exc:
+                # The limiter already knows (the client fed it the 429's headers); make sure
+                # every worker holds back, then ask again. Bounded, like other failures.
+                rate_limited += 1
+                if rate_limited > max_attempts * 2:
+                    raise
+                self._block_limiter(exc.retry_after)
+            except (ProviderUnavailable, ProviderResponseInvalid) as exc:
+                failures += 1
+                if failures >= max_attempts:
+                    raise
+                pause = min(cap, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+                logger.info(
+                    "sync run %s: %s page %s failed (%s), retry %s in %.1f s",
+                    self.run.pk, phase, page, exc, failures, pause,
+                )  # fmt: skip
+                self._sleep(pause)
+            finally:
+                close = getattr(listing, "close", None)
+                if close is not None:
+                    close()
+
+    def _block_limiter(self, seconds: float) -> None:
+        from unify.core.ratelimit import shipstation_rate_limiter
+
+        key = getattr(self.adapter, "rate_limit_key", "")
+        if key:
+            # Any limiter on the shared store reaches every worker using this key pair.
+            shipstation_rate_limiter().block(key, max(0.1, float(seconds)))
+        else:
+            self._sleep(max(0.1, float(seconds)))
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 1.0))
+            self.renew_lease()
+
+    def _page(self) -> None:
+        phase = self.run.phase
+        since = self.run.cursor or self.run.window_start
+        page_no = self.run.next_page
+        page = self._fetch(phase, since, page_no)
+        now = timezone.now()
+        with transaction.atomic():
+            run = self._locked_run()
+            if phase == SyncPhase.ORDERS:
+                result = upsert.order_upsert_page(
+                    organization_id=run.organization_id,
+                    connection_id=run.connection_id,
+                    orders=page.items,
+                    errors=page.errors,
+                    order_filter=self.order_filter,
+                    currency=self.connection.currency or "USD",
+                    run_id=run.pk,
+                    synced_at=now,
+                )
+                run.orders_created += result.created
+                run.orders_updated += result.updated
+                run.orders_unchanged += result.unchanged
+                run.orders_skipped += result.skipped
+                run.issues_count += result.issues
+                last_seen = max((o.modify_date for o in page.items), default=None)
+            else:
+                shipments = [s for s in page.items if self.order_filter.admits_store(s.store_id)]
+                result = upsert.shipping_cost_upsert_page(
+                    organization_id=run.organization_id,
+                    connection_id=run.connection_id,
+                    shipments=shipments,
+                    errors=page.errors,
+                    match_order_files=self.connection.mode == ConnectionMode.SHIPPING_EXPENSE,
+                    run_id=run.pk,
+                    synced_at=now,
+                )
+                run.costs_created += result.created
+                run.costs_updated += result.updated
+                run.issues_count += result.issues
+                last_seen = (
+                    max((s.create_date for s in page.items), default=None)
+                    if phase == SyncPhase.LABELS_CREATED
+                    else None
+                )
+            self._checkpoint(run, page, page_no, last_seen)
+            run.lease_until = now + timedelta(seconds=self.lease_seconds)
+            run.save()
+            self.run = run
+        self._lease_renewed_at = time.monotonic()
+
+    def _checkpoint(
+        self, run: SyncRun, page: Page, page_no: int, last_seen: datetime | None
+    ) -> None:
+        run.pages_done += 1
+        remaining_here = max(0, page.pages - page.page)
+        phases = _phases_for(self.connection)
+        later = [p for p in phases if PHASE_ORDER.index(p) > PHASE_ORDER.index(run.phase)]
+        if page.pages == 0 or page.page >= page.pages:
+            run.phase = later[0] if later else SyncPhase.DONE
+            run.cursor = None
+            run.next_page = 1
+        elif run.phase in KEYSET_PHASES and last_seen is not None:
+            current = (run.cursor or run.window_start).replace(microsecond=0)
+            boundary = last_seen.replace(microsecond=0)
+            if boundary > current:
+                run.cursor = boundary
+                run.next_page = 1
+            else:
+                # A whole page within one second: step through it by page number.
+                run.next_page = page_no + 1
+        else:
+            run.next_page = page_no + 1
+        # An estimate for the progress bar: what is left here, and (while importing orders)
+        # about as many label pages as order pages, plus the voided-label listing.
+        future = 0
+        if SyncPhase.LABELS_CREATED in later:
+            future += remaining_here + 1 if run.phase == SyncPhase.ORDERS else 1
+        if SyncPhase.LABELS_VOIDED in later:
+            future += 1
+        run.pages_total = max(run.pages_total, run.pages_done + remaining_here + future)
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        with transaction.atomic():
+            run = self._locked_run()
+            run.lease_token = ""
+            run.lease_until = None
+            run.save(update_fields=["lease_token", "lease_until", "updated_at"])
+            self.run = run
+
+    def _succeed(self) -> SyncRun:
+        now = timezone.now()
+        with transaction.atomic():
+            run = self._locked_run()
+            run.status = SyncStatus.PARTIAL if run.issues_count else SyncStatus.SUCCEEDED
+            run.finished_at = now
+            run.pages_total = run.pages_done
+            run.error = (
+                _("%(count)s record(s) could not be read; see the import issues.")
+                % {"count": run.issues_count}
+                if run.issues_count
+                else ""
+            )
+            run.lease_token = ""
+            run.lease_until = None
+            run.save()
+            interval = sync_interval_minutes(self.connection, self.organization)
+            changes: dict[str, Any] = {
+                "last_sync_at": now,
+                "next_sync_at": now + timedelta(minutes=interval),
+                "shipments_watermark": run.window_end,
+            }
+            if self.connection.mode != ConnectionMode.SHIPPING_EXPENSE:
+                changes["orders_watermark"] = run.window_end
+            StoreConnection.objects.filter(pk=self.connection.pk).update(**changes)
+            self.run = run
+        return run
+
+    def _fail(self, message: str, *, detail: str, retry: bool) -> SyncRun | None:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                run = self._locked_run()
+                run.status = SyncStatus.FAILED
+                run.finished_at = now
+                run.error = str(message)
+                run.error_detail = detail[:4000]
+                run.lease_token = ""
+                run.lease_until = None
+                run.save()
+                if retry:
+                    interval = sync_interval_minutes(self.connection, self.organization)
+                    StoreConnection.objects.filter(pk=self.connection.pk).update(
+                        next_sync_at=now + timedelta(minutes=min(interval, 30))
+                    )
+                self.run = run
+        except LeaseLost:
+            return None
+        logger.warning("sync run %s failed: %s", run.pk, detail[:300])
+        return run
+
+    def _auth_failed(self, exc: ProviderAuthError) -> SyncRun | None:
+        from sales.services.notify import connection_needs_credentials
+
+        run = self._fail(
+            _(
+                "ShipStation rejected the API keys (they may have expired). Enter new keys on "
+                "the connection page; the import continues from here."
+            ),
+            detail=str(exc),
+            retry=False,
+        )
+        connection_needs_credentials(connection=self.connection, reason=str(exc))
+        return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling
+# ---------------------------------------------------------------------------------------------
+
+
+def sync_due_connections(*, now: datetime | None = None) -> list[int]:
+    """Beat's fan-out: queue a run for every active, auto-syncing connection that is due and
+    has no open run; queue again open runs whose worker is gone. Returns the run ids."""
+    now = now or timezone.now()
+    queued: list[int] = []
+    due = (
+        StoreConnection.all_orgs.filter(
+            status=ConnectionStatus.ACTIVE, auto_sync_enabled=True, credentials__isnull=False
+        )
+        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+        .exclude(sync_runs__status__in=OPEN_SYNC_STATUSES)
+        .select_related("organization")
+    )
+    from unify.tenancy.scoping import org_scope
+
+    for connection in due:
+        with org_scope(connection.organization_id):
+            try:
+                run = sync_request(
+                    organization=connection.organization,
+                    connection=connection,
+                    kind=SyncKind.INCREMENTAL,
+                )
+            except DomainError:
+                continue
+            queued.append(run.pk)
+    queued.extend(sync_runs_recover(now=now))
+    return queued
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=min(120.0, float(_setting("SALES_SYNC_LEASE_SECONDS", 300.0))))
+
+
+def _requeue(run: SyncRun, now: datetime) -> None:
+    # Marked as "queued again just now", so the next fan-out leaves it alone for a while.
+    SyncRun.all_orgs.filter(pk=run.pk).update(lease_until=None, updated_at=now)
+    _enqueue(run)
+
+
+def sync_runs_recover(*, now: datetime | None = None) -> list[int]:
+    """Queue again open runs nobody works on: a killed worker's expired lease, a continuation
+    or a queued run whose task message was lost."""
+    now = now or timezone.now()
+    runs = SyncRun.all_orgs.filter(status__in=OPEN_SYNC_STATUSES).filter(
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True, updated_at__lt=now - _stale_after())
+    )
+    requeued = []
+    with transaction.atomic():
+        for run in runs.select_for_update(skip_locked=True):
+            _requeue(run, now)
+            requeued.append(run.pk)
+    return requeued

@@ -1,0 +1,506 @@
+"""Writing one page of orders or label costs: bulk, idempotent, in the caller's transaction.
+
+Repeating a page (a retried request, a resumed run, an overlapping window) changes nothing:
+rows are found by their source id, unchanged ones (same ``raw_hash``) are not written at
+all, changed ones are rewritten in one ``INSERT .. ON CONFLICT DO UPDATE``, and their lines
+are replaced only when the lines themselves changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connections.models import SourceStore
+from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
+from sales.models import (
+    ImportIssue,
+    ImportIssueKind,
+    Order,
+    OrderLine,
+    OrderSource,
+    PostingStatus,
+    ShippingCost,
+)
+from sales.services import matching
+from sales.services.records import (
+    ORDER_IMPORT_FIELDS,
+    SHIPPING_COST_IMPORT_FIELDS,
+    MappedOrder,
+    RecordInvalid,
+    map_order,
+    map_shipment,
+    raw_text,
+)
+from unify.core.exceptions import TenantScopeError
+from unify.tenancy.models import Organization
+
+
+@dataclass(slots=True)
+class StoreInfo:
+    pk: int
+    name: str
+    included: bool
+
+
+@dataclass(slots=True)
+class OrderFilter:
+    """Which new orders to import (sync settings). Orders already imported are always
+    updated, whatever their new status or store: a cancellation must reach an order we hold."""
+
+    statuses: frozenset[str] = frozenset()  # empty: every status
+    stores: dict[str, StoreInfo] = field(default_factory=dict)  # by store external id
+
+    def admits_new(self, status: str, store_external_id: str) -> bool:
+        if self.statuses and status not in self.statuses:
+            return False
+        store = self.stores.get(store_external_id)
+        # A store ShipStation added after the connection was made is imported until the
+        # merchant says otherwise (the sync settings list it once stores are refreshed).
+        return store is None or store.included
+
+    def admits_store(self, store_id: int | str | None) -> bool:
+        store = self.stores.get("" if store_id is None else str(store_id))
+        return store is None or store.included
+
+
+@dataclass(slots=True)
+class PageResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    issues: int = 0
+    order_ids: list[int] = field(default_factory=list)  # created or updated
+
+
+def _issue_rows(
+    errors: Iterable[SourceRecordError | tuple[str, str, str, str]],
+    *,
+    organization_id: int,
+    connection_id: int,
+    run_id: int | None,
+) -> list[ImportIssue]:
+    rows = []
+    for error in errors:
+        if isinstance(error, SourceRecordError):
+            kind, ref, reason, raw = error.kind, error.external_ref, error.reason, error.raw_text
+        else:
+            kind, ref, reason, raw = error
+        if kind not in ImportIssueKind.values:
+            kind = ImportIssueKind.ORDER if kind.startswith("order") else ImportIssueKind.SHIPMENT
+        fingerprint = hashlib.sha1(
+            f"{kind}\x1f{ref}\x1f{reason}\x1f{raw}".encode("utf-8", "replace"),
+            usedforsecurity=False,
+        ).hexdigest()
+        rows.append(
+            ImportIssue(
+                organization_id=organization_id,
+                connection_id=connection_id,
+                run_id=run_id,
+                kind=kind,
+                external_ref=str(ref)[:200],
+                reason=reason[:2000] or "unreadable record",
+                raw_text=raw,
+                fingerprint=fingerprint,
+            )
+        )
+    return rows
+
+
+def import_issues_record(
+    errors: Sequence[SourceRecordError | tuple[str, str, str, str]],
+    *,
+    organization_id: int,
+    connection_id: int,
+    run_id: int | None,
+) -> int:
+    """Store unreadable records; the same record twice in one run is stored once."""
+    if not errors:
+        return 0
+    rows = _issue_rows(
+        errors, organization_id=organization_id, connection_id=connection_id, run_id=run_id
+    )
+    before = ImportIssue.objects.filter(organization_id=organization_id, run_id=run_id)
+    if run_id is None:
+        ImportIssue.objects.bulk_create(rows)
+        return len(rows)
+    count_before = before.count()
+    ImportIssue.objects.bulk_create(rows, ignore_conflicts=True)
+    return before.count() - count_before
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders
+# ---------------------------------------------------------------------------------------------
+
+
+def _map_orders(
+    sources: Sequence[SourceOrder],
+    *,
+    organization_id: int,
+    connection_id: int | None,
+    origin: str,
+    store_for: Callable[[SourceOrder], tuple[int | None, str]],
+    currency: str,
+    synced_at: datetime,
+    issues: list[tuple[str, str, str, str]],
+    key: Callable[[MappedOrder], Hashable] = lambda item: item.external_id,
+) -> dict[Hashable, MappedOrder]:
+    mapped: dict[Hashable, MappedOrder] = {}
+    for source in sources:
+        try:
+            store_pk, store_name = store_for(source)
+            item = map_order(
+                source,
+                organization_id=organization_id,
+                connection_id=connection_id,
+                origin=origin,
+                source_store_id=store_pk,
+                store_name=store_name,
+                currency=currency,
+                synced_at=synced_at,
+            )
+        except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
+            issues.append(
+                ("order", str(source.external_id or source.number or "")[:200], str(exc),
+                 raw_text(source.raw))
+            )  # fmt: skip
+            continue
+        # The same order twice on one page (ShipStation paging under edits): the later wins.
+        mapped[key(item)] = item
+    return mapped
+
+
+def _write_orders(
+    mapped: dict[Hashable, MappedOrder],
+    existing: dict[Hashable, tuple[int, str, str, str, str]],
+    *,
+    conflict_fields: list[str] | None,
+    result: PageResult,
+) -> list[int]:
+    """Insert new and rewrite changed orders; replace lines where they changed. Returns the
+    ids of orders whose accounting content changed (for ``changed_after_posting``)."""
+    to_write: list[MappedOrder] = []
+    new_items: list[MappedOrder] = []
+    changed_content: list[int] = []
+    relined: list[int] = []
+    for ref, item in mapped.items():
+        current = existing.get(ref)
+        if current is None:
+            new_items.append(item)
+            to_write.append(item)
+            continue
+        pk, raw_hash, content_hash, lines_hash, _posting = current
+        if raw_hash == item.raw_hash:
+            result.unchanged += 1
+            continue
+        item.order.pk = pk
+        to_write.append(item)
+        result.updated += 1
+        if content_hash != item.content_hash:
+            changed_content.append(pk)
+        if lines_hash != item.lines_hash:
+            relined.append(pk)
+    result.created += len(new_items)
+    if not to_write:
+        return []
+
+    updated = [i for i in to_write if i.order.pk is not None]
+    if conflict_fields is not None:
+        # One statement for new and changed rows. PostgreSQL and SQLite return the ids.
+        Order.objects.bulk_create(
+            [i.order for i in to_write],
+            update_conflicts=True,
+            unique_fields=conflict_fields,
+            update_fields=list(ORDER_IMPORT_FIELDS),
+        )
+    else:
+        if new_items:
+            Order.objects.bulk_create([i.order for i in new_items])
+        if updated:
+            Order.objects.bulk_update([i.order for i in updated], list(ORDER_IMPORT_FIELDS))
+
+    if relined:
+        OrderLine.objects.filter(order_id__in=relined).delete()
+    relined_set = set(relined)
+    new_set = {id(i) for i in new_items}
+    lines: list[OrderLine] = []
+    for item in to_write:
+        if item.order.pk in relined_set or id(item) in new_set:
+            for line in item.lines:
+                line.organization_id = item.order.organization_id
+                line.order_id = item.order.pk
+                lines.append(line)
+    if lines:
+        OrderLine.objects.bulk_create(lines, batch_size=2000)
+    result.order_ids.extend(i.order.pk for i in to_write)
+    return changed_content
+
+
+def _flag_changed_after_posting(order_ids: list[int]) -> None:
+    if order_ids:
+        # Conditional in SQL, not from the rows read earlier: posting may run concurrently.
+        Order.objects.filter(pk__in=order_ids, posting_status=PostingStatus.POSTED).update(
+            changed_after_posting=True, posting_status=PostingStatus.CHANGED
+        )
+
+
+def order_upsert_page(
+    *,
+    organization_id: int,
+    connection_id: int,
+    orders: Sequence[SourceOrder],
+    errors: Sequence[SourceRecordError] = (),
+    order_filter: OrderFilter,
+    currency: str,
+    run_id: int | None,
+    synced_at: datetime,
+) -> PageResult:
+    """Upsert one page of ShipStation orders (call inside the page's transaction)."""
+    result = PageResult()
+    issues: list[tuple[str, str, str, str]] = []
+
+    def store_for(source: SourceOrder) -> tuple[int | None, str]:
+        info = order_filter.stores.get("" if source.store_id is None else str(source.store_id))
+        return (info.pk, info.name) if info else (None, "")
+
+    mapped = _map_orders(
+        orders,
+        organization_id=organization_id,
+        connection_id=connection_id,
+        origin=OrderSource.SHIPSTATION,
+        store_for=store_for,
+        currency=currency,
+        synced_at=synced_at,
+        issues=issues,
+    )
+    existing = {
+        row[0]: row[1:]
+        for row in Order.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            external_id__in=list(mapped),
+        ).values_list(
+            "external_id", "pk", "raw_hash", "content_hash", "lines_hash", "posting_status"
+        )
+    }
+    for external_id in list(mapped):
+        item = mapped[external_id]
+        if external_id not in existing and not order_filter.admits_new(
+            item.order.status, item.store_external_id
+        ):
+            del mapped[external_id]
+            result.skipped += 1
+    changed = _write_orders(
+        mapped,
+        existing,
+        conflict_fields=["organization", "connection", "external_id"],
+        result=result,
+    )
+    _flag_changed_after_posting(changed)
+    if result.order_ids:
+        new_ids = [i for i in mapped if i not in existing]
+        if new_ids:
+            matching.shipping_costs_attach_by_order_id(
+                organization_id=organization_id, connection_id=connection_id, external_ids=new_ids
+            )
+        matching.order_label_totals_refresh(
+            organization_id=organization_id, order_ids=result.order_ids
+        )
+    result.issues = import_issues_record(
+        [*errors, *issues],
+        organization_id=organization_id,
+        connection_id=connection_id,
+        run_id=run_id,
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Label costs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CostPageResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    issues: int = 0
+
+
+def shipping_cost_upsert_page(
+    *,
+    organization_id: int,
+    connection_id: int,
+    shipments: Sequence[SourceShipment],
+    errors: Sequence[SourceRecordError] = (),
+    match_order_files: bool,
+    run_id: int | None,
+    synced_at: datetime,
+) -> CostPageResult:
+    """Upsert one page of labels, attach them to their orders and refresh those orders'
+    label totals (call inside the page's transaction)."""
+    result = CostPageResult()
+    issues: list[tuple[str, str, str, str]] = []
+    mapped = {}
+    for source in shipments:
+        try:
+            item = map_shipment(
+                source,
+                organization_id=organization_id,
+                connection_id=connection_id,
+                synced_at=synced_at,
+            )
+        except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
+            issues.append(
+                ("shipment", str(source.external_id or "")[:200], str(exc), raw_text(source.raw))
+            )
+            continue
+        mapped[item.external_id] = item
+    existing = dict(
+        ShippingCost.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            external_id__in=list(mapped),
+        ).values_list("external_id", "raw_hash")
+    )
+    to_write = []
+    for external_id, item in mapped.items():
+        if external_id not in existing:
+            result.created += 1
+        elif existing[external_id] == item.raw_hash:
+            result.unchanged += 1
+            continue
+        else:
+            result.updated += 1
+        to_write.append(item.cost)
+    if to_write:
+        # ``order`` is not among the updated columns: once matched, a label stays matched.
+        ShippingCost.objects.bulk_create(
+            to_write,
+            update_conflicts=True,
+            unique_fields=["organization", "connection", "external_id"],
+            update_fields=list(SHIPPING_COST_IMPORT_FIELDS),
+        )
+        written = [c.external_id for c in to_write]
+        if match_order_files:
+            matching.shipping_costs_match_order_files(
+                organization_id=organization_id,
+                cost_filter=Q(connection_id=connection_id, external_id__in=written),
+            )
+        else:
+            matching.shipping_costs_attach_to_orders(
+                organization_id=organization_id, connection_id=connection_id, external_ids=written
+            )
+        order_ids = list(
+            ShippingCost.objects.filter(
+                organization_id=organization_id,
+                connection_id=connection_id,
+                external_id__in=written,
+                order__isnull=False,
+            ).values_list("order_id", flat=True)
+        )
+        matching.order_label_totals_refresh(organization_id=organization_id, order_ids=order_ids)
+    result.issues = import_issues_record(
+        [*errors, *issues],
+        organization_id=organization_id,
+        connection_id=connection_id,
+        run_id=run_id,
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Order files (shipping-expense mode)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FileImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    costs_matched: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (order ref, reason)
+
+
+def order_upsert_from_file(
+    *,
+    organization: Organization,
+    orders: Sequence[SourceOrder],
+    source_store: SourceStore | None = None,
+    store_name: str = "",
+    currency: str = "USD",
+    synced_at: datetime | None = None,
+) -> FileImportResult:
+    """Upsert orders parsed from a shop's order file, then match waiting label costs to them.
+
+    Orders are identified by ``(organization, store name, external id)``; ``external_id`` is
+    the shop's order id (the order number when the file has none); a row's
+    ``SourceOrder.store_name`` wins over ``store_name``. ``source_store`` is the ShipStation
+    store the file's shop feeds, when the merchant said which: labels are then matched by that
+    store + order number (+ order key when both sides have one), otherwise by order number
+    alone when that is unambiguous. Rows that cannot be read come back in ``problems``; the
+    others are imported, all in one transaction.
+    """
+    if source_store is not None and source_store.organization_id != organization.pk:
+        raise TenantScopeError("source store of another organization")
+    organization_id = organization.pk
+    source_store_id = source_store.pk if source_store is not None else None
+    synced_at = synced_at or timezone.now()
+    result = FileImportResult()
+    issues: list[tuple[str, str, str, str]] = []
+    resolved_store_name = store_name or (source_store.name if source_store is not None else "")
+
+    def store_for(source: SourceOrder) -> tuple[int | None, str]:
+        return source_store_id, (source.store_name or resolved_store_name)
+
+    with transaction.atomic():
+        mapped = _map_orders(
+            orders,
+            organization_id=organization_id,
+            connection_id=None,
+            origin=OrderSource.ORDER_FILE,
+            store_for=store_for,
+            currency=currency,
+            synced_at=synced_at,
+            issues=issues,
+            # One file may name several stores, and order ids are only unique per store.
+            key=lambda item: (item.order.store_name, item.external_id),
+        )
+        existing_rows = Order.objects.filter(
+            organization_id=organization_id,
+            connection__isnull=True,
+            external_id__in=[ext for _store, ext in mapped],
+        ).values_list(
+            "store_name", "external_id", "pk", "raw_hash", "content_hash", "lines_hash",
+            "posting_status",
+        )  # fmt: skip
+        existing = {(store, ext): tuple(rest) for store, ext, *rest in existing_rows}
+        page = PageResult()
+        changed = _write_orders(mapped, existing, conflict_fields=None, result=page)
+        _flag_changed_after_posting(changed)
+        result.created, result.updated, result.unchanged = (
+            page.created,
+            page.updated,
+            page.unchanged,
+        )
+        if page.order_ids:
+            result.costs_matched = matching.shipping_costs_match_order_files(
+                organization_id=organization_id,
+                cost_filter=Q(order__isnull=True),
+                numbers=[item.order.number for item in mapped.values()],
+            )
+            matching.order_label_totals_refresh(
+                organization_id=organization_id, order_ids=page.order_ids
+            )
+        result.problems = [(ref, reason) for _k, ref, reason, _raw in issues]
+    return result

@@ -1,0 +1,502 @@
+"""Provider rate limits shared by every worker process.
+
+A provider's budget belongs to a credential (a ShipStation key pair, a QuickBooks realm), not
+to a process: two workers, or two connections using the same ShipStation keys, draw from one
+budget. The state therefore lives in Redis (or, on the embedded default without Redis, in a
+small SQLite file every local process opens), and each decision is one atomic step there:
+
+- :class:`SlidingWindowLimiter`: at most ``limit`` requests granted in any rolling window of
+  ``window_seconds`` (a log of grant times, trimmed on every call), plus a "blocked until"
+  instant set from a 429 or a ``Remaining: 0`` answer. It implements the client hook of
+  :mod:`unify.core.http` (``acquire(key)`` before a request, ``observe(key, headers)`` after).
+  ``observe`` also takes budget away when the provider says fewer requests remain than we
+  counted (another app using the same keys): the missing requests are recorded as if sent
+  now, expiring when the provider says its window resets.
+- :class:`ConcurrencySemaphore`: at most ``capacity`` holders at once (QuickBooks Online allows
+  10 concurrent requests per realm); a holder's slot expires after ``lease_seconds`` so a
+  killed process cannot keep it.
+
+Grants are timed by the shared store's clock (Redis ``TIME``), not the callers' clocks. Keys
+are namespaced ``unify:rl:<provider>:<fingerprint>``; a fingerprint is a keyed hash of the
+credential, never the credential.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+
+from unify.core.exceptions import ProviderRateLimited
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "unify:rl"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    limit: int
+    window_seconds: float
+    # Grants are counted over window + margin: a request granted at t reaches the provider a
+    # little later than one granted at t + window, and the provider counts arrivals.
+    margin_seconds: float = 0.0
+
+    @property
+    def effective_window(self) -> float:
+        return self.window_seconds + self.margin_seconds
+
+
+class LimiterBackend(Protocol):
+    def try_acquire(self, key: str, budget: Budget) -> float:
+        """Grant one request now (returns 0) or return the seconds to wait first."""
+
+    def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
+        """Align with what the provider says is left in its window."""
+
+    def block(self, key: str, seconds: float) -> None:
+        """Grant nothing for ``seconds`` (after a 429)."""
+
+    def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool: ...
+
+    def semaphore_release(self, key: str, token: str) -> None: ...
+
+    def reset(self, key: str) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------------------------
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS: log, block.  ARGV: limit, window_ms, member.  Returns 0 or the ms to wait.
+_ACQUIRE = (
+    _NOW_MS
+    + """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked > now then
+  return blocked - now
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = tonumber(oldest[2]) + window - now
+if wait < 1 then wait = 1 end
+return wait
+"""
+)
+
+# KEYS: log, block.  ARGV: limit, window_ms, remaining, reset_ms, member prefix.
+_OBSERVE = (
+    _NOW_MS
+    + """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local remaining = tonumber(ARGV[3])
+local reset = math.min(tonumber(ARGV[4]), window)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local ours = limit - redis.call('ZCARD', KEYS[1])
+if remaining < ours then
+  local score = now + reset - window
+  for i = 1, ours - remaining do
+    redis.call('ZADD', KEYS[1], score, ARGV[5] .. ':' .. i)
+  end
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+end
+if remaining <= 0 and reset > 0 then
+  local until_ms = now + reset
+  local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if until_ms > blocked then
+    redis.call('SET', KEYS[2], until_ms, 'PX', reset + 1000)
+  end
+end
+return 0
+"""
+)
+
+# KEYS: block.  ARGV: ms.
+_BLOCK = (
+    _NOW_MS
+    + """
+local until_ms = now + tonumber(ARGV[1])
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > blocked then
+  redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]) + 1000)
+end
+return 0
+"""
+)
+
+# KEYS: holders.  ARGV: capacity, lease_ms, token.  Returns 1 when held.
+_SEM_ACQUIRE = (
+    _NOW_MS
+    + """
+local capacity = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < capacity then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], lease + 1000)
+  return 1
+end
+return 0
+"""
+)
+
+
+class RedisBackend:
+    def __init__(self, client) -> None:
+        self.client = client
+        self._acquire = client.register_script(_ACQUIRE)
+        self._observe = client.register_script(_OBSERVE)
+        self._block = client.register_script(_BLOCK)
+        self._sem_acquire = client.register_script(_SEM_ACQUIRE)
+
+    @staticmethod
+    def _keys(key: str) -> list[str]:
+        return [f"{NAMESPACE}:{key}:log", f"{NAMESPACE}:{key}:block"]
+
+    def try_acquire(self, key: str, budget: Budget) -> float:
+        window_ms = max(1, int(budget.effective_window * 1000))
+        wait_ms = self._acquire(
+            keys=self._keys(key), args=[budget.limit, window_ms, uuid.uuid4().hex]
+        )
+        return int(wait_ms) / 1000.0
+
+    def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
+        window_ms = max(1, int(budget.effective_window * 1000))
+        reset_ms = max(0, int(reset_seconds * 1000))
+        self._observe(
+            keys=self._keys(key),
+            args=[budget.limit, window_ms, remaining, reset_ms, f"p:{uuid.uuid4().hex}"],
+        )
+
+    def block(self, key: str, seconds: float) -> None:
+        self._block(keys=[self._keys(key)[1]], args=[max(1, int(seconds * 1000))])
+
+    def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool:
+        held = self._sem_acquire(
+            keys=[f"{NAMESPACE}:{key}:sem"], args=[capacity, max(1, int(lease * 1000)), token]
+        )
+        return bool(int(held))
+
+    def semaphore_release(self, key: str, token: str) -> None:
+        self.client.zrem(f"{NAMESPACE}:{key}:sem", token)
+
+    def reset(self, key: str) -> None:
+        self.client.delete(*self._keys(key), f"{NAMESPACE}:{key}:sem")
+
+
+# ---------------------------------------------------------------------------------------------
+# SQLite (embedded default: no Redis, several local processes)
+# ---------------------------------------------------------------------------------------------
+
+
+class SQLiteBackend:
+    """The same decisions as :class:`RedisBackend`, made atomic by SQLite's write lock
+    (``BEGIN IMMEDIATE``). Only for processes on one machine sharing one file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT, at REAL, member TEXT)")
+            db.execute("CREATE INDEX IF NOT EXISTS hits_key_at ON hits (key, at)")
+            db.execute("CREATE TABLE IF NOT EXISTS blocks (key TEXT PRIMARY KEY, until REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS holders (key TEXT, token TEXT, until REAL)")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def try_acquire(self, key: str, budget: Budget) -> float:
+        window = budget.effective_window
+        with self._tx() as db:
+            now = time.time()
+            row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
+            if row and row[0] > now:
+                return row[0] - now
+            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
+            count, oldest = db.execute(
+                "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
+            ).fetchone()
+            if count < budget.limit:
+                db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
+                return 0.0
+            return max(0.001, oldest + window - now)
+
+    def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
+        window = budget.effective_window
+        reset = min(max(0.0, reset_seconds), window)
+        with self._tx() as db:
+            now = time.time()
+            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
+            (count,) = db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()
+            ours = budget.limit - count
+            if remaining < ours:
+                at = now + reset - window
+                db.executemany(
+                    "INSERT INTO hits VALUES (?, ?, ?)",
+                    [(key, at, f"p:{uuid.uuid4().hex}") for _ in range(ours - remaining)],
+                )
+            if remaining <= 0 and reset > 0:
+                self._block_in(db, key, now + reset)
+
+    @staticmethod
+    def _block_in(db: sqlite3.Connection, key: str, until: float) -> None:
+        db.execute(
+            "INSERT INTO blocks VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "until = MAX(until, excluded.until)",
+            (key, until),
+        )
+
+    def block(self, key: str, seconds: float) -> None:
+        with self._tx() as db:
+            self._block_in(db, key, time.time() + seconds)
+
+    def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool:
+        with self._tx() as db:
+            now = time.time()
+            db.execute("DELETE FROM holders WHERE key = ? AND until <= ?", (key, now))
+            mine = db.execute(
+                "SELECT 1 FROM holders WHERE key = ? AND token = ?", (key, token)
+            ).fetchone()
+            if mine:
+                db.execute(
+                    "UPDATE holders SET until = ? WHERE key = ? AND token = ?",
+                    (now + lease, key, token),
+                )
+                return True
+            (count,) = db.execute("SELECT COUNT(*) FROM holders WHERE key = ?", (key,)).fetchone()
+            if count < capacity:
+                db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, now + lease))
+                return True
+            return False
+
+    def semaphore_release(self, key: str, token: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM holders WHERE key = ? AND token = ?", (key, token))
+
+    def reset(self, key: str) -> None:
+        with self._tx() as db:
+            for table in ("hits", "blocks", "holders"):
+                db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608
+
+
+_backends: dict[str, LimiterBackend] = {}
+_backends_lock = threading.Lock()
+
+
+def default_backend() -> LimiterBackend:
+    """Redis when ``REDIS_URL`` is set, else the SQLite file in the data folder. One per
+    process and configuration."""
+    redis_url = getattr(settings, "REDIS_URL", "")
+    ident = f"redis:{redis_url}" if redis_url else f"sqlite:{settings.DATA_DIR}"
+    with _backends_lock:
+        backend = _backends.get(ident)
+        if backend is None:
+            if redis_url:
+                import redis
+
+                backend = RedisBackend(redis.Redis.from_url(redis_url))
+            else:
+                backend = SQLiteBackend(Path(settings.DATA_DIR) / "ratelimit.sqlite3")
+            _backends[ident] = backend
+        return backend
+
+
+# ---------------------------------------------------------------------------------------------
+# Limiters
+# ---------------------------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+class SlidingWindowLimiter:
+    """The shared limiter behind a provider client (``acquire``/``observe`` hook).
+
+    ``budget`` is a :class:`Budget` or a callable returning one, so settings are read when a
+    request is made, never at import time. ``acquire`` waits (sleeping in short slices) until
+    the shared store grants the request; after ``max_wait_seconds`` it raises
+    ``ProviderRateLimited`` so the caller's retry policy takes over instead of a worker
+    sleeping forever.
+    """
+
+    remaining_header = "X-Rate-Limit-Remaining"
+    reset_header = "X-Rate-Limit-Reset"
+
+    def __init__(
+        self,
+        budget: Budget | Callable[[], Budget],
+        *,
+        provider: str = "",
+        backend: LimiterBackend | None = None,
+        max_wait_seconds: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._budget = budget
+        self.provider = provider
+        self._backend = backend
+        self.max_wait_seconds = max_wait_seconds
+        self._sleep = sleep
+        self.waited_seconds = 0.0  # total time this instance spent waiting (for reports)
+
+    @property
+    def budget(self) -> Budget:
+        return self._budget() if callable(self._budget) else self._budget
+
+    @property
+    def backend(self) -> LimiterBackend:
+        if self._backend is None:
+            self._backend = default_backend()
+        return self._backend
+
+    def acquire(self, key: str) -> None:
+        budget = self.budget
+        max_wait = self.max_wait_seconds
+        if max_wait is None:
+            max_wait = 2 * budget.effective_window + 5
+        waited = 0.0
+        while True:
+            wait = self.backend.try_acquire(key, budget)
+            if wait <= 0:
+                self.waited_seconds += waited
+                return
+            if waited + wait > max_wait:
+                self.waited_seconds += waited
+                raise ProviderRateLimited(
+                    f"{self.provider or key}: no request slot within {max_wait:g} s",
+                    provider=self.provider,
+                    retry_after=wait,
+                )
+            # A short slice, so a slot freed early (a reset by support) is used soon.
+            pause = min(wait, max(0.05, budget.effective_window / 4))
+            self._sleep(pause)
+            waited += pause
+
+    def observe(self, key: str, headers: Mapping[str, str]) -> None:
+        remaining = _header(headers, self.remaining_header)
+        reset = _header(headers, self.reset_header)
+        if remaining is None:
+            return
+        self.backend.observe(key, self.budget, int(remaining), reset if reset is not None else 0)
+
+    def block(self, key: str, seconds: float) -> None:
+        """Stop every worker from using ``key`` for ``seconds`` (the provider said 429)."""
+        self.backend.block(key, seconds)
+
+    def reset(self, key: str) -> None:
+        self.backend.reset(key)
+
+
+class ConcurrencySemaphore:
+    """At most ``capacity`` holders of ``key`` at once across all workers.
+
+    ``with sem.hold(key): ...`` waits for a slot (up to ``max_wait_seconds``, then raises
+    ``ProviderRateLimited``) and frees it afterwards; a slot held by a process that died frees
+    itself after ``lease_seconds``.
+    """
+
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        lease_seconds: float = 120.0,
+        provider: str = "",
+        backend: LimiterBackend | None = None,
+        max_wait_seconds: float = 60.0,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        self.capacity = capacity
+        self.lease_seconds = lease_seconds
+        self.provider = provider
+        self._backend = backend
+        self.max_wait_seconds = max_wait_seconds
+        self.poll_seconds = poll_seconds
+
+    @property
+    def backend(self) -> LimiterBackend:
+        if self._backend is None:
+            self._backend = default_backend()
+        return self._backend
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[str]:
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.max_wait_seconds
+        while not self.backend.semaphore_acquire(key, self.capacity, token, self.lease_seconds):
+            if time.monotonic() >= deadline:
+                raise ProviderRateLimited(
+                    f"{self.provider or key}: all {self.capacity} concurrent slots busy",
+                    provider=self.provider,
+                    retry_after=self.poll_seconds,
+                )
+            time.sleep(self.poll_seconds)
+        try:
+            yield token
+        finally:
+            self.backend.semaphore_release(key, token)
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider budgets
+# ---------------------------------------------------------------------------------------------
+
+
+def shipstation_budget() -> Budget:
+    window = float(getattr(settings, "SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS", 60.0))
+    margin = getattr(settings, "SHIPSTATION_RATE_LIMIT_MARGIN_SECONDS", None)
+    if margin is None:
+        # Enough for the request to travel; small next to the window.
+        margin = min(1.0, window / 10)
+    return Budget(
+        limit=int(settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE),
+        window_seconds=window,
+        margin_seconds=float(margin),
+    )
+
+
+def shipstation_rate_limiter(**kwargs) -> SlidingWindowLimiter:
+    """The limiter every ShipStation client of this process uses. The client passes
+    ``shipstation:<key fingerprint>`` as the key, so one key pair is one budget."""
+    return SlidingWindowLimiter(shipstation_budget, provider="shipstation", **kwargs)
