@@ -1086,7 +1086,9 @@ class Company:
         record = self._txn_common("Bill", body, existing)
         record["VendorRef"] = self.ref("Vendor", body.get("VendorRef"), "VendorRef", required=True)
         record["APAccountRef"] = self.ref(
-            "Account", body.get("APAccountRef") or {"value": seed.ACCOUNTS_PAYABLE_ID}, "APAccountRef"
+            "Account",
+            body.get("APAccountRef") or {"value": seed.ACCOUNTS_PAYABLE_ID},
+            "APAccountRef",
         )
         lines, subtotal = self._expense_lines(body)
         tax_detail, tax = self._tax_detail(body)
