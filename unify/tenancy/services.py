@@ -155,9 +155,20 @@ def invitation_create(
         raise DomainError(
             "already member", user_message=_("%(email)s is already a member.") % {"email": email}
         )
-    if Membership.objects.filter(organization=organization).count() >= (
-        organization.plan_rules.max_members
-    ):
+    # Open invitations count as seats: otherwise a plan's limit could be passed by inviting
+    # many people first and letting them all accept.
+    seats_taken = (
+        Membership.objects.filter(organization=organization).count()
+        + Invitation.objects.filter(
+            organization=organization,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(email__iexact=email)
+        .count()
+    )
+    if seats_taken >= organization.plan_rules.max_members:
         raise DomainError(
             "member limit",
             user_message=_("Your plan allows %(n)d members. Upgrade to invite more.")

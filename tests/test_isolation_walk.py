@@ -1,0 +1,262 @@
+"""Walks EVERY URL pattern of the project and proves tenant isolation for each one.
+
+- Every pattern outside ``/o/<org_slug>/`` must start with a prefix in ``PUBLIC_PREFIXES``
+  (so a tenant page cannot be added outside ``/o/`` by accident). Add a public prefix (a
+  webhook receiver, say) to the tuple below, with a reason.
+- Every pattern under ``/o/<org_slug>/`` is requested (GET and POST) by an owner of
+  organization A:
+  (a) with organization B's slug: 404;
+  (b) with A's slug and every other URL keyword pointing at an object of B (made by
+      ``tests/isolation_registry.OBJECT_MAKERS``): 404, and no row of B changed.
+  A keyword missing from the registry fails the test with what to add.
+- Every tenant view is decorated with ``require_role``.
+
+The patterns are read from the URL resolver when the tests are collected, so new URLs are
+walked without touching this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
+
+from tests import isolation_registry
+from unify.core.models import AuditEvent
+from unify.tenancy.models import Invitation, Membership, Organization, OrgOwnedModel
+
+pytestmark = pytest.mark.django_db
+
+TENANT_PREFIX = "o/<slug:org_slug>/"
+
+# Routes outside /o/<org_slug>/ that are public or per-user, never per-organization.
+PUBLIC_PREFIXES: tuple[str, ...] = (
+    "healthz",
+    "admin/",  # support staff only (is_staff), audited
+    "accounts/",  # allauth: sign-in, sign-up, email, password, MFA
+    "organizations/new/",
+    "invitations/",  # the token in the URL is the credential
+)
+# Exact routes (the home page redirects to the user's last organization).
+PUBLIC_EXACT: tuple[str, ...] = ("",)
+
+# A plausible form body for any POST: if a view acted on it for another organization's
+# object, the snapshot comparison below would see the change.
+POST_BODY = {
+    "role": "owner",
+    "name": "Changed by another organization",
+    "email": "intruder@acme.example",
+    "confirm_slug": "bolt",
+    "timezone": "UTC",
+    "status": "disabled",
+    "action": "delete",
+}
+
+_KWARG = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # "o/<slug:org_slug>/settings/members/<int:membership_id>/role/"
+    label: str  # "tenancy:member_role_change" (or the route when unnamed)
+    callback: object
+    is_route_pattern: bool
+
+    @property
+    def kwargs(self) -> list[str]:
+        return [m.group("name") for m in _KWARG.finditer(self.route)]
+
+    def build(self, values: dict[str, object]) -> str:
+        return "/" + _KWARG.sub(lambda m: str(values[m.group("name")]), self.route)
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "", route_only=True):
+    for entry in resolver.url_patterns:
+        is_route = isinstance(entry.pattern, RoutePattern)
+        piece = str(entry.pattern)
+        if not is_route:
+            piece = piece.lstrip("^").rstrip("$")
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}{entry.namespace}:"
+            yield from _walk(entry, prefix + piece, ns, route_only and is_route)
+        elif isinstance(entry, URLPattern):
+            full = prefix + piece
+            label = f"{namespace}{entry.name}" if entry.name else full
+            yield Route(full, label, entry.callback, route_only and is_route)
+
+
+ALL_ROUTES = list(_walk(get_resolver()))
+TENANT_ROUTES = [r for r in ALL_ROUTES if r.route.startswith(TENANT_PREFIX)]
+OTHER_ROUTES = [r for r in ALL_ROUTES if not r.route.startswith(TENANT_PREFIX)]
+
+
+def _ids(routes: list[Route]) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for r in routes:
+        n = seen.get(r.label, 0)
+        seen[r.label] = n + 1
+        ids.append(r.label if n == 0 else f"{r.label}#{n + 1}")
+    return ids
+
+
+def _object_kwargs(route: Route) -> list[str]:
+    return [k for k in route.kwargs if k != "org_slug" and k not in isolation_registry.PLAIN_VALUES]
+
+
+def _values_for(route: Route, org_b: Organization) -> dict[str, object]:
+    """Organization B's objects (and plain values) for every keyword but org_slug."""
+    missing = [
+        k
+        for k in route.kwargs
+        if k != "org_slug"
+        and k not in isolation_registry.OBJECT_MAKERS
+        and k not in isolation_registry.PLAIN_VALUES
+    ]
+    if missing:
+        pytest.fail(
+            f"URL {route.label} ({route.route}) has keyword(s) {missing} that "
+            "tests/isolation_registry.py does not know. Add a maker to OBJECT_MAKERS that "
+            "creates an object of organization B and returns the value for the URL (or, for a "
+            "keyword that names no tenant object, a function in PLAIN_VALUES)."
+        )
+    values: dict[str, object] = {}
+    for name in route.kwargs:
+        if name == "org_slug":
+            continue
+        registry = (
+            isolation_registry.PLAIN_VALUES
+            if name in isolation_registry.PLAIN_VALUES
+            else isolation_registry.OBJECT_MAKERS
+        )
+        values[name] = registry[name](org_b)
+    return values
+
+
+def _digest(rows) -> str:
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def _snapshot_of(org: Organization) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of every column of every row organization ``org`` owns."""
+    models = [m for m in apps.get_models() if issubclass(m, OrgOwnedModel) and not m._meta.abstract]
+    snapshot: dict[str, tuple[int, str]] = {}
+    for model in models:
+        qs = model._base_manager.filter(organization=org).order_by("pk")
+        rows = [
+            tuple(getattr(obj, f.attname) for f in model._meta.concrete_fields)
+            for obj in qs.iterator()
+        ]
+        # Encrypted columns come back as Secret objects; compare what they hold.
+        rows = [tuple(v.reveal() if hasattr(v, "reveal") else v for v in row) for row in rows]
+        snapshot[model._meta.label] = (len(rows), _digest(rows))
+    for model, qs in [
+        (Organization, Organization.objects.filter(pk=org.pk)),
+        (Membership, Membership.objects.filter(organization=org)),
+        (Invitation, Invitation.objects.filter(organization=org)),
+        (AuditEvent, AuditEvent.objects.filter(organization=org)),
+    ]:
+        rows = list(qs.order_by("pk").values_list())
+        snapshot[model._meta.label] = (len(rows), _digest(rows))
+    return snapshot
+
+
+def _require_role_of(callback) -> str | None:
+    role = getattr(callback, "required_role", None)
+    if role is None:
+        role = getattr(getattr(callback, "view_class", None), "required_role", None)
+    return role
+
+
+# --- outside /o/ --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", OTHER_ROUTES, ids=_ids(OTHER_ROUTES))
+def test_url_outside_tenant_prefix_is_an_allowed_public_route(route: Route):
+    allowed = route.route in PUBLIC_EXACT or route.route.startswith(PUBLIC_PREFIXES)
+    assert allowed, (
+        f"URL {route.label} ({route.route!r}) lives outside /o/<org_slug>/ and outside the "
+        "public prefixes of tests/test_isolation_walk.py. Tenant pages belong under "
+        "o/<slug:org_slug>/ in unify/urls.py, where the organization middleware checks "
+        "membership. If it really is public (e.g. a webhook receiver), add its prefix to "
+        "PUBLIC_PREFIXES with a comment saying why."
+    )
+
+
+def test_walker_finds_the_tenant_routes():
+    labels = {r.label for r in TENANT_ROUTES}
+    # The walker must see the foundation's own tenant pages, or it is walking nothing.
+    assert {"tenancy:dashboard", "tenancy:member_remove", "tenancy:settings_members"} <= labels
+    assert {r.label for r in OTHER_ROUTES} >= {"home", "healthz", "invitation_accept"}
+
+
+# --- under /o/<org_slug>/ ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=_ids(TENANT_ROUTES))
+def test_tenant_view_requires_a_role(route: Route):
+    assert _require_role_of(route.callback) is not None, (
+        f"View of {route.label} ({route.route}) is not decorated with "
+        "unify.tenancy.decorators.require_role(...). Every view under /o/<org_slug>/ declares "
+        "the least role that may use it."
+    )
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=_ids(TENANT_ROUTES))
+def test_tenant_url_with_other_organizations_slug_is_404(
+    route: Route, client, owner_of_a, org_b, owner_of_b
+):
+    values = _values_for(route, org_b)
+    values["org_slug"] = org_b.slug
+    url = route.build(values) if route.is_route_pattern else None
+    assert url, f"{route.label}: tenant URLs must use path(), not re_path()"
+    client.force_login(owner_of_a.user)
+    before = _snapshot_of(org_b)
+
+    get = client.get(url)
+    post = client.post(url, POST_BODY)
+
+    assert (get.status_code, post.status_code) == (404, 404), (
+        f"{url} answered GET {get.status_code} / POST {post.status_code} to a member of "
+        "another organization"
+    )
+    assert _snapshot_of(org_b) == before, f"POST {url} changed organization B's data"
+
+
+_OBJECT_ROUTES = [r for r in TENANT_ROUTES if _object_kwargs(r)]
+
+
+@pytest.mark.parametrize("route", _OBJECT_ROUTES, ids=_ids(_OBJECT_ROUTES))
+def test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
+    route: Route, client, owner_of_a, org_b, owner_of_b
+):
+    values = _values_for(route, org_b)
+    values["org_slug"] = owner_of_a.organization.slug
+    url = route.build(values)
+    client.force_login(owner_of_a.user)
+    before = _snapshot_of(org_b)
+
+    get = client.get(url)
+    post = client.post(url, POST_BODY)
+
+    # 405 for GET is fine: a POST-only view refuses the method before looking at the object,
+    # so the answer says nothing about B's data.
+    assert get.status_code in (404, 405), (
+        f"GET {url} with organization B's {_object_kwargs(route)} answered {get.status_code} "
+        "to an owner of organization A (expected 404)"
+    )
+    assert post.status_code == 404, (
+        f"POST {url} with organization B's {_object_kwargs(route)} answered "
+        f"{post.status_code} to an owner of organization A (expected 404)"
+    )
+    assert _snapshot_of(org_b) == before, f"POST {url} changed organization B's data"
