@@ -7,6 +7,7 @@ Load with ``pytest_plugins = ["sandbox.pytest_plugin"]`` in a conftest.
   faults, empty logs, rate limit 40 per 60 s) and returned as the handle. A test may ask for
   another limit with ``@pytest.mark.shipstation_rate_limit(limit, window_seconds=60)`` or
   ``@pytest.mark.shipstation_rate_limit(None)`` (disabled), or call ``set_rate_limit``.
+- ``qbo_server`` / ``qbo``: the QuickBooks Online stand-in (see ``sandbox/qbo/testing.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.shipstation import ShipStationSandbox
+
+# The QBO fixtures and their marker live with the QBO stand-in.
+pytest_plugins = ["sandbox.qbo.testing"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
