@@ -260,3 +260,49 @@ def test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
         f"{post.status_code} to an owner of organization A (expected 404)"
     )
     assert _snapshot_of(org_b) == before, f"POST {url} changed organization B's data"
+
+
+# --- the walker itself catches leaks ------------------------------------------------------
+
+
+def test_walker_fails_for_a_view_that_reads_and_deletes_another_organizations_row(
+    settings, client, owner_of_a, org_b, owner_of_b
+):
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = "tests.isolation_leaky_urls"
+    clear_url_caches()
+    (leaky,) = [r for r in _walk(get_resolver()) if r.route.startswith(TENANT_PREFIX)]
+    assert leaky.label == "leak"
+    with pytest.raises(AssertionError) as caught:
+        test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
+            leaky, client, owner_of_a, org_b, owner_of_b
+        )
+    assert "answered 200 to an owner of organization A" in str(caught.value)
+
+
+def test_walker_fails_for_a_tenant_page_outside_the_tenant_prefix(settings):
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = "tests.isolation_leaky_urls"
+    clear_url_caches()
+    (outside,) = [r for r in _walk(get_resolver()) if not r.route.startswith(TENANT_PREFIX)]
+    with pytest.raises(AssertionError, match="lives outside /o/<org_slug>/"):
+        test_url_outside_tenant_prefix_is_an_allowed_public_route(outside)
+
+
+def test_walker_fails_for_an_unregistered_url_keyword(org_b):
+    route = Route("o/<slug:org_slug>/things/<int:thing_id>/", "things:detail", None, True)
+    with pytest.raises(pytest.fail.Exception, match=r"keyword\(s\) \['thing_id'\]"):
+        _values_for(route, org_b)
+
+
+def test_snapshot_sees_a_changed_deleted_or_added_row_of_the_organization(org_b, owner_of_b):
+    from connections.models import StoreConnection
+
+    before = _snapshot_of(org_b)
+    Membership.objects.filter(pk=owner_of_b.pk).update(role="member")  # no updated_at bump
+    changed = _snapshot_of(org_b)
+    assert changed != before
+    StoreConnection.all_orgs.create(organization=org_b, name="New")
+    assert _snapshot_of(org_b) != changed
