@@ -40,7 +40,6 @@ import json
 import math
 import queue
 import random
-import re
 import threading
 import time
 import traceback
@@ -66,21 +65,26 @@ CONTROL_PREFIX = "/__sandbox__"
 
 # Providers send money as JSON numbers with two decimals (19.99, 4.00). The json module can
 # only emit floats, which would lose the scale and invite binary rounding, so Decimals travel
-# through the encoder as marked strings and the marks are stripped afterwards.
-_MONEY_MARK = "\x00$"
-_MONEY_RE = re.compile(rb'"\\u0000\$(-?[0-9]+(?:\.[0-9]+)?)"')
+# through the encoder as strings between two control characters (which the encoder escapes
+# and real data never contains); two plain replaces then turn ``"\u0000$19.99\u0001"``
+# into ``19.99``.
+_MONEY_OPEN = '"\\u0000$'
+_MONEY_CLOSE = '\\u0001"'
 
 
 def _encode_default(value: object) -> object:
     if isinstance(value, Decimal):
-        return f"{_MONEY_MARK}{value:.2f}"
+        return f"\x00${value:.2f}\x01"
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_encode_default)
 
 
 def json_bytes(value: Any) -> bytes:
     """Serialise like the providers do: UTF-8, compact, Decimals as 2-decimal numbers."""
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_encode_default)
-    return _MONEY_RE.sub(rb"\1", raw.encode())
+    raw = _ENCODER.encode(value)
+    return raw.replace(_MONEY_OPEN, "").replace(_MONEY_CLOSE, "").encode()
 
 
 def json_loads(data: bytes | str) -> Any:

@@ -171,17 +171,19 @@ class OAuthServer:
             )
             if not (current or in_grace) or grant.refresh_expires_at < now:
                 raise OAuthError("invalid_grant")
-            old = grant.refresh_token
             new = self._new_refresh_token(grant)
-            grant.previous_refresh_token = old
-            grant.previous_valid_until = now + self.refresh_grace_seconds
+            if current:
+                grant.previous_refresh_token = grant.refresh_token
+                grant.previous_valid_until = now + self.refresh_grace_seconds
+            # A refresh with the previous token (inside the grace) keeps that token's window,
+            # and the token it replaces is gone: whoever stored it has lost the grant.
             grant.refresh_token = new
             grant.refresh_expires_at = now + self.refresh_token_ttl
             grant.refresh_count += 1
             # A refresh replaces the grant's access tokens, as Intuit's do not outlive it.
             for token in [t for t, a in self.access_tokens.items() if a.grant_id == grant.id]:
                 del self.access_tokens[token]
-            return self._token_answer(grant, rotate=False)
+            return self._token_answer(grant)
 
     def revoke(self, client: Client, token: str | None) -> None:
         if not token:
@@ -334,7 +336,7 @@ class OAuthServer:
         grant_id = self._by_refresh.get(token)
         return self.grants.get(grant_id) if grant_id is not None else None
 
-    def _token_answer(self, grant: Grant, rotate: bool = False) -> dict[str, Any]:
+    def _token_answer(self, grant: Grant) -> dict[str, Any]:
         now = time.time()
         # Intuit's access tokens are long JWE strings; length matters to column sizes.
         token = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0.." + secrets.token_urlsafe(600)

@@ -40,6 +40,8 @@ def qbo(
     qbo_server: QboSandbox, request: pytest.FixtureRequest, monkeypatch
 ) -> Iterator[QboSandbox]:
     qbo_server.reset()
+    # reset() keeps the public base URL (a server setting); tests start without one.
+    qbo_server.set_public_base_url(None)
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     marker = request.node.get_closest_marker("qbo_limits")
     if marker is not None:

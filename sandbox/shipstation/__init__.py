@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox.shipstation.app import ShipStationSandbox
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.shipstation.app import ShipStationSandbox
 
 __all__ = [
     "DEFAULT_PORT",
@@ -30,6 +33,8 @@ def start_demo(
     host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, verbose: bool = False
 ) -> ShipStationSandbox:
     """Start the stand-in with the demo account (seed 42, 600 orders over 45 days)."""
+    from sandbox.shipstation.app import ShipStationSandbox
+
     sandbox = ShipStationSandbox()
     sandbox.add_account(
         DEMO_API_KEY,
@@ -40,3 +45,13 @@ def start_demo(
         stores=DEMO_STORES,
     )
     return sandbox.start(host, port, verbose=verbose)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that sandbox.generator can import this package's models and dates without a
+    # cycle through the app module (which imports the generator).
+    if name == "ShipStationSandbox":
+        from sandbox.shipstation.app import ShipStationSandbox
+
+        return ShipStationSandbox
+    raise AttributeError(name)

@@ -204,7 +204,6 @@ class Account:
             order.bill_to.name = customer_name
         if order_number is not None:
             order.order_number = order_number
-        order.refresh_search_text()
         if amount_paid is not None:
             order.amount_paid = money(amount_paid)
         elif status != "awaiting_payment":
@@ -313,7 +312,6 @@ class Account:
                 }[name]
                 setattr(order, attr, value)
         order.modify_date = at
-        order.refresh_search_text()
         self._track_payment(order, "edited")
         self.orders.reindex(order_id, before)
         self._order_json.pop(order_id, None)

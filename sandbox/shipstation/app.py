@@ -294,10 +294,10 @@ class ShipStationSandbox(StandIn):
             predicates.append(lambda o: o.order_number.lower().startswith(prefix))
         if (customer := params.get("customername")) is not None:
             needle = customer.lower()
-            predicates.append(lambda o: needle in o.search_names)
+            predicates.append(lambda o: needle in o.names_text())
         if (keyword := params.get("itemkeyword")) is not None:
             word = keyword.lower()
-            predicates.append(lambda o: word in o.search_items)
+            predicates.append(lambda o: word in o.items_text())
         with self.lock:
             account = self._account(ctx)
             candidates: list[int] | None = None

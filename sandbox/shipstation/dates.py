@@ -24,7 +24,16 @@ class FilterDateError(ValueError):
 def format_timestamp(moment: datetime) -> str:
     """``2024-05-02T13:02:45.1270000``: Pacific wall time, 7 fractional digits, no offset."""
     local = moment.astimezone(PACIFIC)
-    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}0"
+    # %-formatting: several times faster than strftime, and this runs ~10 times per order.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06d0" % (  # noqa: UP031
+        local.year,
+        local.month,
+        local.day,
+        local.hour,
+        local.minute,
+        local.second,
+        local.microsecond,
+    )
 
 
 def format_date(day: date) -> str:

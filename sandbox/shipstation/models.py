@@ -185,9 +185,6 @@ class Order:
     externally_fulfilled_by: str | None = None
     externally_fulfilled_by_id: int | None = None
     externally_fulfilled_by_name: str | None = None
-    # Search text for customerName / itemKeyword, lower-cased once at creation.
-    search_names: str = ""
-    search_items: str = ""
 
     @property
     def tax_amount(self) -> Decimal:
@@ -201,13 +198,17 @@ class Order:
     def order_total(self) -> Decimal:
         return self.lines_total + self.shipping_amount + self.tax_amount
 
-    def refresh_search_text(self) -> None:
-        self.search_names = " ".join(n.lower() for n in (self.bill_to.name, self.ship_to.name) if n)
+    # customerName / itemKeyword are rare filters: computing the text per query is cheaper
+    # than keeping it for every order.
+    def names_text(self) -> str:
+        return f"{self.bill_to.name or ''}\n{self.ship_to.name or ''}".lower()
+
+    def items_text(self) -> str:
         parts: list[str] = []
         for item in self.items:
-            parts.extend(p.lower() for p in (item.sku, item.name) if p)
-            parts.extend(v.lower() for _, v in item.options)
-        self.search_items = "\n".join(parts)
+            parts.extend(p for p in (item.sku, item.name) if p)
+            parts.extend(v for _, v in item.options)
+        return "\n".join(parts).lower()
 
 
 @dataclass(slots=True)
