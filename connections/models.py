@@ -64,6 +64,7 @@ class StoreConnection(OrgOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    disconnected_at = models.DateTimeField(_("disconnected"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
 
     # Sync settings
@@ -119,3 +120,60 @@ class SourceStore(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.marketplace_name})" if self.marketplace_name else self.name
+
+
+class OrderFileFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class OrderFileStatus(models.TextChoices):
+    PROCESSING = "processing", _("Reading the file")
+    FINISHED = "finished", _("Imported")
+    FAILED = "failed", _("Could not be read")
+
+
+class OrderFileUpload(OrgOwnedModel):
+    """One uploaded order file (shipping-expense mode) and what came of it.
+
+    The file itself is not kept: it is read once while uploading. Only the first
+    ``PROBLEMS_KEPT`` rejected rows are stored with their reasons; the counters cover all.
+    """
+
+    PROBLEMS_KEPT = 200
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10, choices=OrderFileFormat)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=OrderFileStatus,
+        default=OrderFileStatus.PROCESSING,
+    )
+    rows_total = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    orders_found = models.PositiveIntegerField(_("orders in the file"), default=0)
+    orders_created = models.PositiveIntegerField(_("orders new"), default=0)
+    orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
+    # [{"row": 12, "order": "1001", "reason": "..."}], at most PROBLEMS_KEPT entries.
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order file upload")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def rows_imported(self) -> int:
+        return self.rows_total - self.rows_rejected
+
+    @property
+    def problems_truncated(self) -> bool:
+        return self.rows_rejected > len(self.problems)

@@ -1,12 +1,393 @@
+"""Connections tab: list, Add Store > ShipStation > Connect Store, the connection page (keys,
+disconnect, reconnect, sync settings, store toggles) and order-file uploads.
+
+Views parse and render; every rule lives in :mod:`connections.services`. Every view reads
+``request.organization`` (set by the organization middleware) and looks objects up through
+selectors scoped to it, so another organization's ids answer 404.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from connections import hooks, selectors, services
+from connections.forms import (
+    MODE_EXPLANATIONS,
+    OrderFileForm,
+    PlatformForm,
+    ShipStationConnectForm,
+    ShipStationKeysForm,
+    SyncSettingsForm,
+    interval_label,
+)
+from connections.models import ConnectionStatus, OrderFileUpload, SourceStore, StoreConnection
+from connections.sources.csv.parser import COLUMNS, template_csv
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
+
+SYNC_PANEL_TEMPLATE = "sales/_connection_sync_panel.html"
+SYNC_PANEL_CONTEXT = "sales.selectors.connection_sync_panel_context"
+ORDER_FILE_MAX_BYTES = 200 * 1024 * 1024
+
+
+def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    return reverse(f"connections:{name}", kwargs={"org_slug": request.organization.slug, **kwargs})
+
+
+def _connection(request: HttpRequest, connection_id: int) -> StoreConnection:
+    try:
+        return selectors.connection_get(
+            organization=request.organization, connection_id=connection_id
+        )
+    except StoreConnection.DoesNotExist:
+        raise Http404 from None
+
+
+def _put_error(form, exc: services.ConnectionRefused) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.user_message)
+
+
+# --- list and add ---------------------------------------------------------------------------
 
 
 @require_role(Role.MEMBER)
 def connection_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "connections/list.html")
+    organization = request.organization
+    overviews = selectors.connection_overviews(organization=organization)
+    plan = organization.plan_rules
+    in_use = sum(1 for o in overviews if o.connection.status != ConnectionStatus.DISABLED)
+    return render(
+        request,
+        "connections/list.html",
+        {
+            "overviews": overviews,
+            "needs_keys": [
+                o.connection
+                for o in overviews
+                if o.connection.status == ConnectionStatus.NEEDS_CREDENTIALS
+            ],
+            "plan": plan,
+            "connections_in_use": in_use,
+            "can_add": in_use < plan.max_store_connections,
+            "can_manage": request.membership.has_role(Role.ADMIN),
+            "uploads": selectors.order_file_uploads_for(organization=organization, limit=5)
+            if plan.shipping_expense_mode
+            else [],
+        },
+    )
+
+
+@require_role(Role.ADMIN)
+def connection_add(request: HttpRequest) -> HttpResponse:
+    """The platform picker. Lists only the platforms that work (ShipStation)."""
+    form = PlatformForm(request.GET if "platform" in request.GET else None)
+    if form.is_bound and form.is_valid():
+        return redirect(_url(request, "add_shipstation"))
+    return render(request, "connections/add.html", {"form": form})
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    form = ShipStationConnectForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = services.connection_create_shipstation(
+                organization=organization,
+                actor=request.user,
+                api_key=form.cleaned_data["api_key"],
+                api_secret=form.cleaned_data["api_secret"],
+                name=form.cleaned_data["name"],
+                mode=form.cleaned_data["mode"],
+                request=request,
+            )
+        except services.ConnectionRefused as exc:
+            _put_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("ShipStation is connected: %(count)s store(s) found.")
+                % {"count": connection.stores.count()},
+            )
+            return redirect(_url(request, "detail", connection_id=connection.pk))
+    plan = organization.plan_rules
+    return render(
+        request,
+        "connections/add_shipstation.html",
+        {
+            "form": form,
+            "plan": plan,
+            "limit_reached": selectors.connections_for(organization=organization)
+            .exclude(status=ConnectionStatus.DISABLED)
+            .count()
+            >= plan.max_store_connections,
+        },
+    )
+
+
+# --- one connection -------------------------------------------------------------------------
+
+
+def _sync_panel(request: HttpRequest, connection: StoreConnection) -> dict[str, Any]:
+    """The import's part of the page (progress, run history, "Sync now"), when it exists."""
+    try:
+        template = select_template([SYNC_PANEL_TEMPLATE]).template.name
+    except TemplateDoesNotExist:
+        return {"sync_panel_template": None}
+    extra: dict[str, Any] = {}
+    provider = hooks.resolve(SYNC_PANEL_CONTEXT)
+    if provider is not None:
+        extra = provider(connection=connection, request=request) or {}
+    return {"sync_panel_template": template, **extra}
+
+
+def _detail_context(
+    request: HttpRequest, connection: StoreConnection, *, settings_form=None
+) -> dict[str, Any]:
+    stores = list(selectors.stores_for(connection=connection))
+    if settings_form is None:
+        settings_form = SyncSettingsForm(connection=connection, stores=stores)
+    return {
+        "connection": connection,
+        "stores": stores,
+        "settings_form": settings_form,
+        "mode_explanation": MODE_EXPLANATIONS.get(connection.mode, ""),
+        "plan_block": selectors.connection_plan_block(connection),
+        "effective_interval": interval_label(selectors.effective_sync_interval(connection)),
+        "can_manage": request.membership.has_role(Role.ADMIN),
+        **_sync_panel(request, connection),
+    }
+
+
+@require_role(Role.MEMBER)
+def connection_detail(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    return render(request, "connections/detail.html", _detail_context(request, connection))
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def connection_settings(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    if request.method == "GET":
+        return redirect(_url(request, "detail", connection_id=connection.pk))
+    stores = list(selectors.stores_for(connection=connection))
+    form = SyncSettingsForm(request.POST, connection=connection, stores=stores)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.connection_update_settings(
+                connection=connection,
+                actor=request.user,
+                name=data["name"],
+                import_start_date=data["import_start_date"],
+                order_statuses=data["order_statuses"],
+                sync_interval_minutes=data["sync_interval_minutes"],
+                auto_sync_enabled=data["auto_sync_enabled"],
+                pull_label_costs=data["pull_label_costs"],
+                included_store_ids={int(pk) for pk in data["included_stores"]},
+                request=request,
+            )
+        except services.ConnectionRefused as exc:
+            _put_error(form, exc)
+        else:
+            messages.success(
+                request, _("Sync settings saved.") if changed else _("Nothing was changed.")
+            )
+            return redirect(_url(request, "detail", connection_id=connection.pk))
+    context = _detail_context(request, connection, settings_form=form)
+    return render(request, "connections/detail.html", context, status=400)
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def store_toggle(request: HttpRequest, connection_id: int, store_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    try:
+        store = selectors.source_store_get(connection=connection, store_id=store_id)
+    except SourceStore.DoesNotExist:
+        raise Http404 from None
+    included = request.POST.get("included") == "1"
+    services.source_store_set_included(
+        connection=connection, store=store, included=included, actor=request.user, request=request
+    )
+    if request.htmx:
+        return render(
+            request,
+            "connections/_store_row.html",
+            {"connection": connection, "store": store, "can_manage": True},
+        )
+    messages.success(
+        request,
+        (
+            _("Orders of %(store)s will be imported.")
+            if included
+            else _("Orders of %(store)s will not be imported.")
+        )
+        % {"store": store.name},
+    )
+    return redirect(_url(request, "detail", connection_id=connection.pk))
+
+
+def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    if reconnect and connection.status != ConnectionStatus.DISABLED:
+        return redirect(_url(request, "detail", connection_id=connection.pk))
+    if not reconnect and connection.status == ConnectionStatus.DISABLED:
+        return redirect(_url(request, "reconnect", connection_id=connection.pk))
+    form = ShipStationKeysForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        action = (
+            services.connection_reconnect if reconnect else services.connection_update_credentials
+        )
+        try:
+            action(
+                connection=connection,
+                actor=request.user,
+                api_key=form.cleaned_data["api_key"],
+                api_secret=form.cleaned_data["api_secret"],
+                request=request,
+            )
+        except services.ConnectionRefused as exc:
+            _put_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Reconnected. Syncing resumes with the new keys.")
+                if reconnect
+                else _("New keys saved. ShipStation accepted them."),
+            )
+            return redirect(_url(request, "detail", connection_id=connection.pk))
+    return render(
+        request,
+        "connections/keys.html",
+        {
+            "connection": connection,
+            "form": form,
+            "reconnect": reconnect,
+            "plan_block": _reconnect_plan_block(connection) if reconnect else None,
+        },
+    )
+
+
+def _reconnect_plan_block(connection: StoreConnection) -> str | None:
+    try:
+        services.plan_check_new_connection(
+            organization=connection.organization, mode=connection.mode
+        )
+    except services.ConnectionRefused as exc:
+        return exc.user_message
+    return None
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResponse:
+    return _keys_view(request, connection_id, reconnect=False)
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def connection_reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+    return _keys_view(request, connection_id, reconnect=True)
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def connection_disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    if request.method == "POST":
+        services.connection_disconnect(connection=connection, actor=request.user, request=request)
+        messages.success(
+            request,
+            _(
+                "%(name)s is disconnected. Its keys were deleted; imported orders and costs "
+                "are kept."
+            )
+            % {"name": connection.name},
+        )
+        return redirect(_url(request, "detail", connection_id=connection.pk))
+    return render(request, "connections/disconnect.html", {"connection": connection})
+
+
+# --- order files ----------------------------------------------------------------------------
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def order_file_upload(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    stores = list(selectors.order_file_target_stores(organization=organization))
+    allowed = organization.plan_rules.shipping_expense_mode
+    form = OrderFileForm(request.POST or None, request.FILES or None, stores=stores)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        max_bytes = getattr(settings, "UNIFY_ORDER_FILE_MAX_BYTES", ORDER_FILE_MAX_BYTES)
+        store = form.stores.get(form.cleaned_data["source_store"] or 0)
+        if uploaded.size > max_bytes:
+            form.add_error(
+                "file",
+                _("The file is larger than %(mb)s MB. Split it and upload the parts.")
+                % {"mb": max_bytes // (1024 * 1024)},
+            )
+        else:
+            try:
+                upload = services.order_file_import(
+                    organization=organization,
+                    actor=request.user,
+                    fileobj=uploaded.file,
+                    file_name=uploaded.name,
+                    source_store=store,
+                    currency=store.connection.currency if store is not None else "USD",
+                    request=request,
+                )
+            except services.ConnectionRefused as exc:
+                _put_error(form, exc)
+            else:
+                return redirect(_url(request, "order_file_result", upload_id=upload.pk))
+        status = 400
+    return render(
+        request,
+        "connections/order_file.html",
+        {
+            "form": form,
+            "allowed": allowed,
+            "columns": [
+                {"name": name, "required": required, "help": help_text}
+                for name, (required, _order_level, help_text) in COLUMNS.items()
+            ],
+            "uploads": selectors.order_file_uploads_for(organization=organization),
+        },
+        status=status,
+    )
+
+
+@require_role(Role.MEMBER)
+def order_file_result(request: HttpRequest, upload_id: int) -> HttpResponse:
+    try:
+        upload = selectors.order_file_upload_get(
+            organization=request.organization, upload_id=upload_id
+        )
+    except OrderFileUpload.DoesNotExist:
+        raise Http404 from None
+    return render(request, "connections/order_file_result.html", {"upload": upload})
+
+
+@require_role(Role.MEMBER)
+def order_file_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="unify-order-file-template.csv"'
+    return response

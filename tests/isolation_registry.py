@@ -23,9 +23,46 @@ def _invitation_id(org_b) -> Any:
     return Invitation.objects.create(organization=org_b, email="someone@bolt.example").pk
 
 
+def _connection_id(org_b) -> Any:
+    from tests.connections.factories import StoreConnectionFactory
+
+    return StoreConnectionFactory(organization=org_b).pk
+
+
+def _store_id(org_b) -> Any:
+    from tests.connections.factories import SourceStoreFactory
+
+    return SourceStoreFactory(connection__organization=org_b).pk
+
+
+def _upload_id(org_b) -> Any:
+    from connections.models import OrderFileUpload
+
+    return OrderFileUpload.all_orgs.create(
+        organization=org_b, file_name="orders.csv", file_format="csv"
+    ).pk
+
+
+def _run_id(org_b) -> Any:
+    from django.utils import timezone
+
+    from connections.models import StoreConnection
+    from sales.models import SyncRun
+
+    connection = StoreConnection.all_orgs.create(organization=org_b, name="Bolt ShipStation")
+    now = timezone.now()
+    return SyncRun.all_orgs.create(
+        organization=org_b, connection=connection, kind="manual", window_start=now, window_end=now
+    ).pk
+
+
 OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
     "membership_id": _membership_id,
+    "run_id": _run_id,
     "invitation_id": _invitation_id,
+    "connection_id": _connection_id,
+    "store_id": _store_id,
+    "upload_id": _upload_id,
 }
 
 # URL keywords under /o/<org_slug>/ that name no tenant object (a provider key, a report

@@ -9,82 +9,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoreConnection',
+            name="StoreConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('provider', models.CharField(choices=[('shipstation', 'ShipStation')], default='shipstation', max_length=20, verbose_name='platform')),
-                ('name', models.CharField(max_length=120, verbose_name='connection name')),
-                ('mode', models.CharField(choices=[('sales_channel', 'Sales channel'), ('shipping_expense', 'Shipping expense')], default='sales_channel', max_length=20, verbose_name='mode')),
-                ('credentials', unify.core.fields.EncryptedJSONField(blank=True, editable=False, null=True)),
-                ('credentials_hint', models.CharField(blank=True, max_length=16, verbose_name='API key')),
-                ('credentials_fingerprint', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('needs_credentials', 'Needs new keys'), ('disabled', 'Disconnected')], default='active', max_length=20, verbose_name='status')),
-                ('status_message', models.TextField(blank=True, verbose_name='status details')),
-                ('last_verified_at', models.DateTimeField(blank=True, null=True, verbose_name='last verified')),
-                ('currency', models.CharField(default='USD', max_length=3, verbose_name='currency')),
-                ('import_start_date', models.DateField(default=connections.models._default_start_date, verbose_name='import orders from')),
-                ('order_statuses', models.JSONField(default=connections.models._default_statuses, verbose_name='order statuses to import')),
-                ('sync_interval_minutes', models.PositiveIntegerField(default=1440, verbose_name='auto-sync every')),
-                ('auto_sync_enabled', models.BooleanField(default=True, verbose_name='auto-sync')),
-                ('pull_label_costs', models.BooleanField(default=True, verbose_name='import shipping label costs')),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('next_sync_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('orders_watermark', models.DateTimeField(blank=True, null=True)),
-                ('shipments_watermark', models.DateTimeField(blank=True, null=True)),
-                ('webhook_token', models.CharField(default=connections.models._webhook_token, max_length=64, unique=True)),
-                ('webhook_ids', models.JSONField(blank=True, default=list)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("shipstation", "ShipStation")],
+                        default="shipstation",
+                        max_length=20,
+                        verbose_name="platform",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="connection name")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("sales_channel", "Sales channel"),
+                            ("shipping_expense", "Shipping expense"),
+                        ],
+                        default="sales_channel",
+                        max_length=20,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "credentials",
+                    unify.core.fields.EncryptedJSONField(blank=True, editable=False, null=True),
+                ),
+                (
+                    "credentials_hint",
+                    models.CharField(blank=True, max_length=16, verbose_name="API key"),
+                ),
+                (
+                    "credentials_fingerprint",
+                    models.CharField(blank=True, db_index=True, max_length=64),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("needs_credentials", "Needs new keys"),
+                            ("disabled", "Disconnected"),
+                        ],
+                        default="active",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("status_message", models.TextField(blank=True, verbose_name="status details")),
+                (
+                    "last_verified_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last verified"),
+                ),
+                (
+                    "currency",
+                    models.CharField(default="USD", max_length=3, verbose_name="currency"),
+                ),
+                (
+                    "import_start_date",
+                    models.DateField(
+                        default=connections.models._default_start_date,
+                        verbose_name="import orders from",
+                    ),
+                ),
+                (
+                    "order_statuses",
+                    models.JSONField(
+                        default=connections.models._default_statuses,
+                        verbose_name="order statuses to import",
+                    ),
+                ),
+                (
+                    "sync_interval_minutes",
+                    models.PositiveIntegerField(default=1440, verbose_name="auto-sync every"),
+                ),
+                ("auto_sync_enabled", models.BooleanField(default=True, verbose_name="auto-sync")),
+                (
+                    "pull_label_costs",
+                    models.BooleanField(default=True, verbose_name="import shipping label costs"),
+                ),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                ("next_sync_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("orders_watermark", models.DateTimeField(blank=True, null=True)),
+                ("shipments_watermark", models.DateTimeField(blank=True, null=True)),
+                (
+                    "webhook_token",
+                    models.CharField(
+                        default=connections.models._webhook_token, max_length=64, unique=True
+                    ),
+                ),
+                ("webhook_ids", models.JSONField(blank=True, default=list)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'store connection',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "store connection",
+                "ordering": ["name", "pk"],
             },
             managers=[
-                ('all_orgs', django.db.models.manager.Manager()),
+                ("all_orgs", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='SourceStore',
+            name="SourceStore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.BigIntegerField(verbose_name='ShipStation store id')),
-                ('name', models.CharField(max_length=200, verbose_name='store')),
-                ('marketplace_id', models.IntegerField(blank=True, null=True)),
-                ('marketplace_name', models.CharField(blank=True, max_length=100, verbose_name='marketplace')),
-                ('active', models.BooleanField(default=True, verbose_name='active in ShipStation')),
-                ('included', models.BooleanField(default=True, verbose_name='import orders')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.organization')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stores', to='connections.storeconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("external_id", models.BigIntegerField(verbose_name="ShipStation store id")),
+                ("name", models.CharField(max_length=200, verbose_name="store")),
+                ("marketplace_id", models.IntegerField(blank=True, null=True)),
+                (
+                    "marketplace_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="marketplace"),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active in ShipStation")),
+                ("included", models.BooleanField(default=True, verbose_name="import orders")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.organization",
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stores",
+                        to="connections.storeconnection",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ShipStation store',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "ShipStation store",
+                "ordering": ["name", "pk"],
             },
             managers=[
-                ('all_orgs', django.db.models.manager.Manager()),
+                ("all_orgs", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddConstraint(
-            model_name='storeconnection',
-            constraint=models.UniqueConstraint(condition=models.Q(('credentials_fingerprint', ''), _negated=True), fields=('organization', 'provider', 'credentials_fingerprint'), name='connection_unique_keys_per_org'),
+            model_name="storeconnection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("credentials_fingerprint", ""), _negated=True),
+                fields=("organization", "provider", "credentials_fingerprint"),
+                name="connection_unique_keys_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcestore',
-            constraint=models.UniqueConstraint(fields=('organization', 'connection', 'external_id'), name='source_store_unique'),
+            model_name="sourcestore",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "connection", "external_id"), name="source_store_unique"
+            ),
         ),
     ]

@@ -1,0 +1,214 @@
+"""Reads for store connections. Every function takes the organization explicitly and only
+returns its rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+
+from connections import hooks
+from connections.models import (
+    ConnectionMode,
+    ConnectionStatus,
+    OrderFileUpload,
+    SourceStore,
+    StoreConnection,
+)
+from unify.tenancy.models import Organization
+
+# The import app may provide ``connection_sync_overview(*, organization, connection_ids)``
+# returning {connection id: {"order_count", "last_sync_at", "next_sync_at", ...}}; extra keys
+# reach the templates as ``overview.extra``.
+SYNC_OVERVIEW_PROVIDER = "sales.selectors.connection_sync_overview"
+
+
+def connections_for(*, organization: Organization) -> QuerySet[StoreConnection]:
+    return (
+        StoreConnection.all_orgs.filter(organization=organization)
+        .annotate(store_count=Count("stores"))
+        .order_by("name", "pk")
+    )
+
+
+def connection_get(*, organization: Organization, connection_id: int) -> StoreConnection:
+    """Raises ``StoreConnection.DoesNotExist`` for another organization's id."""
+    return StoreConnection.all_orgs.select_related("organization").get(
+        organization=organization, pk=connection_id
+    )
+
+
+def stores_for(*, connection: StoreConnection) -> QuerySet[SourceStore]:
+    return SourceStore.all_orgs.filter(
+        organization_id=connection.organization_id, connection=connection
+    ).order_by("-active", "name", "pk")
+
+
+def source_store_get(*, connection: StoreConnection, store_id: int) -> SourceStore:
+    return SourceStore.all_orgs.get(
+        organization_id=connection.organization_id, connection=connection, pk=store_id
+    )
+
+
+def connection_plan_block(connection: StoreConnection) -> str | None:
+    """Why the plan no longer lets this connection sync (after a downgrade), or ``None``.
+
+    Data is never deleted on a downgrade; what the plan does not cover is paused: a
+    shipping-expense connection on a plan without that mode, and connections beyond the
+    plan's number (the oldest ones keep working).
+    """
+    if connection.status == ConnectionStatus.DISABLED:
+        return None
+    organization = connection.organization
+    plan = organization.plan_rules
+    if connection.mode == ConnectionMode.SHIPPING_EXPENSE and not plan.shipping_expense_mode:
+        return _(
+            "Shipping-expense mode is not part of your %(plan)s plan, so this connection does "
+            "not sync. Its data is kept. Upgrade to Pro or Advanced to resume."
+        ) % {"plan": plan.name}
+    allowed_ids = list(
+        StoreConnection.all_orgs.filter(organization_id=connection.organization_id)
+        .exclude(status=ConnectionStatus.DISABLED)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[: plan.max_store_connections]
+    )
+    if connection.pk not in allowed_ids:
+        return _(
+            "Your %(plan)s plan includes %(limit)s store connection(s); this one is beyond "
+            "that, so it does not sync. Its data is kept. Disconnect another connection or "
+            "upgrade."
+        ) % {"plan": plan.name, "limit": plan.max_store_connections}
+    return None
+
+
+def connection_can_sync(connection: StoreConnection) -> bool:
+    """Active, holding keys and covered by the plan: what the scheduler and "Sync now" ask."""
+    return (
+        connection.status == ConnectionStatus.ACTIVE
+        and connection.credentials is not None
+        and connection_plan_block(connection) is None
+    )
+
+
+def effective_sync_interval(connection: StoreConnection) -> int:
+    """The saved interval, raised to the plan's minimum after a downgrade."""
+    return max(
+        connection.sync_interval_minutes,
+        connection.organization.plan_rules.min_sync_interval_minutes,
+    )
+
+
+@dataclass(slots=True)
+class ConnectionOverview:
+    connection: StoreConnection
+    order_count: int | None
+    last_sync_at: datetime | None
+    next_sync_at: datetime | None
+    plan_block: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _order_counts(organization: Organization, connection_ids: list[int]) -> dict[int, int] | None:
+    try:
+        order_model = apps.get_model("sales", "Order")
+    except LookupError:
+        return None
+    rows = (
+        order_model.all_orgs.filter(organization=organization, connection_id__in=connection_ids)
+        .values("connection_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["connection_id"]: row["n"] for row in rows}
+
+
+def connection_sync_overview(
+    *, organization: Organization, connections: list[StoreConnection]
+) -> dict[int, dict[str, Any]]:
+    ids = [c.pk for c in connections]
+    provider = hooks.resolve(SYNC_OVERVIEW_PROVIDER)
+    if provider is not None:
+        return provider(organization=organization, connection_ids=ids)
+    counts = _order_counts(organization, ids)
+    return {
+        c.pk: {
+            "order_count": None if counts is None else counts.get(c.pk, 0),
+            "last_sync_at": c.last_sync_at,
+            "next_sync_at": c.next_sync_at,
+        }
+        for c in connections
+    }
+
+
+def connection_overviews(*, organization: Organization) -> list[ConnectionOverview]:
+    connections = list(connections_for(organization=organization))
+    sync = connection_sync_overview(organization=organization, connections=connections)
+    result = []
+    for connection in connections:
+        info = dict(sync.get(connection.pk, {}))
+        result.append(
+            ConnectionOverview(
+                connection=connection,
+                order_count=info.pop("order_count", None),
+                last_sync_at=info.pop("last_sync_at", connection.last_sync_at),
+                next_sync_at=info.pop("next_sync_at", connection.next_sync_at),
+                plan_block=connection_plan_block(connection),
+                extra=info,
+            )
+        )
+    return result
+
+
+def connections_needing_keys(*, organization: Organization) -> list[StoreConnection]:
+    return list(
+        StoreConnection.all_orgs.filter(
+            organization=organization, status=ConnectionStatus.NEEDS_CREDENTIALS
+        ).order_by("name", "pk")
+    )
+
+
+def dashboard_summary(*, organization: Organization) -> dict[str, Any]:
+    connections = list(
+        StoreConnection.all_orgs.filter(organization=organization).exclude(
+            status=ConnectionStatus.DISABLED
+        )
+    )
+    needs_attention = [
+        _("%(name)s needs new ShipStation keys.") % {"name": c.name}
+        for c in connections
+        if c.status == ConnectionStatus.NEEDS_CREDENTIALS
+    ]
+    needs_attention += [
+        _("%(name)s is paused by your plan.") % {"name": c.name}
+        for c in connections
+        if c.status == ConnectionStatus.ACTIVE and connection_plan_block(c) is not None
+    ]
+    return {"connection_count": len(connections), "needs_attention": needs_attention}
+
+
+def order_file_uploads_for(*, organization: Organization, limit: int = 10) -> list[OrderFileUpload]:
+    return list(
+        OrderFileUpload.all_orgs.filter(organization=organization)
+        .select_related("uploaded_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def order_file_upload_get(*, organization: Organization, upload_id: int) -> OrderFileUpload:
+    return OrderFileUpload.all_orgs.get(organization=organization, pk=upload_id)
+
+
+def order_file_target_stores(*, organization: Organization) -> QuerySet[SourceStore]:
+    """ShipStation stores an order file's shop can be tied to (shipping-expense connections)."""
+    return (
+        SourceStore.all_orgs.filter(
+            organization=organization,
+            connection__mode=ConnectionMode.SHIPPING_EXPENSE,
+        )
+        .exclude(connection__status=ConnectionStatus.DISABLED)
+        .select_related("connection")
+        .order_by("connection__name", "name", "pk")
+    )
