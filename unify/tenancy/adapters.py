@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 
+from unify.core import crypto
 from unify.core.audit import audit_record
 from unify.tenancy.models import Membership
 
@@ -19,3 +21,14 @@ class AccountAdapter(DefaultAccountAdapter):
                 target=f"user:{user.pk}",
                 request=request,
             )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are stored encrypted under UNIFY_ENCRYPTION_KEYS
+    (allauth's default keeps them in the clear), and rotate with the other secrets."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)
