@@ -189,6 +189,8 @@ class ExpenseDocument:
     currency: str
     lines: tuple[ExpenseLine, ...]
     payment_account_id: str = ""  # EXPENSE only: the bank/credit card account that paid
+    # The ledger's type of that account ("Bank", "Credit Card"): QBO's PaymentType follows it.
+    payment_account_type: str = ""
     memo: str = ""
 
     @property
@@ -425,9 +427,22 @@ class LedgerAdapter(abc.ABC):
     @abc.abstractmethod
     def post_summary(self, doc: SummaryDocument) -> PostingResult: ...
 
-    def update_sale(self, doc: SaleDocument, existing: ExternalRef) -> PostingResult:
-        """Replace a posted sale by the new document (ledgers that allow edits)."""
-        raise NotImplementedError
+    def update(self, doc: Document, existing: ExternalRef) -> PostingResult:
+        """Replace a posted document by a new version (ledgers whose provider says
+        ``supports_update``); sent with the new revision's idempotency key."""
+        raise NotImplementedError(f"{self.provider_key} cannot update posted documents")
+
+    def complete(self, doc: Document, found: ExternalRef) -> PostingResult:
+        """Finish a document that :meth:`find_document` found after an unknown outcome.
+        Most documents are whole once they exist; an invoice may still lack its payment."""
+        return PostingResult(
+            status=ResultStatus.POSTED,
+            external_id=found.external_id,
+            number=found.number,
+            revision=found.revision,
+            deep_link=self.deep_link(kind=doc.kind, external_id=found.external_id),
+            answer={"found": True, "Id": found.external_id, "DocNumber": found.number},
+        )
 
     def post(self, doc: Document) -> PostingResult:
         doc.check()

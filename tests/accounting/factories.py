@@ -113,16 +113,16 @@ class LedgerConnectionFactory(OrgOwnedFactory):
 
 
 def mapped_settings(connection: LedgerConnection, **overrides) -> PostingSettings:
-    """Posting settings with every account mapped to made-up ids (builder tests)."""
+    """Posting settings with every account mapped to the QBO stand-in's seeded accounts."""
     values = {
-        "product_income_account_id": "79",
-        "shipping_income_account_id": "80",
-        "discount_account_id": "86",
-        "tax_liability_account_id": "89",
-        "deposit_account_id": "4",
-        "shipping_expense_account_id": "60",
-        "label_payment_account_id": "35",
-        "reconciliation_account_id": "90",
+        "product_income_account_id": "79",  # Sales of Product Income
+        "shipping_income_account_id": "83",  # Shipping Income
+        "discount_account_id": "86",  # Discounts given
+        "tax_liability_account_id": "89",  # Sales Tax Payable
+        "deposit_account_id": "4",  # Undeposited Funds
+        "shipping_expense_account_id": "90",  # Shipping and Postage
+        "label_payment_account_id": "35",  # Checking
+        "reconciliation_account_id": "92",  # Reconciliation Discrepancies
         "document_number_prefix": "SS-",
     }
     values.update(overrides)

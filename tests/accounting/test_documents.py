@@ -72,7 +72,7 @@ def test_sale_with_discount_tax_and_shipping_adds_up_to_amount_paid(org_a, ledge
     assert [(d.description, d.amount, d.account_id) for d in doc.discounts] == [
         ("SPRING10", Decimal("4.00"), "86")
     ]
-    assert doc.shipping.amount == Decimal("7.99") and doc.shipping.account_id == "80"
+    assert doc.shipping.amount == Decimal("7.99") and doc.shipping.account_id == "83"
     assert doc.tax == Decimal("3.30")
     assert doc.tax_account_id == "89"  # no tax code mapped: tax goes to the liability account
     assert doc.difference is None
@@ -142,7 +142,7 @@ def test_difference_goes_to_reconciliation_account_when_enabled(org_a, ledger):
     ps = mapped_settings(ledger, reconciliation_enabled=True)
     doc = _build(order, ps)
     assert doc.difference.amount == Decimal("-4.00")
-    assert doc.difference.account_id == "90"
+    assert doc.difference.account_id == "92"
     assert doc.total == Decimal("50.00")
     assert doc.computed_total == Decimal("50.00")
 
@@ -240,8 +240,8 @@ def test_label_cost_becomes_expense_or_bill(org_a, ledger):
     assert doc.vendor.display_name == "USPS"
     assert doc.payment_account_id == "35"
     assert [(x.account_id, x.amount) for x in doc.lines] == [
-        ("60", Decimal("7.45")),
-        ("60", Decimal("1.10")),
+        ("90", Decimal("7.45")),
+        ("90", Decimal("1.10")),
     ]
     assert doc.total == Decimal("8.55")
     assert doc.issued_on == date(2026, 5, 4)
@@ -285,9 +285,9 @@ def test_daily_summary_balances_and_equals_the_days_orders(org_a, ledger):
         ("4", PostingSide.DEBIT): Decimal("73.45"),
         ("86", PostingSide.DEBIT): Decimal("5.00"),
         ("79", PostingSide.CREDIT): Decimal("69.99"),
-        ("80", PostingSide.CREDIT): Decimal("5.00"),
+        ("83", PostingSide.CREDIT): Decimal("5.00"),
         ("89", PostingSide.CREDIT): Decimal("4.45"),
-        ("90", PostingSide.DEBIT): Decimal("0.99"),
+        ("92", PostingSide.DEBIT): Decimal("0.99"),
     }
 
 

@@ -356,3 +356,57 @@ SALES_TASK_QUEUE = env.str("SALES_TASK_QUEUE", default="")
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
 UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
+
+# --- Accounting (ledgers, posting) -----------------------------------------------------------
+UNIFY_LEDGER_PROVIDERS = env.list(
+    "UNIFY_LEDGER_PROVIDERS", default=["accounting.ledgers.qbo.provider.QboProvider"]
+)
+# QuickBooks Online. Defaults point at Intuit; ``make run`` points them at the stand-in.
+QBO_CLIENT_ID = env.str("QBO_CLIENT_ID", default="")
+QBO_CLIENT_SECRET = env.str("QBO_CLIENT_SECRET", default="")
+# Empty: built from the request (``/ledgers/qbo/callback/`` on this host).
+QBO_REDIRECT_URI = env.str("QBO_REDIRECT_URI", default="")
+# "production" or "sandbox" (Intuit's development companies): picks the defaults below.
+QBO_ENVIRONMENT = env.str("QBO_ENVIRONMENT", default="production")
+_QBO_SANDBOX = QBO_ENVIRONMENT == "sandbox"
+QBO_DISCOVERY_URL = env.str(
+    "QBO_DISCOVERY_URL",
+    default="https://developer.intuit.com/.well-known/openid_sandbox_configuration/"
+    if _QBO_SANDBOX
+    else "https://developer.intuit.com/.well-known/openid_configuration/",
+)
+QBO_API_BASE_URL = env.str(
+    "QBO_API_BASE_URL",
+    default="https://sandbox-quickbooks.api.intuit.com/v3"
+    if _QBO_SANDBOX
+    else "https://quickbooks.api.intuit.com/v3",
+)
+# Where "open in QuickBooks" links point.
+QBO_APP_BASE_URL = env.str(
+    "QBO_APP_BASE_URL",
+    default="https://app.sandbox.qbo.intuit.com" if _QBO_SANDBOX else "https://app.qbo.intuit.com",
+)
+QBO_MINOR_VERSION = env.int("QBO_MINOR_VERSION", default=75)
+QBO_TIMEOUT_CONNECT = env.float("QBO_TIMEOUT_CONNECT", default=5.0)
+QBO_TIMEOUT_READ = env.float("QBO_TIMEOUT_READ", default=60.0)
+QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=500)
+QBO_RATE_LIMIT_WINDOW_SECONDS = env.float("QBO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
+QBO_MAX_CONCURRENT = env.int("QBO_MAX_CONCURRENT", default=10)
+QBO_THROTTLE_WAIT_SECONDS = env.float("QBO_THROTTLE_WAIT_SECONDS", default=60.0)
+# Posting engine: a claimed posting's lease outlasts the longest request; retries back off.
+ACCOUNTING_POSTING_LEASE_SECONDS = env.float("ACCOUNTING_POSTING_LEASE_SECONDS", default=180.0)
+ACCOUNTING_POSTING_MAX_ATTEMPTS = env.int("ACCOUNTING_POSTING_MAX_ATTEMPTS", default=8)
+ACCOUNTING_POSTING_BACKOFF_SECONDS = env.float("ACCOUNTING_POSTING_BACKOFF_SECONDS", default=10.0)
+ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS = env.float(
+    "ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS", default=1800.0
+)
+# The Celery queue posting tasks go to (empty: the default queue). Tests use their own.
+ACCOUNTING_TASK_QUEUE = env.str("ACCOUNTING_TASK_QUEUE", default="")
+# Drain tasks started per ledger connection when postings are queued.
+ACCOUNTING_POSTING_PARALLELISM = env.int("ACCOUNTING_POSTING_PARALLELISM", default=4)
+# Test-only fault points (see accounting.services.faults); never set in production.
+ACCOUNTING_FAULT_POINTS = env.list("ACCOUNTING_FAULT_POINTS", default=[])
+CELERY_BEAT_SCHEDULE["accounting-posting-sweep"] = {
+    "task": "accounting.tasks.posting_sweep_task",
+    "schedule": 60.0,
+}

@@ -1,0 +1,694 @@
+"""QuickBooks Online: our documents as QBO transactions, through python-quickbooks.
+
+One request per document, each with the document's idempotency key as ``requestid`` (Intuit
+replays the first answer for a repeated key). Customers, vendors and items are found by
+name first and created when missing; a 6240 "duplicate name" on create means someone made
+it meanwhile (or the name belongs to another kind of entity), so the answer is a query, not
+a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.conf import settings
+from quickbooks import exceptions as qbe
+from quickbooks.objects.account import Account
+from quickbooks.objects.item import Item
+from quickbooks.objects.paymentmethod import PaymentMethod
+from quickbooks.objects.taxcode import TaxCode
+from quickbooks.objects.vendor import Vendor
+
+from accounting.ledgers.base import (
+    ZERO,
+    CatalogEntry,
+    CompanyInfo,
+    DocumentKind,
+    ExpenseDocument,
+    ExternalRef,
+    ItemRef,
+    LedgerAdapter,
+    LedgerCatalog,
+    OAuthTokens,
+    PartyRef,
+    PostingResult,
+    PostingSide,
+    ResultStatus,
+    SaleDocument,
+    SummaryDocument,
+    TokenStore,
+)
+from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
+from unify.core.exceptions import (
+    IntegrationError,
+    ProviderAuthError,
+    ProviderRejected,
+    ProviderResponseInvalid,
+)
+
+logger = logging.getLogger("unify.qbo")
+
+T = TypeVar("T")
+
+ENTITY_FOR_KIND = {
+    DocumentKind.SALES_RECEIPT: "SalesReceipt",
+    DocumentKind.INVOICE_PAYMENT: "Invoice",
+    DocumentKind.EXPENSE: "Purchase",
+    DocumentKind.BILL: "Bill",
+    DocumentKind.JOURNAL_ENTRY: "JournalEntry",
+}
+APP_PAGE_FOR_KIND = {
+    DocumentKind.SALES_RECEIPT: "salesreceipt",
+    DocumentKind.INVOICE_PAYMENT: "invoice",
+    DocumentKind.EXPENSE: "expense",
+    DocumentKind.BILL: "bill",
+    DocumentKind.JOURNAL_ENTRY: "journal",
+}
+# Refresh a little before Intuit's expiry rather than after a 401.
+ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
+DUPLICATE_NAME = 6240
+DUPLICATE_DOC_NUMBER = 6140
+STALE_OBJECT = 5010
+
+
+def quote(value: str) -> str:
+    """A string literal for QBO's query language."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def clean_name(value: str, limit: int = 100) -> str:
+    """QBO names may not hold a colon (it separates sub-customers/sub-items), tabs or
+    newlines, and have length limits."""
+    cleaned = " ".join(value.replace(":", "-").split())
+    return cleaned[:limit] or "-"
+
+
+def _ref(value: str) -> dict[str, str]:
+    return {"value": value}
+
+
+def _entity_request_id(kind: str, name: str) -> str:
+    return f"unify-{kind}-" + hashlib.sha256(name.casefold().encode()).hexdigest()[:32]
+
+
+def _fault_code(exc: qbe.QuickbooksException) -> int:
+    try:
+        return int(exc.error_code)
+    except (TypeError, ValueError):
+        return 0
+
+
+class QboAdapter(LedgerAdapter):
+    provider_key = PROVIDER
+
+    def __init__(self, *, company_id: str, tokens: TokenStore, connection_id: int) -> None:
+        self.realm_id = company_id
+        self.tokens = tokens
+        self.connection_id = connection_id
+        self._client: QboClient | None = None
+        self._client_token: OAuthTokens | None = None
+        self.requests_sent = 0
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _fresh_tokens(self) -> OAuthTokens:
+        current = self.tokens.current()
+        expires = current.access_expires_at
+        if expires is not None and expires - ACCESS_TOKEN_MARGIN <= datetime.now(UTC):
+            current = self._refresh(current)
+        return current
+
+    def _refresh(self, stale: OAuthTokens) -> OAuthTokens:
+        from accounting.ledgers.qbo.provider import refresh_tokens
+
+        return self.tokens.refresh(
+            stale=stale, refresher=lambda t: refresh_tokens(t, connection_id=self.connection_id)
+        )
+
+    def _client_for(self, tokens: OAuthTokens) -> QboClient:
+        if self._client is None or self._client_token is not tokens:
+            if self._client is not None:
+                self.requests_sent += self._client.requests_sent
+                self._client.session.close()
+            self._client = QboClient(
+                realm_id=self.realm_id,
+                access_token=tokens.access_token,
+                connection_id=self.connection_id,
+            )
+            self._client_token = tokens
+        return self._client
+
+    def _error(self, cls: type[IntegrationError], message: str, **kwargs: Any) -> IntegrationError:
+        return cls(message, provider=PROVIDER, connection_id=self.connection_id, **kwargs)
+
+    def call(self, fn: Callable[[QboClient], T]) -> T:
+        """Run ``fn`` with a client holding a valid token: refresh ahead of expiry, and once
+        more after a 401 (another worker may have rotated the token meanwhile)."""
+        tokens = self._fresh_tokens()
+        for attempt in (1, 2):
+            client = self._client_for(tokens)
+            try:
+                return fn(client)
+            except qbe.AuthorizationException as exc:
+                if attempt == 2:
+                    raise self._error(
+                        ProviderAuthError,
+                        f"qbo: authorization refused after a token refresh ({exc.error_code})",
+                        status_code=401,
+                    ) from None
+                tokens = self._refresh(tokens)
+            except qbe.SevereException as exc:
+                raise self._error(ProviderResponseInvalid, f"qbo: {exc.message[:200]}") from None
+        raise AssertionError("unreachable")
+
+    def _rejected(self, exc: qbe.QuickbooksException, what: str) -> ProviderRejected:
+        detail = (exc.detail or "").strip()
+        message = f"QuickBooks refused {what}: {exc.message}"
+        if detail and detail not in message:
+            message += f" ({detail})"
+        return self._error(
+            ProviderRejected,
+            f"qbo {what}: {exc.error_code} {exc.message}",
+            field_errors={"code": str(exc.error_code), "detail": detail[:500]},
+            user_message=message[:1000],
+        )
+
+    def _query(self, client: QboClient, select: str) -> dict[str, Any]:
+        return client.query(select).get("QueryResponse", {})
+
+    def _create(
+        self, client: QboClient, entity: str, body: dict[str, Any], request_id: str
+    ) -> dict[str, Any]:
+        return client.create_object(entity, dumps(body), request_id=request_id)[entity]
+
+    # -- company, catalog ---------------------------------------------------------------------
+
+    def verify(self) -> CompanyInfo:
+        def run(client: QboClient) -> CompanyInfo:
+            data = client.get_single_object("CompanyInfo", self.realm_id)["CompanyInfo"]
+            return CompanyInfo(
+                company_id=self.realm_id,
+                name=data.get("CompanyName") or data.get("LegalName") or "",
+                country=data.get("Country") or "",
+            )
+
+        return self.call(run)
+
+    def fetch_catalog(self) -> LedgerCatalog:
+        def all_of(client: QboClient, cls, where: str = "") -> list[Any]:
+            found: list[Any] = []
+            start = 1
+            while True:
+                page = cls.query(
+                    f"SELECT * FROM {cls.qbo_object_name}{where} "  # noqa: S608 - QBO, constants
+                    f"STARTPOSITION {start} MAXRESULTS 1000",
+                    qb=client,
+                )
+                found.extend(page)
+                if len(page) < 1000:
+                    return found
+                start += 1000
+
+        def run(client: QboClient) -> LedgerCatalog:
+            accounts = all_of(client, Account, " WHERE Active = true")
+            items = all_of(client, Item, " WHERE Active = true")
+            tax_codes = all_of(client, TaxCode)
+            vendors = all_of(client, Vendor, " WHERE Active = true")
+            methods = all_of(client, PaymentMethod)
+            return LedgerCatalog(
+                accounts=tuple(
+                    CatalogEntry(
+                        id=str(a.Id),
+                        name=a.FullyQualifiedName or a.Name,
+                        kind=a.AccountType or "",
+                        detail=a.AccountSubType or "",
+                    )
+                    for a in accounts
+                ),
+                items=tuple(
+                    CatalogEntry(
+                        id=str(i.Id),
+                        name=i.FullyQualifiedName or i.Name,
+                        kind=i.Type or "",
+                        detail=getattr(i, "Sku", "") or "",
+                    )
+                    for i in items
+                ),
+                tax_codes=tuple(
+                    CatalogEntry(id=str(t.Id), name=t.Name, active=bool(getattr(t, "Active", True)))
+                    for t in tax_codes
+                ),
+                vendors=tuple(CatalogEntry(id=str(v.Id), name=v.DisplayName) for v in vendors),
+                payment_methods=tuple(CatalogEntry(id=str(m.Id), name=m.Name) for m in methods),
+                fetched_at=datetime.now(UTC),
+            )
+
+        return self.call(run)
+
+    # -- customers, vendors, items ------------------------------------------------------------
+
+    def _find_or_create_party(
+        self, client: QboClient, entity: str, party: PartyRef, resolved: dict[str, str]
+    ) -> str:
+        if party.external_id:
+            return party.external_id
+        if party.match_key and party.match_key in resolved:
+            return resolved[party.match_key]
+        name = clean_name(party.display_name)
+        for candidate in (name, clean_name(f"{name} ({entity.lower()})")):
+            # QBO's query language, not SQL; values go through quote().
+            select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
+            rows = self._query(client, select).get(entity, [])
+            if rows:
+                found = str(rows[0]["Id"])
+                break
+            body: dict[str, Any] = {"DisplayName": candidate}
+            if entity == "Customer" and party.email:
+                body["PrimaryEmailAddr"] = {"Address": party.email}
+            try:
+                found = str(
+                    self._create(client, entity, body, _entity_request_id(entity, candidate))["Id"]
+                )
+                break
+            except qbe.QuickbooksException as exc:
+                if _fault_code(exc) != DUPLICATE_NAME:
+                    raise self._rejected(exc, f"{entity} {candidate}") from None
+                # Created meanwhile by another worker, or the name is a vendor's/employee's:
+                # look again; if it still is not a(n) {entity}, try the qualified name.
+                rows = self._query(client, select).get(entity, [])
+                if rows:
+                    found = str(rows[0]["Id"])
+                    break
+        else:
+            raise self._error(
+                ProviderRejected,
+                f"qbo {entity} {name}: name taken",
+                user_message=f"QuickBooks has no {entity.lower()} named “{name}” and refuses "
+                "to create one (the name is used by another customer, vendor or employee).",
+            )
+        if party.match_key:
+            resolved[party.match_key] = found
+        return found
+
+    def _find_or_create_item(
+        self, client: QboClient, item: ItemRef, resolved: dict[str, str], item_type: str
+    ) -> str:
+        if item.external_id:
+            return item.external_id
+        if item.match_key and item.match_key in resolved:
+            return resolved[item.match_key]
+        name = clean_name(item.name)
+        select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
+        rows = self._query(client, select).get("Item", [])
+        if rows:
+            found = str(rows[0]["Id"])
+        elif not item.create_if_missing:
+            raise self._error(
+                ProviderRejected,
+                f"qbo item {name}: not found",
+                user_message=f"QuickBooks has no product or service named “{name}”. Create it "
+                "there, choose a default item, or allow Unify to create missing items.",
+            )
+        else:
+            body: dict[str, Any] = {
+                "Name": name,
+                "Type": item_type,
+                "IncomeAccountRef": _ref(item.income_account_id),
+            }
+            if item.sku:
+                body["Sku"] = item.sku[:100]
+            try:
+                found = str(
+                    self._create(client, "Item", body, _entity_request_id("Item", name))["Id"]
+                )
+            except qbe.QuickbooksException as exc:
+                if _fault_code(exc) != DUPLICATE_NAME:
+                    raise self._rejected(exc, f"item {name}") from None
+                rows = self._query(client, select).get("Item", [])
+                if not rows:
+                    raise self._rejected(exc, f"item {name}") from None
+                found = str(rows[0]["Id"])
+        if item.match_key:
+            resolved[item.match_key] = found
+        return found
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def _sale_body(self, client: QboClient, doc: SaleDocument, resolved: dict[str, str]) -> dict:
+        lines: list[dict[str, Any]] = []
+
+        def item_line(item_id: str, description: str, qty, price, amount, tax_code="") -> None:
+            detail: dict[str, Any] = {"ItemRef": _ref(item_id), "Qty": qty, "UnitPrice": price}
+            if tax_code:
+                detail["TaxCodeRef"] = _ref(tax_code)
+            lines.append(
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": amount,
+                    "Description": description[:4000],
+                    "SalesItemLineDetail": detail,
+                }
+            )
+
+        for line in doc.lines:
+            item_id = self._find_or_create_item(client, line.item, resolved, "NonInventory")
+            item_line(
+                item_id,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.tax_code_id,
+            )
+        if doc.shipping is not None:
+            item_id = self._find_or_create_item(client, doc.shipping.item, resolved, "Service")
+            amount = doc.shipping.amount
+            item_line(item_id, doc.shipping.description, Decimal(1), amount, amount)
+        if doc.tax and doc.tax_account_id:
+            tax_item = ItemRef(
+                name="Sales tax collected",
+                create_if_missing=True,
+                income_account_id=doc.tax_account_id,
+                match_key="item:sales-tax",
+            )
+            item_id = self._find_or_create_item(client, tax_item, resolved, "Service")
+            item_line(item_id, "Sales tax", Decimal(1), doc.tax, doc.tax)
+        if doc.difference is not None and doc.difference.item is not None:
+            item_id = self._find_or_create_item(client, doc.difference.item, resolved, "Service")
+            amount = doc.difference.amount
+            item_line(item_id, doc.difference.description, Decimal(1), amount, amount)
+        if doc.discounts:
+            # QBO takes one discount line per transaction: the discounts are summed, their
+            # names kept in the description.
+            lines.append(
+                {
+                    "DetailType": "DiscountLineDetail",
+                    "Amount": doc.discounts_total,
+                    "Description": ", ".join(d.description for d in doc.discounts)[:4000],
+                    "DiscountLineDetail": {
+                        "PercentBased": False,
+                        "DiscountAccountRef": _ref(doc.discounts[0].account_id),
+                    },
+                }
+            )
+        body: dict[str, Any] = {
+            "DocNumber": doc.reference,
+            "TxnDate": doc.issued_on.isoformat(),
+            "CustomerRef": _ref(
+                self._find_or_create_party(client, "Customer", doc.customer, resolved)
+            ),
+            "PrivateNote": doc.memo[:4000],
+            "Line": lines,
+        }
+        if doc.tax and doc.tax_code_id:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(doc.tax_code_id), "TotalTax": doc.tax}
+        return body
+
+    def _result(
+        self,
+        kind: DocumentKind,
+        data: dict[str, Any],
+        resolved: dict[str, str],
+        *,
+        secondary_id: str = "",
+        expected_total: Decimal | None = None,
+    ) -> PostingResult:
+        external_id = str(data.get("Id", ""))
+        answer = {
+            "Id": external_id,
+            "DocNumber": data.get("DocNumber", ""),
+            "SyncToken": data.get("SyncToken", ""),
+            "TotalAmt": data.get("TotalAmt"),
+            "TxnDate": data.get("TxnDate", ""),
+        }
+        if secondary_id:
+            answer["PaymentId"] = secondary_id
+        if expected_total is not None and data.get("TotalAmt") is not None:
+            answer["TotalMatches"] = Decimal(str(data["TotalAmt"])) == expected_total
+        return PostingResult(
+            status=ResultStatus.POSTED,
+            external_id=external_id,
+            number=str(data.get("DocNumber", "")),
+            revision=str(data.get("SyncToken", "")),
+            deep_link=self.deep_link(kind=kind, external_id=external_id),
+            answer=answer,
+            resolved=dict(resolved),
+            secondary_id=secondary_id,
+        )
+
+    def _create_document(
+        self,
+        client: QboClient,
+        entity: str,
+        body: dict[str, Any],
+        doc_key: str,
+        *,
+        kind: DocumentKind,
+        reference: str,
+        marker: str,
+    ) -> dict[str, Any]:
+        try:
+            return self._create(client, entity, body, doc_key)
+        except qbe.QuickbooksException as exc:
+            if _fault_code(exc) == DUPLICATE_DOC_NUMBER:
+                # Ours after all (the first answer was lost and the replay window passed), or
+                # someone else's document with our number.
+                found = self._find(client, kind, reference, marker)
+                if found is not None:
+                    return found
+            raise self._rejected(exc, f"{entity} {reference}") from None
+
+    def _create_payment(
+        self, client: QboClient, doc: SaleDocument, invoice: dict[str, Any], customer_id: str
+    ) -> str:
+        payment = doc.payment
+        body: dict[str, Any] = {
+            "CustomerRef": _ref(customer_id),
+            "TotalAmt": payment.amount,
+            "TxnDate": payment.paid_on.isoformat(),
+            "DepositToAccountRef": _ref(payment.deposit_account_id),
+            "PaymentRefNum": payment.reference[:21],
+            "PrivateNote": doc.memo[:4000],
+            "Line": [
+                {
+                    "Amount": payment.amount,
+                    "LinkedTxn": [{"TxnId": str(invoice["Id"]), "TxnType": "Invoice"}],
+                }
+            ],
+        }
+        if payment.payment_method_id:
+            body["PaymentMethodRef"] = _ref(payment.payment_method_id)
+        try:
+            data = self._create(client, "Payment", body, f"{doc.idempotency_key}-p")
+        except qbe.QuickbooksException as exc:
+            raise self._rejected(exc, f"payment for {doc.reference}") from None
+        return str(data["Id"])
+
+    def post_sale(self, doc: SaleDocument) -> PostingResult:
+        resolved: dict[str, str] = {}
+
+        def run(client: QboClient) -> PostingResult:
+            body = self._sale_body(client, doc, resolved)
+            entity = ENTITY_FOR_KIND[doc.kind]
+            if doc.kind == DocumentKind.SALES_RECEIPT:
+                body["DepositToAccountRef"] = _ref(doc.payment.deposit_account_id)
+                if doc.payment.payment_method_id:
+                    body["PaymentMethodRef"] = _ref(doc.payment.payment_method_id)
+            data = self._create_document(
+                client,
+                entity,
+                body,
+                doc.idempotency_key,
+                kind=doc.kind,
+                reference=doc.reference,
+                marker=_marker(doc.memo),
+            )
+            payment_id = ""
+            if doc.kind == DocumentKind.INVOICE_PAYMENT:
+                payment_id = self._settle_invoice(client, doc, data, body["CustomerRef"]["value"])
+            return self._result(
+                doc.kind, data, resolved, secondary_id=payment_id, expected_total=doc.total
+            )
+
+        return self.call(run)
+
+    def _settle_invoice(
+        self, client: QboClient, doc: SaleDocument, invoice: dict[str, Any], customer_id: str
+    ) -> str:
+        balance = Decimal(str(invoice.get("Balance", invoice.get("TotalAmt", "0"))))
+        if doc.payment.amount <= ZERO or balance <= ZERO:
+            return ""
+        return self._create_payment(client, doc, invoice, customer_id)
+
+    def complete(self, doc, found: ExternalRef) -> PostingResult:
+        """A document found after an unknown outcome: an invoice may still lack its payment."""
+        if not isinstance(doc, SaleDocument) or doc.kind != DocumentKind.INVOICE_PAYMENT:
+            return super().complete(doc, found)
+
+        def run(client: QboClient) -> PostingResult:
+            invoice = client.get_single_object("Invoice", found.external_id)["Invoice"]
+            customer_id = str(invoice.get("CustomerRef", {}).get("value", ""))
+            payment_id = self._settle_invoice(client, doc, invoice, customer_id)
+            return self._result(doc.kind, invoice, {}, secondary_id=payment_id)
+
+        return self.call(run)
+
+    def _expense_body(
+        self, client: QboClient, doc: ExpenseDocument, resolved: dict[str, str]
+    ) -> dict[str, Any]:
+        vendor_id = self._find_or_create_party(client, "Vendor", doc.vendor, resolved)
+        lines = [
+            {
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "Amount": line.amount,
+                "Description": line.description[:4000],
+                "AccountBasedExpenseLineDetail": {"AccountRef": _ref(line.account_id)},
+            }
+            for line in doc.lines
+        ]
+        body: dict[str, Any] = {
+            "DocNumber": doc.reference,
+            "TxnDate": doc.issued_on.isoformat(),
+            "PrivateNote": doc.memo[:4000],
+            "Line": lines,
+        }
+        if doc.kind == DocumentKind.BILL:
+            body["VendorRef"] = _ref(vendor_id)
+        else:
+            account_type = doc.payment_account_type.replace(" ", "").lower()
+            body["PaymentType"] = "CreditCard" if account_type == "creditcard" else "Cash"
+            body["AccountRef"] = _ref(doc.payment_account_id)
+            body["EntityRef"] = {"value": vendor_id, "type": "Vendor"}
+        return body
+
+    def post_expense(self, doc: ExpenseDocument) -> PostingResult:
+        resolved: dict[str, str] = {}
+
+        def run(client: QboClient) -> PostingResult:
+            body = self._expense_body(client, doc, resolved)
+            data = self._create_document(
+                client,
+                ENTITY_FOR_KIND[doc.kind],
+                body,
+                doc.idempotency_key,
+                kind=doc.kind,
+                reference=doc.reference,
+                marker=_marker(doc.memo),
+            )
+            return self._result(doc.kind, data, resolved, expected_total=doc.total)
+
+        return self.call(run)
+
+    def _summary_body(self, doc: SummaryDocument) -> dict[str, Any]:
+        return {
+            "DocNumber": doc.reference,
+            "TxnDate": doc.issued_on.isoformat(),
+            "PrivateNote": doc.memo[:4000],
+            "Line": [
+                {
+                    "DetailType": "JournalEntryLineDetail",
+                    "Amount": line.amount,
+                    "Description": line.description[:4000],
+                    "JournalEntryLineDetail": {
+                        "PostingType": "Debit" if line.side == PostingSide.DEBIT else "Credit",
+                        "AccountRef": _ref(line.account_id),
+                    },
+                }
+                for line in doc.lines
+            ],
+        }
+
+    def post_summary(self, doc: SummaryDocument) -> PostingResult:
+        def run(client: QboClient) -> PostingResult:
+            data = self._create_document(
+                client,
+                "JournalEntry",
+                self._summary_body(doc),
+                doc.idempotency_key,
+                kind=doc.kind,
+                reference=doc.reference,
+                marker=_marker(doc.memo),
+            )
+            return self._result(doc.kind, data, {})
+
+        return self.call(run)
+
+    def update(self, doc, existing: ExternalRef) -> PostingResult:
+        """Replace a posted document by ``doc`` (full update with the current SyncToken)."""
+        doc.check()
+        resolved: dict[str, str] = {}
+        entity = ENTITY_FOR_KIND[doc.kind]
+
+        def run(client: QboClient) -> PostingResult:
+            if isinstance(doc, SaleDocument):
+                body = self._sale_body(client, doc, resolved)
+                if doc.kind == DocumentKind.SALES_RECEIPT:
+                    body["DepositToAccountRef"] = _ref(doc.payment.deposit_account_id)
+                    if doc.payment.payment_method_id:
+                        body["PaymentMethodRef"] = _ref(doc.payment.payment_method_id)
+            elif isinstance(doc, ExpenseDocument):
+                body = self._expense_body(client, doc, resolved)
+            else:
+                body = self._summary_body(doc)
+            for attempt in (1, 2):
+                current = client.get_single_object(entity, existing.external_id)[entity]
+                body.update({"Id": existing.external_id, "SyncToken": current["SyncToken"]})
+                try:
+                    data = client.update_object(
+                        entity, dumps(body), request_id=doc.idempotency_key
+                    )[entity]
+                    break
+                except qbe.QuickbooksException as exc:
+                    if _fault_code(exc) != STALE_OBJECT or attempt == 2:
+                        raise self._rejected(exc, f"update of {entity} {doc.reference}") from None
+            return self._result(doc.kind, data, resolved, expected_total=doc.total)
+
+        return self.call(run)
+
+    # -- look-ups -----------------------------------------------------------------------------
+
+    def _find(
+        self, client: QboClient, kind: DocumentKind, reference: str, marker: str
+    ) -> dict[str, Any] | None:
+        entity = ENTITY_FOR_KIND[kind]
+        rows = self._query(
+            client,
+            f"SELECT * FROM {entity} WHERE DocNumber = {quote(reference)}",  # noqa: S608 - QBO
+        ).get(entity, [])
+        for row in rows:
+            if not marker or marker in (row.get("PrivateNote") or ""):
+                return row
+        return None
+
+    def find_document(
+        self, *, kind: DocumentKind, reference: str, marker: str
+    ) -> ExternalRef | None:
+        def run(client: QboClient) -> ExternalRef | None:
+            row = self._find(client, kind, reference, marker)
+            if row is None:
+                return None
+            total = row.get("TotalAmt")
+            return ExternalRef(
+                external_id=str(row["Id"]),
+                number=str(row.get("DocNumber", "")),
+                revision=str(row.get("SyncToken", "")),
+                total=Decimal(str(total)) if total is not None else None,
+            )
+
+        return self.call(run)
+
+    def deep_link(self, *, kind: DocumentKind, external_id: str) -> str:
+        base = settings.QBO_APP_BASE_URL.rstrip("/")
+        return f"{base}/app/{APP_PAGE_FOR_KIND[kind]}?txnId={external_id}"
+
+
+def _marker(memo: str) -> str:
+    """The ``[unify ...]`` marker at the start of a memo (see documents.document_marker)."""
+    if memo.startswith("[unify ") and "]" in memo:
+        return memo[: memo.index("]") + 1]
+    return ""

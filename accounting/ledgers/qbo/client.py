@@ -1,0 +1,268 @@
+"""python-quickbooks and intuit-oauth, adjusted for a multi-tenant worker fleet.
+
+- :class:`QboClient` is a ``QuickBooks`` subclass whose API base URL comes from settings (so
+  the same code talks to Intuit or to the local stand-in), that sends every request with a
+  timeout through the shared per-realm rate limiter (500 a minute) and concurrency
+  semaphore (10 at once), and that reads the HTTP status before the library parses the
+  body: Intuit's 429 is XML, which the library would report as "Error reading json".
+- :class:`QboAuthClient` is intuit-oauth's ``AuthClient`` with timeouts and a discovery
+  document fetched once per process instead of in every constructor.
+
+Neither ever logs a header, a body or a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import requests
+from django.conf import settings
+from intuitlib.client import AuthClient
+from intuitlib.utils import get_discovery_doc
+from quickbooks.client import QuickBooks
+
+from unify.core.exceptions import (
+    ProviderAuthError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
+from unify.core.ratelimit import Budget, ConcurrencySemaphore, SlidingWindowLimiter
+
+logger = logging.getLogger("unify.qbo")
+
+PROVIDER = "qbo"
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON with exact numbers
+# ---------------------------------------------------------------------------------------------
+
+# json can only write Decimals as strings or floats; QBO wants numbers, and money must never
+# pass through a float. Decimals travel as marked strings and lose their quotes afterwards.
+_MARK = "\x00#"
+_MARKED = re.compile(r'"\\u0000#(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def _decimal_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return f"{_MARK}{format(value, 'f')}"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> str:
+    return _MARKED.sub(r"\1", json.dumps(value, default=_decimal_default, separators=(",", ":")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared limits per realm
+# ---------------------------------------------------------------------------------------------
+
+
+def qbo_budget() -> Budget:
+    window = float(settings.QBO_RATE_LIMIT_WINDOW_SECONDS)
+    return Budget(
+        limit=int(settings.QBO_RATE_LIMIT_PER_MINUTE),
+        window_seconds=window,
+        margin_seconds=min(1.0, window / 20),
+    )
+
+
+_limits_lock = threading.Lock()
+_limiter: SlidingWindowLimiter | None = None
+_semaphores: dict[int, ConcurrencySemaphore] = {}
+
+
+def qbo_rate_limiter() -> SlidingWindowLimiter:
+    global _limiter
+    with _limits_lock:
+        if _limiter is None:
+            _limiter = SlidingWindowLimiter(qbo_budget, provider=PROVIDER)
+        return _limiter
+
+
+def qbo_semaphore() -> ConcurrencySemaphore:
+    capacity = int(settings.QBO_MAX_CONCURRENT)
+    with _limits_lock:
+        semaphore = _semaphores.get(capacity)
+        if semaphore is None:
+            semaphore = ConcurrencySemaphore(
+                capacity=capacity,
+                # A slot outlives the longest request; a killed worker's slot frees itself.
+                lease_seconds=float(settings.QBO_TIMEOUT_READ) + 30,
+                provider=PROVIDER,
+                max_wait_seconds=float(settings.QBO_TIMEOUT_READ),
+            )
+            _semaphores[capacity] = semaphore
+        return semaphore
+
+
+def limit_key(realm_id: str) -> str:
+    return f"{PROVIDER}:{realm_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# API client
+# ---------------------------------------------------------------------------------------------
+
+
+class QboClient(QuickBooks):
+    """One realm, one access token. Build a new one after a refresh."""
+
+    def __new__(cls, *, realm_id: str, access_token: str, connection_id: int | None = None):
+        # QuickBooks.__new__ starts an OAuth session when given an auth client; we pass none
+        # and attach our own plain session (the bearer header is set per request).
+        instance = super().__new__(
+            cls, company_id=realm_id, minorversion=int(settings.QBO_MINOR_VERSION)
+        )
+        instance.use_decimal = True
+        instance.session = requests.Session()
+        instance.session.trust_env = False
+        instance._access_token = access_token
+        instance.connection_id = connection_id
+        instance.requests_sent = 0
+        return instance
+
+    def __init__(self, **kwargs: Any) -> None:  # everything happens in __new__
+        pass
+
+    def __repr__(self) -> str:
+        return f"<QboClient realm={self.company_id} connection={self.connection_id}>"
+
+    @property
+    def api_url(self) -> str:
+        return settings.QBO_API_BASE_URL.rstrip("/")
+
+    def _error(self, cls, message: str, **kwargs):
+        return cls(message, provider=PROVIDER, connection_id=self.connection_id, **kwargs)
+
+    def process_request(self, request_type, url, headers="", params="", data=""):
+        headers = dict(headers or {})
+        headers["Authorization"] = f"Bearer {self._access_token}"
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        key = limit_key(str(self.company_id))
+        limiter = qbo_rate_limiter()
+        limiter.acquire(key)
+        path = url.split("?", 1)[0].rsplit("/company/", 1)[-1]
+        started = time.monotonic()
+        try:
+            with qbo_semaphore().hold(key):
+                response = self.session.request(
+                    request_type,
+                    url,
+                    headers=headers,
+                    params=params,
+                    data=data,
+                    timeout=(settings.QBO_TIMEOUT_CONNECT, settings.QBO_TIMEOUT_READ),
+                    allow_redirects=False,
+                )
+        except requests.Timeout as exc:
+            raise self._error(
+                ProviderUnavailable, f"qbo {request_type} {path}: timed out ({type(exc).__name__})"
+            ) from None
+        except requests.RequestException as exc:
+            raise self._error(
+                ProviderUnavailable,
+                f"qbo {request_type} {path}: connection failed ({type(exc).__name__})",
+            ) from None
+        self.requests_sent += 1
+        status = response.status_code
+        logger.debug(
+            "qbo %s %s -> %s in %.0f ms",
+            request_type,
+            path,
+            status,
+            (time.monotonic() - started) * 1000,
+        )
+        if status == 429:
+            wait = float(settings.QBO_THROTTLE_WAIT_SECONDS)
+            # Every worker stops for this realm, not only the one that was told.
+            limiter.block(key, wait)
+            raise self._error(
+                ProviderRateLimited,
+                f"qbo {request_type} {path}: HTTP 429 (throttled), waiting {wait:g} s",
+                retry_after=wait,
+                status_code=429,
+            )
+        if status == 403:
+            raise self._error(
+                ProviderAuthError,
+                f"qbo {request_type} {path}: HTTP 403 (no access to this company)",
+                status_code=403,
+            )
+        if status >= 500:
+            raise self._error(
+                ProviderUnavailable, f"qbo {request_type} {path}: HTTP {status}", status_code=status
+            )
+        return response
+
+
+# ---------------------------------------------------------------------------------------------
+# OAuth client
+# ---------------------------------------------------------------------------------------------
+
+_discovery_lock = threading.Lock()
+_discovery: dict[str, tuple[float, dict[str, Any]]] = {}
+_DISCOVERY_TTL = 3600.0
+
+
+class QboAuthClient(AuthClient):
+    """``AuthClient`` with timeouts and a cached discovery document."""
+
+    def __init__(self, *, redirect_uri: str = "", **tokens: Any) -> None:
+        requests.Session.__init__(self)
+        self.trust_env = False
+        self.client_id = settings.QBO_CLIENT_ID
+        self.client_secret = settings.QBO_CLIENT_SECRET
+        self.redirect_uri = redirect_uri or settings.QBO_REDIRECT_URI
+        self.environment = settings.QBO_DISCOVERY_URL
+        self.state_token = None
+        doc = self._discovery_document()
+        self.auth_endpoint = doc["authorization_endpoint"]
+        self.token_endpoint = doc["token_endpoint"]
+        self.revoke_endpoint = doc["revocation_endpoint"]
+        self.issuer_uri = doc["issuer"]
+        self.jwks_uri = doc["jwks_uri"]
+        self.user_info_url = doc["userinfo_endpoint"]
+        self.realm_id = tokens.get("realm_id")
+        self.access_token = tokens.get("access_token")
+        self.refresh_token = tokens.get("refresh_token")
+        self.expires_in = None
+        self.x_refresh_token_expires_in = None
+        self.id_token = None
+
+    def __repr__(self) -> str:
+        return "<QboAuthClient>"
+
+    def _discovery_document(self) -> dict[str, Any]:
+        url = self.environment
+        now = time.monotonic()
+        with _discovery_lock:
+            cached = _discovery.get(url)
+            if cached and now - cached[0] < _DISCOVERY_TTL:
+                return cached[1]
+        try:
+            doc = get_discovery_doc(url, session=self)
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(
+                f"qbo discovery document: {type(exc).__name__}", provider=PROVIDER
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - AuthClientError or a body that is not JSON
+            raise ProviderUnavailable(
+                f"qbo discovery document unreadable ({type(exc).__name__})", provider=PROVIDER
+            ) from None
+        with _discovery_lock:
+            _discovery[url] = (now, doc)
+        return doc
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        # intuit-oauth sends every call without a timeout; a hung token endpoint must not
+        # hang a worker (or a web request) forever.
+        kwargs.setdefault("timeout", (settings.QBO_TIMEOUT_CONNECT, settings.QBO_TIMEOUT_READ))
+        return super().request(method, url, *args, **kwargs)

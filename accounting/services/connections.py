@@ -1,0 +1,378 @@
+"""Connecting, checking and disconnecting ledgers; their tokens and catalogs."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounting.ledgers.base import (
+    ConnectResult,
+    LedgerAdapter,
+    LedgerCatalog,
+    OAuthTokens,
+)
+from accounting.ledgers.registry import get_provider
+from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
+from unify.core.audit import audit_record
+from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
+from unify.core.secrets import Secret
+from unify.tenancy.models import Membership, Organization, Role
+
+logger = logging.getLogger(__name__)
+
+OAUTH_SESSION_KEY = "ledger_oauth"
+OAUTH_STATE_TTL_SECONDS = 15 * 60
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
+
+
+def _tokens_of(connection: LedgerConnection) -> OAuthTokens:
+    if connection.tokens is None:
+        raise ProviderAuthError(
+            "ledger connection has no tokens",
+            provider=connection.provider,
+            connection_id=connection.pk,
+        )
+    # A Secret when read from the database; a plain dict right after assignment.
+    data = connection.tokens
+    data = data.reveal() if isinstance(data, Secret) else data
+    return OAuthTokens(
+        access_token=data.get("access_token", ""),
+        refresh_token=data.get("refresh_token", ""),
+        access_expires_at=connection.access_token_expires_at,
+        refresh_expires_at=connection.refresh_token_expires_at,
+    )
+
+
+def _store_tokens(connection: LedgerConnection, tokens: OAuthTokens) -> None:
+    connection.tokens = {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+    }
+    connection.access_token_expires_at = tokens.access_expires_at
+    connection.refresh_token_expires_at = tokens.refresh_expires_at
+
+
+class ConnectionTokenStore:
+    """A connection's tokens for an adapter (see ``accounting.ledgers.base.TokenStore``).
+
+    Refreshes take the connection's row lock: a second worker that wanted to refresh the
+    same tokens waits, then finds newer tokens in the row and uses them instead of spending
+    the (already rotated) refresh token. The new tokens are committed before the lock is
+    released, so a crash right after cannot lose them.
+    """
+
+    def __init__(self, connection: LedgerConnection) -> None:
+        self.connection_id = connection.pk
+        self.organization_id = connection.organization_id
+        self._tokens: OAuthTokens | None = _tokens_of(connection) if connection.tokens else None
+
+    def current(self) -> OAuthTokens:
+        if self._tokens is None:
+            self._tokens = _tokens_of(LedgerConnection.all_orgs.get(pk=self.connection_id))
+        return self._tokens
+
+    def refresh(
+        self, *, stale: OAuthTokens, refresher: Callable[[OAuthTokens], OAuthTokens]
+    ) -> OAuthTokens:
+        with transaction.atomic():
+            row = LedgerConnection.all_orgs.select_for_update().get(pk=self.connection_id)
+            if row.status == LedgerStatus.DISABLED:
+                raise ProviderAuthError(
+                    "ledger connection is disconnected",
+                    provider=row.provider,
+                    connection_id=row.pk,
+                )
+            stored = _tokens_of(row)
+            if (stored.access_token, stored.refresh_token) != (
+                stale.access_token,
+                stale.refresh_token,
+            ):
+                # Someone refreshed while we waited for the lock: theirs is the newest.
+                self._tokens = stored
+                return stored
+            fresh = refresher(stored)
+            _store_tokens(row, fresh)
+            row.tokens_refreshed_at = timezone.now()
+            row.save(
+                update_fields=[
+                    "tokens",
+                    "access_token_expires_at",
+                    "refresh_token_expires_at",
+                    "tokens_refreshed_at",
+                    "updated_at",
+                ]
+            )
+        self._tokens = fresh
+        return fresh
+
+
+def ledger_adapter(connection: LedgerConnection) -> LedgerAdapter:
+    provider = get_provider(connection.provider)
+    return provider.adapter(
+        company_id=connection.company_id,
+        tokens=ConnectionTokenStore(connection),
+        connection_id=connection.pk,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Connecting
+# ---------------------------------------------------------------------------------------------
+
+
+def ledger_oauth_start(
+    *, organization: Organization, provider_key: str, session: Any, redirect_uri: str
+) -> str:
+    """The provider's authorize URL. The ``state`` sent along is kept in the user's session
+    with the organization: the callback accepts only that state, once."""
+    provider = get_provider(provider_key)
+    if provider.connect_kind != "oauth":
+        raise DomainError(f"{provider_key} does not connect through OAuth")
+    state = secrets.token_urlsafe(32)
+    session[OAUTH_SESSION_KEY] = {
+        "state": state,
+        "organization_id": organization.pk,
+        "provider": provider_key,
+        "redirect_uri": redirect_uri,
+        "started": time.time(),
+    }
+    return provider.authorization_url(state=state, redirect_uri=redirect_uri)
+
+
+def ledger_oauth_pending(*, session: Any, state: str) -> dict[str, Any]:
+    """The pending connection flow that ``state`` belongs to, consumed (one use only).
+    A forged, replayed or stale state raises ``DomainError``."""
+    pending = session.pop(OAUTH_SESSION_KEY, None)
+    if (
+        not pending
+        or not state
+        or not secrets.compare_digest(str(pending.get("state", "")), str(state))
+    ):
+        raise DomainError(
+            "oauth state mismatch",
+            user_message=_(
+                "This connection attempt could not be verified (it may have expired or been "
+                "started elsewhere). Please click Connect again."
+            ),
+        )
+    if time.time() - float(pending.get("started", 0)) > OAUTH_STATE_TTL_SECONDS:
+        raise DomainError(
+            "oauth state expired",
+            user_message=_("The connection attempt took too long. Please click Connect again."),
+        )
+    return pending
+
+
+def ledger_connect(
+    *,
+    organization: Organization,
+    provider_key: str,
+    code: str,
+    company_id: str,
+    redirect_uri: str,
+    user=None,
+    request=None,
+) -> LedgerConnection:
+    """Exchange the authorization code and store the connection (tokens encrypted).
+
+    Reconnecting a company this organization connected before reuses its row, so what was
+    posted to it stays posted. Another ledger that is still connected must be disconnected
+    first: one active ledger per organization.
+    """
+    provider = get_provider(provider_key)
+    if not company_id:
+        raise DomainError(
+            "no company id in callback",
+            user_message=_("QuickBooks did not say which company was connected. Try again."),
+        )
+    result: ConnectResult = provider.complete_authorization(
+        code=code, company_id=company_id, redirect_uri=redirect_uri
+    )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            others = (
+                LedgerConnection.all_orgs.select_for_update()
+                .filter(organization=organization)
+                .exclude(status=LedgerStatus.DISABLED)
+                .exclude(provider=provider_key, company_id=result.company_id)
+            )
+            other = others.first()
+            if other is not None:
+                raise DomainError(
+                    "another ledger is connected",
+                    user_message=_(
+                        "%(ledger)s is still connected. Disconnect it before connecting "
+                        "another ledger."
+                    )
+                    % {"ledger": str(other)},
+                )
+            connection, created = LedgerConnection.all_orgs.select_for_update().get_or_create(
+                organization=organization,
+                provider=provider_key,
+                company_id=result.company_id,
+                defaults={"company_name": result.company_name},
+            )
+            _store_tokens(connection, result.tokens)
+            connection.company_name = result.company_name or connection.company_name
+            connection.status = LedgerStatus.ACTIVE
+            connection.status_message = ""
+            connection.connected_by = user if getattr(user, "is_authenticated", False) else None
+            connection.connected_at = now
+            connection.last_verified_at = now
+            connection.tokens_refreshed_at = now
+            connection.save()
+            PostingSettings.all_orgs.get_or_create(
+                ledger_connection=connection, defaults={"organization": organization}
+            )
+            audit_record(
+                action="ledger.connected" if created else "ledger.reconnected",
+                organization=organization,
+                actor=user,
+                target=connection,
+                metadata={"provider": provider_key, "company": result.company_name},
+                request=request,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "concurrent connect",
+            user_message=_("Another ledger was connected at the same moment. Reload the page."),
+        ) from None
+    try:
+        ledger_catalog_refresh(connection=connection)
+    except IntegrationError:
+        # The catalog can be fetched later from the settings page; the connection stands.
+        logger.warning("catalog fetch after connecting ledger %s failed", connection.pk)
+    return connection
+
+
+def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) -> None:
+    """Give up the ledger's grant and forget the tokens. Postings stay (history), and
+    nothing is posted to this connection any more."""
+    provider = get_provider(connection.provider)
+    tokens = _tokens_of(connection) if connection.tokens else None
+    revoked = False
+    if tokens is not None:
+        try:
+            provider.revoke(tokens=tokens)
+            revoked = True
+        except IntegrationError:
+            logger.warning("revoking ledger %s failed; tokens are forgotten anyway", connection.pk)
+    with transaction.atomic():
+        row = LedgerConnection.all_orgs.select_for_update().get(pk=connection.pk)
+        row.tokens = None
+        row.access_token_expires_at = None
+        row.refresh_token_expires_at = None
+        row.status = LedgerStatus.DISABLED
+        row.status_message = ""
+        row.save()
+        audit_record(
+            action="ledger.disconnected",
+            organization_id=row.organization_id,
+            actor=user,
+            target=row,
+            metadata={"provider": row.provider, "revoked": revoked},
+            request=request,
+        )
+    connection.refresh_from_db()
+
+
+def ledger_mark_needs_reauth(*, connection_id: int, reason: str = "") -> bool:
+    """The ledger refused our tokens: stop posting, tell the owners (once per incident).
+    Returns True when this call changed the status."""
+    with transaction.atomic():
+        row = LedgerConnection.all_orgs.select_for_update().get(pk=connection_id)
+        if row.status != LedgerStatus.ACTIVE:
+            return False
+        row.status = LedgerStatus.NEEDS_REAUTH
+        row.status_message = reason or _(
+            "%(ledger)s no longer accepts Unify's access. Reconnect it on the Accounting tab; "
+            "postings wait until then."
+        ) % {"ledger": row.get_provider_display()}
+        row.save(update_fields=["status", "status_message", "updated_at"])
+        audit_record(
+            action="ledger.needs_reauth",
+            organization_id=row.organization_id,
+            target=row,
+            metadata={"provider": row.provider},
+        )
+        transaction.on_commit(lambda: _tell_owners(row))
+    return True
+
+
+def _tell_owners(connection: LedgerConnection) -> None:
+    owners = (
+        Membership.objects.filter(organization_id=connection.organization_id, role=Role.OWNER)
+        .select_related("user", "organization")
+        .order_by("pk")
+    )
+    recipients = [m.user.email for m in owners if m.user.email]
+    if not recipients:
+        return
+    organization = owners[0].organization
+    base = settings.UNIFY_PUBLIC_BASE_URL.rstrip("/")
+    link = f"{base}/o/{organization.slug}/accounting/" if base else ""
+    send_mail(
+        subject=_("[Unify] Reconnect %(ledger)s for %(org)s")
+        % {"ledger": connection.get_provider_display(), "org": organization.name},
+        message=_(
+            "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
+            "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "
+            "posted are posted once the connection works again.\n%(link)s"
+        )
+        % {
+            "ledger": connection.get_provider_display(),
+            "company": connection.company_name or connection.company_id,
+            "link": link,
+        },
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
+
+
+def ledger_test_connection(*, connection: LedgerConnection, user=None) -> str:
+    """A live call to the ledger. Returns the company name; a refused token marks the
+    connection as needing to be reconnected."""
+    if connection.status == LedgerStatus.DISABLED:
+        raise DomainError("disconnected", user_message=_("This ledger is disconnected."))
+    adapter = ledger_adapter(connection)
+    try:
+        company = adapter.verify()
+    except ProviderAuthError:
+        ledger_mark_needs_reauth(connection_id=connection.pk)
+        raise
+    now = timezone.now()
+    LedgerConnection.all_orgs.filter(pk=connection.pk).update(
+        company_name=company.name or connection.company_name, last_verified_at=now, updated_at=now
+    )
+    connection.refresh_from_db()
+    return connection.company_name
+
+
+def ledger_catalog_refresh(*, connection: LedgerConnection) -> LedgerCatalog:
+    try:
+        catalog = ledger_adapter(connection).fetch_catalog()
+    except ProviderAuthError:
+        ledger_mark_needs_reauth(connection_id=connection.pk)
+        raise
+    now = timezone.now()
+    LedgerConnection.all_orgs.filter(pk=connection.pk).update(
+        catalog=catalog.to_json(), catalog_fetched_at=now, updated_at=now
+    )
+    connection.catalog = catalog.to_json()
+    connection.catalog_fetched_at = now
+    return catalog

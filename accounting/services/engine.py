@@ -1,0 +1,1219 @@
+"""The posting engine: exactly once, whatever crashes or is delivered twice.
+
+The life of a :class:`~accounting.models.Posting`:
+
+1. **Created** (``pending``) for an eligible order, label cost or day, one row per
+   (ledger connection, kind, source reference) - a unique constraint, so a second request to
+   post the same thing finds the existing row. Its idempotency key and document number are
+   fixed here.
+2. **Claimed** by one worker: ``SELECT ... FOR UPDATE SKIP LOCKED`` on a due row, which
+   becomes ``in_flight`` with a lease (``lease_until``) and a fresh ``lease_token``.
+   ``sent_at`` is set in the same write: from now on the ledger may hold the document even
+   if we never hear back.
+3. **Sent** with the stored idempotency key (QBO ``requestid``). When the previous attempt
+   may have reached the ledger (``sent_at`` was already set: a crash, a timeout, a lease
+   that ran out), the document is first **looked up** by its number and our marker.
+4. **Recorded** (``posted``) by an update fenced on the lease token: a worker whose lease
+   was taken over records nothing; the new owner finds the document in its look-up.
+
+Errors: a refused token marks the connection ``needs_reauth`` (owners are told) and the
+posting waits; throttling and outages are retried with backoff; a refusal of the document
+itself, or a document that cannot be built, fails with the ledger's or our own words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounting.ledgers.base import ExternalRef, LedgerAdapter, ResultStatus
+from accounting.ledgers.registry import get_provider
+from accounting.models import (
+    LabelCostMode,
+    LedgerConnection,
+    LedgerReference,
+    LedgerStatus,
+    Posting,
+    PostingBatch,
+    PostingEvent,
+    PostingKind,
+    PostingSettings,
+    PostingState,
+    PostingTrigger,
+    SaleDocumentType,
+)
+from accounting.services import faults
+from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
+from accounting.services.documents import (
+    DocumentBuildError,
+    LedgerFacts,
+    build_expense_document,
+    build_sale_document,
+    build_summary_document,
+    fit_document_number,
+    idempotency_key,
+    summary_totals,
+)
+from sales.models import Order, OrderLine, ShippingCost
+from sales.models import PostingStatus as OrderPostingStatus
+from unify.core.audit import audit_record
+from unify.core.exceptions import (
+    DomainError,
+    IntegrationError,
+    ProviderAuthError,
+    ProviderRateLimited,
+    ProviderRejected,
+)
+from unify.tenancy.models import Organization
+
+logger = logging.getLogger(__name__)
+
+CANCELLED_STATUSES = ("cancelled", "canceled")
+
+
+# ---------------------------------------------------------------------------------------------
+# Which ledger, which orders
+# ---------------------------------------------------------------------------------------------
+
+
+def active_ledger(organization: Organization) -> LedgerConnection | None:
+    """The organization's ledger (connected or waiting to be reconnected), if any."""
+    return (
+        LedgerConnection.objects.filter(organization=organization)
+        .exclude(status=LedgerStatus.DISABLED)
+        .first()
+    )
+
+
+def _settings_of(connection: LedgerConnection) -> PostingSettings:
+    ps, _created = PostingSettings.objects.get_or_create(
+        ledger_connection=connection, defaults={"organization_id": connection.organization_id}
+    )
+    return ps
+
+
+def _day_start(day: date, tz) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def eligible_orders(*, organization: Organization, posting_settings: PostingSettings) -> QuerySet:
+    """Orders the settings allow to be posted: never ignored or cancelled ones."""
+    ps = posting_settings
+    qs = (
+        Order.objects.filter(organization=organization, is_ignored=False, is_cancelled=False)
+        .exclude(status__in=CANCELLED_STATUSES)
+        .exclude(posting_status=OrderPostingStatus.IGNORED)
+    )
+    if ps.eligible_statuses:
+        qs = qs.filter(status__in=ps.eligible_statuses)
+    if ps.start_date:
+        qs = qs.filter(order_date__gte=_day_start(ps.start_date, organization.tzinfo))
+    if ps.store_ids:
+        qs = qs.filter(source_store_id__in=ps.store_ids)
+    return qs
+
+
+def order_ineligibility(order: Order, ps: PostingSettings, tz) -> str:
+    """Why ``order`` may not be posted now ("" when it may)."""
+    if order.is_ignored or order.posting_status == OrderPostingStatus.IGNORED:
+        return _("The order is ignored.")
+    if order.is_cancelled or order.status in CANCELLED_STATUSES:
+        return _("The order is cancelled.")
+    if ps.eligible_statuses and order.status not in ps.eligible_statuses:
+        return _("Orders with status “%(status)s” are not posted (see the posting settings).") % {
+            "status": order.status
+        }
+    if ps.start_date and order.order_date and order.order_date < _day_start(ps.start_date, tz):
+        return _("The order is older than the posting start date.")
+    if ps.store_ids and order.source_store_id not in ps.store_ids:
+        return _("The order's store is not posted (see the posting settings).")
+    return ""
+
+
+def _label_costs_for(
+    organization: Organization, ps: PostingSettings, order_ids: Iterable[int]
+) -> QuerySet:
+    qs = ShippingCost.objects.filter(organization=organization, order_id__in=list(order_ids))
+    return qs.filter(voided=False).exclude(order__is_ignored=True)
+
+
+def _summary_store_key(order: Order) -> str:
+    if order.source_store_id:
+        return str(order.source_store_id)
+    return "name:" + (order.store_name or "-")[:50]
+
+
+def _order_day(order: Order, tz) -> date:
+    when = order.payment_date or order.order_date or order.create_date or order.created_at
+    return when.astimezone(tz).date()
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating postings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostingSpec:
+    kind: str
+    source_reference: str
+    base_number: str
+    order_id: int | None = None
+    shipping_cost_id: int | None = None
+    summary_date: date | None = None
+    summary_store_key: str = ""
+
+
+def _number_taken(connection: LedgerConnection, number: str) -> bool:
+    return Posting.objects.filter(ledger_connection=connection, document_number=number).exists()
+
+
+def _assign_numbers(
+    connection: LedgerConnection, prefix: str, specs: list[PostingSpec]
+) -> dict[str, str]:
+    """A document number per spec, unique per ledger connection (see fit_document_number)."""
+    limit = get_provider(connection.provider).doc_number_max_length
+    first = {s.source_reference: fit_document_number(prefix, s.base_number, limit) for s in specs}
+    taken = set(
+        Posting.objects.filter(
+            ledger_connection=connection, document_number__in=list(first.values())
+        ).values_list("document_number", flat=True)
+    )
+    used: set[str] = set()
+    numbers: dict[str, str] = {}
+    for spec in specs:
+        number, attempt = first[spec.source_reference], 0
+        while number in taken or number in used:
+            attempt += 1
+            number = fit_document_number(prefix, spec.base_number, limit, attempt)
+            if number not in used and _number_taken(connection, number):
+                taken.add(number)
+        used.add(number)
+        numbers[spec.source_reference] = number
+    return numbers
+
+
+def _new_posting(
+    connection: LedgerConnection, spec: PostingSpec, number: str, batch: PostingBatch | None
+) -> Posting:
+    return Posting(
+        organization_id=connection.organization_id,
+        ledger_connection=connection,
+        kind=spec.kind,
+        source_reference=spec.source_reference,
+        order_id=spec.order_id,
+        shipping_cost_id=spec.shipping_cost_id,
+        summary_date=spec.summary_date,
+        summary_store_key=spec.summary_store_key,
+        batch=batch,
+        status=PostingState.PENDING,
+        idempotency_key=idempotency_key(
+            connection_id=connection.pk,
+            kind=spec.kind,
+            source_reference=spec.source_reference,
+            revision=0,
+        ),
+        document_number=number,
+    )
+
+
+def _create_postings(
+    connection: LedgerConnection,
+    ps: PostingSettings,
+    specs: list[PostingSpec],
+    batch: PostingBatch | None,
+) -> tuple[list[int], list[Posting]]:
+    """Rows for ``specs`` that have none yet. Returns (ids created, existing postings)."""
+    if not specs:
+        return [], []
+    refs = [s.source_reference for s in specs]
+    existing = list(Posting.objects.filter(ledger_connection=connection, source_reference__in=refs))
+    have = {(p.kind, p.source_reference) for p in existing}
+    new = [s for s in specs if (s.kind, s.source_reference) not in have]
+    if not new:
+        return [], existing
+    numbers = _assign_numbers(connection, ps.document_number_prefix, new)
+    Posting.objects.bulk_create(
+        [_new_posting(connection, s, numbers[s.source_reference], batch) for s in new],
+        ignore_conflicts=True,
+    )
+    made = dict(
+        Posting.objects.filter(
+            ledger_connection=connection,
+            source_reference__in=[s.source_reference for s in new],
+            batch=batch,
+        ).values_list("source_reference", "pk")
+    )
+    created = list(made.values())
+    for spec in new:
+        if spec.source_reference in made:
+            continue
+        # Lost a race: either the same source was posted meanwhile (fine), or its document
+        # number was taken by another enqueue at the same moment (take the next free one).
+        if Posting.objects.filter(
+            ledger_connection=connection, kind=spec.kind, source_reference=spec.source_reference
+        ).exists():
+            continue
+        for _attempt in range(20):
+            number = _assign_numbers(connection, ps.document_number_prefix, [spec])[
+                spec.source_reference
+            ]
+            posting = _new_posting(connection, spec, number, batch)
+            try:
+                with transaction.atomic():
+                    posting.save()
+                created.append(posting.pk)
+                break
+            except IntegrityError:
+                continue
+    return [pk for pk in created if pk], existing
+
+
+def _sale_specs(orders: Iterable[Order]) -> list[PostingSpec]:
+    return [
+        PostingSpec(
+            kind=PostingKind.SALE,
+            source_reference=f"order:{o.pk}",
+            base_number=o.number,
+            order_id=o.pk,
+        )
+        for o in orders
+    ]
+
+
+def _label_specs(costs: Iterable[ShippingCost]) -> list[PostingSpec]:
+    return [
+        PostingSpec(
+            kind=PostingKind.SHIPPING_COST,
+            source_reference=f"label:{c.pk}",
+            base_number=f"{c.order_number or c.external_id}-L",
+            order_id=c.order_id,
+            shipping_cost_id=c.pk,
+        )
+        for c in costs
+    ]
+
+
+def _summary_specs(orders: Iterable[Order], tz) -> list[PostingSpec]:
+    seen: dict[str, PostingSpec] = {}
+    for order in orders:
+        day = _order_day(order, tz)
+        key = _summary_store_key(order)
+        ref = f"summary:{key}:{day.isoformat()}"
+        if ref not in seen:
+            store_tag = key if not key.startswith("name:") else ""
+            seen[ref] = PostingSpec(
+                kind=PostingKind.SUMMARY,
+                source_reference=ref,
+                base_number=f"D{day:%y%m%d}" + (f"-{store_tag}" if store_tag else ""),
+                summary_date=day,
+                summary_store_key=key,
+            )
+    return list(seen.values())
+
+
+def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) -> list[int]:
+    """Failed postings asked for again go back to the queue."""
+    ids = []
+    for posting in postings:
+        if posting.status != PostingState.FAILED:
+            continue
+        ids.append(posting.pk)
+        PostingEvent.objects.create(
+            organization_id=posting.organization_id,
+            posting=posting,
+            from_status=posting.status,
+            to_status=PostingState.PENDING,
+            attempt=posting.attempts,
+            message=_("Queued again."),
+            actor=user if getattr(user, "is_authenticated", False) else None,
+        )
+    if ids:
+        Posting.objects.filter(pk__in=ids, status=PostingState.FAILED).update(
+            status=PostingState.PENDING,
+            next_attempt_at=None,
+            error="",
+            batch=batch,
+            updated_at=timezone.now(),
+        )
+    return ids
+
+
+def posting_enqueue_orders(
+    *,
+    organization: Organization,
+    order_ids: Iterable[int] | QuerySet | None = None,
+    user=None,
+    origin: str = PostingBatch.Origin.SELECTED,
+    include_label_costs: bool = True,
+) -> PostingBatch:
+    """Queue the eligible ones of these orders (ids or a queryset of the organization's
+    orders) for posting to the organization's ledger. Orders already posted, ignored,
+    cancelled or outside the posting settings are counted as not eligible; failed ones are
+    queued again. Returns the batch whose progress a page can show."""
+    connection = active_ledger(organization)
+    if connection is None:
+        raise DomainError(
+            "no ledger", user_message=_("Connect a ledger on the Accounting tab first.")
+        )
+    ps = _settings_of(connection)
+    if isinstance(order_ids, QuerySet):
+        requested = order_ids.filter(organization=organization)
+    else:
+        requested = Order.objects.filter(organization=organization, pk__in=list(order_ids or ()))
+    requested_ids = set(requested.values_list("pk", flat=True))
+    eligible = list(
+        eligible_orders(organization=organization, posting_settings=ps)
+        .filter(pk__in=requested_ids)
+        .only(
+            "pk",
+            "number",
+            "source_store_id",
+            "store_name",
+            "payment_date",
+            "order_date",
+            "create_date",
+            "created_at",
+        )
+    )
+    tz = organization.tzinfo
+    with transaction.atomic():
+        batch = PostingBatch.objects.create(
+            organization=organization,
+            ledger_connection=connection,
+            origin=origin,
+            requested_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        if ps.document_type == SaleDocumentType.DAILY_SUMMARY:
+            specs = _summary_specs(eligible, tz)
+        else:
+            specs = _sale_specs(eligible)
+        created, existing = _create_postings(connection, ps, specs, batch)
+        reopened = _reopen(existing, batch, user)
+        labels_created: list[int] = []
+        if include_label_costs and ps.label_cost_mode != LabelCostMode.OFF and eligible:
+            costs = _label_costs_for(organization, ps, [o.pk for o in eligible])
+            label_created, label_existing = _create_postings(
+                connection, ps, _label_specs(costs), batch
+            )
+            labels_created = label_created + _reopen(label_existing, batch, user)
+        open_existing = sum(1 for p in existing if p.is_open)
+        batch.total = len(created) + len(reopened) + len(labels_created)
+        batch.not_eligible = (
+            len(requested_ids)
+            - len(eligible)
+            + (
+                len(existing) - len(reopened) - open_existing
+                if ps.document_type != SaleDocumentType.DAILY_SUMMARY
+                else 0
+            )
+        )
+        batch.save(update_fields=["total", "not_eligible", "updated_at"])
+        if batch.total:
+            audit_record(
+                action="posting.queued",
+                organization=organization,
+                actor=user,
+                target=batch,
+                metadata={"origin": origin, "documents": batch.total},
+            )
+            _queue_drains_on_commit(connection)
+    return batch
+
+
+def posting_retry_failed(
+    *,
+    organization: Organization,
+    posting_ids: Iterable[int] | None = None,
+    order_ids: Iterable[int] | None = None,
+    user=None,
+) -> PostingBatch | None:
+    """Queue failed postings again: the given ones, those of the given orders, or (neither
+    given) every failed posting of the organization's ledger."""
+    connection = active_ledger(organization)
+    if connection is None:
+        raise DomainError(
+            "no ledger", user_message=_("Connect a ledger on the Accounting tab first.")
+        )
+    qs = Posting.objects.filter(
+        organization=organization, ledger_connection=connection, status=PostingState.FAILED
+    )
+    if posting_ids is not None:
+        qs = qs.filter(pk__in=list(posting_ids))
+    if order_ids is not None:
+        qs = qs.filter(order_id__in=list(order_ids))
+    failed = list(qs)
+    if not failed:
+        return None
+    with transaction.atomic():
+        batch = PostingBatch.objects.create(
+            organization=organization,
+            ledger_connection=connection,
+            origin=PostingBatch.Origin.RETRY,
+            requested_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        reopened = _reopen(failed, batch, user)
+        batch.total = len(reopened)
+        batch.save(update_fields=["total", "updated_at"])
+        audit_record(
+            action="posting.retry",
+            organization=organization,
+            actor=user,
+            target=batch,
+            metadata={"documents": batch.total},
+        )
+        _queue_drains_on_commit(connection)
+    return batch
+
+
+def posting_update_changed(
+    *, organization: Organization, posting_ids: Iterable[int], user=None
+) -> PostingBatch | None:
+    """Re-post changed documents as updates of the ledger's document (where the ledger
+    allows edits): a new revision with its own idempotency key."""
+    connection = active_ledger(organization)
+    if connection is None:
+        raise DomainError(
+            "no ledger", user_message=_("Connect a ledger on the Accounting tab first.")
+        )
+    if not get_provider(connection.provider).supports_update:
+        raise DomainError(
+            "no updates",
+            user_message=_("%(ledger)s does not allow posted documents to be changed.")
+            % {"ledger": connection.get_provider_display()},
+        )
+    with transaction.atomic():
+        postings = list(
+            Posting.objects.select_for_update().filter(
+                organization=organization,
+                ledger_connection=connection,
+                pk__in=list(posting_ids),
+                status=PostingState.POSTED,
+                needs_review=True,
+            )
+        )
+        if not postings:
+            return None
+        batch = PostingBatch.objects.create(
+            organization=organization,
+            ledger_connection=connection,
+            origin=PostingBatch.Origin.UPDATE,
+            requested_by=user if getattr(user, "is_authenticated", False) else None,
+            total=len(postings),
+        )
+        for posting in postings:
+            posting.revision += 1
+            posting.idempotency_key = idempotency_key(
+                connection_id=connection.pk,
+                kind=posting.kind,
+                source_reference=posting.source_reference,
+                revision=posting.revision,
+            )
+            posting.status = PostingState.PENDING
+            posting.next_attempt_at = None
+            posting.batch = batch
+            posting.save(
+                update_fields=[
+                    "revision",
+                    "idempotency_key",
+                    "status",
+                    "next_attempt_at",
+                    "batch",
+                    "updated_at",
+                ]
+            )
+            _event(posting, PostingState.POSTED, _("Update queued."), user=user)
+        audit_record(
+            action="posting.update_queued",
+            organization=organization,
+            actor=user,
+            target=batch,
+            metadata={"documents": len(postings)},
+        )
+        _queue_drains_on_commit(connection)
+    return batch
+
+
+def posting_after_import(organization_id: int, connection_id: int, run_id: int | None) -> int:
+    """Called when an import of store connection ``connection_id`` finished: flag what
+    changed after posting and, when the ledger posts automatically, queue what is new.
+    Returns the number of documents queued."""
+    organization = Organization.objects.get(pk=organization_id)
+    ledger = active_ledger(organization)
+    if ledger is None:
+        return 0
+    ps = _settings_of(ledger)
+    posting_flag_changes(organization=organization, ledger=ledger)
+    if ps.trigger != PostingTrigger.AFTER_IMPORT:
+        return 0
+    batch = _enqueue_unposted(
+        organization=organization,
+        ledger=ledger,
+        ps=ps,
+        store_connection_id=connection_id,
+        origin=PostingBatch.Origin.AFTER_IMPORT,
+    )
+    return batch.total if batch else 0
+
+
+def _enqueue_unposted(
+    *,
+    organization: Organization,
+    ledger: LedgerConnection,
+    ps: PostingSettings,
+    store_connection_id: int | None,
+    origin: str,
+) -> PostingBatch | None:
+    orders = eligible_orders(organization=organization, posting_settings=ps)
+    if store_connection_id is not None:
+        orders = orders.filter(connection_id=store_connection_id)
+    if ps.document_type == SaleDocumentType.DAILY_SUMMARY:
+        # Only days that are over: a summary of a day still running would change again.
+        today = timezone.now().astimezone(organization.tzinfo).date()
+        orders = orders.filter(order_date__lt=_day_start(today, organization.tzinfo)).exclude(
+            posting_status=OrderPostingStatus.POSTED
+        )
+    else:
+        orders = orders.exclude(postings__ledger_connection=ledger, postings__kind=PostingKind.SALE)
+    order_ids = list(orders.values_list("pk", flat=True))
+    # Label costs that arrived after their order was posted.
+    late_labels = []
+    if ps.label_cost_mode != LabelCostMode.OFF:
+        posted_orders = Posting.objects.filter(
+            ledger_connection=ledger, kind=PostingKind.SALE, status=PostingState.POSTED
+        ).values("order_id")
+        late_labels = list(
+            ShippingCost.objects.filter(
+                organization=organization, voided=False, order_id__in=posted_orders
+            )
+            .exclude(postings__ledger_connection=ledger)
+            .exclude(order__is_ignored=True)
+        )
+    if not order_ids and not late_labels:
+        return None
+    batch = posting_enqueue_orders(organization=organization, order_ids=order_ids, origin=origin)
+    if late_labels:
+        with transaction.atomic():
+            created, _existing = _create_postings(ledger, ps, _label_specs(late_labels), batch)
+            if created:
+                PostingBatch.objects.filter(pk=batch.pk).update(total=batch.total + len(created))
+                batch.total += len(created)
+                _queue_drains_on_commit(ledger)
+    return batch
+
+
+def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection) -> int:
+    """List posted documents whose source changed since for review: edited orders
+    (the import sets ``changed_after_posting``) and voided label costs."""
+    changed_orders = Order.objects.filter(
+        organization=organization, changed_after_posting=True
+    ).values("pk")
+    flagged = (
+        Posting.objects.filter(
+            ledger_connection=ledger,
+            status=PostingState.POSTED,
+            needs_review=False,
+        )
+        .filter(
+            Q(kind=PostingKind.SALE, order_id__in=changed_orders)
+            | Q(kind=PostingKind.SHIPPING_COST, shipping_cost__voided=True)
+        )
+        .update(needs_review=True, updated_at=timezone.now())
+    )
+    flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
+    return flagged
+
+
+def _flag_changed_summaries(*, organization: Organization, ledger: LedgerConnection) -> int:
+    count = 0
+    summaries = Posting.objects.filter(
+        ledger_connection=ledger,
+        kind=PostingKind.SUMMARY,
+        status=PostingState.POSTED,
+        needs_review=False,
+    )
+    if not summaries.exists():
+        return 0
+    ps = _settings_of(ledger)
+    for posting in summaries:
+        orders = _summary_orders(organization, ps, posting)
+        if _summary_hash(orders) != posting.content_hash:
+            Posting.objects.filter(pk=posting.pk).update(needs_review=True)
+            count += 1
+    return count
+
+
+def posting_run_scheduled(*, now: datetime | None = None) -> int:
+    """Queue what is due for organizations whose ledger posts on a schedule."""
+    now = now or timezone.now()
+    queued = 0
+    due = PostingSettings.all_orgs.filter(
+        trigger=PostingTrigger.SCHEDULE, ledger_connection__status=LedgerStatus.ACTIVE
+    ).select_related("ledger_connection", "organization")
+    from unify.tenancy.scoping import org_scope
+
+    for ps in due:
+        interval = timedelta(minutes=max(15, ps.schedule_interval_minutes))
+        if ps.last_scheduled_at and ps.last_scheduled_at + interval > now:
+            continue
+        with org_scope(ps.organization_id):
+            PostingSettings.objects.filter(pk=ps.pk).update(last_scheduled_at=now)
+            batch = _enqueue_unposted(
+                organization=ps.organization,
+                ledger=ps.ledger_connection,
+                ps=ps,
+                store_connection_id=None,
+                origin=PostingBatch.Origin.SCHEDULE,
+            )
+            queued += batch.total if batch else 0
+    return queued
+
+
+# ---------------------------------------------------------------------------------------------
+# Claiming and executing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Claim:
+    posting: Posting
+    token: str
+    prior_sent: bool
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=PostingState.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ) | Q(status=PostingState.IN_FLIGHT, lease_until__lt=now)
+
+
+def posting_claim(*, ledger_connection_id: int, posting_id: int | None = None) -> Claim | None:
+    """Take one due posting (the given one, or the oldest) for this worker, or None."""
+    now = timezone.now()
+    lease = timedelta(seconds=float(settings.ACCOUNTING_POSTING_LEASE_SECONDS))
+    with transaction.atomic():
+        qs = Posting.objects.select_for_update(skip_locked=True).filter(
+            ledger_connection_id=ledger_connection_id
+        )
+        if posting_id is not None:
+            qs = qs.filter(pk=posting_id)
+        posting = qs.filter(_claimable(now)).order_by("pk").first()
+        if posting is None:
+            return None
+        prior_sent = posting.sent_at is not None
+        token = uuid.uuid4().hex
+        posting.status = PostingState.IN_FLIGHT
+        posting.lease_token = token
+        posting.lease_until = now + lease
+        posting.attempts += 1
+        posting.sent_at = now
+        posting.save(
+            update_fields=[
+                "status",
+                "lease_token",
+                "lease_until",
+                "attempts",
+                "sent_at",
+                "updated_at",
+            ]
+        )
+    return Claim(posting=posting, token=token, prior_sent=prior_sent)
+
+
+def _event(
+    posting: Posting, from_status: str, message: str = "", *, user=None, to_status: str = ""
+) -> None:
+    PostingEvent.objects.create(
+        organization_id=posting.organization_id,
+        posting=posting,
+        from_status=from_status,
+        to_status=to_status or posting.status,
+        attempt=posting.attempts,
+        message=message[:2000],
+        actor=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def _fenced(claim: Claim) -> QuerySet:
+    return Posting.objects.filter(
+        pk=claim.posting.pk, lease_token=claim.token, status=PostingState.IN_FLIGHT
+    )
+
+
+class _Context:
+    """What executing postings of one connection needs, loaded once per drain."""
+
+    def __init__(self, connection: LedgerConnection) -> None:
+        self.connection = connection
+        self.organization = Organization.objects.get(pk=connection.organization_id)
+        self.tz = self.organization.tzinfo
+        self.settings = _settings_of(connection)
+        self.provider = get_provider(connection.provider)
+        self.facts = LedgerFacts(
+            connection_id=connection.pk,
+            doc_number_max_length=self.provider.doc_number_max_length,
+        )
+        self._adapter: LedgerAdapter | None = None
+        self._refs: dict[str, str] | None = None
+        catalog = connection.catalog or {}
+        self.account_kinds = {a["id"]: a.get("kind", "") for a in catalog.get("accounts", [])}
+
+    @property
+    def adapter(self) -> LedgerAdapter:
+        if self._adapter is None:
+            self._adapter = ledger_adapter(self.connection)
+        return self._adapter
+
+    @property
+    def refs(self) -> dict[str, str]:
+        if self._refs is None:
+            self._refs = dict(
+                LedgerReference.objects.filter(ledger_connection=self.connection).values_list(
+                    "key", "external_id"
+                )
+            )
+        return self._refs
+
+    def remember(self, resolved: Mapping[str, str]) -> None:
+        new = {k: v for k, v in resolved.items() if self.refs.get(k) != v}
+        if not new:
+            return
+        LedgerReference.objects.bulk_create(
+            [
+                LedgerReference(
+                    organization_id=self.connection.organization_id,
+                    ledger_connection=self.connection,
+                    key=key[:300],
+                    external_id=value,
+                )
+                for key, value in new.items()
+            ],
+            ignore_conflicts=True,
+        )
+        self.refs.update(new)
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _summary_orders(
+    organization: Organization, ps: PostingSettings, posting: Posting
+) -> list[tuple[Order, list[OrderLine]]]:
+    tz = organization.tzinfo
+    day = posting.summary_date
+    start = _day_start(day, tz)
+    end = start + timedelta(days=1)
+    orders = eligible_orders(organization=organization, posting_settings=ps)
+    key = posting.summary_store_key
+    if key.startswith("name:"):
+        orders = orders.filter(source_store__isnull=True, store_name=key[5:])
+    else:
+        orders = orders.filter(source_store_id=int(key))
+    # The day of an order is its payment (else order) date in the organization's zone.
+    orders = orders.filter(
+        Q(payment_date__gte=start, payment_date__lt=end)
+        | Q(payment_date__isnull=True, order_date__gte=start, order_date__lt=end)
+    ).order_by("pk")
+    orders = list(orders)
+    lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
+    for line in OrderLine.objects.filter(order_id__in=list(lines)).order_by("order_id", "position"):
+        lines[line.order_id].append(line)
+    return [(o, lines[o.pk]) for o in orders]
+
+
+def _summary_hash(orders: list[tuple[Order, list[OrderLine]]]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for order, _lines in orders:
+        digest.update(f"{order.pk}:{order.amount_paid}:{order.content_hash};".encode())
+    return digest.hexdigest()
+
+
+def _build(ctx: _Context, posting: Posting):
+    """(document, content hash, orders it covers)."""
+    ps = ctx.settings
+    if posting.kind == PostingKind.SALE:
+        order = Order.objects.filter(pk=posting.order_id).first()
+        if order is None:
+            raise _Skip(_("The order no longer exists."))
+        reason = order_ineligibility(order, ps, ctx.tz)
+        if reason:
+            raise _Skip(reason)
+        lines = list(OrderLine.objects.filter(order=order).order_by("position"))
+        doc = build_sale_document(
+            order=order,
+            lines=lines,
+            posting_settings=ps,
+            facts=ctx.facts,
+            document_number=posting.document_number,
+            idempotency_key=posting.idempotency_key,
+            source_reference=posting.source_reference,
+            refs=ctx.refs,
+            tz=ctx.tz,
+        )
+        return doc, order.content_hash, [order.pk]
+    if posting.kind == PostingKind.SHIPPING_COST:
+        cost = ShippingCost.objects.filter(pk=posting.shipping_cost_id).first()
+        if cost is None:
+            raise _Skip(_("The label cost no longer exists."))
+        if cost.voided:
+            raise _Skip(_("The label was voided."))
+        order = Order.objects.filter(pk=cost.order_id).first() if cost.order_id else None
+        if order is not None and order.is_ignored:
+            raise _Skip(_("The order is ignored."))
+        doc = build_expense_document(
+            cost=cost,
+            order=order,
+            posting_settings=ps,
+            facts=ctx.facts,
+            document_number=posting.document_number,
+            idempotency_key=posting.idempotency_key,
+            source_reference=posting.source_reference,
+            refs=ctx.refs,
+            tz=ctx.tz,
+        )
+        if doc.payment_account_id:
+            doc = dataclasses.replace(
+                doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
+            )
+        return doc, cost.raw_hash, []
+    orders = _summary_orders(ctx.organization, ps, posting)
+    if not orders:
+        raise _Skip(_("No orders to summarise for this day."))
+    totals = summary_totals(orders, ps)
+    store_name = orders[0][0].store_name or "ShipStation"
+    doc = build_summary_document(
+        totals=totals,
+        day=posting.summary_date,
+        store_name=store_name,
+        currency=orders[0][0].currency or "USD",
+        posting_settings=ps,
+        facts=ctx.facts,
+        document_number=posting.document_number,
+        idempotency_key=posting.idempotency_key,
+        source_reference=posting.source_reference,
+    )
+    return doc, _summary_hash(orders), [o.pk for o, _lines in orders]
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = float(settings.ACCOUNTING_POSTING_BACKOFF_SECONDS)
+    ceiling = float(settings.ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS)
+    seconds = min(ceiling, base * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter only
+
+
+def _set_orders_status(order_ids: Iterable[int], status: str, *, clear_changed: bool) -> None:
+    ids = list(order_ids)
+    if not ids:
+        return
+    fields: dict[str, Any] = {"posting_status": status}
+    if clear_changed:
+        fields["changed_after_posting"] = False
+    Order.objects.filter(pk__in=ids).exclude(posting_status=OrderPostingStatus.IGNORED).update(
+        **fields
+    )
+
+
+def _release(
+    claim: Claim,
+    *,
+    status: str,
+    message: str,
+    detail: str = "",
+    next_attempt_at: datetime | None = None,
+    restore_sent: bool,
+    attempts_delta: int = 0,
+    order_status: str | None = None,
+) -> None:
+    posting = claim.posting
+    fields: dict[str, Any] = {
+        "status": status,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": next_attempt_at,
+        "updated_at": timezone.now(),
+    }
+    if status in (PostingState.FAILED, PostingState.SKIPPED):
+        fields["error"] = message[:4000]
+        fields["error_detail"] = detail[:4000]
+    if restore_sent and not claim.prior_sent:
+        # This attempt never reached the point where the ledger could hold the document.
+        fields["sent_at"] = None
+    if attempts_delta:
+        fields["attempts"] = max(0, posting.attempts + attempts_delta)
+    with transaction.atomic():
+        if not _fenced(claim).update(**fields):
+            return  # our lease was taken over: the new owner decides
+        for key, value in fields.items():
+            setattr(posting, key, value)
+        _event(posting, PostingState.IN_FLIGHT, message or detail)
+        if order_status and posting.kind == PostingKind.SALE and posting.order_id:
+            _set_orders_status([posting.order_id], order_status, clear_changed=False)
+
+
+def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
+    """Send one claimed posting and record the outcome (see the module docstring)."""
+    posting = claim.posting
+    ctx = ctx or _Context(LedgerConnection.objects.get(pk=posting.ledger_connection_id))
+    if ctx.connection.status != LedgerStatus.ACTIVE:
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("Waiting until the ledger is reconnected."),
+            next_attempt_at=timezone.now() + timedelta(minutes=5),
+            restore_sent=True,
+            attempts_delta=-1,
+        )
+        return posting
+    try:
+        doc, content_hash, covered_orders = _build(ctx, posting)
+    except _Skip as skip:
+        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+        return posting
+    except DocumentBuildError as exc:
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=exc.user_message,
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return posting
+    is_update = bool(posting.external_id) and posting.revision > 0
+    document = dataclasses.asdict(doc)
+    try:
+        result = None
+        if claim.prior_sent and not is_update:
+            found = ctx.adapter.find_document(
+                kind=doc.kind, reference=doc.reference, marker=_marker_of(doc)
+            )
+            if found is not None:
+                result = ctx.adapter.complete(doc, found)
+        if result is None:
+            if is_update:
+                result = ctx.adapter.update(
+                    doc,
+                    ExternalRef(
+                        external_id=posting.external_id,
+                        number=posting.external_number,
+                        revision=posting.external_revision,
+                    ),
+                )
+            else:
+                result = ctx.adapter.post(doc)
+    except ProviderAuthError as exc:
+        ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
+        ctx.connection.status = LedgerStatus.NEEDS_REAUTH
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("The ledger refused Unify's access; waiting until it is reconnected."),
+            detail=str(exc),
+            next_attempt_at=timezone.now() + timedelta(minutes=5),
+            restore_sent=True,
+            attempts_delta=-1,
+        )
+        return posting
+    except ProviderRateLimited as exc:
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("The ledger's rate limit was reached; trying again shortly."),
+            detail=str(exc),
+            next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_after),
+            restore_sent=True,
+            attempts_delta=-1,
+        )
+        return posting
+    except ProviderRejected as exc:
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=exc.user_message,
+            detail=str(exc),
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return posting
+    except IntegrationError as exc:
+        if exc.retryable and posting.attempts < int(settings.ACCOUNTING_POSTING_MAX_ATTEMPTS):
+            _release(
+                claim,
+                status=PostingState.PENDING,
+                message=_("The ledger did not answer properly; trying again."),
+                detail=str(exc),
+                next_attempt_at=timezone.now() + _backoff(posting.attempts),
+                restore_sent=False,
+            )
+        else:
+            _release(
+                claim,
+                status=PostingState.FAILED,
+                message=exc.user_message,
+                detail=str(exc),
+                restore_sent=False,
+                order_status=OrderPostingStatus.FAILED,
+            )
+        return posting
+    except Exception as exc:
+        logger.exception("posting %s failed unexpectedly", posting.pk)
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=_(
+                "Unify could not post this document (an internal error). Support has the details."
+            ),
+            detail=f"{type(exc).__name__}: {exc}",
+            restore_sent=False,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return posting
+    faults.fault_point(faults.AFTER_LEDGER_ANSWER)
+    _record(claim, ctx, result, document, content_hash, covered_orders)
+    return posting
+
+
+def _marker_of(doc) -> str:
+    memo = getattr(doc, "memo", "")
+    if memo.startswith("[unify ") and "]" in memo:
+        return memo[: memo.index("]") + 1]
+    return ""
+
+
+def _record(
+    claim: Claim,
+    ctx: _Context,
+    result,
+    document: dict[str, Any],
+    content_hash: str,
+    covered_orders: list[int],
+) -> None:
+    posting = claim.posting
+    now = timezone.now()
+    status = PostingState.QUEUED if result.status == ResultStatus.QUEUED else PostingState.POSTED
+    fields: dict[str, Any] = {
+        "status": status,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "sent_at": None if status == PostingState.POSTED else now,
+        "external_id": result.external_id,
+        "external_number": result.number,
+        "external_revision": result.revision,
+        "secondary_external_id": result.secondary_id or posting.secondary_external_id,
+        "deep_link": result.deep_link,
+        "document": document,
+        "answer": dict(result.answer),
+        "content_hash": content_hash or "",
+        "needs_review": False,
+        "error": "",
+        "error_detail": "",
+        "posted_at": now if status == PostingState.POSTED else None,
+        "updated_at": now,
+    }
+    mismatch = result.answer.get("TotalMatches") is False
+    if mismatch:
+        fields["needs_review"] = True
+        fields["error"] = _(
+            "The ledger computed a different total than the order's; please review it."
+        )
+    with transaction.atomic():
+        if not _fenced(claim).update(**fields):
+            # Our lease ran out and another worker owns the posting now: it looks the
+            # document up before sending, so it records this same document.
+            logger.info("posting %s: lease lost before recording", posting.pk)
+            return
+        for key, value in fields.items():
+            setattr(posting, key, value)
+        message = _("Posted as %(number)s.") % {"number": result.number or result.external_id}
+        if claim.prior_sent and result.answer.get("found"):
+            message = _("Found in the ledger after an interrupted attempt (%(number)s).") % {
+                "number": result.number or result.external_id
+            }
+        _event(posting, PostingState.IN_FLIGHT, message)
+        ctx.remember(result.resolved)
+        if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY):
+            _set_orders_status(covered_orders, OrderPostingStatus.POSTED, clear_changed=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Draining and sweeping
+# ---------------------------------------------------------------------------------------------
+
+
+def posting_drain(
+    *, ledger_connection_id: int, time_budget_seconds: float = 240.0, max_postings: int = 0
+) -> int:
+    """Execute due postings of one connection until none is left or the budget is spent.
+    Returns how many were executed."""
+    import time as _time
+
+    started = _time.monotonic()
+    connection = LedgerConnection.objects.filter(pk=ledger_connection_id).first()
+    if connection is None or connection.status != LedgerStatus.ACTIVE:
+        return 0
+    ctx = _Context(connection)
+    done = 0
+    while True:
+        if _time.monotonic() - started > time_budget_seconds:
+            break
+        if max_postings and done >= max_postings:
+            break
+        claim = posting_claim(ledger_connection_id=ledger_connection_id)
+        if claim is None:
+            break
+        posting_execute(claim=claim, ctx=ctx)
+        done += 1
+        if ctx.connection.status != LedgerStatus.ACTIVE:
+            break
+    return done
+
+
+def has_due_postings(ledger_connection_id: int) -> bool:
+    return (
+        Posting.objects.filter(ledger_connection_id=ledger_connection_id)
+        .filter(_claimable(timezone.now()))
+        .exists()
+    )
+
+
+def _queue_drains_on_commit(connection: LedgerConnection) -> None:
+    from accounting.tasks import queue_drains
+
+    organization_id, connection_id = connection.organization_id, connection.pk
+    transaction.on_commit(lambda: queue_drains(organization_id, connection_id))
+
+
+def posting_sweep() -> int:
+    """Start drains for every connection with due work (retries whose time has come,
+    leases of dead workers that ran out). Returns the number of connections."""
+    from accounting.tasks import queue_drains
+
+    now = timezone.now()
+    due = (
+        Posting.all_orgs.filter(ledger_connection__status=LedgerStatus.ACTIVE)
+        .filter(_claimable(now))
+        .values_list("organization_id", "ledger_connection_id")
+        .distinct()
+    )
+    pairs = list(due)
+    for organization_id, connection_id in pairs:
+        queue_drains(organization_id, connection_id)
+    return len(pairs)

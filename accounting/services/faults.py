@@ -1,0 +1,24 @@
+"""Named points where a reliability test can make a worker die on purpose.
+
+``ACCOUNTING_FAULT_POINTS`` (environment) lists the points that fire; it is empty in every
+real deployment. A fired point sends SIGKILL to its own process: nothing after it runs, no
+``finally``, no rollback handler, exactly like a machine that loses power.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from django.conf import settings
+
+# The ledger answered, our database does not know yet.
+AFTER_LEDGER_ANSWER = "after_ledger_answer"
+# The request is about to leave (the posting is marked as sent).
+BEFORE_SEND = "before_send"
+
+
+def fault_point(name: str) -> None:
+    points = getattr(settings, "ACCOUNTING_FAULT_POINTS", None)
+    if points and name in points:
+        os.kill(os.getpid(), signal.SIGKILL)

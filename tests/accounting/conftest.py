@@ -1,0 +1,64 @@
+"""Fixtures for accounting: the QBO stand-in wired into settings, a connected ledger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounting.ledgers.qbo import client as qbo_client
+from accounting.ledgers.qbo.client import limit_key, qbo_rate_limiter
+from accounting.models import LedgerConnection, LedgerStatus
+from sandbox.qbo.oauth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from tests.accounting.factories import mapped_settings
+
+
+def qbo_env(qbo) -> dict[str, str]:
+    """Environment for a worker subprocess talking to this stand-in."""
+    return {
+        "QBO_CLIENT_ID": DEMO_CLIENT_ID,
+        "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "QBO_DISCOVERY_URL": qbo.discovery_url,
+        "QBO_API_BASE_URL": qbo.api_base_url,
+        "QBO_APP_BASE_URL": qbo.base_url,
+        "OAUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+
+
+@pytest.fixture
+def qbo_settings(settings, qbo):
+    settings.QBO_CLIENT_ID = DEMO_CLIENT_ID
+    settings.QBO_CLIENT_SECRET = DEMO_CLIENT_SECRET
+    settings.QBO_DISCOVERY_URL = qbo.discovery_url
+    settings.QBO_API_BASE_URL = qbo.api_base_url
+    settings.QBO_APP_BASE_URL = qbo.base_url
+    settings.QBO_REDIRECT_URI = ""
+    # The stand-in is new for every test: forget the cached discovery document and what the
+    # shared limiter counted for this realm in earlier tests.
+    qbo_client._discovery.clear()
+    qbo_rate_limiter().reset(limit_key(qbo.realm_id))
+    return settings
+
+
+def connect_ledger(organization, qbo, **settings_overrides) -> LedgerConnection:
+    """A QBO connection holding real tokens of the stand-in, with accounts mapped."""
+    tokens = qbo.issue_tokens()
+    now = timezone.now()
+    connection = LedgerConnection.all_orgs.create(
+        organization=organization,
+        provider="qbo",
+        company_id=qbo.realm_id,
+        company_name="Sandbox Company_US_1",
+        status=LedgerStatus.ACTIVE,
+        tokens={"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]},
+        access_token_expires_at=now + timedelta(seconds=int(tokens["expires_in"])),
+        connected_at=now,
+    )
+    mapped_settings(connection, **settings_overrides)
+    return connection
+
+
+@pytest.fixture
+def qbo_ledger(org_a, qbo, qbo_settings) -> LedgerConnection:
+    return connect_ledger(org_a, qbo)

@@ -1,0 +1,118 @@
+"""The posting engine in-process against the QBO stand-in (the worker tests are separate)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from accounting.models import LedgerStatus, Posting, PostingEvent, PostingState
+from accounting.services import posting_enqueue_orders, posting_retry_failed
+from accounting.services.engine import posting_drain
+from sales.models import PostingStatus
+from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from unify.tenancy.scoping import org_scope
+
+pytestmark = pytest.mark.django_db
+
+
+def _drain(ledger) -> int:
+    with org_scope(ledger.organization_id):
+        return posting_drain(ledger_connection_id=ledger.pk)
+
+
+def _receipts(qbo, number):
+    return [r for r in qbo.documents("salesreceipt") if r.get("DocNumber") == number]
+
+
+def test_enqueued_orders_post_once_each_with_their_totals(org_a, qbo, qbo_ledger, scope_a):
+    orders = [
+        make_order(org_a, lines=[("A", "Alpha", 2, "10.00", False)], shipping="4.95", tax="1.20"),
+        make_order(org_a, lines=[("B", "Beta", 1, "5.55", False)]),
+    ]
+    ignored = make_order(org_a, lines=[("C", "Gamma", 1, "3.00", False)], is_ignored=True)
+    cancelled = make_order(org_a, lines=[("C", "Gamma", 1, "3.00", False)], is_cancelled=True)
+    batch = posting_enqueue_orders(
+        organization=org_a, order_ids=[o.pk for o in orders] + [ignored.pk, cancelled.pk]
+    )
+    assert (batch.total, batch.not_eligible) == (2, 2)
+    assert _drain(qbo_ledger) == 2
+    again = posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
+    assert again.total == 0
+    assert _drain(qbo_ledger) == 0
+
+    for order in orders:
+        posting = Posting.objects.get(order=order)
+        assert posting.status == PostingState.POSTED
+        (receipt,) = _receipts(qbo, posting.document_number)
+        assert Decimal(str(receipt["TotalAmt"])) == order.amount_paid
+        assert posting.external_id == receipt["Id"]
+        assert posting.deep_link.endswith(f"txnId={receipt['Id']}")
+        order.refresh_from_db()
+        assert order.posting_status == PostingStatus.POSTED
+    assert not Posting.objects.filter(order__in=[ignored, cancelled]).exists()
+    assert len(qbo.documents("salesreceipt")) == 2
+
+
+def test_label_costs_post_once_as_expenses(org_a, qbo, qbo_ledger, scope_a):
+    store = make_store_connection(org_a)
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)], connection=store)
+    ShippingCostFactory(organization=org_a, connection=store, order=order, cost=Decimal("6.10"))
+    ShippingCostFactory(
+        organization=org_a, connection=store, order=order, cost=Decimal("9.99"), voided=True
+    )
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    _drain(qbo_ledger)
+    purchases = qbo.documents("purchase")
+    assert [Decimal(str(p["TotalAmt"])) for p in purchases] == [Decimal("6.10")]
+    assert purchases[0]["AccountRef"]["value"] == "35"
+
+
+def test_unexplained_difference_fails_with_both_amounts_and_retry_succeeds(
+    org_a, qbo, qbo_ledger, scope_a
+):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "20.00", False)], paid="18.50")
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    _drain(qbo_ledger)
+    posting = Posting.objects.get(order=order)
+    assert posting.status == PostingState.FAILED
+    assert "18.50" in posting.error and "20.00" in posting.error
+    order.refresh_from_db()
+    assert order.posting_status == PostingStatus.FAILED
+    assert qbo.documents("salesreceipt") == []
+
+    ps = qbo_ledger.posting_settings
+    ps.reconciliation_enabled = True
+    ps.save()
+    batch = posting_retry_failed(organization=org_a)
+    assert batch.total == 1
+    _drain(qbo_ledger)
+    posting.refresh_from_db()
+    assert posting.status == PostingState.POSTED
+    (receipt,) = qbo.documents("salesreceipt")
+    assert Decimal(str(receipt["TotalAmt"])) == Decimal("18.50")
+    assert [e.to_status for e in PostingEvent.objects.filter(posting=posting)] == [
+        "failed",
+        "pending",
+        "posted",
+    ]
+
+
+def test_revoked_grant_marks_ledger_for_reconnection_and_tells_owners(
+    org_a, owner_of_a, qbo, qbo_ledger, scope_a, django_capture_on_commit_callbacks
+):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "20.00", False)])
+    qbo.revoke_tokens()
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        _drain(qbo_ledger)
+    qbo_ledger.refresh_from_db()
+    assert qbo_ledger.status == LedgerStatus.NEEDS_REAUTH
+    posting = Posting.objects.get(order=order)
+    assert posting.status == PostingState.PENDING  # waits for the reconnection
+    assert posting.attempts == 0
+    assert [m.to for m in mail.outbox] == [[owner_of_a.user.email]]
+    assert "Reconnect" in mail.outbox[0].body
+    assert qbo.documents("salesreceipt") == []

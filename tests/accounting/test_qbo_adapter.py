@@ -1,0 +1,78 @@
+"""The QBO adapter against the stand-in, over HTTP, through python-quickbooks."""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+
+from accounting.ledgers.base import DocumentKind
+from accounting.services.connections import ledger_adapter
+from accounting.services.documents import LedgerFacts, build_sale_document, document_marker
+from tests.accounting.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+
+
+def _sale(order, connection, number="SS-1"):
+    return build_sale_document(
+        order=order,
+        lines=list(order.lines.model.all_orgs.filter(order=order)),
+        posting_settings=connection.posting_settings,
+        facts=LedgerFacts(connection_id=connection.pk, doc_number_max_length=21),
+        document_number=number,
+        idempotency_key=f"unify-test-{order.pk}",
+        source_reference=f"order:{order.pk}",
+        refs={},
+        tz=NY,
+    )
+
+
+def test_verify_names_the_company(qbo_ledger):
+    assert ledger_adapter(qbo_ledger).verify().name == "Sandbox Company_US_1"
+
+
+def test_catalog_lists_seeded_accounts_items_and_vendors(qbo_ledger):
+    catalog = ledger_adapter(qbo_ledger).fetch_catalog()
+    accounts = {a.id: (a.name, a.kind) for a in catalog.accounts}
+    assert accounts["4"] == ("Undeposited Funds", "Other Current Asset")
+    assert accounts["35"] == ("Checking", "Bank")
+    assert {"ShipStation", "USPS"} <= {v.name for v in catalog.vendors}
+    assert "Shipping" in {i.name for i in catalog.items}
+    assert catalog.payment_methods
+
+
+def test_sales_receipt_posts_once_with_the_orders_total(org_a, qbo, qbo_ledger):
+    order = make_order(
+        org_a,
+        lines=[
+            ("TSHIRT-BLK-M", "T-Shirt Black M", 2, "19.99", False),
+            (None, "SPRING10", 1, "-4.00", True),
+        ],
+        shipping="7.99",
+        tax="3.30",
+    )
+    doc = _sale(order, qbo_ledger)
+    adapter = ledger_adapter(qbo_ledger)
+    result = adapter.post(doc)
+    again = adapter.post(doc)  # same requestid: Intuit replays the first answer
+
+    assert result.external_id == again.external_id
+    receipts = [r for r in qbo.documents("salesreceipt") if r.get("DocNumber") == "SS-1"]
+    assert len(receipts) == 1
+    (receipt,) = receipts
+    assert Decimal(str(receipt["TotalAmt"])) == Decimal("47.27") == order.amount_paid
+    assert result.number == "SS-1"
+    assert result.deep_link.endswith(f"/app/salesreceipt?txnId={result.external_id}")
+    assert result.resolved["item:sku:tshirt-blk-m"]
+    assert result.resolved["customer:name:jane doe"]
+    found = adapter.find_document(
+        kind=DocumentKind.SALES_RECEIPT,
+        reference="SS-1",
+        marker=document_marker(connection_id=qbo_ledger.pk, source_reference=f"order:{order.pk}"),
+    )
+    assert found is not None and found.external_id == result.external_id
+    assert found.total == Decimal("47.27")
