@@ -18,15 +18,13 @@ walked without touching this file.
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.urls.resolvers import RoutePattern
+from django.urls import get_resolver
 
 from tests import isolation_registry
+from tests.url_walk import Route, walk_urls
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Invitation, Membership, Organization, OrgOwnedModel
 
@@ -41,6 +39,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "accounts/",  # allauth: sign-in, sign-up, email, password, MFA
     "organizations/new/",
     "invitations/",  # the token in the URL is the credential
+    "webhooks/",  # provider callbacks: a per-connection secret token in the path
 )
 # Exact routes (the home page redirects to the user's last organization).
 PUBLIC_EXACT: tuple[str, ...] = ("",)
@@ -57,42 +56,7 @@ POST_BODY = {
     "action": "delete",
 }
 
-_KWARG = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
-
-
-@dataclass(frozen=True)
-class Route:
-    route: str  # "o/<slug:org_slug>/settings/members/<int:membership_id>/role/"
-    label: str  # "tenancy:member_role_change" (or the route when unnamed)
-    callback: object
-    is_route_pattern: bool
-
-    @property
-    def kwargs(self) -> list[str]:
-        return [m.group("name") for m in _KWARG.finditer(self.route)]
-
-    def build(self, values: dict[str, object]) -> str:
-        return "/" + _KWARG.sub(lambda m: str(values[m.group("name")]), self.route)
-
-
-def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "", route_only=True):
-    for entry in resolver.url_patterns:
-        is_route = isinstance(entry.pattern, RoutePattern)
-        piece = str(entry.pattern)
-        if not is_route:
-            piece = piece.lstrip("^").rstrip("$")
-        if isinstance(entry, URLResolver):
-            ns = namespace
-            if entry.namespace:
-                ns = f"{namespace}{entry.namespace}:"
-            yield from _walk(entry, prefix + piece, ns, route_only and is_route)
-        elif isinstance(entry, URLPattern):
-            full = prefix + piece
-            label = f"{namespace}{entry.name}" if entry.name else full
-            yield Route(full, label, entry.callback, route_only and is_route)
-
-
-ALL_ROUTES = list(_walk(get_resolver()))
+ALL_ROUTES = list(walk_urls(get_resolver()))
 TENANT_ROUTES = [r for r in ALL_ROUTES if r.route.startswith(TENANT_PREFIX)]
 OTHER_ROUTES = [r for r in ALL_ROUTES if not r.route.startswith(TENANT_PREFIX)]
 
@@ -272,7 +236,7 @@ def test_walker_fails_for_a_view_that_reads_and_deletes_another_organizations_ro
 
     settings.ROOT_URLCONF = "tests.isolation_leaky_urls"
     clear_url_caches()
-    (leaky,) = [r for r in _walk(get_resolver()) if r.route.startswith(TENANT_PREFIX)]
+    (leaky,) = [r for r in walk_urls(get_resolver()) if r.route.startswith(TENANT_PREFIX)]
     assert leaky.label == "leak"
     with pytest.raises(AssertionError) as caught:
         test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
@@ -286,7 +250,7 @@ def test_walker_fails_for_a_tenant_page_outside_the_tenant_prefix(settings):
 
     settings.ROOT_URLCONF = "tests.isolation_leaky_urls"
     clear_url_caches()
-    (outside,) = [r for r in _walk(get_resolver()) if not r.route.startswith(TENANT_PREFIX)]
+    (outside,) = [r for r in walk_urls(get_resolver()) if not r.route.startswith(TENANT_PREFIX)]
     with pytest.raises(AssertionError, match="lives outside /o/<org_slug>/"):
         test_url_outside_tenant_prefix_is_an_allowed_public_route(outside)
 

@@ -13,6 +13,10 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+# Staff sign in through allauth like everyone else, so rate limits and MFA apply to the admin.
+# Set before admin.site.urls is read below, which binds the login view.
+admin.site.login = secure_admin_login(admin.site.login)
+
 tenant_patterns = [
     path("", include("unify.tenancy.urls")),
     path("connections/", include("connections.urls")),
@@ -31,6 +35,4 @@ urlpatterns = [
 ]
 
 admin.site.site_header = "Unify support"
-# Staff sign in through allauth like everyone else, so rate limits and MFA apply to the admin.
-admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_title = "Unify support"
