@@ -592,7 +592,7 @@ data.</p>
         """The answer of a committed write, unless a fault "loses" it on the way back."""
         rule = self.after_commit_faults.pick(request.path)
         if rule is not None:
-            self.event_log.add("after_commit_fault", path=request.path, kind=str(rule.kind))
+            self.event_log.add("after_commit_fault", path=request.path, fault=str(rule.kind))
             if rule.kind is FaultKind.SERVER_ERROR:
                 return system_fault().response()
             if rule.kind in (FaultKind.BAD_GATEWAY, FaultKind.SERVICE_UNAVAILABLE):
