@@ -142,13 +142,13 @@ class Order(OrgOwnedModel):
                 name="order_file_unique_id",
             ),
         ]
+        # The Sales tab's indexes (keyset sorts per filter, a covering index for its totals,
+        # case-insensitive prefix and trigram search) are created by migration
+        # 0003_sales_tab with SQL per database vendor: PostgreSQL gets INCLUDE columns,
+        # text_pattern_ops and a pg_trgm GIN index, which Django's Index cannot express
+        # portably. They replace the plain (organization, x) indexes that used to be here.
         indexes = [
-            models.Index(fields=["organization", "-order_date", "-id"], name="order_org_date"),
-            models.Index(fields=["organization", "number"], name="order_org_number"),
             models.Index(fields=["organization", "customer_email"], name="order_org_email"),
-            models.Index(fields=["organization", "source_store"], name="order_org_store"),
-            models.Index(fields=["organization", "posting_status"], name="order_org_posting"),
-            models.Index(fields=["organization", "status"], name="order_org_status"),
         ]
 
     def __str__(self) -> str:
@@ -408,3 +408,67 @@ class ImportIssue(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.external_ref}: {self.reason}"
+
+
+class BulkActionKind(models.TextChoices):
+    IGNORE = "ignore", _("Ignore")
+    UNIGNORE = "unignore", _("Un-ignore")
+    REIMPORT = "reimport", _("Re-import from ShipStation")
+    POST = "post", _("Post")
+
+
+class BulkActionStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class OrderBulkAction(OrgOwnedModel):
+    """One Sales-tab action on many orders ("all N filtered", or a re-import of selected
+    orders), done in the background. The row is the progress bar and the checkpoint: orders
+    are taken in ``id`` order, and ``last_order_id`` is committed with every chunk, so a
+    redelivered task carries on instead of starting over."""
+
+    kind = models.CharField(_("action"), max_length=20, choices=BulkActionKind)
+    status = models.CharField(
+        _("status"), max_length=20, choices=BulkActionStatus, default=BulkActionStatus.QUEUED
+    )
+    # The Sales-tab filter as resolved when the merchant clicked (date presets already turned
+    # into absolute bounds), or an explicit list of order ids.
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    order_ids = models.JSONField(_("orders"), default=list, blank=True)
+    total = models.PositiveIntegerField(_("orders"), default=0)
+    done = models.PositiveIntegerField(_("orders done"), default=0)
+    changed = models.PositiveIntegerField(_("orders changed"), default=0)
+    failed = models.PositiveIntegerField(_("orders failed"), default=0)
+    last_order_id = models.BigIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order bulk action")
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="bulkaction_org_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (BulkActionStatus.QUEUED, BulkActionStatus.RUNNING)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == BulkActionStatus.SUCCEEDED:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, int(100 * self.done / self.total))
