@@ -17,8 +17,8 @@ POSTGRES_INDEXES = [
         "order_tab_date",
         "CREATE INDEX IF NOT EXISTS order_tab_date ON sales_order "
         "(organization_id, order_date DESC, id DESC) INCLUDE (posting_status, source_store_id, "
-        "connection_id, status, label_status, order_total, shipping_charged, label_cost_total, "
-        "return_label_cost_total, reconciliation_difference)",
+        "connection_id, status, label_status, currency, order_total, shipping_charged, "
+        "label_cost_total, return_label_cost_total, reconciliation_difference)",
     ),
     (
         "order_tab_store",
