@@ -176,3 +176,14 @@ def test_open_invitations_count_against_the_member_limit(client, owner_of_a, adm
     # Re-inviting the same address replaces its invitation instead of taking a seat.
     client.post("/o/acme/settings/members/", {"email": "three@x.example", "role": "admin"})
     assert Invitation.objects.filter(email="three@x.example", revoked_at__isnull=True).count() == 1
+
+
+def test_sole_owner_is_not_offered_to_leave(client, owner_of_a, admin_of_a):
+    client.force_login(owner_of_a.user)
+    page = client.get("/o/acme/settings/members/").content.decode()
+    assert "Make another member an owner before you leave." in page
+    assert ">Leave organization</button>" not in page
+    client.force_login(admin_of_a.user)
+    assert (
+        ">Leave organization</button>" in client.get("/o/acme/settings/members/").content.decode()
+    )

@@ -119,6 +119,11 @@ def settings_members(request: HttpRequest) -> HttpResponse:
             "form": form,
             "role_choices": Role.choices,
             "can_manage": request.membership.has_role(Role.ADMIN),
+            # The last owner cannot leave (the service refuses); do not offer the button.
+            "can_leave": not (
+                request.membership.role == Role.OWNER
+                and selectors.members_of(organization=org).filter(role=Role.OWNER).count() == 1
+            ),
         },
     )
 
