@@ -60,7 +60,6 @@ edits (notes, tags) that bump it.
 
 from __future__ import annotations
 
-import gc
 import random
 import uuid
 from bisect import bisect_right
@@ -69,6 +68,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
 
+from sandbox.framework import paused_gc
 from sandbox.shipstation.dates import PACIFIC, pacific_date
 from sandbox.shipstation.models import (
     ZERO,
@@ -977,15 +977,8 @@ def generate_merchant(
     now: datetime | None = None,
 ) -> tuple[MerchantData, MerchantGenerator]:
     """Generate one account's data; also return the generator for later additions."""
-    # Seeding allocates millions of objects that all stay alive: the cyclic collector would
-    # only rescan them again and again (a third of the time at 100k orders).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _generate(seed=seed, orders=orders, days=days, stores=stores, now=now)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _generate(

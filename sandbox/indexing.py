@@ -71,6 +71,21 @@ class SortedIndex:
         start, end = self.bounds(lo, hi)
         return self._ids[start:end].tolist()
 
+    def window(
+        self, start: int, end: int, offset: int, limit: int | None, descending: bool
+    ) -> list[int]:
+        """One page of the positions ``start:end``, read from either end."""
+        size = end - start if limit is None else limit
+        if descending:
+            hi = end - offset
+            lo = max(start, hi - size)
+            page = self._ids[lo:hi].tolist() if lo < hi else []
+            page.reverse()
+            return page
+        lo = start + offset
+        hi = min(end, lo + size)
+        return self._ids[lo:hi].tolist() if lo < hi else []
+
 
 @dataclass(frozen=True, slots=True)
 class RangeFilter:
@@ -81,8 +96,8 @@ class RangeFilter:
 
 @dataclass(frozen=True, slots=True)
 class QueryResult:
-    ids: list[int]
-    total: int
+    ids: list[int]  # the requested page
+    total: int  # all matches
 
 
 class Collection(Generic[R]):
@@ -97,6 +112,7 @@ class Collection(Generic[R]):
         self.records: dict[int, R] = {}
         self._key_functions = dict(key_functions)
         self._indexes = {name: SortedIndex() for name in key_functions}
+        self._by_id = SortedIndex()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -107,11 +123,13 @@ class Collection(Generic[R]):
         for name, fn in self._key_functions.items():
             pairs = ((k, rid) for rid, rec in self.records.items() if (k := fn(rec)) is not None)
             self._indexes[name] = SortedIndex(pairs)
+        self._by_id = SortedIndex((rid, rid) for rid in self.records)
 
     def add(self, record_id: int, record: R) -> None:
         if record_id in self.records:
             raise KeyError(f"duplicate id {record_id}")
         self.records[record_id] = record
+        self._by_id.insert(record_id, record_id)
         for name, fn in self._key_functions.items():
             key = fn(record)
             if key is not None:
@@ -140,14 +158,31 @@ class Collection(Generic[R]):
         sort_field: str | None = None,
         descending: bool = False,
         candidate_ids: Iterable[int] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> QueryResult:
-        """Matching ids in sort order (``sort_field`` None: by id).
+        """One page (``offset``, ``limit``) of the matching ids in sort order, and the total.
 
-        Plan: start from the narrowest source (explicit candidates, else the range filter
-        matching the fewest keys, else the sort index), then check everything else per record.
+        ``sort_field`` None sorts by id. Plan: when the whole match is one contiguous stretch
+        of an index (no predicates, at most a range on the sort field), the page is sliced
+        straight out of it. Otherwise start from the narrowest source (explicit candidates,
+        else the range filter matching the fewest keys, else the sort index), check the rest
+        per record, and sort what is left.
         """
         records = self.records
         ranges = list(ranges)
+        if candidate_ids is None and not predicates and len(ranges) <= 1:
+            index = self._by_id if sort_field is None else self._indexes[sort_field]
+            target = "__id__" if sort_field is None else sort_field
+            if not ranges and len(index) == len(records):
+                start, end = 0, len(index)
+            elif ranges and ranges[0].field == target:
+                start, end = index.bounds(ranges[0].lo, ranges[0].hi)
+            else:
+                start = end = -1
+            if start >= 0:
+                return QueryResult(index.window(start, end, offset, limit, descending), end - start)
+
         checks = list(predicates)
         ordered_by: str | None = "__id__"
         if candidate_ids is not None:
@@ -157,11 +192,11 @@ class Collection(Generic[R]):
             ranges.remove(narrowest)
             ids = self._indexes[narrowest.field].ids(narrowest.lo, narrowest.hi)
             ordered_by = narrowest.field
-        elif sort_field is not None:
+        elif sort_field is not None and len(self._indexes[sort_field]) == len(records):
             ids = self._indexes[sort_field].ids()
             ordered_by = sort_field
         else:
-            ids = sorted(records)
+            ids = self._by_id.ids()
         for r in ranges:
             checks.append(_range_check(self._key_functions[r.field], r))
         if checks:
@@ -176,7 +211,8 @@ class Collection(Generic[R]):
                 ids.sort(key=lambda i: (_none_first(fn(records[i])), i))
         if descending:
             ids.reverse()
-        return QueryResult(ids=ids, total=len(ids))
+        end_at = None if limit is None else offset + limit
+        return QueryResult(ids=ids[offset:end_at], total=len(ids))
 
 
 def _none_first(key: int | None) -> int:

@@ -65,6 +65,7 @@ from sandbox.qbo.wire import (
     bad_request_body,
     forbidden_response,
     intuit_time,
+    json_answer,
     query_validation_error,
     system_fault,
     throttled_response,
@@ -105,10 +106,6 @@ def _corrupt(rule: FaultRule | None, body: bytes) -> bytes:
     if rule.kind is FaultKind.MALFORMED_JSON:
         return body[:-1] + b",undefined" + body[-1:] if len(body) > 1 else b"{,}"
     return body
-
-
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status=status, content_type="application/json;charset=UTF-8")
 
 
 class QboSandbox(StandIn):
@@ -197,7 +194,7 @@ class QboSandbox(StandIn):
             },
             "time": intuit_time(),
         }
-        return _json(wire_bytes(body), status)
+        return json_answer(wire_bytes(body), status)
 
     def api_rules(self) -> list[Rule]:
         return [
@@ -444,7 +441,7 @@ data.</p>
     def _answer_value(
         self, ctx: RequestContext, value: dict[str, Any], status: int = 200
     ) -> Response:
-        return _json(_corrupt(ctx.fault, wire_bytes(value)), status)
+        return json_answer(_corrupt(ctx.fault, wire_bytes(value)), status)
 
     def _read_json(self, request: Request) -> Any:
         raw = request.get_data()
@@ -554,7 +551,7 @@ data.</p>
             request_id=request_id,
             path=request.path,
         )
-        return request_id, _json(replay.body, replay.status)
+        return request_id, json_answer(replay.body, replay.status)
 
     def _write(
         self, request: Request, ctx: RequestContext, company: Company, entity: str
@@ -600,7 +597,7 @@ data.</p>
             if rule.kind is FaultKind.SLOW:
                 time.sleep(rule.delay_seconds)
             payload = _corrupt(rule, payload)
-        return _json(_corrupt(ctx.fault, payload), status)
+        return json_answer(_corrupt(ctx.fault, payload), status)
 
     def _query_response(self, company: Company, text: str) -> dict[str, Any]:
         query = parse_query(text)
@@ -615,7 +612,8 @@ data.</p>
         if entity is None:
             raise query_validation_error(f"Entity {query.entity} is not supported")
         with company.lock:
-            records = company.all(entity)
+            indexed = company.candidates(entity, query.conditions)
+            records = company.all(entity) if indexed is None else indexed
             result = run_query(
                 query,
                 records,
@@ -993,14 +991,14 @@ data.</p>
                 record = self.add_document(entity, control_body(request), realm)
             except QboFault as fault:
                 return fault.response()
-            return _json(wire_bytes(record), 201)
+            return json_answer(wire_bytes(record), 201)
         return self._control_list(realm, entity)
 
     def control_document(self, request: Request, realm: str, entity: str, record_id: str) -> Any:
         if entity.lower() not in ENTITY_BY_PATH:
             raise ControlError(f"unknown entity {entity}", 404)
         try:
-            return _json(wire_bytes(self.document(entity, record_id, realm)))
+            return json_answer(wire_bytes(self.document(entity, record_id, realm)))
         except QboFault as fault:
             return fault.response()
 

@@ -202,6 +202,10 @@ class Company:
     reject_duplicate_doc_numbers: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _next_list_id: dict[str, int] = field(default_factory=dict)
+    # Indexes that keep name and DocNumber checks (and look-ups by them) O(1) at 10,000s of
+    # documents: casefolded name -> (entity, Id); entity -> casefolded DocNumber -> Ids.
+    _names: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    _doc_numbers: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     _next_txn_id: int = 100
     _next_doc_number: int = 1001
 
@@ -216,7 +220,71 @@ class Company:
         for entity in NAME_LISTS:
             numeric = [int(i) for i in company.records[entity] if i.isdigit()]
             company._next_list_id[entity] = max(numeric, default=0) + 1
+            for record in company.records[entity].values():
+                company._index(entity, record)
         return company
+
+    # -- indexes --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _namespace(entity: str) -> str:
+        return "people" if entity in _NAMESPACE else entity
+
+    def _index(self, entity: str, record: dict[str, Any]) -> None:
+        name_field = _NAME_FIELD.get(entity)
+        if name_field and record.get(name_field):
+            names = self._names.setdefault(self._namespace(entity), {})
+            names[str(record[name_field]).casefold()] = (entity, record["Id"])
+        if entity in TRANSACTIONS and record.get("DocNumber"):
+            numbers = self._doc_numbers.setdefault(entity, {})
+            numbers.setdefault(str(record["DocNumber"]).casefold(), set()).add(record["Id"])
+
+    def _unindex(self, entity: str, record: dict[str, Any]) -> None:
+        name_field = _NAME_FIELD.get(entity)
+        if name_field and record.get(name_field):
+            names = self._names.get(self._namespace(entity), {})
+            key = str(record[name_field]).casefold()
+            if names.get(key) == (entity, record["Id"]):
+                del names[key]
+        if entity in TRANSACTIONS and record.get("DocNumber"):
+            ids = self._doc_numbers.get(entity, {}).get(str(record["DocNumber"]).casefold())
+            if ids is not None:
+                ids.discard(record["Id"])
+
+    def _store(self, entity: str, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        if previous is not None:
+            self._unindex(entity, previous)
+        self.records[entity][record["Id"]] = record
+        self._index(entity, record)
+
+    def by_name(self, entity: str, name: str) -> dict[str, Any] | None:
+        hit = self._names.get(self._namespace(entity), {}).get(name.casefold())
+        if hit is None or hit[0] != entity:
+            return None
+        return self.records[entity].get(hit[1])
+
+    def by_doc_number(self, entity: str, number: str) -> list[dict[str, Any]]:
+        ids = self._doc_numbers.get(entity, {}).get(number.casefold(), set())
+        return [self.records[entity][i] for i in sorted(ids) if i in self.records[entity]]
+
+    def candidates(self, entity: str, conditions: list[Any]) -> list[dict[str, Any]] | None:
+        """Records that can match an equality/IN condition on an indexed member, or None."""
+        name_field = _NAME_FIELD.get(entity, "").lower()
+        for condition in conditions:
+            if condition.op not in ("=", "IN"):
+                continue
+            member = condition.field.lower()
+            values = [str(v) for v in condition.values if not isinstance(v, bool)]
+            if member == "id":
+                found = [self.records[entity].get(v) for v in values]
+            elif name_field and member == name_field:
+                found = [self.by_name(entity, v) for v in values]
+            elif member == "docnumber" and entity in TRANSACTIONS:
+                found = [r for v in values for r in self.by_doc_number(entity, v)]
+            else:
+                continue
+            return [r for r in found if r is not None]
+        return None
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -267,6 +335,7 @@ class Company:
             if entity == "Payment":
                 self._unapply_payment(existing)
             del self.records[entity][existing["Id"]]
+            self._unindex(entity, existing)
             self.deleted[entity][existing["Id"]] = existing
             return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}
 
@@ -290,7 +359,7 @@ class Company:
                 voided["UnappliedAmt"] = ZERO
             voided["PrivateNote"] = "Voided"
             self._touch(voided)
-            self.records[entity][voided["Id"]] = voided
+            self._store(entity, voided, existing)
             return voided
 
     def insert(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +411,7 @@ class Company:
             }
         )
         self._after_write(entity, record, previous=None)
-        self.records[entity][record_id] = record
+        self._store(entity, record, None)
         return record
 
     def _update(self, entity: str, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +435,7 @@ class Company:
         )
         self._touch(record)
         self._after_write(entity, record, previous=existing)
-        self.records[entity][record_id] = record
+        self._store(entity, record, existing)
         return record
 
     def _after_write(
@@ -438,14 +507,9 @@ class Company:
     # -- name lists -----------------------------------------------------------------------------
 
     def _check_unique_name(self, entity: str, name: str, own_id: str | None) -> None:
-        wanted = name.casefold()
-        for other in _NAMESPACE.get(entity, (entity,)):
-            field_name = _NAME_FIELD[other]
-            for record_id, record in self.records[other].items():
-                if other == entity and record_id == own_id:
-                    continue
-                if str(record.get(field_name, "")).casefold() == wanted:
-                    raise duplicate_name(entity, record_id)
+        hit = self._names.get(self._namespace(entity), {}).get(name.casefold())
+        if hit is not None and hit != (entity, own_id):
+            raise duplicate_name(entity, hit[1])
 
     def _deactivated_name(self, name: str, active: bool, existing: dict[str, Any] | None) -> str:
         # QBO renames what it makes inactive so the name is free again.
@@ -649,11 +713,9 @@ class Company:
             return number
         if number and custom and self.reject_duplicate_doc_numbers:
             own = existing["Id"] if existing else None
-            for record_id, record in self.records[entity].items():
-                if record_id != own and str(record.get("DocNumber", "")).casefold() == (
-                    number.casefold()
-                ):
-                    raise duplicate_doc_number(number, _TXN_LABEL[entity], record_id)
+            for record in self.by_doc_number(entity, number):
+                if record["Id"] != own:
+                    raise duplicate_doc_number(number, _TXN_LABEL[entity], record["Id"])
         return number
 
     def _amount(self, raw: Any, element: str, *, required: bool = True) -> Decimal:

@@ -267,6 +267,9 @@ def lookup(record: dict[str, Any], path: str) -> tuple[bool, Any]:
     for part in path.split("."):
         if not isinstance(current, dict):
             return False, None
+        if part in current:
+            current = current[part]
+            continue
         key = next((k for k in current if k.lower() == part.lower()), None)
         if key is None:
             return False, None
@@ -363,8 +366,8 @@ def _sort_key(record: dict[str, Any], path: str) -> tuple[int, Any]:
     if number is not None:
         return (1, number)
     moment = _as_datetime(value)
-    if moment is not None:
-        return (2, moment.timestamp() if moment.tzinfo else moment.replace().timestamp())
+    if moment is not None and moment.tzinfo is not None:
+        return (2, moment.timestamp())
     return (3, str(value).lower())
 
 

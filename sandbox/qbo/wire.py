@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -45,8 +46,22 @@ def wire_loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
+def intuit_tid() -> str:
+    """Intuit's per-request trace id (response header ``intuit_tid``, quoted to support)."""
+    return "1-" + secrets.token_hex(4) + "-" + secrets.token_hex(12)
+
+
+def json_answer(body: bytes, status: int = 200) -> Response:
+    return Response(
+        body,
+        status=status,
+        content_type="application/json;charset=UTF-8",
+        headers={"intuit_tid": intuit_tid()},
+    )
+
+
 def wire_response(value: Any, status: int = 200) -> Response:
-    return Response(wire_bytes(value), status=status, content_type="application/json;charset=UTF-8")
+    return json_answer(wire_bytes(value), status)
 
 
 def intuit_time(moment: datetime | None = None) -> str:

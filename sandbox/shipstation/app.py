@@ -46,9 +46,10 @@ from sandbox.framework import (
     json_bytes,
     json_loads,
     json_response,
+    paused_gc,
 )
 from sandbox.generator import generate_merchant
-from sandbox.indexing import RangeFilter, time_key
+from sandbox.indexing import QueryResult, RangeFilter, time_key
 from sandbox.shipstation import wire
 from sandbox.shipstation.account import Account, now_millis
 from sandbox.shipstation.dates import FilterDateError, parse_filter_datetime
@@ -145,15 +146,16 @@ def _sorting(params: Mapping[str, str], allowed: dict[str, str]) -> tuple[str | 
 
 
 def _page_envelope(
-    list_key: str, ids: list[int], page: int, page_size: int, render: Callable[[int], bytes]
+    list_key: str, result: QueryResult, page: int, page_size: int, render: Callable[[int], bytes]
 ) -> JsonListPage:
-    total = len(ids)
-    start = (page - 1) * page_size
-    chunk = ids[start : start + page_size]
     return JsonListPage(
-        items=[render(i) for i in chunk],
+        items=[render(i) for i in result.ids],
         list_key=list_key,
-        extra={"total": total, "page": page, "pages": math.ceil(total / page_size)},
+        extra={
+            "total": result.total,
+            "page": page,
+            "pages": math.ceil(result.total / page_size),
+        },
     )
 
 
@@ -312,8 +314,10 @@ class ShipStationSandbox(StandIn):
                 sort_field=sort_field,
                 descending=descending,
                 candidate_ids=candidates,
+                offset=(page - 1) * page_size,
+                limit=page_size,
             )
-            return _page_envelope("orders", result.ids, page, page_size, account.order_bytes)
+            return _page_envelope("orders", result, page, page_size, account.order_bytes)
 
     def api_shipments(self, request: Request, ctx: RequestContext) -> JsonListPage | Response:
         try:
@@ -360,10 +364,12 @@ class ShipStationSandbox(StandIn):
                 sort_field=sort_field,
                 descending=descending,
                 candidate_ids=candidates,
+                offset=(page - 1) * page_size,
+                limit=page_size,
             )
             return _page_envelope(
                 "shipments",
-                result.ids,
+                result,
                 page,
                 page_size,
                 lambda i: account.shipment_bytes(i, include_items),
@@ -403,9 +409,11 @@ class ShipStationSandbox(StandIn):
                 sort_field=sort_field,
                 descending=descending,
                 candidate_ids=candidates,
+                offset=(page - 1) * page_size,
+                limit=page_size,
             )
             return _page_envelope(
-                "fulfillments", result.ids, page, page_size, account.fulfillment_bytes
+                "fulfillments", result, page, page_size, account.fulfillment_bytes
             )
 
     def api_webhooks(self, request: Request, ctx: RequestContext) -> JsonPayload:
@@ -505,17 +513,18 @@ class ShipStationSandbox(StandIn):
         now: datetime | None = None,
     ) -> Account:
         """Create an account (key pair) with generated data; replaces one with the same key."""
-        data, generator = generate_merchant(
-            seed=seed, orders=orders, days=days, stores=stores, now=now
-        )
-        account = Account(
-            key=key,
-            secret=secret,
-            data=data,
-            generator=generator,
-            orders_requested=orders,
-            days=days,
-        )
+        with paused_gc():
+            data, generator = generate_merchant(
+                seed=seed, orders=orders, days=days, stores=stores, now=now
+            )
+            account = Account(
+                key=key,
+                secret=secret,
+                data=data,
+                generator=generator,
+                orders_requested=orders,
+                days=days,
+            )
         with self.lock:
             self.accounts[key] = account
         return account
