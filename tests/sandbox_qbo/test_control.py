@@ -136,3 +136,23 @@ def test_reset_forgets_documents_and_grants(qbo, api):
     _control(qbo, "POST", "/reset")
     assert qbo.count("Customer") == 3
     assert api.get(api.url("customer/1")).status_code == 401
+
+
+def test_deep_link_page_shows_the_document(qbo, api):
+    answer = api.post(
+        api.url("salesreceipt"),
+        json={
+            "DocNumber": "SS-77",
+            "Line": [{"Amount": "8.25", "DetailType": "SalesItemLineDetail"}],
+        },
+    )
+    assert answer.headers["intuit_tid"].startswith("1-")
+    receipt = answer.json()["SalesReceipt"]
+    page = requests.get(
+        f"{qbo.base_url}/app/salesreceipt", params={"txnId": receipt["Id"]}, timeout=5
+    )
+    assert page.status_code == 200
+    assert "SS-77" in page.text
+    assert '<span id="total">8.25</span>' in page.text
+    missing = requests.get(f"{qbo.base_url}/app/salesreceipt", params={"txnId": "999"}, timeout=5)
+    assert missing.status_code == 404
