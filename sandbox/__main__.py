@@ -6,7 +6,7 @@ import argparse
 import signal
 import threading
 
-from sandbox import shipstation
+from sandbox import qbo, shipstation
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=shipstation.DEFAULT_PORT,
         help=f"ShipStation stand-in port (default {shipstation.DEFAULT_PORT}; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--qbo-port",
+        type=int,
+        default=qbo.DEFAULT_PORT,
+        help=f"QuickBooks Online stand-in port (default {qbo.DEFAULT_PORT}; 0 = any free port)",
     )
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
     args = parser.parse_args(argv)
@@ -35,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         f"'{ship.base_url}/orders?pageSize=2'"
     )
     print(f"  control API: {ship.base_url}/__sandbox__/", flush=True)
+    books = qbo.start_demo(args.host, args.qbo_port, verbose=args.verbose)
+    print(f"QuickBooks Online stand-in: {books.base_url}", flush=True)
+    print(f"  discovery URL (intuit-oauth environment): {books.discovery_url}")
+    print(f"  API base URL (python-quickbooks api_url_v3): {books.api_base_url}")
+    print(f"  client id:     {qbo.DEMO_CLIENT_ID}")
+    print(f"  client secret: {qbo.DEMO_CLIENT_SECRET}")
+    print(f"  company: {qbo.DEFAULT_COMPANY_NAME} (realm {books.realm_id})")
+    print(f"  control API: {books.base_url}/__sandbox__/qbo/companies", flush=True)
     print("Ctrl-C to stop.", flush=True)
 
     stop = threading.Event()
@@ -44,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        books.stop()
         ship.stop()
     return 0
 
