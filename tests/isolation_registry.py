@@ -56,7 +56,28 @@ def _run_id(org_b) -> Any:
     ).pk
 
 
+def _ledger_connection_id(org_b) -> Any:
+    from tests.accounting.factories import LedgerConnectionFactory
+
+    return LedgerConnectionFactory(organization=org_b).pk
+
+
+def _posting_id(org_b) -> Any:
+    from tests.accounting.factories import make_posting
+
+    return make_posting(org_b).pk
+
+
+def _batch_id(org_b) -> Any:
+    from tests.accounting.factories import make_posting
+
+    return make_posting(org_b).batch_id
+
+
 OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
+    "ledger_connection_id": _ledger_connection_id,
+    "posting_id": _posting_id,
+    "batch_id": _batch_id,
     "membership_id": _membership_id,
     "run_id": _run_id,
     "invitation_id": _invitation_id,
@@ -68,4 +89,6 @@ OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
 # URL keywords under /o/<org_slug>/ that name no tenant object (a provider key, a report
 # kind, a page name): map each to a function returning a valid value. The walker then checks
 # such URLs with organization B's slug only, and fills these keywords in the other checks.
-PLAIN_VALUES: dict[str, Callable[[Any], Any]] = {}
+PLAIN_VALUES: dict[str, Callable[[Any], Any]] = {
+    "provider": lambda org_b: "qbo",  # accounting: a ledger provider key
+}

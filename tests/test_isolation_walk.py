@@ -39,6 +39,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "accounts/",  # allauth: sign-in, sign-up, email, password, MFA
     "organizations/new/",
     "invitations/",  # the token in the URL is the credential
+    "ledgers/",  # OAuth callbacks: state checked against the session, then membership + role
     "webhooks/",  # provider callbacks: a per-connection secret token in the path
 )
 # Exact routes (the home page redirects to the user's last organization).

@@ -31,6 +31,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("organizations/new/", tenancy_views.organization_create, name="organization_create"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
+    # Ledger OAuth callbacks: fixed redirect URIs; the organization comes from the session.
+    path("ledgers/", include("accounting.oauth_urls")),
     path("o/<slug:org_slug>/", include(tenant_patterns)),
 ]
 

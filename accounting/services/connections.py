@@ -376,3 +376,31 @@ def ledger_catalog_refresh(*, connection: LedgerConnection) -> LedgerCatalog:
     connection.catalog = catalog.to_json()
     connection.catalog_fetched_at = now
     return catalog
+
+
+def posting_settings_update(
+    *, posting_settings: PostingSettings, values: dict[str, Any], user=None, request=None
+) -> PostingSettings:
+    """Save the posting settings form's cleaned values (ledger ids already checked against
+    the catalog by the form). Compared with the stored row, not the form's instance (a
+    ModelForm writes into its instance while validating)."""
+    with transaction.atomic():
+        row = PostingSettings.all_orgs.select_for_update().get(pk=posting_settings.pk)
+        changed = []
+        for name, value in values.items():
+            if value is None and name != "start_date":
+                value = ""
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed.append(name)
+        if changed:
+            row.save()
+            audit_record(
+                action="posting_settings.updated",
+                organization_id=row.organization_id,
+                actor=user,
+                target=row,
+                metadata={"fields": sorted(changed)},
+                request=request,
+            )
+    return row

@@ -137,3 +137,27 @@ def make_store_connection(organization):
     from connections.models import StoreConnection
 
     return StoreConnection.all_orgs.create(organization=organization, name="ShipStation")
+
+
+def make_posting(organization, *, status="failed", connection=None, **kwargs):
+    """A sale posting of a new order, in a batch (isolation and UI tests)."""
+    from accounting.models import Posting, PostingBatch
+
+    connection = connection or LedgerConnectionFactory(organization=organization)
+    order = make_order(organization, lines=[("SKU-1", "Thing", 1, "10.00", False)])
+    batch = PostingBatch.all_orgs.create(
+        organization=organization, ledger_connection=connection, origin="selected", total=1
+    )
+    return Posting.all_orgs.create(
+        organization=organization,
+        ledger_connection=connection,
+        kind="sale",
+        source_reference=f"order:{order.pk}",
+        order=order,
+        batch=batch,
+        status=status,
+        idempotency_key=f"unify-test-{order.pk}",
+        document_number=f"SS-{order.number}",
+        error="QuickBooks refused it." if status == "failed" else "",
+        **kwargs,
+    )

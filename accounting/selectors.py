@@ -1,0 +1,189 @@
+"""Reads for the Accounting tab and the Sales tab's posting columns. Every function takes
+the organization explicitly and returns only its rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from accounting.ledgers.base import LedgerCatalog
+from accounting.models import (
+    LedgerConnection,
+    LedgerStatus,
+    Posting,
+    PostingBatch,
+    PostingEvent,
+    PostingKind,
+    PostingState,
+)
+from unify.tenancy.models import Organization
+
+
+def ledger_connection_current(*, organization: Organization) -> LedgerConnection | None:
+    """The connected ledger (active or waiting to be reconnected), else the most recently
+    disconnected one (its history stays visible)."""
+    connections = LedgerConnection.all_orgs.filter(organization=organization)
+    current = connections.exclude(status=LedgerStatus.DISABLED).first()
+    return current
+
+
+def ledger_connection_get(
+    *, organization: Organization, ledger_connection_id: int
+) -> LedgerConnection:
+    """Raises ``LedgerConnection.DoesNotExist`` for another organization's id."""
+    return LedgerConnection.all_orgs.get(organization=organization, pk=ledger_connection_id)
+
+
+def catalog_of(connection: LedgerConnection) -> LedgerCatalog:
+    return LedgerCatalog.from_json(connection.catalog)
+
+
+@dataclass(frozen=True, slots=True)
+class PostingCounts:
+    pending: int = 0
+    in_flight: int = 0
+    queued: int = 0
+    posted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    review: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.in_flight + self.queued
+
+
+def posting_counts(*, organization: Organization, ledger: LedgerConnection | None) -> PostingCounts:
+    if ledger is None:
+        return PostingCounts()
+    rows = dict(
+        Posting.all_orgs.filter(organization=organization, ledger_connection=ledger)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    review = Posting.all_orgs.filter(
+        organization=organization, ledger_connection=ledger, needs_review=True
+    ).count()
+    return PostingCounts(**{k: v for k, v in rows.items()}, review=review)
+
+
+def postings_for(
+    *,
+    organization: Organization,
+    status: str = "",
+    kind: str = "",
+    search: str = "",
+    needs_review: bool = False,
+) -> QuerySet[Posting]:
+    qs = Posting.all_orgs.filter(organization=organization).select_related(
+        "ledger_connection", "order", "shipping_cost"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if needs_review:
+        qs = qs.filter(needs_review=True)
+    if search:
+        qs = qs.filter(
+            Q(document_number__icontains=search)
+            | Q(external_number__icontains=search)
+            | Q(order__number__icontains=search)
+        )
+    return qs.order_by("-updated_at", "-pk")
+
+
+def posting_get(*, organization: Organization, posting_id: int) -> Posting:
+    return Posting.all_orgs.select_related("ledger_connection", "order", "shipping_cost").get(
+        organization=organization, pk=posting_id
+    )
+
+
+def posting_events(*, posting: Posting) -> QuerySet[PostingEvent]:
+    return PostingEvent.all_orgs.filter(
+        organization_id=posting.organization_id, posting=posting
+    ).select_related("actor")
+
+
+def batch_get(*, organization: Organization, batch_id: int) -> PostingBatch:
+    return PostingBatch.all_orgs.get(organization=organization, pk=batch_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    batch: PostingBatch
+    total: int
+    posted: int
+    failed: int
+    skipped: int
+    waiting: int
+
+    @property
+    def done(self) -> int:
+        return self.posted + self.failed + self.skipped
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting == 0
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100
+        return min(100, int(100 * self.done / self.total))
+
+
+def batch_progress(*, organization: Organization, batch: PostingBatch) -> BatchProgress:
+    rows = dict(
+        Posting.all_orgs.filter(organization=organization, batch=batch)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    posted = rows.get(PostingState.POSTED, 0) + rows.get(PostingState.QUEUED, 0)
+    failed = rows.get(PostingState.FAILED, 0)
+    skipped = rows.get(PostingState.SKIPPED, 0)
+    waiting = rows.get(PostingState.PENDING, 0) + rows.get(PostingState.IN_FLIGHT, 0)
+    return BatchProgress(
+        batch=batch,
+        total=max(batch.total, posted + failed + skipped + waiting),
+        posted=posted,
+        failed=failed,
+        skipped=skipped,
+        waiting=waiting,
+    )
+
+
+def order_postings(*, organization: Organization, order) -> list[Posting]:
+    """The postings of one order: its sale, its label costs, and the daily summary that
+    covers it."""
+    direct = list(
+        Posting.all_orgs.filter(organization=organization, order_id=order.pk).select_related(
+            "ledger_connection", "shipping_cost"
+        )
+    )
+    summaries = []
+    if order.posting_status in ("posted", "changed"):
+        when = order.payment_date or order.order_date
+        if when is not None:
+            day = when.astimezone(organization.tzinfo).date()
+            key = (
+                str(order.source_store_id) if order.source_store_id else f"name:{order.store_name}"
+            )
+            summaries = list(
+                Posting.all_orgs.filter(
+                    organization=organization,
+                    kind=PostingKind.SUMMARY,
+                    summary_date=day,
+                    summary_store_key=key[:64],
+                ).select_related("ledger_connection")
+            )
+    return sorted(direct + summaries, key=lambda p: (p.created_at, p.pk))
+
+
+def postings_by_order(*, organization: Organization, order_ids: list[int]) -> dict[int, Posting]:
+    """The sale posting of each order (for the Sales list's link column)."""
+    rows = Posting.all_orgs.filter(
+        organization=organization, order_id__in=order_ids, kind=PostingKind.SALE
+    ).order_by("pk")
+    return {p.order_id: p for p in rows}

@@ -1,0 +1,91 @@
+"""Template helpers for postings: status badges, ledger links, an order's posting history.
+
+``{% load accounting %}`` then:
+
+- ``{{ posting|ledger_link }}``: the document number linking to the ledger's page (opens in
+  a new tab), or the number alone when the ledger gave no link;
+- ``{{ posting|posting_badge }}``: the posting's status as a Bootstrap badge;
+- ``{% order_postings order as postings %}``: the postings of one order (sale, label costs,
+  daily summary), scoped to the order's organization;
+- ``{% order_ledger_link order %}``: the link of the order's posted sale (Sales list column).
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from accounting import selectors
+from accounting.models import Posting, PostingState
+
+register = template.Library()
+
+_BADGE = {
+    PostingState.PENDING: "text-bg-secondary",
+    PostingState.IN_FLIGHT: "text-bg-info",
+    PostingState.QUEUED: "text-bg-info",
+    PostingState.POSTED: "text-bg-success",
+    PostingState.FAILED: "text-bg-danger",
+    PostingState.SKIPPED: "text-bg-light",
+}
+
+
+@register.filter
+def ledger_link(posting: Posting | None) -> SafeString | str:
+    if posting is None:
+        return ""
+    number = posting.external_number or posting.document_number
+    if posting.status == PostingState.POSTED and posting.deep_link.startswith(
+        ("https://", "http://")
+    ):
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer" class="ledger-link" '
+            'title="{}">{}</a>',
+            posting.deep_link,
+            _("Open in %(ledger)s") % {"ledger": posting.ledger_connection.get_provider_display()},
+            number,
+        )
+    return number
+
+
+@register.filter
+def posting_badge(posting: Posting | None) -> SafeString | str:
+    if posting is None:
+        return ""
+    badge = format_html(
+        '<span class="badge {}">{}</span>',
+        _BADGE.get(posting.status, "text-bg-secondary"),
+        posting.get_status_display(),
+    )
+    if posting.needs_review:
+        badge += format_html(
+            ' <span class="badge text-bg-warning">{}</span>', _("Changed after posting")
+        )
+    return badge
+
+
+@register.simple_tag
+def order_postings(order) -> list[Posting]:
+    from unify.tenancy.models import Organization
+
+    organization = Organization.objects.get(pk=order.organization_id)
+    return selectors.order_postings(organization=organization, order=order)
+
+
+@register.simple_tag
+def order_ledger_link(order, postings_by_order: dict | None = None) -> SafeString | str:
+    """The ledger link of the order's sale. Pass ``postings_by_order`` (from
+    ``accounting.selectors.postings_by_order``) in lists to avoid a query per row."""
+    if postings_by_order is not None:
+        posting = postings_by_order.get(order.pk)
+    else:
+        posting = (
+            Posting.all_orgs.filter(
+                organization_id=order.organization_id, order_id=order.pk, kind="sale"
+            )
+            .select_related("ledger_connection")
+            .first()
+        )
+    return ledger_link(posting)

@@ -1,0 +1,130 @@
+"""Accounting tab pages: settings form validated against the ledger's catalog, posting log,
+posting detail, posting endpoints used by the Sales tab."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
+from accounting.services.connections import ledger_catalog_refresh
+from tests.accounting.factories import make_order, make_posting
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "document_type": "sales_receipt",
+    "trigger": "after_import",
+    "schedule_interval_minutes": "1440",
+    "eligible_statuses": ["shipped"],
+    "customer_strategy": "per_buyer",
+    "item_match_sku": "on",
+    "item_create_missing": "on",
+    "product_income_account_id": "79",
+    "shipping_income_account_id": "83",
+    "discount_account_id": "86",
+    "tax_liability_account_id": "89",
+    "deposit_account_id": "4",
+    "label_cost_mode": "expense",
+    "label_vendor_mode": "carrier",
+    "shipping_expense_account_id": "90",
+    "label_payment_account_id": "35",
+    "document_number_prefix": "SS-",
+}
+
+
+@pytest.fixture
+def ledger_with_catalog(qbo_ledger):
+    ledger_catalog_refresh(connection=qbo_ledger)
+    return qbo_ledger
+
+
+def test_settings_dropdowns_come_from_the_ledger_catalog(owner_client, org_a, ledger_with_catalog):
+    page = owner_client.get(f"/o/{org_a.slug}/accounting/settings/").content.decode()
+    assert '<option value="4">Undeposited Funds</option>' in page
+    assert "Sales of Product Income" in page
+    assert 'name="default_tax_code_id"' in page
+
+
+def test_settings_save_and_reject_a_mapping_the_ledger_does_not_have(
+    owner_client, org_a, ledger_with_catalog
+):
+    url = f"/o/{org_a.slug}/accounting/settings/"
+    bad = dict(VALID, deposit_account_id="999")
+    response = owner_client.post(url, bad)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    ps = PostingSettings.all_orgs.get(ledger_connection=ledger_with_catalog)
+    before = ps.deposit_account_id
+    assert before != "999"
+
+    response = owner_client.post(url, dict(VALID, label_payment_account_id=""))
+    assert "Choose the Account that pays label costs account." in response.content.decode()
+
+    response = owner_client.post(url, VALID)
+    assert response.status_code == 302
+    ps.refresh_from_db()
+    assert (ps.trigger, ps.deposit_account_id, ps.label_vendor_mode, ps.eligible_statuses) == (
+        "after_import",
+        "4",
+        "carrier",
+        ["shipped"],
+    )
+
+
+def test_member_cannot_change_settings(client, member_of_a, org_a, ledger_with_catalog):
+    client.force_login(member_of_a.user)
+    assert client.post(f"/o/{org_a.slug}/accounting/settings/", VALID).status_code == 403
+
+
+def test_posting_log_filters_and_detail_shows_document_and_answer(owner_client, org_a):
+    failed = make_posting(org_a, status="failed")
+    posted = make_posting(
+        org_a,
+        status="posted",
+        connection=failed.ledger_connection,
+        external_id="177",
+        deep_link="http://127.0.0.1:9/app/salesreceipt?txnId=177",
+        document={"reference": "SS-X", "total": "12.34"},
+        answer={"Id": "177", "TotalAmt": "12.34"},
+    )
+    page = owner_client.get(f"/o/{org_a.slug}/accounting/postings/?status=failed").content.decode()
+    assert f'id="posting-{failed.pk}"' in page and f'id="posting-{posted.pk}"' not in page
+
+    detail = owner_client.get(f"/o/{org_a.slug}/accounting/postings/{posted.pk}/").content.decode()
+    detail = html.unescape(detail)
+    assert '"total": "12.34"' in detail and '"TotalAmt": "12.34"' in detail
+    assert 'href="http://127.0.0.1:9/app/salesreceipt?txnId=177"' in detail
+
+
+def test_retry_failed_requeues_only_failed_postings(owner_client, org_a, qbo_ledger):
+    failed = make_posting(org_a, status="failed", connection=qbo_ledger)
+    posted = make_posting(org_a, status="posted", connection=qbo_ledger)
+    response = owner_client.post(f"/o/{org_a.slug}/accounting/postings/retry/", {"all": "1"})
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    posted.refresh_from_db()
+    assert (failed.status, failed.error, posted.status) == ("pending", "", "posted")
+
+
+def test_post_orders_endpoint_answers_htmx_with_progress(owner_client, org_a, qbo_ledger):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)])
+    response = owner_client.post(
+        f"/o/{org_a.slug}/accounting/post-orders/",
+        {"order_id": [order.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    batch = PostingBatch.all_orgs.get(organization=org_a)
+    assert f'id="batch-{batch.pk}"' in response.content.decode()
+    assert Posting.all_orgs.get(order=order).status == "pending"
+    progress = owner_client.get(f"/o/{org_a.slug}/accounting/batches/{batch.pk}/")
+    assert "0 of 1 done" in progress.content.decode()
+
+
+def test_home_shows_coming_soon_ledgers_and_connect_button(owner_client, org_a):
+    page = owner_client.get(f"/o/{org_a.slug}/accounting/").content.decode()
+    assert "Connect to QuickBooks" in page
+    assert page.count("Coming soon.") == 2
+    assert not LedgerConnection.all_orgs.exists()
