@@ -66,6 +66,7 @@ from sandbox.qbo.wire import (
     forbidden_response,
     intuit_time,
     json_answer,
+    object_not_found,
     query_validation_error,
     system_fault,
     throttled_response,
@@ -460,7 +461,7 @@ data.</p>
             try:
                 if key == "companyinfo":
                     if record_id not in (realm, company.company_info["Id"]):
-                        raise QboFault(610, "Object Not Found", "Object Not Found", "")
+                        raise object_not_found("CompanyInfo", record_id)
                     return self._answer_value(
                         ctx, {"CompanyInfo": company.company_info, "time": intuit_time()}
                     )

@@ -29,7 +29,6 @@ from typing import Any
 
 from sandbox.qbo import seed
 from sandbox.qbo.wire import (
-    QboFault,
     bad_request_body,
     business_error,
     duplicate_doc_number,
@@ -1251,7 +1250,3 @@ class Company:
 
 
 _TXN_LABEL = {"SalesReceipt": "Sales Receipt", "Invoice": "Invoice"}
-
-
-def fault_for_unknown_entity(path_name: str) -> QboFault:
-    return unsupported_operation(path_name, "Read")
