@@ -201,3 +201,17 @@ def test_invitation_for_another_address_is_refused(client, invite_link):
 
 def test_unknown_token_is_404(client):
     assert client.get("/invitations/not-a-real-token/").status_code == 404
+
+
+def test_home_shows_a_pending_invitation_once_and_forgets_a_spent_one(client, invite_link):
+    user = UserFactory(username="sam", email=INVITED)
+    client.get(invite_link)  # anonymous: remembered in the session
+    client.force_login(user)
+    assert client.get("/")["Location"] == invite_link
+    assert client.get("/")["Location"] == "/organizations/new/"  # not again
+
+    client.logout()
+    client.get(invite_link)
+    Invitation.objects.update(revoked_at=timezone.now())
+    client.force_login(user)
+    assert client.get("/")["Location"] == "/organizations/new/"

@@ -25,8 +25,13 @@ from unify.tenancy.models import Invitation, Membership, Role
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "tenancy/landing.html")
-    if request.session.get(services.INVITATION_SESSION_KEY):
-        return redirect("invitation_accept", token=request.session[services.INVITATION_SESSION_KEY])
+    token = request.session.pop(services.INVITATION_SESSION_KEY, None)
+    if token:
+        # Once: show the invitation this browser opened before signing in. A spent or
+        # expired one is dropped instead of sending the user back to it forever.
+        invitation = selectors.invitation_by_token(token=token)
+        if invitation is not None and invitation.is_pending:
+            return redirect("invitation_accept", token=token)
     org = selectors.default_organization_for(
         user=request.user, preferred_slug=request.session.get("last_org")
     )
