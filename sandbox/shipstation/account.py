@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sandbox.framework import ControlError, json_bytes
+from sandbox.framework import ControlError
 from sandbox.generator import MerchantGenerator, money
 from sandbox.indexing import Collection, time_key
-from sandbox.shipstation import wire
+from sandbox.shipstation import fastwire
 from sandbox.shipstation.dates import PACIFIC
 from sandbox.shipstation.models import (
     ORDER_STATUSES,
@@ -109,7 +109,7 @@ class Account:
     def order_bytes(self, order_id: int) -> bytes:
         cached = self._order_json.get(order_id)
         if cached is None:
-            cached = json_bytes(wire.order(self.orders.records[order_id]))
+            cached = fastwire.order(self.orders.records[order_id]).encode()
             self._order_json[order_id] = cached
         return cached
 
@@ -117,14 +117,14 @@ class Account:
         cached = self._shipment_json.get((shipment_id, include_items))
         if cached is None:
             record = self.shipments.records[shipment_id]
-            cached = json_bytes(wire.shipment(record, include_items=include_items))
+            cached = fastwire.shipment(record, include_items=include_items).encode()
             self._shipment_json[(shipment_id, include_items)] = cached
         return cached
 
     def fulfillment_bytes(self, fulfillment_id: int) -> bytes:
         cached = self._fulfillment_json.get(fulfillment_id)
         if cached is None:
-            cached = json_bytes(wire.fulfillment(self.fulfillments.records[fulfillment_id]))
+            cached = fastwire.fulfillment(self.fulfillments.records[fulfillment_id]).encode()
             self._fulfillment_json[fulfillment_id] = cached
         return cached
 
