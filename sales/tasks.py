@@ -89,3 +89,8 @@ def connection_connected(*, organization_id: int, connection_id: int) -> None:
         )
 
     transaction.on_commit(start)
+
+
+# The Sales tab's background actions live in their own module; importing it here registers
+# the task with the worker (Celery's autodiscovery only imports ``<app>.tasks``).
+from sales.tasks_tab import order_bulk_action_task  # noqa: E402,F401

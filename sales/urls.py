@@ -1,9 +1,15 @@
 from django.urls import path
 
-from sales import views
+from sales import views, views_tab
 
 app_name = "sales"
 
 urlpatterns = [
-    path("", views.order_list, name="list"),
+    # The Sales tab (list, counts and totals, order page, actions, export).
+    path("", views_tab.order_list, name="list"),
+    path("summary/", views_tab.order_summary, name="summary"),
+    path("export/", views_tab.order_export, name="export"),
+    path("actions/", views_tab.order_action, name="action"),
+    path("actions/<int:action_id>/", views_tab.bulk_action_progress, name="bulk_action"),
+    path("<int:order_id>/", views_tab.order_detail, name="detail"),
 ]

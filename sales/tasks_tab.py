@@ -1,0 +1,23 @@
+"""Celery task of the Sales tab's background actions ("all N filtered", re-import). Thin: ids
+in, org scope, one service call; registered with the worker through ``sales.tasks``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from unify.tenancy.scoping import org_scope
+
+
+@shared_task(name="sales.tasks.order_bulk_action_task", acks_late=True, ignore_result=True)
+def order_bulk_action_task(*, organization_id: int, action_id: int) -> None:
+    from sales.services.review import order_bulk_action_execute
+
+    with org_scope(organization_id):
+        result = order_bulk_action_execute(organization_id=organization_id, action_id=action_id)
+    if result.continue_later:
+        # The time budget ran out: the checkpoint is committed, a fresh task carries on.
+        order_bulk_action_task.apply_async(
+            kwargs={"organization_id": organization_id, "action_id": action_id},
+            queue=getattr(settings, "SALES_TASK_QUEUE", "") or None,
+        )
