@@ -13,7 +13,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -150,7 +158,10 @@ def order_summary(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+# The object views look the object up before refusing a method, so another organization's
+# id is a 404 whatever the method (the answer never depends on whether B's row exists).
+
+
 @require_role(Role.MEMBER)
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     organization = request.organization
@@ -158,6 +169,8 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_get(organization=organization, order_id=order_id)
     except Order.DoesNotExist:
         raise Http404 from None
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     back = request.GET.get("back", "")
     back_url = _list_url(request, back) if back and not back.startswith(("/", "http")) else ""
     context = {
@@ -213,7 +226,15 @@ def order_action(request: HttpRequest) -> HttpResponse:
     user = request.user
     try:
         if scope == "filtered":
-            filters = _filter_form(request, request.POST).filters(organization=organization)
+            form = _filter_form(request, request.POST)
+            if not form.is_valid():
+                # A filter value that cannot be read would widen "all filtered" to more
+                # orders than the merchant saw: refuse instead of guessing.
+                messages.error(
+                    request, _("The filters could not be read; nothing was changed. Try again.")
+                )
+                return _redirect_back(request, filter_query)
+            filters = form.filters(organization=organization)
             if action == "retry":
                 batch = review.orders_retry_failed(
                     organization=organization, order_ids=None, actor=user
@@ -306,23 +327,30 @@ def _retry_message(request: HttpRequest, batch: Any) -> None:
         )  # fmt: skip
 
 
-@require_GET
 @require_role(Role.MEMBER)
 def bulk_action_progress(request: HttpRequest, action_id: int) -> HttpResponse:
     try:
         action = selectors.bulk_action_get(organization=request.organization, action_id=action_id)
     except OrderBulkAction.DoesNotExist:
         raise Http404 from None
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return render(request, "sales/_bulk_action.html", {"action": action})
 
 
 @require_GET
 @require_role(Role.MEMBER)
-def order_export(request: HttpRequest) -> StreamingHttpResponse:
+def order_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The filtered list as CSV, streamed: the rows come from a server-side cursor while the
     response is being sent, so neither the server nor the browser waits for the whole set."""
     organization = request.organization
     form = _filter_form(request, request.GET)
+    if not form.is_valid():
+        # Exporting more than the filters say would be worse than exporting nothing.
+        return HttpResponseBadRequest(
+            _("The filters could not be read; nothing was exported."),
+            content_type="text/plain; charset=utf-8",
+        )
     filters: OrderFilters = form.filters(organization=organization)
     tz = organization.tzinfo
     organization_id = organization.pk

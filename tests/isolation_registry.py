@@ -74,7 +74,21 @@ def _batch_id(org_b) -> Any:
     return make_posting(org_b).batch_id
 
 
+def _order_id(org_b) -> Any:
+    from tests.sales_tab.factories import make_order
+
+    return make_order(org_b, lines=[{"sku": "B-SKU"}]).pk
+
+
+def _action_id(org_b) -> Any:
+    from sales.models import OrderBulkAction
+
+    return OrderBulkAction.all_orgs.create(organization=org_b, kind="ignore").pk
+
+
 OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
+    "order_id": _order_id,
+    "action_id": _action_id,
     "ledger_connection_id": _ledger_connection_id,
     "posting_id": _posting_id,
     "batch_id": _batch_id,

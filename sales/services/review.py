@@ -513,7 +513,11 @@ def _locked(action_id: int, organization_id: int) -> OrderBulkAction:
 
 
 def order_bulk_action_execute(
-    *, organization_id: int, action_id: int, budget_seconds: float = 120.0
+    *,
+    organization_id: int,
+    action_id: int,
+    budget_seconds: float = 120.0,
+    chunk_size: int = CHUNK_SIZE,
 ) -> BulkExecuteResult:
     """Work through the action in chunks of orders taken in id order. Safe to run twice (a
     redelivered task): chunks are claimed under the action's row lock and every change is
@@ -535,7 +539,7 @@ def order_bulk_action_execute(
             return BulkExecuteResult(_execute_post(action, organization))
         if action.kind == BulkActionKind.REIMPORT:
             return _execute_reimport(action, organization, deadline)
-        return _execute_flag(action, organization, deadline)
+        return _execute_flag(action, organization, deadline, chunk_size)
     except DomainError as exc:
         with transaction.atomic():
             action = _locked(action_id, organization_id)
@@ -555,15 +559,13 @@ def order_bulk_action_execute(
 
 
 def _execute_flag(
-    action: OrderBulkAction, organization: Organization, deadline: float
+    action: OrderBulkAction, organization: Organization, deadline: float, chunk_size: int
 ) -> BulkExecuteResult:
     change = _ignore_ids if action.kind == BulkActionKind.IGNORE else _unignore_ids
     audit_action = (
         "sales.order.ignored" if action.kind == BulkActionKind.IGNORE else "sales.order.unignored"
     )
     while True:
-        if time.monotonic() > deadline:
-            return BulkExecuteResult(action, continue_later=True)
         with transaction.atomic():
             action = _locked(action.pk, organization.pk)
             if not action.is_open:
@@ -572,7 +574,7 @@ def _execute_flag(
                 _action_orders(action, organization)
                 .filter(pk__gt=action.last_order_id)
                 .order_by("pk")
-                .values_list("pk", flat=True)[:CHUNK_SIZE]
+                .values_list("pk", flat=True)[:chunk_size]
             )
             if not ids:
                 _finish(action, BulkActionStatus.SUCCEEDED)
@@ -591,14 +593,14 @@ def _execute_flag(
             action.total = max(action.total, action.done)
             action.last_order_id = ids[-1]
             action.save(update_fields=["done", "changed", "total", "last_order_id", "updated_at"])
+        if time.monotonic() > deadline:
+            return BulkExecuteResult(action, continue_later=True)
 
 
 def _execute_reimport(
     action: OrderBulkAction, organization: Organization, deadline: float
 ) -> BulkExecuteResult:
     while True:
-        if time.monotonic() > deadline:
-            return BulkExecuteResult(action, continue_later=True)
         ids = [pk for pk in action.order_ids if pk > action.last_order_id][:REIMPORT_CHUNK_SIZE]
         if not ids:
             with transaction.atomic():
@@ -627,6 +629,8 @@ def _execute_reimport(
             action.save(
                 update_fields=["done", "changed", "failed", "error", "last_order_id", "updated_at"]
             )
+        if time.monotonic() > deadline:
+            return BulkExecuteResult(action, continue_later=True)
 
 
 def _execute_post(action: OrderBulkAction, organization: Organization) -> OrderBulkAction:
