@@ -225,9 +225,12 @@ class RequestRecord:
 
 
 class RequestLog:
-    def __init__(self) -> None:
+    """Every API request, oldest first; only the newest ``max_records`` are kept, so a demo
+    left running for weeks does not grow without bound."""
+
+    def __init__(self, max_records: int = 500_000) -> None:
         self._lock = threading.Lock()
-        self._records: list[RequestRecord] = []
+        self._records: deque[RequestRecord] = deque(maxlen=max_records)
 
     def append(self, record: RequestRecord) -> None:
         with self._lock:
@@ -747,9 +750,11 @@ class StandIn(abc.ABC):
     # -- Python mirror of the generic control API ---------------------------------------------
 
     def reset(self) -> None:
-        """Back to a fresh server: no accounts, no faults, default rate limit, empty logs."""
+        """Back to a fresh server: no accounts, no faults, default rate limit, empty logs,
+        resource URLs on the server's own address."""
         with self.lock:
             self.reset_state()
+        self._public_base_url = None
         self.faults.clear()
         self.rate_limiter.configure(self.default_rate_limit, self.default_rate_window)
         self.request_log.clear()

@@ -126,26 +126,24 @@ STORE_KINDS = (
     StoreKind("woocommerce", 36, "WooCommerce", "Northwind Outlet", "stripe", "web", 5),
 )
 
-# (code, title, base price, weight oz, variants)
+# (code, title, base price, weight oz, sized apparel)
 _APPAREL_SIZES = ("S", "M", "L", "XL")
 _COLOURS = (("BLK", "Black"), ("WHT", "White"), ("NVY", "Navy"))
 _PRODUCT_LINES = (
-    ("TSHIRT", "T-Shirt", "19.99", "6", True),
-    ("HOODIE", "Hoodie", "44.00", "18", True),
-    ("CAP", "Cap", "24.99", "4", False),
-    ("MUG", "Ceramic Mug 12 oz", "14.50", "14", False),
+    ("TSHIRT", "T-Shirt", "19.99", "6", True), ("HOODIE", "Hoodie", "44.00", "18", True),
+    ("CAP", "Cap", "24.99", "4", False), ("MUG", "Ceramic Mug 12 oz", "14.50", "14", False),
     ("POSTER", "Art Print A3", "24.00", "5", False),
     ("STICKER", "Sticker Pack", "6.00", "1", False),
     ("CANDLE", "Soy Candle", "18.00", "12", False),
     ("NOTEBOOK", "Dotted Notebook", "12.00", "9", False),
     ("TOTE", "Canvas Tote", "22.00", "7", False),
-)
+)  # fmt: skip
 _UNICODE_PRODUCTS = (
     ("CAFE-MUG", "Café Mug – „Guten Morgen“ ☕", "16.00", "14"),
     ("TENUGUI-01", "手ぬぐい Tenugui towel (藍)", "21.50", "3"),
     ("CARTE-ETE", "Carte postale « Été à Montréal »", "3.50", "1"),
     ("ZOE-PRINT", "Zoë's Ångström Poster — Ægir edition", "29.00", "5"),
-)
+)  # fmt: skip
 _LONG_PRODUCT_NAME = (
     "Limited Edition Hand-Printed Organic Cotton Heavyweight Oversized Crewneck Sweatshirt "
     "with Embroidered Sleeve Detail, Reinforced Seams and Recycled Packaging - Forest Green / "
@@ -153,55 +151,21 @@ _LONG_PRODUCT_NAME = (
 )
 
 _FIRST = (
-    ("Jane", "jane"),
-    ("John", "john"),
-    ("María", "maria"),
-    ("José", "jose"),
-    ("Zoë", "zoe"),
-    ("Łukasz", "lukasz"),
-    ("Søren", "soren"),
-    ("Amélie", "amelie"),
-    ("Chloé", "chloe"),
-    ("Liam", "liam"),
-    ("Olivia", "olivia"),
-    ("Noah", "noah"),
-    ("Emma", "emma"),
-    ("Ava", "ava"),
-    ("Mia", "mia"),
-    ("Lucas", "lucas"),
-    ("Ethan", "ethan"),
-    ("Sofia", "sofia"),
-    ("Ægir", "aegir"),
-    ("Björk", "bjork"),
-    ("Dmitri", "dmitri"),
-    ("Aiko", "aiko"),
-    ("Priya", "priya"),
-    ("Mateo", "mateo"),
-    ("Grace", "grace"),
-    ("Henry", "henry"),
-)
+    ("Jane", "jane"), ("John", "john"), ("María", "maria"), ("José", "jose"), ("Zoë", "zoe"),
+    ("Łukasz", "lukasz"), ("Søren", "soren"), ("Amélie", "amelie"), ("Chloé", "chloe"),
+    ("Liam", "liam"), ("Olivia", "olivia"), ("Noah", "noah"), ("Emma", "emma"), ("Ava", "ava"),
+    ("Mia", "mia"), ("Lucas", "lucas"), ("Ethan", "ethan"), ("Sofia", "sofia"), ("Ægir", "aegir"),
+    ("Björk", "bjork"), ("Dmitri", "dmitri"), ("Aiko", "aiko"), ("Priya", "priya"),
+    ("Mateo", "mateo"), ("Grace", "grace"), ("Henry", "henry"),
+)  # fmt: skip
 _LAST = (
-    ("Doe", "doe"),
-    ("Smith", "smith"),
-    ("García", "garcia"),
-    ("Müller", "muller"),
-    ("O'Brien", "obrien"),
-    ("Nguyen", "nguyen"),
-    ("Kowalski", "kowalski"),
-    ("Ångström", "angstrom"),
-    ("Þórsson", "thorsson"),
-    ("Johnson", "johnson"),
-    ("Williams", "williams"),
-    ("Brown", "brown"),
-    ("Martin", "martin"),
-    ("Lee", "lee"),
-    ("Dubois", "dubois"),
-    ("Rossi", "rossi"),
-    ("Yamada", "yamada"),
-    ("Patel", "patel"),
-    ("Silva", "silva"),
-    ("Taylor", "taylor"),
-)
+    ("Doe", "doe"), ("Smith", "smith"), ("García", "garcia"), ("Müller", "muller"),
+    ("O'Brien", "obrien"), ("Nguyen", "nguyen"), ("Kowalski", "kowalski"),
+    ("Ångström", "angstrom"), ("Þórsson", "thorsson"), ("Johnson", "johnson"),
+    ("Williams", "williams"), ("Brown", "brown"), ("Martin", "martin"), ("Lee", "lee"),
+    ("Dubois", "dubois"), ("Rossi", "rossi"), ("Yamada", "yamada"), ("Patel", "patel"),
+    ("Silva", "silva"), ("Taylor", "taylor"),
+)  # fmt: skip
 _CJK_NAMES = ("山田 太郎", "佐藤 花子", "김민준", "王小明")
 _LONG_PERSON_NAME = (
     "Maximiliane Alexandra Friederike Charlotte von Hohenzollern-Sigmaringen-Weißenfels "
@@ -210,49 +174,24 @@ _LONG_PERSON_NAME = (
 
 _STREETS = ("Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Elm St", "Pine Rd", "Lakeview Blvd")
 _US_PLACES = (
-    ("Austin", "TX", "78701"),
-    ("Seattle", "WA", "98101"),
-    ("Portland", "OR", "97205"),
-    ("Denver", "CO", "80202"),
-    ("Brooklyn", "NY", "11201"),
-    ("Chicago", "IL", "60601"),
-    ("Miami", "FL", "33101"),
-    ("Boston", "MA", "02108"),
-    ("San Diego", "CA", "92101"),
-    ("Phoenix", "AZ", "85004"),
-    ("Nashville", "TN", "37203"),
-    ("Columbus", "OH", "43215"),
-    ("Wilmington", "DE", "19801"),
-    ("Anchorage", "AK", "99501"),
-    ("Honolulu", "HI", "96813"),
-)
+    ("Austin", "TX", "78701"), ("Seattle", "WA", "98101"), ("Portland", "OR", "97205"),
+    ("Denver", "CO", "80202"), ("Brooklyn", "NY", "11201"), ("Chicago", "IL", "60601"),
+    ("Miami", "FL", "33101"), ("Boston", "MA", "02108"), ("San Diego", "CA", "92101"),
+    ("Phoenix", "AZ", "85004"), ("Nashville", "TN", "37203"), ("Columbus", "OH", "43215"),
+    ("Wilmington", "DE", "19801"), ("Anchorage", "AK", "99501"), ("Honolulu", "HI", "96813"),
+)  # fmt: skip
 _STATE_TAX = {
-    "TX": "0.0825",
-    "WA": "0.101",
-    "OR": "0",
-    "CO": "0.0881",
-    "NY": "0.08875",
-    "IL": "0.1025",
-    "FL": "0.07",
-    "MA": "0.0625",
-    "CA": "0.0775",
-    "AZ": "0.086",
-    "TN": "0.0925",
-    "OH": "0.08",
-    "DE": "0",
-    "AK": "0",
-    "HI": "0.04712",
-}
+    "TX": "0.0825", "WA": "0.101", "OR": "0", "CO": "0.0881", "NY": "0.08875", "IL": "0.1025",
+    "FL": "0.07", "MA": "0.0625", "CA": "0.0775", "AZ": "0.086", "TN": "0.0925", "OH": "0.08",
+    "DE": "0", "AK": "0", "HI": "0.04712",
+}  # fmt: skip
 _STATE_RATE = {k: Decimal(v) for k, v in _STATE_TAX.items()}
 _INTL_PLACES = (
-    ("Toronto", "ON", "M5V 2T6", "CA", "+1 416"),
-    ("London", None, "SW1A 1AA", "GB", "+44 20"),
-    ("Köln", None, "50667", "DE", "+49 221"),
-    ("Lyon", None, "69002", "FR", "+33 4"),
-    ("東京都渋谷区", "Tokyo", "150-0002", "JP", "+81 3"),
-    ("Sydney", "NSW", "2000", "AU", "+61 2"),
+    ("Toronto", "ON", "M5V 2T6", "CA", "+1 416"), ("London", None, "SW1A 1AA", "GB", "+44 20"),
+    ("Köln", None, "50667", "DE", "+49 221"), ("Lyon", None, "69002", "FR", "+33 4"),
+    ("東京都渋谷区", "Tokyo", "150-0002", "JP", "+81 3"), ("Sydney", "NSW", "2000", "AU", "+61 2"),
     ("Ciudad de México", "CDMX", "06700", "MX", "+52 55"),
-)
+)  # fmt: skip
 _DISCOUNT_CODES = (("SPRING10", "0.10"), ("WELCOME5", None), ("VIP15", "0.15"), ("SAVE20", "0.20"))
 
 # (carrier, service, package, base cost, cost per lb)
@@ -263,18 +202,15 @@ _DOMESTIC_SERVICES = (
     ("ups_walleted", "ups_ground", "package", "9.40", "1.35"),
     ("fedex", "fedex_home_delivery", "package", "10.15", "1.40"),
     ("fedex", "fedex_2day", "fedex_pak", "18.90", "2.10"),
-)
+)  # fmt: skip
 _INTL_SERVICES = (
     ("stamps_com", "usps_priority_mail_international", "package", "38.50", "4.00"),
     ("dhl_express_worldwide", "express_worldwide", "package", "42.10", "5.25"),
-)
+)  # fmt: skip
 _REQUESTED = ("Standard Shipping", "Free Shipping", "Expedited", "Priority Mail", None)
 _TAG_DEFS = (
-    ("VIP", "#FFD700"),
-    ("Gift", "#FF69B4"),
-    ("Wholesale", "#1E90FF"),
-    ("Fragile", "#FF4500"),
-)
+    ("VIP", "#FFD700"), ("Gift", "#FF69B4"), ("Wholesale", "#1E90FF"), ("Fragile", "#FF4500"),
+)  # fmt: skip
 
 
 def _weighted(options: list[tuple[object, int]]) -> tuple[list[object], list[int]]:
