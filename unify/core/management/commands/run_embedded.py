@@ -32,6 +32,19 @@ class Command(BaseCommand):
             from sandbox.shipstation import DEMO_API_KEY, DEMO_API_SECRET
 
             env.setdefault("SHIPSTATION_API_BASE_URL", "http://127.0.0.1:8765")
+            # The QuickBooks Online stand-in (port 8766) plays Intuit's OAuth server and API.
+            from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+            env.setdefault("QBO_CLIENT_ID", DEMO_CLIENT_ID)
+            env.setdefault("QBO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+            env.setdefault("QBO_REDIRECT_URI", f"http://127.0.0.1:{port}/ledgers/qbo/callback/")
+            env.setdefault(
+                "QBO_DISCOVERY_URL", "http://127.0.0.1:8766/.well-known/openid_configuration"
+            )
+            env.setdefault("QBO_API_BASE_URL", "http://127.0.0.1:8766/v3")
+            env.setdefault("QBO_APP_BASE_URL", "http://127.0.0.1:8766")
+            # oauthlib refuses plain-http token exchanges unless told the transport is local.
+            env.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("demo_setup")
         data_dir = settings.DATA_DIR
