@@ -499,9 +499,10 @@ def _action_orders(action: OrderBulkAction, organization: Organization) -> Query
     )
 
 
-def _finish(action: OrderBulkAction, status: str, error: str = "") -> None:
+def _finish(action: OrderBulkAction, status: str, error: str | None = None) -> None:
     action.status = status
-    action.error = error
+    if error is not None:
+        action.error = error
     action.finished_at = timezone.now()
     action.save(update_fields=["status", "error", "finished_at", "updated_at"])
 
