@@ -17,6 +17,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run Unify on its embedded default: web, worker, beat and the sandbox stand-ins."
 
@@ -77,6 +81,10 @@ class Command(BaseCommand):
         if not no_sandbox:
             commands = {"sandbox": [python, "-m", "sandbox"], **commands}
         processes: dict[str, subprocess.Popen] = {}
+        # Ctrl-C, and also `kill` / a supervisor's SIGTERM, stop the children too instead of
+        # leaving them orphaned; SIGINT is re-armed in case it was inherited as ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, env=env)  # noqa: S603
