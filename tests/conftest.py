@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import MembershipFactory, OrganizationFactory
 from unify.tenancy.models import Role
 from unify.tenancy.scoping import org_scope
 
