@@ -2,6 +2,7 @@
 otherwise), fast password hashing, everything else as in production code."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unify")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -19,3 +20,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # subprocesses the tests start.
 UNIFY_ENCRYPTION_KEYS = ["vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0="]
 SHIPSTATION_API_BASE_URL = "http://127.0.0.1:9"  # tests point it at their sandbox
+# WhiteNoise warns on every test client when STATIC_ROOT is missing; in DEBUG it serves from
+# the finders anyway, so an empty folder is all it needs.
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405
