@@ -358,6 +358,7 @@ def order_file_upload(request: HttpRequest) -> HttpResponse:
                 _put_error(form, exc)
             else:
                 return redirect(_url(request, "order_file_result", upload_id=upload.pk))
+    if request.method == "POST":
         status = 400
     return render(
         request,

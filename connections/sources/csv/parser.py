@@ -188,9 +188,20 @@ def _decimal(value: Any, column: str, *, default: Decimal | None = None) -> Deci
     return -amount if (match.group(1) or match.group(2)) else amount
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d{1,12}(?:\.(\d{1,12}))?")
+_LIMIT = Decimal("1e12")
+
+
 def _money(value: Any, column: str, *, default: Decimal | None = None, places: int = 2) -> Decimal:
+    if type(value) is str:
+        # The common case (a plain number in a CSV cell), checked without the general path.
+        match = _PLAIN_NUMBER.fullmatch(value)
+        if match is not None:
+            fraction = match.group(1)
+            if fraction is None or len(fraction) <= places or not fraction[places:].strip("0"):
+                return Decimal(value)
     amount = _decimal(value, column, default=default)
-    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+    if not amount.is_finite() or abs(amount) >= _LIMIT:
         raise RowError(_("%(column)s is too large") % {"column": column})
     exponent = amount.as_tuple().exponent
     too_precise = isinstance(exponent, int) and exponent < -places
@@ -236,6 +247,9 @@ class _PendingOrder:
     store: str
     first_row: int
     header: dict[str, Any]
+    # The first row's order-level cells as written: later rows repeating them are not parsed
+    # again (most exports repeat every order column on every line).
+    header_cells: tuple[Any, ...] = ()
     lines: list[SourceOrderLine] = field(default_factory=list)
     raw_lines: list[dict[str, str]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
@@ -407,11 +421,19 @@ class OrderFileReader:
     def _read_row(self, pending: _PendingOrder, cells: dict[str, Any], row: int) -> None:
         if len(pending.lines) >= MAX_LINES_PER_ORDER:
             raise RowError(_("an order may have at most %(n)s lines") % {"n": MAX_LINES_PER_ORDER})
-        header = self._order_fields(cells)
+        order_cells = tuple(cells.get(name) for name in ORDER_LEVEL)
+        if pending.header and all(
+            cell is None or cell == "" or cell == first
+            for cell, first in zip(order_cells, pending.header_cells, strict=True)
+        ):
+            header = {}
+        else:
+            header = self._order_fields(cells)
         if not pending.header:
             if "order_date" not in header:
                 raise RowError(_("order_date is empty"))
             pending.header = header
+            pending.header_cells = order_cells
         else:
             for key, value in header.items():
                 if pending.header.get(key, value) != value:
