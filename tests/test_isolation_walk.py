@@ -8,7 +8,9 @@
   (a) with organization B's slug: 404;
   (b) with A's slug and every other URL keyword pointing at an object of B (made by
       ``tests/isolation_registry.OBJECT_MAKERS``): 404, and no row of B changed.
-  A keyword missing from the registry fails the test with what to add.
+  A keyword missing from the registry fails the test with what to add; keywords that name
+  no tenant object (a provider key, say) go in ``PLAIN_VALUES`` and only get check (a).
+  A method the view does not take may answer 405; the one it takes must answer 404.
 - Every tenant view is decorated with ``require_role``.
 
 The patterns are read from the URL resolver when the tests are collected, so new URLs are
