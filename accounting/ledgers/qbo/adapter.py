@@ -162,11 +162,28 @@ class QboAdapter(LedgerAdapter):
                         status_code=401,
                     ) from None
                 tokens = self._refresh(tokens)
-            except qbe.SevereException as exc:
-                raise self._error(ProviderResponseInvalid, f"qbo: {exc.message[:200]}") from None
+            except qbe.QuickbooksException as exc:
+                # Anything the helpers below did not translate: an unreadable body
+                # (python-quickbooks reports it as error 10000) or a fault we do not know.
+                raise self._rejected(exc, "request") from None
+            except (KeyError, TypeError, ValueError) as exc:
+                # An answer of an unexpected shape (a body cut short, nulls in a list).
+                raise self._error(
+                    ProviderResponseInvalid, f"qbo: unexpected answer ({type(exc).__name__})"
+                ) from None
         raise AssertionError("unreachable")
 
-    def _rejected(self, exc: qbe.QuickbooksException, what: str) -> ProviderRejected:
+    def _rejected(self, exc: qbe.QuickbooksException, what: str) -> Exception:
+        """The exception to raise for a python-quickbooks error: the original for a 401 (so
+        :meth:`call` refreshes and tries again), ``ProviderResponseInvalid`` for a body it
+        could not read (the write may have happened: retried after a look-up), else
+        ``ProviderRejected`` with QuickBooks' own words."""
+        if isinstance(exc, qbe.AuthorizationException):
+            return exc
+        if isinstance(exc, qbe.SevereException) or _fault_code(exc) == 10000:
+            return self._error(
+                ProviderResponseInvalid, f"qbo {what}: unreadable answer ({exc.error_code})"
+            )
         detail = (exc.detail or "").strip()
         message = f"QuickBooks refused {what}: {exc.message}"
         if detail and detail not in message:
@@ -177,6 +194,10 @@ class QboAdapter(LedgerAdapter):
             field_errors={"code": str(exc.error_code), "detail": detail[:500]},
             user_message=message[:1000],
         )
+
+    @staticmethod
+    def _rows(answer: dict[str, Any], entity: str) -> list[dict[str, Any]]:
+        return [row for row in answer.get(entity) or [] if isinstance(row, dict)]
 
     def _query(self, client: QboClient, select: str) -> dict[str, Any]:
         return client.query(select).get("QueryResponse", {})
@@ -263,7 +284,7 @@ class QboAdapter(LedgerAdapter):
         for candidate in (name, clean_name(f"{name} ({entity.lower()})")):
             # QBO's query language, not SQL; values go through quote().
             select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
-            rows = self._query(client, select).get(entity, [])
+            rows = self._rows(self._query(client, select), entity)
             if rows:
                 found = str(rows[0]["Id"])
                 break
@@ -280,7 +301,7 @@ class QboAdapter(LedgerAdapter):
                     raise self._rejected(exc, f"{entity} {candidate}") from None
                 # Created meanwhile by another worker, or the name is a vendor's/employee's:
                 # look again; if it still is not a(n) {entity}, try the qualified name.
-                rows = self._query(client, select).get(entity, [])
+                rows = self._rows(self._query(client, select), entity)
                 if rows:
                     found = str(rows[0]["Id"])
                     break
@@ -304,7 +325,7 @@ class QboAdapter(LedgerAdapter):
             return resolved[item.match_key]
         name = clean_name(item.name)
         select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
-        rows = self._query(client, select).get("Item", [])
+        rows = self._rows(self._query(client, select), "Item")
         if rows:
             found = str(rows[0]["Id"])
         elif not item.create_if_missing:
@@ -329,7 +350,7 @@ class QboAdapter(LedgerAdapter):
             except qbe.QuickbooksException as exc:
                 if _fault_code(exc) != DUPLICATE_NAME:
                     raise self._rejected(exc, f"item {name}") from None
-                rows = self._query(client, select).get("Item", [])
+                rows = self._rows(self._query(client, select), "Item")
                 if not rows:
                     raise self._rejected(exc, f"item {name}") from None
                 found = str(rows[0]["Id"])
@@ -656,10 +677,8 @@ class QboAdapter(LedgerAdapter):
         self, client: QboClient, kind: DocumentKind, reference: str, marker: str
     ) -> dict[str, Any] | None:
         entity = ENTITY_FOR_KIND[kind]
-        rows = self._query(
-            client,
-            f"SELECT * FROM {entity} WHERE DocNumber = {quote(reference)}",  # noqa: S608 - QBO
-        ).get(entity, [])
+        select = f"SELECT * FROM {entity} WHERE DocNumber = {quote(reference)}"  # noqa: S608
+        rows = self._rows(self._query(client, select), entity)
         for row in rows:
             if not marker or marker in (row.get("PrivateNote") or ""):
                 return row
