@@ -52,11 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     print("Ctrl-C to stop.", flush=True)
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Installed explicitly: a parent without job control (a Makefile, a process supervisor)
+    # starts us with SIGINT ignored, and Ctrl-C should still stop us cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         books.stop()
         ship.stop()
