@@ -628,6 +628,7 @@ class StandIn(abc.ABC):
         self.rate_limiter = SlidingWindowRateLimiter(
             self.default_rate_limit, self.default_rate_window
         )
+        self._epoch = 0  # bumped by reset()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
@@ -753,6 +754,7 @@ class StandIn(abc.ABC):
         """Back to a fresh server: no accounts, no faults, default rate limit, empty logs,
         resource URLs on the server's own address."""
         with self.lock:
+            self._epoch += 1
             self.reset_state()
         self._public_base_url = None
         self.faults.clear()
@@ -832,6 +834,7 @@ class StandIn(abc.ABC):
 
     def _dispatch_api(self, request: Request) -> Response:
         wall, arrived = time.time(), time.monotonic()
+        epoch = self._epoch
         fault_kind: str | None = None
         account, denial = self.authenticate(request)
         if denial is not None:
@@ -848,6 +851,10 @@ class StandIn(abc.ABC):
             # Gateway pages come from the load balancer, before the API counted anything.
             if fault_kind not in _GATEWAY_FAULTS:
                 response.headers.update(decision.headers())
+        if epoch != self._epoch:
+            # Arrived before a reset (say, a slow fault still sleeping): it belongs to the
+            # previous test, whose log is gone; recording it would pollute the next one.
+            return response
         self.request_log.append(
             RequestRecord(
                 time=wall,

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -204,6 +205,8 @@ class ShipStationSandbox(StandIn):
         return key, None
 
     def error_response(self, status: int, message: str) -> Response:
+        if status == 401:
+            return Response(_UNAUTHORIZED_PAGE, status=401, content_type="text/html")
         if status >= 500:
             return json_response(
                 {
@@ -246,7 +249,11 @@ class ShipStationSandbox(StandIn):
 
     def _account(self, ctx: RequestContext) -> Account:
         assert ctx.account is not None
-        return self.accounts[ctx.account]
+        account = self.accounts.get(ctx.account)
+        if account is None:
+            # Removed (or reset) while this request was in flight, e.g. during a slow fault.
+            raise Unauthorized()
+        return account
 
     def api_stores(self, request: Request, ctx: RequestContext) -> JsonPayload | Response:
         try:

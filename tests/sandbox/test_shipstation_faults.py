@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -124,3 +125,14 @@ def test_unknown_path_is_a_json_404(shipstation, account):
     response = get(shipstation, "/carriers/nope")
     assert response.status_code == 404
     assert "No HTTP resource was found" in response.json()["Message"]
+
+
+def test_request_in_flight_during_a_reset_does_not_leak_into_the_next_log(shipstation, account):
+    shipstation.inject_faults("slow", count=1, delay_seconds=0.6)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        get(shipstation, "/orders", timeout=0.2)
+    shipstation.reset()
+    seed_account(shipstation, orders=1)
+    time.sleep(0.8)  # the slow request finishes now, against the new state
+    assert shipstation.requests_log() == []
+    assert shipstation.events("handler_crash") == []
