@@ -24,6 +24,7 @@ Faithfulness notes (see /work/shared/reference/shipstation-v1.md):
 
 from __future__ import annotations
 
+import hmac
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -161,11 +162,10 @@ def _page_envelope(
 
 
 def _parse_at(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ControlError("datetimes must be timezone-aware")
-        return value.astimezone(UTC) if value else None
-    moment = datetime.fromisoformat(str(value))
+    """A control API moment: an aware datetime or ISO 8601 text with an offset."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         raise ControlError(f"{value!r}: give an offset (e.g. 2024-03-10T09:30:00Z)")
     return moment.astimezone(UTC)
@@ -199,7 +199,7 @@ class ShipStationSandbox(StandIn):
             or account is None
             or account.expired
             or auth.password is None
-            or auth.password != account.secret
+            or not hmac.compare_digest(auth.password.encode(), account.secret.encode())
         ):
             return key, Response(_UNAUTHORIZED_PAGE, status=401, content_type="text/html")
         return key, None
