@@ -10,7 +10,7 @@ are never touched, so a negative difference stays a number.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,34 +18,36 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
-# (header, position in selectors_tab.EXPORT_FIELDS or a computed key)
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("order_id", "id"),
-    ("order_number", "number"),
-    ("order_date", "order_date"),
-    ("store", "store_name"),
-    ("connection", "connection__name"),
-    ("order_status", "status"),
-    ("posting_status", "posting_status"),
-    ("ignored", "is_ignored"),
-    ("customer_name", "customer_name"),
-    ("customer_email", "customer_email"),
-    ("items", "items_count"),
-    ("currency", "currency"),
-    ("lines_subtotal", "lines_subtotal"),
-    ("discounts", "discount_total"),
-    ("tax", "tax_total"),
-    ("shipping_charged", "shipping_charged"),
-    ("order_total", "order_total"),
-    ("amount_paid", "amount_paid"),
-    ("reconciliation_difference", "reconciliation_difference"),
-    ("label_cost", "label_cost_total"),
-    ("return_label_cost", "return_label_cost_total"),
-    ("shipping_margin", "=shipping_margin"),
-    ("shipstation_order_id", "external_id"),
-    ("order_key", "order_key"),
+TEXT, MONEY, DATE, FLAG, COUNT = "text", "money", "date", "flag", "count"
+
+# (header, field of selectors_tab.EXPORT_FIELDS, kind). The margin is computed.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("order_id", "id", COUNT),
+    ("order_number", "number", TEXT),
+    ("order_date", "order_date", DATE),
+    ("store", "store_name", TEXT),
+    ("connection", "connection__name", TEXT),
+    ("order_status", "status", TEXT),
+    ("posting_status", "posting_status", TEXT),
+    ("ignored", "is_ignored", FLAG),
+    ("customer_name", "customer_name", TEXT),
+    ("customer_email", "customer_email", TEXT),
+    ("items", "items_count", COUNT),
+    ("currency", "currency", TEXT),
+    ("lines_subtotal", "lines_subtotal", MONEY),
+    ("discounts", "discount_total", MONEY),
+    ("tax", "tax_total", MONEY),
+    ("shipping_charged", "shipping_charged", MONEY),
+    ("order_total", "order_total", MONEY),
+    ("amount_paid", "amount_paid", MONEY),
+    ("reconciliation_difference", "reconciliation_difference", MONEY),
+    ("label_cost", "label_cost_total", MONEY),
+    ("return_label_cost", "return_label_cost_total", MONEY),
+    ("shipping_margin", "", MONEY),
+    ("shipstation_order_id", "external_id", TEXT),
+    ("order_key", "order_key", TEXT),
 )
-HEADER = [name for name, _source in COLUMNS]
+HEADER = [name for name, _field, _kind in COLUMNS]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
 
@@ -66,51 +68,55 @@ class _Line:
         return text
 
 
-def _text(value: str) -> str:
-    if value and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 def _money(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2f}"
+    return "" if value is None else f"{value:.2f}"
 
 
-def _row(values: dict[str, Any], tz: ZoneInfo) -> list[str]:
-    out: list[str] = []
-    for _name, source in COLUMNS:
-        if source == "=shipping_margin":
-            labels = values["label_cost_total"] + values["return_label_cost_total"]
-            out.append(_money(values["shipping_charged"] - labels))
-            continue
-        value = values[source]
-        if value is None:
-            out.append("")
-        elif isinstance(value, bool):
-            out.append("yes" if value else "no")
-        elif isinstance(value, Decimal):
-            out.append(_money(value))
-        elif isinstance(value, datetime):
-            out.append(value.astimezone(tz).isoformat(timespec="seconds"))
-        elif isinstance(value, int):
-            out.append(str(value))
-        else:
-            out.append(_text(str(value)))
-    return out
+def _formatters(fields: tuple[str, ...], tz: ZoneInfo) -> list[Callable[[tuple], str]]:
+    """One function per column that reads its value from a row tuple and formats it."""
+    index = {name: i for i, name in enumerate(fields)}
+    shipping = index["shipping_charged"]
+    labels, returns = index["label_cost_total"], index["return_label_cost_total"]
+
+    def margin(row: tuple) -> str:
+        return _money(row[shipping] - row[labels] - row[returns])
+
+    def one(kind: str, i: int) -> Callable[[tuple], str]:
+        if kind == MONEY:
+            return lambda row: _money(row[i])
+        if kind == DATE:
+            return lambda row: (
+                "" if row[i] is None else row[i].astimezone(tz).isoformat(timespec="seconds")
+            )
+        if kind == FLAG:
+            return lambda row: "yes" if row[i] else "no"
+        if kind == COUNT:
+            return lambda row: "" if row[i] is None else str(row[i])
+        return lambda row: _text(row[i])
+
+    return [margin if not field else one(kind, index[field]) for _n, field, kind in COLUMNS]
 
 
 def csv_chunks(
     rows: Iterable[tuple[Any, ...]], *, fields: tuple[str, ...], tz: ZoneInfo
 ) -> Iterator[str]:
     """The CSV text, a header then ``ROWS_PER_CHUNK`` rows per chunk."""
+    formatters = _formatters(fields, tz)
     buffer = _Line()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
     yield buffer.take()
     for count, row in enumerate(rows, start=1):
-        writer.writerow(_row(dict(zip(fields, row, strict=True)), tz))
+        writer.writerow([format_(row) for format_ in formatters])
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.take()
     rest = buffer.take()
