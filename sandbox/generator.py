@@ -213,6 +213,14 @@ _TAG_DEFS = (
 )  # fmt: skip
 
 
+# Shared, never mutated: built once instead of once per order.
+_INTL_SHIPPING = Decimal("24.00")
+_FREE_SHIPPING_FROM = Decimal("75")
+_SHIPPING_RATES = (ZERO, Decimal("4.99"), Decimal("7.99"), Decimal("12.50"))
+_THREE_DAYS = timedelta(days=3)
+_BOX = Dimensions(Decimal(10), Decimal(8), Decimal(4))
+
+
 def _weighted(options: list[tuple[object, int]]) -> tuple[list[object], list[int]]:
     values = [v for v, _ in options]
     cumulative = list(accumulate(w for _, w in options))
@@ -602,13 +610,11 @@ class MerchantGenerator:
         if kind.shipping_per_line:
             shipping = sum((i.shipping_amount or ZERO for i in items), ZERO)
         elif international:
-            shipping = Decimal("24.00")
-        elif lines_total >= Decimal("75"):
+            shipping = _INTL_SHIPPING
+        elif lines_total >= _FREE_SHIPPING_FROM:
             shipping = ZERO
         else:
-            shipping = (ZERO, Decimal("4.99"), Decimal("7.99"), Decimal("12.50"))[
-                int(rng.random() * 4)
-            ]
+            shipping = _SHIPPING_RATES[int(rng.random() * len(_SHIPPING_RATES))]
         self._next_order_id += _randrange(rng, 1, 4)
         weight = sum((i.weight_oz * i.quantity for i in items if i.weight_oz), ZERO)
         order = Order(
@@ -620,9 +626,7 @@ class MerchantGenerator:
             create_date=create_date,
             modify_date=create_date,
             payment_date=None if status == "awaiting_payment" else order_date,
-            ship_by_date=order_date + timedelta(days=3)
-            if kind.kind in ("amazon", "ebay")
-            else None,
+            ship_by_date=order_date + _THREE_DAYS if kind.kind in ("amazon", "ebay") else None,
             status=status,
             customer_id=customer_id,
             customer_username=username,
@@ -638,9 +642,7 @@ class MerchantGenerator:
             gift=(gift := rng.random() < 0.04),
             gift_message="Happy birthday! Alles Gute 🎂" if gift else None,
             weight_oz=weight,
-            dimensions=Dimensions(Decimal(10), Decimal(8), Decimal(4))
-            if rng.random() < 0.3
-            else None,
+            dimensions=_BOX if rng.random() < 0.3 else None,
             warehouse_id=self.warehouse_id,
             source=kind.source,
             custom_field1="Gift wrap" if gift else None,
