@@ -12,4 +12,9 @@ urlpatterns = [
     path("actions/", views_tab.order_action, name="action"),
     path("actions/<int:action_id>/", views_tab.bulk_action_progress, name="bulk_action"),
     path("<int:order_id>/", views_tab.order_detail, name="detail"),
+    path("sync/", views.sync_overview, name="sync_overview"),
+    path("sync/<int:connection_id>/", views.sync_progress, name="sync_progress"),
+    path("sync/<int:connection_id>/now/", views.sync_now, name="sync_now"),
+    path("sync/<int:connection_id>/history/", views.sync_history, name="sync_history"),
+    path("sync/runs/<int:run_id>/issues/", views.sync_run_issues, name="sync_run_issues"),
 ]

@@ -3,6 +3,12 @@
 Import from here: ``from sales.services import sync_request, order_upsert_from_file``.
 """
 
+from sales.services.lifecycle import (
+    connection_on_connected,
+    connection_on_credentials_updated,
+    connection_on_disconnecting,
+    connection_on_settings_changed,
+)
 from sales.services.matching import (
     order_label_totals_refresh,
     shipping_costs_match_order_files,
@@ -25,6 +31,10 @@ from sales.services.webhooks import webhook_receive, webhooks_subscribe, webhook
 __all__ = [
     "FileImportResult",
     "connection_needs_credentials",
+    "connection_on_connected",
+    "connection_on_credentials_updated",
+    "connection_on_disconnecting",
+    "connection_on_settings_changed",
     "order_label_totals_refresh",
     "order_upsert_from_file",
     "order_upsert_page",

@@ -40,6 +40,7 @@ from sales.services.records import (
 )
 from unify.core.exceptions import TenantScopeError
 from unify.tenancy.models import Organization
+from unify.tenancy.scoping import org_scope
 
 
 @dataclass(slots=True)
@@ -434,26 +435,51 @@ class FileImportResult:
 
 def order_upsert_from_file(
     *,
-    organization: Organization,
     orders: Sequence[SourceOrder],
+    organization: Organization | None = None,
+    organization_id: int | None = None,
     source_store: SourceStore | None = None,
+    source_store_id: int | None = None,
     store_name: str = "",
     currency: str = "USD",
     synced_at: datetime | None = None,
 ) -> FileImportResult:
     """Upsert orders parsed from a shop's order file, then match waiting label costs to them.
 
-    Orders are identified by ``(organization, store name, external id)``; ``external_id`` is
-    the shop's order id (the order number when the file has none); a row's
-    ``SourceOrder.store_name`` wins over ``store_name``. ``source_store`` is the ShipStation
-    store the file's shop feeds, when the merchant said which: labels are then matched by that
-    store + order number (+ order key when both sides have one), otherwise by order number
-    alone when that is unambiguous. Rows that cannot be read come back in ``problems``; the
-    others are imported, all in one transaction.
+    Give the organization (or its id) and optionally the ShipStation store the file's shop
+    feeds (``source_store`` or its id), when the merchant said which. Orders are identified
+    by ``(organization, store name, external id)``; ``external_id`` is the shop's order id
+    (the order number when the file has none); a row's ``SourceOrder.store_name`` wins over
+    ``store_name``. Labels are matched by store + order number (+ order key when both sides
+    have one), otherwise by order number alone when that is unambiguous. Rows that cannot be
+    read come back in ``problems``; the others are imported, all in one transaction.
     """
+    if organization is None:
+        organization = Organization.objects.get(pk=organization_id)
+    if source_store is None and source_store_id is not None:
+        source_store = SourceStore.all_orgs.get(pk=source_store_id)
     if source_store is not None and source_store.organization_id != organization.pk:
         raise TenantScopeError("source store of another organization")
-    organization_id = organization.pk
+    with org_scope(organization.pk):
+        return _order_upsert_from_file(
+            organization_id=organization.pk,
+            orders=orders,
+            source_store=source_store,
+            store_name=store_name,
+            currency=currency,
+            synced_at=synced_at,
+        )
+
+
+def _order_upsert_from_file(
+    *,
+    organization_id: int,
+    orders: Sequence[SourceOrder],
+    source_store: SourceStore | None,
+    store_name: str,
+    currency: str,
+    synced_at: datetime | None,
+) -> FileImportResult:
     source_store_id = source_store.pk if source_store is not None else None
     synced_at = synced_at or timezone.now()
     result = FileImportResult()

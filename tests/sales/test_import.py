@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-import pytest
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
 
-from sales.models import SyncStatus
+import pytest
+import requests
+from django.core import mail
+from django.db import connection as db_connection
+
+from connections.models import ConnectionMode, ConnectionStatus, StoreConnection
+from sales.models import (
+    ImportIssue,
+    LabelStatus,
+    Order,
+    OrderLine,
+    PostingStatus,
+    ShippingCost,
+    SyncKind,
+    SyncRun,
+    SyncStatus,
+)
 from sales.services import sync_request, sync_run_execute
 from tests.sales.support import (
     SS_KEY,
@@ -14,20 +33,35 @@ from tests.sales.support import (
     imported_costs,
     imported_orders,
     make_connection,
+    table_snapshot,
 )
+from unify.core.models import AuditEvent
 from unify.tenancy.scoping import org_scope
 
 pytestmark = [pytest.mark.django_db, pytest.mark.shipstation_rate_limit(None)]
 
 
-def run_sync(org, connection, **kwargs):
+def run_sync(org, connection, *, kind=SyncKind.MANUAL):
     with org_scope(org.pk):
-        run = sync_request(organization=org, connection=connection, **kwargs)
+        connection.refresh_from_db()
+        run = sync_request(organization=org, connection=connection, kind=kind)
         result = sync_run_execute(run_id=run.pk)
         while result.continue_later:
             result = sync_run_execute(run_id=run.pk)
         run.refresh_from_db()
     return run
+
+
+def orders_by_ref(org) -> dict[str, Order]:
+    with org_scope(org.pk):
+        return {o.external_id: o for o in Order.objects.all()}
+
+
+def api_requests(shipstation, path: str) -> list:
+    return [r for r in shipstation.requests_log(SS_KEY) if r.path == path]
+
+
+# --- first import ---------------------------------------------------------------------------
 
 
 def test_first_import_brings_every_order_line_and_label_cost_once(ss_app, org_a, settings):
@@ -38,7 +72,482 @@ def test_first_import_brings_every_order_line_and_label_cost_once(ss_app, org_a,
     run = run_sync(org_a, connection)
 
     assert run.status == SyncStatus.SUCCEEDED, run.error_detail
+    assert run.kind == SyncKind.INITIAL
+    expected = expected_orders(account)
+    assert imported_orders(org_a) == expected
+    costs = expected_costs(account)
+    assert imported_costs(org_a) == costs
+    assert len(costs) > 100 and any(c[3] for c in costs.values())  # voided ones too
+    assert run.orders_created == 150
+    assert run.costs_created == len(costs)
+    assert run.issues_count == 0
+    assert run.pages_done == run.pages_total >= 4 + 4 + 1
+    connection.refresh_from_db()
+    assert connection.orders_watermark == run.window_end
+    assert connection.shipments_watermark == run.window_end
+    assert connection.next_sync_at is not None
+
+
+def test_amounts_reconcile_and_mismatches_show_as_a_difference(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=12, orders=200, days=30)
+    run_sync(org_a, make_connection(org_a))
+
+    orders = orders_by_ref(org_a)
+    assert account.mismatched, "the generated account has orders that do not reconcile"
+    for order_id, record in account.orders.records.items():
+        order = orders[str(order_id)]
+        discounts = -sum((i.extended for i in record.items if i.unit_price < 0), Decimal(0))
+        assert order.discount_total == discounts
+        assert order.lines_subtotal - order.discount_total == record.lines_total
+        # orderTotal = lines + shipping + tax, so the difference is exactly paid - total.
+        assert order.reconciliation_difference == record.amount_paid - record.order_total
+        assert (order.reconciliation_difference != 0) == (order_id in account.mismatched)
+
+
+def test_labels_orders_shipped_without_a_label_and_return_labels(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=13, orders=200, days=30)
+    run_sync(org_a, make_connection(org_a))
+
+    orders = orders_by_ref(org_a)
+    with_label = {s.order_id for s in account.shipments.records.values()
+                  if not s.voided and not s.is_return_label}  # fmt: skip
+    no_label = [o for o in account.orders.records.values()
+                if o.order_id not in with_label and o.status == "shipped"]  # fmt: skip
+    assert no_label, "the generated account has orders shipped outside ShipStation"
+    for record in account.orders.records.values():
+        order = orders[str(record.order_id)]
+        if record.order_id in with_label:
+            assert order.label_status == LabelStatus.HAS_LABEL
+        elif record.status == "shipped":
+            assert order.label_status == LabelStatus.NO_LABEL
+            assert order.label_cost_total == 0
+    returns = [s for s in account.shipments.records.values() if s.is_return_label]
+    assert returns
+    for label in returns:
+        assert orders[str(label.order_id)].return_label_cost_total > 0
+
+
+def test_status_filter_skips_other_new_orders_but_cancellations_reach_known_ones(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=14, orders=120, days=30)
+    connection = make_connection(org_a, statuses=["shipped"])
+
+    run = run_sync(org_a, connection)
+
+    shipped = expected_orders(account, statuses=["shipped"])
+    assert set(imported_orders(org_a)) == set(shipped)
+    assert run.orders_skipped == len(account.orders.records) - len(shipped)
+
+    victim = int(next(iter(shipped)))
+    ss_app.edit_order(SS_KEY, victim, orderStatus="cancelled")
+    run = run_sync(org_a, connection)
+
+    assert run.kind == SyncKind.MANUAL
+    order = orders_by_ref(org_a)[str(victim)]
+    assert order.status == "cancelled"
+    assert order.is_cancelled is True
+    assert set(imported_orders(org_a)) == set(shipped)
+
+
+def test_excluded_store_is_not_imported(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=15, orders=120, days=30, stores=3)
+    store_ids = sorted({o.store_id for o in account.orders.records.values()})
+    excluded = store_ids[0]
+    connection = make_connection(
+        org_a,
+        stores=[(sid, f"Store {sid}", sid != excluded) for sid in store_ids],
+    )
+
+    run_sync(org_a, connection)
+
+    orders = orders_by_ref(org_a)
+    expected = {str(o.order_id) for o in account.orders.records.values() if o.store_id != excluded}
+    assert set(orders) == expected
+    assert all(o.source_store is not None and o.store_name for o in orders.values())
+    with org_scope(org_a.pk):
+        assert not ShippingCost.objects.filter(store_external_id=str(excluded)).exists()
+
+
+# --- incremental syncs ----------------------------------------------------------------------
+
+
+def test_incremental_sync_picks_up_edits_new_orders_and_voided_labels(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=16, orders=120, days=30)
+    connection = make_connection(org_a)
+    first = run_sync(org_a, connection)
+    before = orders_by_ref(org_a)
+
+    edited = next(o for o in account.orders.records.values() if o.status == "shipped")
+    ss_app.edit_order(SS_KEY, edited.order_id, amountPaid="1.23")
+    label = next(s for s in account.shipments.records.values()
+                 if not s.voided and not s.is_return_label
+                 and s.order_id != edited.order_id)  # fmt: skip
+    ss_app.void_label(SS_KEY, label.shipment_id)
+    new = ss_app.add_order(SS_KEY, status="awaiting_shipment")
+
+    second = run_sync(org_a, connection)
+
+    assert second.kind == SyncKind.MANUAL
+    assert second.window_start == first.window_end - timedelta(minutes=5)
+    assert second.orders_created == 1
+    assert second.orders_updated == 2  # the edited order and the one whose label was voided
     assert imported_orders(org_a) == expected_orders(account)
     assert imported_costs(org_a) == expected_costs(account)
-    assert run.orders_created == 150
-    assert run.issues_count == 0
+    after = orders_by_ref(org_a)
+    assert after[str(edited.order_id)].amount_paid == Decimal("1.23")
+    assert str(new["orderId"]) in after
+    with org_scope(org_a.pk):
+        voided = ShippingCost.objects.get(external_id=str(label.shipment_id))
+    assert voided.voided and voided.void_date is not None
+    untouched = [ref for ref in before if ref not in (str(edited.order_id), str(label.order_id))]
+    assert all(after[ref].updated_at == before[ref].updated_at for ref in untouched)
+
+
+def test_a_second_sync_of_the_same_data_writes_nothing(ss_app, org_a):
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=17, orders=80, days=30)
+    connection = make_connection(org_a)
+    run_sync(org_a, connection)
+    snapshot = table_snapshot(org_a)
+    with org_scope(org_a.pk):
+        connection.refresh_from_db()
+        StoreConnection.objects.filter(pk=connection.pk).update(orders_watermark=None,
+                                                                shipments_watermark=None)  # fmt: skip
+
+    again = run_sync(org_a, connection)
+
+    assert again.kind == SyncKind.INITIAL
+    assert (again.orders_created, again.orders_updated, again.costs_created) == (0, 0, 0)
+    assert again.orders_unchanged == 80
+    assert table_snapshot(org_a) == snapshot
+
+
+def test_order_edited_after_posting_is_updated_and_flagged(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=18, orders=60, days=30)
+    connection = make_connection(org_a)
+    run_sync(org_a, connection)
+    posted, noted = [o for o in account.orders.records.values() if o.status == "shipped"][:2]
+    with org_scope(org_a.pk):
+        Order.objects.filter(external_id__in=[str(posted.order_id), str(noted.order_id)]).update(
+            posting_status=PostingStatus.POSTED
+        )
+        line_ids = set(OrderLine.objects.filter(order__external_id=str(noted.order_id))
+                       .values_list("pk", flat=True))  # fmt: skip
+
+    ss_app.edit_order(SS_KEY, posted.order_id, amountPaid="0.99")
+    ss_app.edit_order(SS_KEY, noted.order_id, internalNotes="called the customer")
+    run_sync(org_a, connection)
+
+    orders = orders_by_ref(org_a)
+    assert orders[str(posted.order_id)].amount_paid == Decimal("0.99")
+    assert orders[str(posted.order_id)].changed_after_posting is True
+    assert orders[str(posted.order_id)].posting_status == PostingStatus.CHANGED
+    # A note is not an accounting change: the row is refreshed, the posting stands.
+    assert orders[str(noted.order_id)].raw["internalNotes"] == "called the customer"
+    assert orders[str(noted.order_id)].changed_after_posting is False
+    assert orders[str(noted.order_id)].posting_status == PostingStatus.POSTED
+    with org_scope(org_a.pk):
+        assert set(OrderLine.objects.filter(order__external_id=str(noted.order_id))
+                   .values_list("pk", flat=True)) == line_ids  # fmt: skip
+
+
+# --- interruptions and failures -------------------------------------------------------------
+
+
+def test_run_split_into_slices_ends_like_one_uninterrupted_run(ss_app, org_a, org_b, settings):
+    settings.SALES_SYNC_PAGE_SIZE = 25
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=19, orders=100, days=30)
+    connection = make_connection(org_a)
+    with org_scope(org_a.pk):
+        run = sync_request(organization=org_a, connection=connection)
+        slices = 0
+        while True:
+            slices += 1
+            result = sync_run_execute(run_id=run.pk, time_budget_seconds=0)
+            if not result.continue_later:
+                break
+        run.refresh_from_db()
+    assert slices == run.pages_done > 8
+    assert run.status == SyncStatus.SUCCEEDED
+    assert imported_orders(org_a) == expected_orders(account)
+    assert imported_costs(org_a) == expected_costs(account)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_is_worked_on_by_one_worker_at_a_time(ss_app, org_a):
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=20, orders=30, days=30)
+    connection = make_connection(org_a)
+    ss_app.inject_faults("slow", count=1, delay_seconds=1.5)
+    with org_scope(org_a.pk):
+        run = sync_request(organization=org_a, connection=connection)
+    results = {}
+
+    def first_worker():
+        try:
+            with org_scope(org_a.pk):
+                results["first"] = sync_run_execute(run_id=run.pk)
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=first_worker)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not ss_app.requests_log(SS_KEY) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with org_scope(org_a.pk):
+        second = sync_run_execute(run_id=run.pk)
+    thread.join()
+
+    assert second.continue_later is False
+    assert results["first"].run.status == SyncStatus.SUCCEEDED
+    with org_scope(org_a.pk):
+        assert SyncRun.objects.get(pk=run.pk).attempts == 1
+    assert len(api_requests(ss_app, "/orders")) == 1
+
+
+def test_sync_request_returns_the_open_run_instead_of_a_second_one(ss_app, org_a):
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=21, orders=5, days=30)
+    connection = make_connection(org_a)
+    with org_scope(org_a.pk):
+        first = sync_request(organization=org_a, connection=connection)
+        again = sync_request(organization=org_a, connection=connection, kind=SyncKind.WEBHOOK)
+        assert again.pk == first.pk
+        assert SyncRun.objects.count() == 1
+
+
+def test_transient_faults_are_retried_and_the_end_state_is_unchanged(ss_app, org_a, settings):
+    settings.SALES_SYNC_PAGE_SIZE = 30
+    settings.SHIPSTATION_TIMEOUT_READ = 0.5
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=22, orders=90, days=30)
+    for kind, seed in (("500", 1), ("502", 2), ("malformed_json", 3), ("truncated_json", 4)):
+        ss_app.inject_faults(kind, probability=0.1, seed=seed)
+    ss_app.inject_faults("slow", probability=0.05, delay_seconds=1.0, seed=5)
+
+    run = run_sync(org_a, make_connection(org_a))
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error_detail
+    assert any(r.fault for r in ss_app.requests_log(SS_KEY))
+    assert imported_orders(org_a) == expected_orders(account)
+    assert imported_costs(org_a) == expected_costs(account)
+
+
+def test_persistent_failure_ends_the_run_failed_and_the_next_run_continues(ss_app, org_a, settings):
+    settings.SALES_SYNC_PAGE_SIZE = 20
+    settings.SALES_SYNC_MAX_ATTEMPTS = 3
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=23, orders=60, days=30)
+    connection = make_connection(org_a)
+    with org_scope(org_a.pk):
+        run = sync_request(organization=org_a, connection=connection)
+        sync_run_execute(run_id=run.pk, time_budget_seconds=0)  # one page in
+    ss_app.inject_faults("500", count=3)
+    with org_scope(org_a.pk):
+        failed = sync_run_execute(run_id=run.pk).run
+
+    assert failed.status == SyncStatus.FAILED
+    assert "ShipStation did not answer" in failed.error
+    assert "HTTP 500" in failed.error_detail
+    connection.refresh_from_db()
+    assert connection.orders_watermark is None
+    assert connection.next_sync_at is not None and connection.status == ConnectionStatus.ACTIVE
+    requests_before = len(api_requests(ss_app, "/orders"))
+
+    resumed = run_sync(org_a, connection)
+
+    assert resumed.resumed_from_id == failed.pk
+    assert resumed.status == SyncStatus.SUCCEEDED
+    assert resumed.window_start == failed.window_start
+    # It carried on from the failed run's cursor rather than from the first page.
+    first_query = api_requests(ss_app, "/orders")[requests_before].query
+    assert first_query != api_requests(ss_app, "/orders")[0].query
+    assert imported_orders(org_a) == expected_orders(account)
+    assert imported_costs(org_a) == expected_costs(account)
+
+
+def test_expired_keys_mid_run_flag_the_connection_and_tell_the_owners(
+    ss_app, org_a, owner_of_a, member_of_a, settings, django_capture_on_commit_callbacks
+):
+    settings.SALES_SYNC_PAGE_SIZE = 20
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=24, orders=60, days=30)
+    connection = make_connection(org_a)
+    with org_scope(org_a.pk):
+        run = sync_request(organization=org_a, connection=connection)
+        sync_run_execute(run_id=run.pk, time_budget_seconds=0)
+        kept = set(Order.objects.values_list("external_id", flat=True))
+    assert len(kept) == 20
+    ss_app.expire_account(SS_KEY)
+
+    with org_scope(org_a.pk), django_capture_on_commit_callbacks(execute=True):
+        failed = sync_run_execute(run_id=run.pk).run
+
+    assert failed.status == SyncStatus.FAILED
+    assert "rejected the API keys" in failed.error
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_CREDENTIALS
+    assert connection.next_sync_at is None
+    assert "API Key" in connection.status_message
+    assert [m.to for m in mail.outbox] == [[owner_of_a.user.email]]
+    assert connection.name in mail.outbox[0].subject
+    assert AuditEvent.objects.filter(
+        organization=org_a, action="connection.needs_credentials"
+    ).exists()
+    with org_scope(org_a.pk):
+        assert set(Order.objects.values_list("external_id", flat=True)) == kept
+        # No schedule while the keys are bad.
+        from sales.services import sync_due_connections
+
+    assert sync_due_connections() == []
+
+    # New keys (same account): the next sync continues and nothing is missing.
+    ss_app.expire_account(SS_KEY, expired=False)
+    StoreConnection.all_orgs.filter(pk=connection.pk).update(status=ConnectionStatus.ACTIVE)
+    resumed = run_sync(org_a, connection)
+    assert resumed.status == SyncStatus.SUCCEEDED
+    assert imported_orders(org_a) == expected_orders(account)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.shipstation_rate_limit(4, window_seconds=2.0)
+def test_429_answers_are_waited_out_and_the_run_completes(ss_app, org_a, settings):
+    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 4
+    settings.SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS = 2.0
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=25, orders=40, days=30)
+    # Another app using the same keys has just spent the whole budget: our limiter cannot
+    # know, so the first request meets a 429 and must wait for the window to reset.
+    for _ in range(4):
+        requests.get(f"{ss_app.base_url}/stores", auth=(SS_KEY, SS_SECRET), timeout=5)
+
+    run = run_sync(org_a, make_connection(org_a))
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error_detail
+    statuses = [r.status for r in ss_app.requests_log(SS_KEY) if r.path != "/stores"]
+    assert statuses[0] == 429
+    assert statuses.count(429) <= 2  # then the headers keep us inside the budget
+    assert imported_orders(org_a) == expected_orders(account)
+
+
+# --- shipping-expense mode ------------------------------------------------------------------
+
+
+def _file_order(record, **overrides):
+    """A shop order-file row for a sandbox order (what h3's parser produces)."""
+    from connections.sources.base import SourceOrder, SourceOrderLine
+
+    fields = dict(
+        external_id=f"shop-{record.order_id}",
+        order_key=record.order_key,
+        number=record.order_number,
+        status="shipped",
+        order_date=record.order_date,
+        create_date=record.create_date,
+        modify_date=record.modify_date,
+        payment_date=record.payment_date,
+        ship_date=None,
+        customer_name=record.bill_to.name or "",
+        customer_email=record.customer_email or "",
+        bill_to={},
+        ship_to={},
+        store_id=None,
+        lines=tuple(
+            SourceOrderLine(
+                external_id=str(i.order_item_id), line_key=i.line_item_key, sku=i.sku,
+                name=i.name, quantity=Decimal(i.quantity), unit_price=i.unit_price,
+                tax_amount=i.tax_amount or Decimal(0), shipping_amount=Decimal(0),
+                is_adjustment=i.adjustment,
+            )
+            for i in record.items
+        ),
+        tax_amount=record.tax_amount,
+        shipping_amount=record.shipping_amount,
+        order_total=record.order_total,
+        amount_paid=record.amount_paid,
+        raw={"row": record.order_number},
+    )  # fmt: skip
+    fields.update(overrides)
+    return SourceOrder(**fields)
+
+
+def test_shipping_expense_mode_matches_labels_to_order_file_orders(ss_app, org_a):
+    org_a.plan = "pro"
+    org_a.save()
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=60, days=30, stores=2)
+    store_ids = sorted(account.stores)
+    connection = make_connection(
+        org_a,
+        mode=ConnectionMode.SHIPPING_EXPENSE,
+        stores=[(sid, account.stores[sid].store_name, True) for sid in store_ids],
+    )
+    from sales.services import order_upsert_from_file
+
+    labelled = {}
+    for s in account.shipments.records.values():
+        if not s.voided and not s.is_return_label:
+            labelled.setdefault(s.order_id, []).append(s)
+    records = [account.orders.records[i] for i in sorted(labelled)]
+    early, late = records[:10], records[10:20]
+    with org_scope(org_a.pk):
+        from connections.models import SourceStore
+
+        stores = {s.external_id: s for s in SourceStore.objects.filter(connection=connection)}
+        for record in early:
+            order_upsert_from_file(
+                organization=org_a, orders=[_file_order(record)],
+                source_store=stores[record.store_id],
+            )  # fmt: skip
+
+    run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.orders_created == 0 and not api_requests(ss_app, "/orders")
+    assert run.costs_created == len(account.shipments.records)
+
+    def label_total(record):
+        return sum((s.shipment_cost + s.insurance_cost for s in labelled[record.order_id]),
+                   Decimal(0))  # fmt: skip
+
+    with org_scope(org_a.pk):
+        for record in early:
+            order = Order.objects.get(external_id=f"shop-{record.order_id}")
+            assert order.label_cost_total == label_total(record)
+            assert order.label_status == LabelStatus.HAS_LABEL
+        unmatched_before = ShippingCost.objects.filter(order__isnull=True).count()
+
+        # Orders uploaded after their labels were imported pick them up.
+        result = order_upsert_from_file(
+            organization=org_a, orders=[_file_order(r) for r in late],
+            source_store=stores[late[0].store_id],
+        )  # fmt: skip
+        same_store = [r for r in late if r.store_id == late[0].store_id]
+        assert result.created == len(late)
+        # Every label of those orders: voided and return labels belong to their order too.
+        assert result.costs_matched == sum(
+            1 for s in account.shipments.records.values()
+            if s.order_id in {r.order_id for r in same_store}
+        )  # fmt: skip
+        for record in same_store:
+            order = Order.objects.get(external_id=f"shop-{record.order_id}")
+            assert order.label_cost_total == label_total(record)
+        for record in late:
+            if record.store_id != late[0].store_id:
+                # Said to be another store than the labels': never guessed.
+                order = Order.objects.get(external_id=f"shop-{record.order_id}")
+                assert order.label_cost_total == 0
+        assert ShippingCost.objects.filter(order__isnull=True).count() == (
+            unmatched_before - result.costs_matched
+        )
+
+
+def test_order_file_upsert_is_idempotent_and_reports_unreadable_rows(ss_app, org_a):
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=27, orders=5, days=30)
+    from sales.services import order_upsert_from_file
+
+    records = list(account.orders.records.values())
+    rows = [_file_order(r) for r in records] + [_file_order(records[0], external_id="x",
+                                                            number="")]  # fmt: skip
+    first = order_upsert_from_file(organization=org_a, orders=rows, store_name="My Shop")
+    again = order_upsert_from_file(organization=org_a, orders=rows, store_name="My Shop")
+
+    assert (first.created, first.updated) == (5, 0)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    assert first.problems == [("x", "order number is missing")]
+    with org_scope(org_a.pk):
+        assert Order.objects.filter(source="order_file", store_name="My Shop").count() == 5
+        assert not ImportIssue.objects.exists()
