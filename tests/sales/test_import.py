@@ -209,8 +209,9 @@ def test_a_second_sync_of_the_same_data_writes_nothing(ss_app, org_a):
     snapshot = table_snapshot(org_a)
     with org_scope(org_a.pk):
         connection.refresh_from_db()
-        StoreConnection.objects.filter(pk=connection.pk).update(orders_watermark=None,
-                                                                shipments_watermark=None)  # fmt: skip
+        StoreConnection.objects.filter(pk=connection.pk).update(
+            orders_watermark=None, shipments_watermark=None
+        )
 
     again = run_sync(org_a, connection)
 
