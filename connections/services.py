@@ -171,7 +171,6 @@ def shipstation_verify(keys: ShipStationKeys, *, connection_id: int | None = Non
                 "ShipStation rejected this API key and secret. Copy both again from ShipStation "
                 "(Settings > Account > API Settings) and check that the keys have not expired."
             ),
-            field="api_key",
         ) from None
     except ProviderRateLimited as exc:
         seconds = max(1, round(exc.retry_after))
