@@ -1,0 +1,158 @@
+"""The shared rate limiter and concurrency semaphore, on Redis and on the SQLite fallback.
+
+These check decisions, not durations: whether the store grants a request now or says to
+wait, and the order and spacing of grants recorded by the store's own clock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+
+from unify.core.exceptions import ProviderRateLimited
+from unify.core.ratelimit import (
+    Budget,
+    ConcurrencySemaphore,
+    RedisBackend,
+    SlidingWindowLimiter,
+    SQLiteBackend,
+)
+
+
+@pytest.fixture(params=["redis", "sqlite"])
+def backend(request, tmp_path):
+    if request.param == "redis":
+        return RedisBackend(redis.Redis.from_url(settings.REDIS_URL))
+    return SQLiteBackend(tmp_path / "ratelimit.sqlite3")
+
+
+@pytest.fixture
+def key():
+    return f"test:{uuid.uuid4().hex}"
+
+
+def test_grants_up_to_the_limit_then_says_how_long_to_wait(backend, key):
+    budget = Budget(limit=3, window_seconds=30)
+    assert [backend.try_acquire(key, budget) for _ in range(3)] == [0, 0, 0]
+    wait = backend.try_acquire(key, budget)
+    assert 29 < wait <= 30
+
+
+def test_provider_headers_take_budget_away_when_someone_else_uses_the_keys(backend, key):
+    budget = Budget(limit=10, window_seconds=60)
+    for _ in range(2):
+        assert backend.try_acquire(key, budget) == 0
+    # The provider says only 3 remain (another app spent 5): we may send 3 more, not 8.
+    backend.observe(key, budget, remaining=3, reset_seconds=20)
+    assert [backend.try_acquire(key, budget) for _ in range(3)] == [0, 0, 0]
+    wait = backend.try_acquire(key, budget)
+    assert 0 < wait <= 20.5  # the borrowed slots come back when the provider's window resets
+
+
+def test_a_429_blocks_every_caller_of_the_key_until_the_reset(backend, key):
+    budget = Budget(limit=40, window_seconds=60)
+    backend.observe(key, budget, remaining=0, reset_seconds=7)
+    assert 6 < backend.try_acquire(key, budget) <= 7
+    other = f"{key}:other"
+    assert backend.try_acquire(other, budget) == 0  # other keys are not affected
+    backend.block(other, 5)
+    assert 4 < backend.try_acquire(other, budget) <= 5
+
+
+def test_acquire_gives_up_after_its_longest_wait(backend, key):
+    limiter = SlidingWindowLimiter(Budget(limit=1, window_seconds=60), backend=backend,
+                                   max_wait_seconds=0.2)  # fmt: skip
+    limiter.acquire(key)
+    with pytest.raises(ProviderRateLimited) as raised:
+        limiter.acquire(key)
+    assert raised.value.retry_after > 59
+
+
+def test_limiter_reads_headers_like_the_client_sends_them(backend, key):
+    limiter = SlidingWindowLimiter(Budget(limit=40, window_seconds=60), backend=backend)
+    limiter.observe(key, {"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "9"})
+    assert backend.try_acquire(key, limiter.budget) > 8
+    limiter.observe(f"{key}:b", {"X-Rate-Limit-Remaining": "junk"})  # ignored, no error
+    assert backend.try_acquire(f"{key}:b", limiter.budget) == 0
+
+
+def _grab(backend_kind: str, path: str, redis_url: str, key: str, count: int, out) -> None:
+    backend = (
+        RedisBackend(redis.Redis.from_url(redis_url))
+        if backend_kind == "redis"
+        else SQLiteBackend(path)
+    )
+    budget = Budget(limit=5, window_seconds=1.0, margin_seconds=0.3)
+    limiter = SlidingWindowLimiter(budget, backend=backend)
+    for _ in range(count):
+        limiter.acquire(key)
+        out.put(time.time())
+
+
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+def test_processes_sharing_a_key_stay_within_one_budget(kind, tmp_path, key):
+    """Three processes, 8 requests each, one budget of 5 per second."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    path = str(tmp_path / "ratelimit.sqlite3")
+    procs = [
+        ctx.Process(target=_grab, args=(kind, path, settings.REDIS_URL, key, 8, out))
+        for _ in range(3)
+    ]
+    for p in procs:
+        p.start()
+    grants = sorted(out.get(timeout=60) for _ in range(24))
+    for p in procs:
+        p.join(timeout=30)
+    # Any 1-second span holds at most 5 grants (grant times as the processes saw them; the
+    # margin covers the time between the store's decision and the process noting it).
+    for i in range(len(grants) - 5):
+        assert grants[i + 5] - grants[i] >= 1.0, grants
+
+
+def test_concurrency_semaphore_caps_holders_and_frees_dead_ones(backend, key):
+    sem = ConcurrencySemaphore(capacity=2, lease_seconds=0.5, backend=backend,
+                               max_wait_seconds=0.1)  # fmt: skip
+    held = []
+    with sem.hold(key), sem.hold(key):
+        with pytest.raises(ProviderRateLimited):
+            with sem.hold(key):
+                held.append("third")
+    assert held == []
+    with sem.hold(key):
+        held.append("after release")
+    assert held == ["after release"]
+    # A holder that never releases (its process died) loses the slot when the lease ends.
+    assert backend.semaphore_acquire(key, 1, "dead", 0.2)
+    assert not backend.semaphore_acquire(key, 1, "alive", 0.2)
+    time.sleep(0.3)
+    assert backend.semaphore_acquire(key, 1, "alive", 0.2)
+
+
+def test_threads_share_the_semaphore(backend, key):
+    sem = ConcurrencySemaphore(capacity=3, backend=backend, max_wait_seconds=10)
+    inside = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work():
+        nonlocal inside, peak
+        with sem.hold(key):
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            time.sleep(0.05)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 3
