@@ -33,6 +33,8 @@ urlpatterns = [
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),
     # Ledger OAuth callbacks: fixed redirect URIs; the organization comes from the session.
     path("ledgers/", include("accounting.oauth_urls")),
+    # Provider callbacks: public, authenticated by a secret token in the path.
+    path("webhooks/", include("sales.webhook_urls")),
     path("o/<slug:org_slug>/", include(tenant_patterns)),
 ]
 
