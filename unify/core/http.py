@@ -98,8 +98,6 @@ class ApiClient:
         # Credentials live only inside the session's auth object; nothing on this client
         # exposes them, and ``__repr__`` below is explicit about it.
         self._session.auth = auth
-        # A proxy or netrc from the environment must not silently take over the auth header.
-        self._session.trust_env = False
         self.rate_limiter: RateLimiter = rate_limiter or NoRateLimit()
         self.rate_limit_key = rate_limit_key
         self.connection_id = connection_id
