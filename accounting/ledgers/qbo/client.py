@@ -148,11 +148,13 @@ class QboClient(QuickBooks):
             data = data.encode("utf-8")
         key = limit_key(str(self.company_id))
         limiter = qbo_rate_limiter()
-        limiter.acquire(key)
         path = url.split("?", 1)[0].rsplit("/company/", 1)[-1]
         started = time.monotonic()
         try:
+            # The concurrency slot first, the rate grant last: a grant is then followed at
+            # once by the request, so Intuit counts it in the same window we did.
             with qbo_semaphore().hold(key):
+                limiter.acquire(key)
                 response = self.session.request(
                     request_type,
                     url,
