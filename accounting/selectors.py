@@ -168,14 +168,16 @@ def order_postings(*, organization: Organization, order) -> list[Posting]:
         if when is not None:
             day = when.astimezone(organization.tzinfo).date()
             key = (
-                str(order.source_store_id) if order.source_store_id else f"name:{order.store_name}"
+                str(order.source_store_id)
+                if order.source_store_id
+                else "name:" + (order.store_name or "")[:50]
             )
             summaries = list(
                 Posting.all_orgs.filter(
                     organization=organization,
                     kind=PostingKind.SUMMARY,
                     summary_date=day,
-                    summary_store_key=key[:64],
+                    summary_store_key=key,
                 ).select_related("ledger_connection")
             )
     return sorted(direct + summaries, key=lambda p: (p.created_at, p.pk))

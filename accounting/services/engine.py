@@ -152,7 +152,7 @@ def _label_costs_for(
 def _summary_store_key(order: Order) -> str:
     if order.source_store_id:
         return str(order.source_store_id)
-    return "name:" + (order.store_name or "-")[:50]
+    return "name:" + (order.store_name or "")[:50]
 
 
 def _order_day(order: Order, tz) -> date:
@@ -550,7 +550,9 @@ def posting_after_import(organization_id: int, connection_id: int, run_id: int |
     """Called when an import of store connection ``connection_id`` finished: flag what
     changed after posting and, when the ledger posts automatically, queue what is new.
     Returns the number of documents queued."""
-    organization = Organization.objects.get(pk=organization_id)
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
     ledger = active_ledger(organization)
     if ledger is None:
         return 0
@@ -821,7 +823,7 @@ def _summary_orders(
     orders = eligible_orders(organization=organization, posting_settings=ps)
     key = posting.summary_store_key
     if key.startswith("name:"):
-        orders = orders.filter(source_store__isnull=True, store_name=key[5:])
+        orders = orders.filter(source_store__isnull=True, store_name__startswith=key[5:])
     else:
         orders = orders.filter(source_store_id=int(key))
     # The day of an order is its payment (else order) date in the organization's zone.

@@ -658,6 +658,11 @@ class _RunExecutor:
                 changes["orders_watermark"] = run.window_end
             StoreConnection.objects.filter(pk=self.connection.pk).update(**changes)
             self.run = run
+            # Accounting posts what the import brought, when its settings say so (h7).
+            from accounting.tasks import queue_posting_after_import
+
+            ids = (run.organization_id, self.connection.pk, run.pk)
+            transaction.on_commit(lambda: queue_posting_after_import(*ids))
         return run
 
     def _fail(self, message: str, *, detail: str, retry: bool) -> SyncRun | None:
