@@ -137,9 +137,15 @@ def search_condition(*, organization: Organization, q: str) -> Q:
     number = q.lstrip("#") or q
     on_order = Q(number__istartswith=number) | Q(customer_email__istartswith=q)
     on_order |= Q(customer_name__icontains=q)
-    matches = Order.objects.filter(organization=organization).filter(on_order).values("pk")
-    skus = OrderLine.objects.filter(organization=organization, sku__istartswith=q).values(
-        "order_id"
+    # No ORDER BY inside the UNION (the models' default ordering): SQLite refuses it and
+    # PostgreSQL would sort each part for nothing.
+    matches = (
+        Order.objects.filter(organization=organization).filter(on_order).values("pk").order_by()
+    )
+    skus = (
+        OrderLine.objects.filter(organization=organization, sku__istartswith=q)
+        .values("order_id")
+        .order_by()
     )
     return Q(pk__in=matches.union(skus))
 
