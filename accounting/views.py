@@ -112,8 +112,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connect(request: HttpRequest, provider: str) -> HttpResponse:
+    """Start the ledger's OAuth flow. A link (GET), not a form: the CSP's form-action would
+    stop a form submission that is redirected to the ledger's host, and starting the flow
+    changes nothing but this session's pending state (the user still approves at the
+    ledger, and the callback accepts only that state)."""
     try:
         get_provider(provider)
     except UnknownLedger:

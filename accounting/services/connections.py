@@ -252,11 +252,61 @@ def ledger_connect(
             user_message=_("Another ledger was connected at the same moment. Reload the page."),
         ) from None
     try:
-        ledger_catalog_refresh(connection=connection)
+        catalog = ledger_catalog_refresh(connection=connection)
     except IntegrationError:
         # The catalog can be fetched later from the settings page; the connection stands.
         logger.warning("catalog fetch after connecting ledger %s failed", connection.pk)
+    else:
+        posting_settings_suggest(connection=connection, catalog=catalog)
     return connection
+
+
+# Account choices a bookkeeper would most likely make, by the ledger's account type and
+# sub-type (QBO names; other ledgers add theirs) or name; first match wins.
+_SUGGESTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "product_income_account_id": (("detail", "SalesOfProductIncome"), ("kind", "Income")),
+    "shipping_income_account_id": (("name", "shipping income"), ("name", "shipping")),
+    "discount_account_id": (("detail", "DiscountsRefundsGiven"), ("name", "discount")),
+    "tax_liability_account_id": (("detail", "SalesTaxPayable"), ("name", "sales tax")),
+    "deposit_account_id": (("detail", "UndepositedFunds"), ("name", "undeposited")),
+    "shipping_expense_account_id": (("detail", "ShippingFreightDelivery"), ("name", "postage")),
+    "label_payment_account_id": (("detail", "Checking"), ("kind", "Bank")),
+    "reconciliation_account_id": (("name", "reconciliation"), ("name", "uncategorized")),
+}
+
+
+def posting_settings_suggest(*, connection: LedgerConnection, catalog: LedgerCatalog) -> int:
+    """Fill the empty account mappings with the likeliest accounts of the catalog (the
+    merchant reviews them on the settings page before anything is posted). Returns how
+    many were filled."""
+    settings_obj = PostingSettings.all_orgs.filter(ledger_connection=connection).first()
+    if settings_obj is None:
+        return 0
+    filled = []
+    for field_name, rules in _SUGGESTIONS.items():
+        if getattr(settings_obj, field_name):
+            continue
+        for how, wanted in rules:
+            match = next(
+                (
+                    a
+                    for a in catalog.accounts
+                    if a.active
+                    and (
+                        (how == "detail" and a.detail == wanted)
+                        or (how == "kind" and a.kind == wanted)
+                        or (how == "name" and wanted in a.name.casefold())
+                    )
+                ),
+                None,
+            )
+            if match is not None:
+                setattr(settings_obj, field_name, match.id)
+                filled.append(field_name)
+                break
+    if filled:
+        settings_obj.save(update_fields=[*filled, "updated_at"])
+    return len(filled)
 
 
 def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) -> None:

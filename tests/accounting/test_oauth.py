@@ -69,7 +69,18 @@ def test_connect_flow_stores_encrypted_tokens_realm_and_company(
     assert tokens["access_token"] and tokens["refresh_token"]
     assert tokens["access_token"] not in raw and tokens["refresh_token"] not in raw
     assert ledger.access_token_expires_at is not None
-    assert PostingSettings.all_orgs.filter(ledger_connection=ledger).exists()
+    ps = PostingSettings.all_orgs.get(ledger_connection=ledger)
+    # Likely mappings are suggested from the chart of accounts (reviewed before posting).
+    assert (
+        ps.product_income_account_id,
+        ps.shipping_income_account_id,
+        ps.discount_account_id,
+        ps.tax_liability_account_id,
+        ps.deposit_account_id,
+        ps.shipping_expense_account_id,
+        ps.label_payment_account_id,
+    ) == ("79", "83", "86", "89", "4", "90", "35")
+    assert ps.trigger == "manual"
     assert {a["name"] for a in ledger.catalog["accounts"]} >= {"Undeposited Funds", "Checking"}
     assert AuditEvent.objects.filter(organization=org_a, action="ledger.connected").exists()
     # The pages that follow never show a token; neither do the logs.

@@ -128,3 +128,28 @@ def test_home_shows_coming_soon_ledgers_and_connect_button(owner_client, org_a):
     assert "Connect to QuickBooks" in page
     assert page.count("Coming soon.") == 2
     assert not LedgerConnection.all_orgs.exists()
+
+
+def test_order_posting_history_partial_lists_sale_and_label_with_links(org_a, qbo_ledger):
+    from django.template.loader import render_to_string
+
+    posting = make_posting(
+        org_a,
+        status="posted",
+        connection=qbo_ledger,
+        external_id="321",
+        external_number="SS-77",
+        deep_link="http://127.0.0.1:9/app/salesreceipt?txnId=321",
+    )
+    failed = make_posting(org_a, status="failed", connection=qbo_ledger)
+    html_text = render_to_string(
+        "accounting/_order_posting_history.html", {"order": posting.order, "organization": org_a}
+    )
+    assert 'href="http://127.0.0.1:9/app/salesreceipt?txnId=321"' in html_text
+    assert ">SS-77</a>" in html_text and "Posted" in html_text
+    assert failed.document_number not in html_text  # another order's posting
+    empty = render_to_string(
+        "accounting/_order_posting_history.html",
+        {"order": make_order(org_a, lines=[("A", "A", 1, "1.00", False)]), "organization": org_a},
+    )
+    assert "Not posted yet." in empty
