@@ -48,7 +48,8 @@ def order_label_totals_refresh(*, organization_id: int, order_ids: Sequence[int]
     def total(queryset):
         return Coalesce(
             Subquery(
-                queryset.values("order_id")
+                queryset.order_by()
+                .values("order_id")
                 .annotate(
                     total=Sum(
                         F("cost") + F("insurance"),
@@ -90,7 +91,11 @@ def shipping_costs_attach_to_orders(
                 organization_id=organization_id,
                 connection_id=connection_id,
                 external_id=OuterRef("order_external_id"),
-            ).values("pk")[:1]
+            )
+            # No ordering: the model's default one would make PostgreSQL walk a date index
+            # instead of looking the order up by its unique source id.
+            .order_by()
+            .values("pk")[:1]
         )
     )
 
@@ -110,7 +115,11 @@ def shipping_costs_attach_by_order_id(
                 organization_id=organization_id,
                 connection_id=connection_id,
                 external_id=OuterRef("order_external_id"),
-            ).values("pk")[:1]
+            )
+            # No ordering: the model's default one would make PostgreSQL walk a date index
+            # instead of looking the order up by its unique source id.
+            .order_by()
+            .values("pk")[:1]
         )
     )
 

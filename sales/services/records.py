@@ -19,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from connections.sources.base import SourceOrder, SourceOrderLine, SourceShipment
-from sales.models import Order, OrderLine, OrderSource, ShippingCost
+from sales.models import LabelStatus, Order, OrderSource, ShippingCost
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -46,7 +46,9 @@ def money2(value: Decimal, *, field: str) -> Decimal:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+    # Parsed provider JSON holds only JSON types and Decimal; ``str`` writes a Decimal the way
+    # DjangoJSONEncoder (the column's encoder) does, without its chain of type checks.
+    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _digest(text: str) -> str:
@@ -87,13 +89,15 @@ def required_id(value: str | None, *, field: str, limit: int) -> str:
     return result
 
 
-def raw_for_storage(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """(the raw record safe to store, its hash). One JSON dump serves both."""
+def raw_for_storage_text(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str, str, bool]:
+    """(the raw record safe to store, its hash, its JSON text, whether it needed cleaning).
+    One JSON dump serves all of them."""
     dumped = _dump(raw)
     if _SUSPECT_ESCAPE.search(dumped):
         cleaned = clean(dict(raw))
-        return cleaned, _digest(_dump(cleaned))
-    return dict(raw), _digest(dumped)
+        dumped = _dump(cleaned)
+        return cleaned, _digest(dumped), dumped, True
+    return dict(raw), _digest(dumped), dumped, False
 
 
 def raw_text(raw: Any) -> str:
@@ -116,46 +120,93 @@ def _aware(moment: datetime | None, *, field: str) -> datetime | None:
 # Orders
 # ---------------------------------------------------------------------------------------------
 
+# Column order of a mapped order's values (model attribute names = database columns).
+ORDER_COLUMNS = (
+    "organization_id", "connection_id", "source", "source_store_id", "store_name", "external_id",
+    "order_key", "number", "status", "order_date", "payment_date", "create_date", "modify_date",
+    "ship_date", "customer_name", "customer_email", "bill_to", "ship_to", "currency",
+    "lines_subtotal", "discount_total", "tax_total", "shipping_charged", "order_total",
+    "amount_paid", "reconciliation_difference", "items_count", "is_cancelled",
+    "externally_fulfilled", "raw", "raw_hash", "content_hash", "lines_hash", "last_synced_at",
+    "label_cost_total", "return_label_cost_total", "label_status",
+)  # fmt: skip
+JSON_COLUMNS = frozenset({"bill_to", "ship_to", "raw"})
+LINE_COLUMNS = (
+    "line_key", "position", "sku", "name", "quantity", "unit_price", "tax", "shipping",
+    "is_adjustment", "is_discount",
+)  # fmt: skip
+
+# Columns the import owns and rewrites when an order changed. Posting state, the ignore flag
+# and ``changed_after_posting`` are deliberately absent: other code owns them.
+ORDER_IMPORT_FIELDS = (
+    "source", "source_store", "store_name", "order_key", "number", "status", "order_date",
+    "payment_date", "create_date", "modify_date", "ship_date", "customer_name",
+    "customer_email", "bill_to", "ship_to", "currency", "lines_subtotal", "discount_total",
+    "tax_total", "shipping_charged", "order_total", "amount_paid", "reconciliation_difference",
+    "items_count", "is_cancelled", "externally_fulfilled", "raw", "raw_hash", "content_hash",
+    "lines_hash", "last_synced_at", "label_cost_total", "return_label_cost_total",
+    "label_status", "updated_at",
+)  # fmt: skip
+
+
+def label_status_for(*, has_outbound_label: bool, status: str, externally_fulfilled: bool) -> str:
+    """Bought a label in ShipStation; or shipped without one (no label cost); or neither."""
+    if has_outbound_label:
+        return LabelStatus.HAS_LABEL
+    if status == "shipped" or externally_fulfilled:
+        return LabelStatus.NO_LABEL
+    return LabelStatus.NONE
+
 
 @dataclass(slots=True)
 class MappedOrder:
-    order: Order  # unsaved; pk filled in by the writer
-    lines: list[OrderLine]  # unsaved, order not set yet
+    values: dict[str, Any]  # ORDER_COLUMNS -> value (JSON columns as Python objects)
+    json_text: dict[str, str]  # JSON columns as JSON text (for COPY)
+    lines: list[tuple]  # LINE_COLUMNS values
     external_id: str
     store_external_id: str
     raw_hash: str
     content_hash: str
     lines_hash: str
+    pk: int | None = None
+
+    def row(self) -> tuple:
+        json_text = self.json_text
+        return tuple(json_text[c] if c in JSON_COLUMNS else self.values[c] for c in ORDER_COLUMNS)
+
+    def model(self) -> Order:
+        return Order(pk=self.pk, **self.values)
 
 
-def _line_row(line: SourceOrderLine, position: int) -> tuple[OrderLine, tuple]:
+QUANTITY_PLACES = Decimal("0.0001")
+
+
+def _line_values(line: SourceOrderLine, position: int, clean_text: bool) -> tuple:
     quantity = line.quantity
     if not quantity.is_finite() or abs(quantity) >= MAX_QUANTITY:
         raise RecordInvalid(f"line {position}: quantity is out of range: {quantity}")
     unit_price = line.unit_price
     if not unit_price.is_finite() or abs(unit_price) >= MAX_UNIT_PRICE:
         raise RecordInvalid(f"line {position}: unit price is out of range: {unit_price}")
-    quantity = quantity.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    unit_price = unit_price.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    tax = money2(line.tax_amount, field=f"line {position} tax")
-    shipping = money2(line.shipping_amount, field=f"line {position} shipping")
-    row = OrderLine(
-        line_key=text(line.line_key, 200),
-        position=position,
-        sku=text(line.sku, 200),
-        name=text(line.name, 500),
-        quantity=quantity,
-        unit_price=unit_price,
-        tax=tax,
-        shipping=shipping,
-        is_adjustment=line.is_adjustment,
-        is_discount=line.is_discount,
+    txt = text if clean_text else _cut
+    return (
+        txt(line.line_key, 200),
+        position,
+        txt(line.sku, 200),
+        txt(line.name, 500),
+        quantity.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP),
+        unit_price.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP),
+        money2(line.tax_amount, field=f"line {position} tax"),
+        money2(line.shipping_amount, field=f"line {position} shipping"),
+        line.is_adjustment,
+        line.is_discount,
     )
-    key = (
-        row.line_key, row.sku, row.name, str(quantity), str(unit_price), str(tax), str(shipping),
-        row.is_adjustment, row.is_discount,
-    )  # fmt: skip
-    return row, key
+
+
+def _cut(value: str | None, limit: int) -> str:
+    """``text`` for strings already known to be clean (their record's dump had no NUL or
+    lone surrogate): no per-string scan."""
+    return (value or "")[:limit]
 
 
 def order_amounts(source: SourceOrder) -> dict[str, Decimal]:
@@ -188,139 +239,160 @@ def map_order(
     store_name: str,
     currency: str,
     synced_at: datetime,
+    raw_is_whole_record: bool = True,
 ) -> MappedOrder:
+    """One order's row values, lines and hashes, or ``RecordInvalid``.
+
+    ``raw_is_whole_record``: every text of the order comes from ``raw`` (ShipStation), so a
+    clean dump of ``raw`` proves every text clean and the per-string checks are skipped.
+    """
+    raw, raw_hash, raw_text_json, suspicious = raw_for_storage_text(source.raw)
+    clean_text = suspicious or not raw_is_whole_record
+    txt = text if clean_text else _cut
     external_id = required_id(source.external_id, field="order id", limit=64)
     number = required_id(source.number, field="order number", limit=100)
-    order_key = text(source.order_key, 200)
-    if len(_clean_text(source.order_key or "")) > 200:
+    order_key = txt(source.order_key, 201)
+    if len(order_key) > 200:
         raise RecordInvalid("order key is longer than 200 characters")
-    status = text(source.status, 40)
+    status = txt(source.status, 40)
     amounts = order_amounts(source)
-    lines: list[OrderLine] = []
-    line_keys: list[tuple] = []
-    for position, line in enumerate(source.lines, start=1):
-        row, key = _line_row(line, position)
-        lines.append(row)
-        line_keys.append(key)
-    raw, raw_hash = raw_for_storage(source.raw)
+    lines = [
+        _line_values(line, position, clean_text)
+        for position, line in enumerate(source.lines, start=1)
+    ]
     order_date = _aware(source.order_date, field="order date")
     payment_date = _aware(source.payment_date, field="payment date")
     create_date = _aware(source.create_date, field="create date")
     modify_date = _aware(source.modify_date, field="modify date")
     ship_date: date | None = source.ship_date
-    bill_to = clean(dict(source.bill_to))
-    ship_to = clean(dict(source.ship_to))
-    customer_name = text(source.customer_name, 300)
-    customer_email = text(source.customer_email, 254)
-    order_currency = text(source.currency or currency, 3) or currency
-    lines_hash = _digest(repr(line_keys))
+    bill_to = clean(dict(source.bill_to)) if clean_text else dict(source.bill_to)
+    ship_to = clean(dict(source.ship_to)) if clean_text else dict(source.ship_to)
+    bill_to_json, ship_to_json = _dump(bill_to), _dump(ship_to)
+    customer_name = txt(source.customer_name, 300)
+    customer_email = txt(source.customer_email, 254)
+    order_currency = txt(source.currency or currency, 3) or currency
+    lines_hash = _digest(repr(lines))
     content_hash = _digest(
         repr(
             (
                 number, order_key, status, order_date, payment_date, ship_date, customer_name,
-                customer_email, order_currency, sorted(amounts.items()), lines_hash,
-                source.externally_fulfilled, source_store_id, _dump(bill_to), _dump(ship_to),
+                customer_email, order_currency, tuple(amounts.values()), lines_hash,
+                source.externally_fulfilled, source_store_id, bill_to_json, ship_to_json,
             )
         )
     )  # fmt: skip
-    order = Order(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        source=origin,
-        source_store_id=source_store_id,
-        store_name=text(store_name, 200),
-        external_id=external_id,
-        order_key=order_key,
-        number=number,
-        status=status,
-        order_date=order_date,
-        payment_date=payment_date,
-        create_date=create_date,
-        modify_date=modify_date,
-        ship_date=ship_date,
-        customer_name=customer_name,
-        customer_email=customer_email,
-        bill_to=bill_to,
-        ship_to=ship_to,
-        currency=order_currency,
-        items_count=sum(1 for line in source.lines if not line.is_adjustment),
-        is_cancelled=status == "cancelled",
-        externally_fulfilled=source.externally_fulfilled,
-        raw=raw,
-        raw_hash=raw_hash,
-        content_hash=content_hash,
-        lines_hash=lines_hash,
-        last_synced_at=synced_at,
+    values = {
+        "organization_id": organization_id,
+        "connection_id": connection_id,
+        "source": origin,
+        "source_store_id": source_store_id,
+        "store_name": txt(store_name, 200),
+        "external_id": external_id,
+        "order_key": order_key,
+        "number": number,
+        "status": status,
+        "order_date": order_date,
+        "payment_date": payment_date,
+        "create_date": create_date,
+        "modify_date": modify_date,
+        "ship_date": ship_date,
+        "customer_name": customer_name,
+        "customer_email": customer_email,
+        "bill_to": bill_to,
+        "ship_to": ship_to,
+        "currency": order_currency,
         **amounts,
-    )
-    store_external_id = "" if source.store_id is None else str(source.store_id)
+        "items_count": sum(1 for line in source.lines if not line.is_adjustment),
+        "is_cancelled": status == "cancelled",
+        "externally_fulfilled": source.externally_fulfilled,
+        "raw": raw,
+        "raw_hash": raw_hash,
+        "content_hash": content_hash,
+        "lines_hash": lines_hash,
+        "last_synced_at": synced_at,
+        # Set from the order's labels before it is written (see upsert).
+        "label_cost_total": ZERO,
+        "return_label_cost_total": ZERO,
+        "label_status": label_status_for(
+            has_outbound_label=False,
+            status=status,
+            externally_fulfilled=source.externally_fulfilled,
+        ),
+    }
     return MappedOrder(
-        order=order,
+        values=values,
+        json_text={"bill_to": bill_to_json, "ship_to": ship_to_json, "raw": raw_text_json},
         lines=lines,
         external_id=external_id,
-        store_external_id=store_external_id,
+        store_external_id="" if source.store_id is None else str(source.store_id),
         raw_hash=raw_hash,
         content_hash=content_hash,
         lines_hash=lines_hash,
     )
-
-
-# Columns the import owns and rewrites when an order changed. Posting state, the ignore flag,
-# label totals and ``changed_after_posting`` are deliberately absent: other code owns them.
-ORDER_IMPORT_FIELDS = (
-    "source", "source_store", "store_name", "order_key", "number", "status", "order_date",
-    "payment_date", "create_date", "modify_date", "ship_date", "customer_name",
-    "customer_email", "bill_to", "ship_to", "currency", "lines_subtotal", "discount_total",
-    "tax_total", "shipping_charged", "order_total", "amount_paid", "reconciliation_difference",
-    "items_count", "is_cancelled", "externally_fulfilled", "raw", "raw_hash", "content_hash",
-    "lines_hash", "last_synced_at", "updated_at",
-)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # Label costs
 # ---------------------------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class MappedShipment:
-    cost: ShippingCost
-    external_id: str
-    raw_hash: str
-
-
-def map_shipment(
-    source: SourceShipment, *, organization_id: int, connection_id: int, synced_at: datetime
-) -> MappedShipment:
-    external_id = required_id(source.external_id, field="shipment id", limit=64)
-    raw, raw_hash = raw_for_storage(source.raw)
-    cost = ShippingCost(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        external_id=external_id,
-        order_external_id=text(source.order_id, 64),
-        order_number=text(source.order_number, 100),
-        order_key=text(source.order_key, 200),
-        store_external_id="" if source.store_id is None else str(source.store_id)[:64],
-        ship_date=source.ship_date,
-        create_date=_aware(source.create_date, field="create date"),
-        carrier=text(source.carrier, 60),
-        service=text(source.service, 100),
-        tracking_number=text(source.tracking_number, 200),
-        cost=money2(source.cost, field="shipmentCost"),
-        insurance=money2(source.insurance_cost, field="insuranceCost"),
-        voided=source.voided,
-        void_date=_aware(source.void_date, field="void date"),
-        is_return=source.is_return,
-        raw=raw,
-        raw_hash=raw_hash,
-        last_synced_at=synced_at,
-    )
-    return MappedShipment(cost=cost, external_id=external_id, raw_hash=raw_hash)
-
+COST_COLUMNS = (
+    "organization_id", "connection_id", "external_id", "order_id", "order_external_id",
+    "order_number",
+    "order_key", "store_external_id", "ship_date", "create_date", "carrier", "service",
+    "tracking_number", "cost", "insurance", "voided", "void_date", "is_return", "raw",
+    "raw_hash", "last_synced_at",
+)  # fmt: skip
 
 SHIPPING_COST_IMPORT_FIELDS = (
     "order_external_id", "order_number", "order_key", "store_external_id", "ship_date",
     "create_date", "carrier", "service", "tracking_number", "cost", "insurance", "voided",
     "void_date", "is_return", "raw", "raw_hash", "last_synced_at", "updated_at",
 )  # fmt: skip
+
+
+@dataclass(slots=True)
+class MappedShipment:
+    values: dict[str, Any]
+    raw_json: str
+    external_id: str
+    raw_hash: str
+
+    def row(self) -> tuple:
+        return tuple(self.raw_json if c == "raw" else self.values[c] for c in COST_COLUMNS)
+
+    def model(self) -> ShippingCost:
+        return ShippingCost(**self.values)
+
+
+def map_shipment(
+    source: SourceShipment, *, organization_id: int, connection_id: int, synced_at: datetime
+) -> MappedShipment:
+    raw, raw_hash, raw_json, suspicious = raw_for_storage_text(source.raw)
+    txt = text if suspicious else _cut
+    external_id = required_id(source.external_id, field="shipment id", limit=64)
+    values = {
+        "organization_id": organization_id,
+        "connection_id": connection_id,
+        "external_id": external_id,
+        "order_id": None,  # set by the writer when its order is known
+        "order_external_id": txt(source.order_id, 64),
+        "order_number": txt(source.order_number, 100),
+        "order_key": txt(source.order_key, 200),
+        "store_external_id": "" if source.store_id is None else str(source.store_id)[:64],
+        "ship_date": source.ship_date,
+        "create_date": _aware(source.create_date, field="create date"),
+        "carrier": txt(source.carrier, 60),
+        "service": txt(source.service, 100),
+        "tracking_number": txt(source.tracking_number, 200),
+        "cost": money2(source.cost, field="shipmentCost"),
+        "insurance": money2(source.insurance_cost, field="insuranceCost"),
+        "voided": source.voided,
+        "void_date": _aware(source.void_date, field="void date"),
+        "is_return": source.is_return,
+        "raw": raw,
+        "raw_hash": raw_hash,
+        "last_synced_at": synced_at,
+    }
+    return MappedShipment(
+        values=values, raw_json=raw_json, external_id=external_id, raw_hash=raw_hash
+    )

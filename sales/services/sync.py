@@ -28,11 +28,14 @@ when its predecessor failed part-way, carries on from that checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
@@ -71,7 +74,9 @@ from unify.tenancy.models import Organization
 logger = logging.getLogger(__name__)
 
 KEYSET_PHASES = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED)
-PHASE_ORDER = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED)
+# Labels first: an order written after its labels is written once, with its label totals,
+# instead of once for itself and again for each page of labels that names it.
+PHASE_ORDER = (SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED, SyncPhase.ORDERS)
 
 
 class LeaseLost(Exception):
@@ -345,6 +350,10 @@ class _RunExecutor:
         self.adapter: SourceAdapter | None = None
         self._lease_renewed_at = time.monotonic()
         self.page_size = int(_setting("SALES_SYNC_PAGE_SIZE", 500))
+        # The next page is downloaded (and parsed) while this one is written: the provider's
+        # and the database's waiting overlap. One thread; it never touches the database.
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch")
+        self._ahead: tuple[tuple, Future] | None = None
 
     # -- lease --------------------------------------------------------------------------------
 
@@ -370,6 +379,13 @@ class _RunExecutor:
 
     def execute(self) -> ExecuteResult:
         try:
+            return self._execute()
+        finally:
+            # A page still being fetched ahead is simply dropped: nothing of it was written.
+            self._prefetcher.shutdown(wait=False, cancel_futures=True)
+
+    def _execute(self) -> ExecuteResult:
+        try:
             if self.connection.status != ConnectionStatus.ACTIVE:
                 return ExecuteResult(
                     run=self._fail(
@@ -386,7 +402,7 @@ class _RunExecutor:
                 if self.run.phase not in phases:
                     self._advance_phase(phases)
                     continue
-                self._page()
+                self._page(phases)
                 if self.run.phase != SyncPhase.DONE and time.monotonic() > self.deadline:
                     raise SliceDone
             return ExecuteResult(run=self._succeed())
@@ -487,14 +503,15 @@ class _RunExecutor:
             start_page=page,
         )
 
-    def _fetch(self, phase: str, since: datetime, page: int) -> Page:
+    def _fetch(self, phase: str, since: datetime, page: int, *, in_worker_thread=False) -> Page:
         max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
         base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
         cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
         failures = 0
         rate_limited = 0
         while True:
-            self.renew_lease()
+            if not in_worker_thread:
+                self.renew_lease()
             listing = self._listing(phase, since, page)
             try:
                 return next(iter(listing))
@@ -506,7 +523,7 @@ class _RunExecutor:
                 rate_limited += 1
                 if rate_limited > max_attempts * 2:
                     raise
-                self._block_limiter(exc.retry_after)
+                self._block_limiter(exc.retry_after, in_worker_thread=in_worker_thread)
             except (ProviderUnavailable, ProviderResponseInvalid) as exc:
                 failures += 1
                 if failures >= max_attempts:
@@ -516,19 +533,24 @@ class _RunExecutor:
                     "sync run %s: %s page %s failed (%s), retry %s in %.1f s",
                     self.run.pk, phase, page, exc, failures, pause,
                 )  # fmt: skip
-                self._sleep(pause)
+                if in_worker_thread:
+                    time.sleep(pause)
+                else:
+                    self._sleep(pause)
             finally:
                 close = getattr(listing, "close", None)
                 if close is not None:
                     close()
 
-    def _block_limiter(self, seconds: float) -> None:
+    def _block_limiter(self, seconds: float, *, in_worker_thread: bool = False) -> None:
         from unify.core.ratelimit import shipstation_rate_limiter
 
         key = getattr(self.adapter, "rate_limit_key", "")
         if key:
             # Any limiter on the shared store reaches every worker using this key pair.
             shipstation_rate_limiter().block(key, max(0.1, float(seconds)))
+        elif in_worker_thread:
+            time.sleep(max(0.1, float(seconds)))
         else:
             self._sleep(max(0.1, float(seconds)))
 
@@ -541,11 +563,62 @@ class _RunExecutor:
             time.sleep(min(left, 1.0))
             self.renew_lease()
 
-    def _page(self) -> None:
+    def _next_position(
+        self, position: tuple[str, datetime, int], page: Page, phases: list[str]
+    ) -> tuple[str, datetime | None, int]:
+        """Where the listing goes on after ``page`` (phase, cursor, page number)."""
+        phase, since, page_no = position
+        if page.pages == 0 or page.page >= page.pages:
+            later = [p for p in phases if PHASE_ORDER.index(p) > PHASE_ORDER.index(phase)]
+            return (later[0] if later else SyncPhase.DONE), None, 1
+        cursor = None if since == self.run.window_start else since
+        if phase in KEYSET_PHASES:
+            if phase == SyncPhase.ORDERS:
+                last_seen = max((o.modify_date for o in page.items), default=None)
+            else:
+                last_seen = max((s.create_date for s in page.items), default=None)
+            if last_seen is not None:
+                boundary = last_seen.replace(microsecond=0)
+                if boundary > since.replace(microsecond=0):
+                    return phase, boundary, 1
+            # A whole page within one second (or nothing readable): step by page number.
+        return phase, cursor, page_no + 1
+
+    def _get_page(self, position: tuple[str, datetime, int]) -> Page:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == position:
+            future = ahead[1]
+            while True:
+                try:
+                    return future.result(timeout=1.0)
+                except FutureTimeout:
+                    self.renew_lease()
+        if ahead is not None and not ahead[1].cancel():
+            # It is running: let it finish first, so two requests never share the session.
+            with contextlib.suppress(Exception):
+                ahead[1].result()
+        return self._fetch(*position)
+
+    def _fetch_ahead(self, position: tuple[str, datetime | None, int], phases: list[str]) -> None:
+        phase, cursor, page_no = position
+        if phase == SyncPhase.DONE or phase not in phases or time.monotonic() > self.deadline:
+            return
+        since = cursor or self.run.window_start
+        key = (phase, since, page_no)
+        self._ahead = (
+            key,
+            self._prefetcher.submit(self._fetch, phase, since, page_no, in_worker_thread=True),
+        )
+
+    def _page(self, phases: list[str]) -> None:
         phase = self.run.phase
         since = self.run.cursor or self.run.window_start
         page_no = self.run.next_page
-        page = self._fetch(phase, since, page_no)
+        page = self._get_page((phase, since, page_no))
+        next_phase, next_cursor, next_page = self._next_position(
+            (phase, since, page_no), page, phases
+        )
+        self._fetch_ahead((next_phase, next_cursor, next_page), phases)
         now = timezone.now()
         with transaction.atomic():
             run = self._locked_run()
@@ -565,7 +638,6 @@ class _RunExecutor:
                 run.orders_unchanged += result.unchanged
                 run.orders_skipped += result.skipped
                 run.issues_count += result.issues
-                last_seen = max((o.modify_date for o in page.items), default=None)
             else:
                 shipments = [s for s in page.items if self.order_filter.admits_store(s.store_id)]
                 result = upsert.shipping_cost_upsert_page(
@@ -580,47 +652,28 @@ class _RunExecutor:
                 run.costs_created += result.created
                 run.costs_updated += result.updated
                 run.issues_count += result.issues
-                last_seen = (
-                    max((s.create_date for s in page.items), default=None)
-                    if phase == SyncPhase.LABELS_CREATED
-                    else None
-                )
-            self._checkpoint(run, page, page_no, last_seen)
+            run.phase, run.cursor, run.next_page = next_phase, next_cursor, next_page
+            run.pages_done += 1
+            run.pages_total = max(
+                run.pages_total, run.pages_done + self._pages_left_estimate(phase, page, phases)
+            )
             run.lease_until = now + timedelta(seconds=self.lease_seconds)
             run.save()
             self.run = run
         self._lease_renewed_at = time.monotonic()
 
-    def _checkpoint(
-        self, run: SyncRun, page: Page, page_no: int, last_seen: datetime | None
-    ) -> None:
-        run.pages_done += 1
+    @staticmethod
+    def _pages_left_estimate(phase: str, page: Page, phases: list[str]) -> int:
+        """For the progress bar: what is left of this listing, about as many order pages as
+        label pages when orders come next, and the voided-label listing."""
         remaining_here = max(0, page.pages - page.page)
-        phases = _phases_for(self.connection)
-        later = [p for p in phases if PHASE_ORDER.index(p) > PHASE_ORDER.index(run.phase)]
-        if page.pages == 0 or page.page >= page.pages:
-            run.phase = later[0] if later else SyncPhase.DONE
-            run.cursor = None
-            run.next_page = 1
-        elif run.phase in KEYSET_PHASES and last_seen is not None:
-            current = (run.cursor or run.window_start).replace(microsecond=0)
-            boundary = last_seen.replace(microsecond=0)
-            if boundary > current:
-                run.cursor = boundary
-                run.next_page = 1
-            else:
-                # A whole page within one second: step through it by page number.
-                run.next_page = page_no + 1
-        else:
-            run.next_page = page_no + 1
-        # An estimate for the progress bar: what is left here, and (while importing orders)
-        # about as many label pages as order pages, plus the voided-label listing.
+        later = [p for p in phases if PHASE_ORDER.index(p) > PHASE_ORDER.index(phase)]
         future = 0
-        if SyncPhase.LABELS_CREATED in later:
-            future += remaining_here + 1 if run.phase == SyncPhase.ORDERS else 1
+        if SyncPhase.ORDERS in later:
+            future += remaining_here + 1 if phase == SyncPhase.LABELS_CREATED else 1
         if SyncPhase.LABELS_VOIDED in later:
             future += 1
-        run.pages_total = max(run.pages_total, run.pages_done + remaining_here + future)
+        return remaining_here + future
 
     # -- endings ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -28,12 +29,12 @@ from sales.models import (
     PostingStatus,
     ShippingCost,
 )
-from sales.services import matching
+from sales.services import bulk, matching
 from sales.services.records import (
-    ORDER_IMPORT_FIELDS,
-    SHIPPING_COST_IMPORT_FIELDS,
+    ZERO,
     MappedOrder,
     RecordInvalid,
+    label_status_for,
     map_order,
     map_shipment,
     raw_text,
@@ -167,6 +168,7 @@ def _map_orders(
                 store_name=store_name,
                 currency=currency,
                 synced_at=synced_at,
+                raw_is_whole_record=origin == OrderSource.SHIPSTATION,
             )
         except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
             issues.append(
@@ -179,69 +181,82 @@ def _map_orders(
     return mapped
 
 
+def _label_totals_from_costs(
+    *, organization_id: int, connection_id: int, items: list[MappedOrder]
+) -> dict[str, list[int]]:
+    """Set each order's label totals from its labels on the connection (matched ones and
+    ones still waiting for it), so the order is written once, complete. Returns the waiting
+    labels' ids by order source id."""
+    rows = ShippingCost.objects.filter(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        order_external_id__in=[i.external_id for i in items],
+    ).values_list("pk", "order_external_id", "order_id", "cost", "insurance", "voided", "is_return")
+    outbound: dict[str, Decimal] = {}
+    returns: dict[str, Decimal] = {}
+    waiting: dict[str, list[int]] = {}
+    for pk, ref, order_id, cost, insurance, voided, is_return in rows:
+        if order_id is None:
+            waiting.setdefault(ref, []).append(pk)
+        if voided:
+            continue
+        bucket = returns if is_return else outbound
+        bucket[ref] = bucket.get(ref, ZERO) + cost + insurance
+    for item in items:
+        ref = item.external_id
+        item.values["label_cost_total"] = outbound.get(ref, ZERO)
+        item.values["return_label_cost_total"] = returns.get(ref, ZERO)
+        item.values["label_status"] = label_status_for(
+            has_outbound_label=ref in outbound,
+            status=item.values["status"],
+            externally_fulfilled=item.values["externally_fulfilled"],
+        )
+    return waiting
+
+
 def _write_orders(
     mapped: dict[Hashable, MappedOrder],
     existing: dict[Hashable, tuple[int, str, str, str, str]],
     *,
-    conflict_fields: list[str] | None,
+    conflict: str,
+    conflict_where: str = "",
     result: PageResult,
+    before_write: Callable[[list[MappedOrder]], None] | None = None,
 ) -> list[int]:
     """Insert new and rewrite changed orders; replace lines where they changed. Returns the
     ids of orders whose accounting content changed (for ``changed_after_posting``)."""
     to_write: list[MappedOrder] = []
-    new_items: list[MappedOrder] = []
+    relined: list[MappedOrder] = []
     changed_content: list[int] = []
-    relined: list[int] = []
     for ref, item in mapped.items():
         current = existing.get(ref)
         if current is None:
-            new_items.append(item)
             to_write.append(item)
+            relined.append(item)
+            result.created += 1
             continue
         pk, raw_hash, content_hash, lines_hash, _posting = current
         if raw_hash == item.raw_hash:
             result.unchanged += 1
             continue
-        item.order.pk = pk
+        item.pk = pk
         to_write.append(item)
         result.updated += 1
         if content_hash != item.content_hash:
             changed_content.append(pk)
         if lines_hash != item.lines_hash:
-            relined.append(pk)
-    result.created += len(new_items)
+            relined.append(item)
     if not to_write:
         return []
-
-    updated = [i for i in to_write if i.order.pk is not None]
-    if conflict_fields is not None:
-        # One statement for new and changed rows. PostgreSQL and SQLite return the ids.
-        Order.objects.bulk_create(
-            [i.order for i in to_write],
-            update_conflicts=True,
-            unique_fields=conflict_fields,
-            update_fields=list(ORDER_IMPORT_FIELDS),
-        )
-    else:
-        if new_items:
-            Order.objects.bulk_create([i.order for i in new_items])
-        if updated:
-            Order.objects.bulk_update([i.order for i in updated], list(ORDER_IMPORT_FIELDS))
-
+    if before_write is not None:
+        before_write(to_write)
+    bulk.orders_write(to_write, conflict=conflict, conflict_where=conflict_where)
     if relined:
-        OrderLine.objects.filter(order_id__in=relined).delete()
-    relined_set = set(relined)
-    new_set = {id(i) for i in new_items}
-    lines: list[OrderLine] = []
-    for item in to_write:
-        if item.order.pk in relined_set or id(item) in new_set:
-            for line in item.lines:
-                line.organization_id = item.order.organization_id
-                line.order_id = item.order.pk
-                lines.append(line)
-    if lines:
-        OrderLine.objects.bulk_create(lines, batch_size=2000)
-    result.order_ids.extend(i.order.pk for i in to_write)
+        # Also for orders we believed new: one written meanwhile by someone else (a re-import
+        # from the Sales tab) must not keep its old lines next to the new ones.
+        OrderLine.objects.filter(order_id__in=[i.pk for i in relined]).delete()
+        bulk.order_lines_write(relined)
+    result.order_ids.extend(i.pk for i in to_write)
     return changed_content
 
 
@@ -295,25 +310,31 @@ def order_upsert_page(
     for external_id in list(mapped):
         item = mapped[external_id]
         if external_id not in existing and not order_filter.admits_new(
-            item.order.status, item.store_external_id
+            item.values["status"], item.store_external_id
         ):
             del mapped[external_id]
             result.skipped += 1
+    waiting: dict[str, list[int]] = {}
+
+    def with_label_totals(items: list[MappedOrder]) -> None:
+        waiting.update(
+            _label_totals_from_costs(
+                organization_id=organization_id, connection_id=connection_id, items=items
+            )
+        )
+
     changed = _write_orders(
         mapped,
         existing,
-        conflict_fields=["organization", "connection", "external_id"],
+        conflict="organization_id, connection_id, external_id",
         result=result,
+        before_write=with_label_totals,
     )
     _flag_changed_after_posting(changed)
-    if result.order_ids:
-        new_ids = [i for i in mapped if i not in existing]
-        if new_ids:
-            matching.shipping_costs_attach_by_order_id(
-                organization_id=organization_id, connection_id=connection_id, external_ids=new_ids
-            )
-        matching.order_label_totals_refresh(
-            organization_id=organization_id, order_ids=result.order_ids
+    if waiting:
+        # Labels imported before their order: attach them now that the order has an id.
+        bulk.shipping_costs_attach(
+            [(cost_pk, mapped[ref].pk) for ref, cost_pks in waiting.items() for cost_pk in cost_pks]
         )
     result.issues = import_issues_record(
         [*errors, *issues],
@@ -382,25 +403,14 @@ def shipping_cost_upsert_page(
             continue
         else:
             result.updated += 1
-        to_write.append(item.cost)
-    if to_write:
-        # ``order`` is not among the updated columns: once matched, a label stays matched.
-        ShippingCost.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["organization", "connection", "external_id"],
-            update_fields=list(SHIPPING_COST_IMPORT_FIELDS),
-        )
+        to_write.append(item)
+    if to_write and match_order_files:
+        bulk.shipping_costs_write(to_write)
         written = [c.external_id for c in to_write]
-        if match_order_files:
-            matching.shipping_costs_match_order_files(
-                organization_id=organization_id,
-                cost_filter=Q(connection_id=connection_id, external_id__in=written),
-            )
-        else:
-            matching.shipping_costs_attach_to_orders(
-                organization_id=organization_id, connection_id=connection_id, external_ids=written
-            )
+        matching.shipping_costs_match_order_files(
+            organization_id=organization_id,
+            cost_filter=Q(connection_id=connection_id, external_id__in=written),
+        )
         order_ids = list(
             ShippingCost.objects.filter(
                 organization_id=organization_id,
@@ -410,6 +420,25 @@ def shipping_cost_upsert_page(
             ).values_list("order_id", flat=True)
         )
         matching.order_label_totals_refresh(organization_id=organization_id, order_ids=order_ids)
+    elif to_write:
+        # Sales channel: a label names its ShipStation order; when that order is already
+        # here, the label is written attached and the order's totals are refreshed.
+        orders = dict(
+            Order.objects.filter(
+                organization_id=organization_id,
+                connection_id=connection_id,
+                external_id__in={i.values["order_external_id"] for i in to_write},
+            )
+            .order_by()
+            .values_list("external_id", "pk")
+        )
+        for item in to_write:
+            item.values["order_id"] = orders.get(item.values["order_external_id"])
+        bulk.shipping_costs_write(to_write)
+        matching.order_label_totals_refresh(
+            organization_id=organization_id,
+            order_ids=[i.values["order_id"] for i in to_write if i.values["order_id"]],
+        )
     result.issues = import_issues_record(
         [*errors, *issues],
         organization_id=organization_id,
@@ -500,7 +529,7 @@ def _order_upsert_from_file(
             synced_at=synced_at,
             issues=issues,
             # One file may name several stores, and order ids are only unique per store.
-            key=lambda item: (item.order.store_name, item.external_id),
+            key=lambda item: (item.values["store_name"], item.external_id),
         )
         existing_rows = Order.objects.filter(
             organization_id=organization_id,
@@ -512,7 +541,13 @@ def _order_upsert_from_file(
         )  # fmt: skip
         existing = {(store, ext): tuple(rest) for store, ext, *rest in existing_rows}
         page = PageResult()
-        changed = _write_orders(mapped, existing, conflict_fields=None, result=page)
+        changed = _write_orders(
+            mapped,
+            existing,
+            conflict="organization_id, store_name, external_id",
+            conflict_where="connection_id IS NULL",
+            result=page,
+        )
         _flag_changed_after_posting(changed)
         result.created, result.updated, result.unchanged = (
             page.created,
@@ -523,7 +558,7 @@ def _order_upsert_from_file(
             result.costs_matched = matching.shipping_costs_match_order_files(
                 organization_id=organization_id,
                 cost_filter=Q(order__isnull=True),
-                numbers=[item.order.number for item in mapped.values()],
+                numbers=[item.values["number"] for item in mapped.values()],
             )
             matching.order_label_totals_refresh(
                 organization_id=organization_id, order_ids=page.order_ids

@@ -348,16 +348,18 @@ def test_persistent_failure_ends_the_run_failed_and_the_next_run_continues(ss_ap
     connection.refresh_from_db()
     assert connection.orders_watermark is None
     assert connection.next_sync_at is not None and connection.status == ConnectionStatus.ACTIVE
-    requests_before = len(api_requests(ss_app, "/orders"))
+    requests_before = len(api_requests(ss_app, "/shipments"))
 
     resumed = run_sync(org_a, connection)
 
     assert resumed.resumed_from_id == failed.pk
     assert resumed.status == SyncStatus.SUCCEEDED
     assert resumed.window_start == failed.window_start
-    # It carried on from the failed run's cursor rather than from the first page.
-    first_query = api_requests(ss_app, "/orders")[requests_before].query
-    assert first_query != api_requests(ss_app, "/orders")[0].query
+    # It carried on from the failed run's cursor (labels come first) rather than from the
+    # first page of the listing.
+    first_query = api_requests(ss_app, "/shipments")[requests_before].query
+    assert first_query != api_requests(ss_app, "/shipments")[0].query
+    assert "createDateStart" in first_query
     assert imported_orders(org_a) == expected_orders(account)
     assert imported_costs(org_a) == expected_costs(account)
 
@@ -370,8 +372,8 @@ def test_expired_keys_mid_run_flag_the_connection_and_tell_the_owners(
     connection = make_connection(org_a)
     with org_scope(org_a.pk):
         run = sync_request(organization=org_a, connection=connection)
-        sync_run_execute(run_id=run.pk, time_budget_seconds=0)
-        kept = set(Order.objects.values_list("external_id", flat=True))
+        sync_run_execute(run_id=run.pk, time_budget_seconds=0)  # the first page of labels
+        kept = set(ShippingCost.objects.values_list("external_id", flat=True))
     assert len(kept) == 20
     ss_app.expire_account(SS_KEY)
 
@@ -390,7 +392,7 @@ def test_expired_keys_mid_run_flag_the_connection_and_tell_the_owners(
         organization=org_a, action="connection.needs_credentials"
     ).exists()
     with org_scope(org_a.pk):
-        assert set(Order.objects.values_list("external_id", flat=True)) == kept
+        assert set(ShippingCost.objects.values_list("external_id", flat=True)) == kept
         # No schedule while the keys are bad.
         from sales.services import sync_due_connections
 

@@ -1,0 +1,201 @@
+"""Bulk writes of import pages: PostgreSQL's COPY where available, the ORM elsewhere.
+
+On PostgreSQL a page is streamed with ``COPY`` (psycopg formats rows in C) into a session
+temporary table and merged with one ``INSERT .. SELECT .. ON CONFLICT DO UPDATE .. RETURNING``;
+new order lines are copied straight into their table. Compared with the ORM's bulk insert
+(SQL text with tens of thousands of placeholders, built and parsed in Python, every value
+prepared by its field) this is what lets the import keep up with the download. SQLite (the
+embedded default) takes the ORM path; both write the same rows.
+
+The caller holds the transaction; everything here runs inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection as db
+from django.utils import timezone
+
+from sales.models import Order, OrderLine, PostingStatus, ShippingCost
+from sales.services.records import (
+    COST_COLUMNS,
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    ORDER_IMPORT_FIELDS,
+    SHIPPING_COST_IMPORT_FIELDS,
+    MappedOrder,
+    MappedShipment,
+)
+
+# Set on insert only; the import never rewrites them (posting and review own them), so they
+# are not in the update list either.
+_ORDER_INSERT_CONSTANTS = {
+    "changed_after_posting": "false",
+    "is_ignored": "false",
+    "posting_status": f"'{PostingStatus.NOT_POSTED}'",
+}
+_ORDER_UPDATED = [
+    c for c in ORDER_COLUMNS if c not in ("organization_id", "connection_id", "external_id")
+]
+_COST_UPDATED = [
+    c
+    for c in COST_COLUMNS
+    if c not in ("organization_id", "connection_id", "external_id", "order_id")
+]
+
+
+def use_copy() -> bool:
+    return db.vendor == "postgresql"
+
+
+def _temp_table(cursor, name: str, source: str, columns: Sequence[str]) -> None:
+    cols = ", ".join(columns)
+    # One per database session; emptied before each use (a caller may merge several pages in
+    # one transaction) and, as a safety net, at each commit.
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {cols}, created_at, updated_at FROM {source} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {name}")
+
+
+def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def orders_write(items: Sequence[MappedOrder], *, conflict: str, conflict_where: str = "") -> None:
+    """Insert or rewrite these orders; sets ``item.pk`` on each. ``conflict`` names the
+    unique columns (``conflict_where`` the predicate of a partial unique index)."""
+    if not items:
+        return
+    now = timezone.now()
+    if not use_copy():
+        _orders_write_orm(items, now)
+        return
+    columns = [*ORDER_COLUMNS, "created_at", "updated_at"]
+    insert_columns = [*columns, *_ORDER_INSERT_CONSTANTS]
+    select = ", ".join([*columns, *_ORDER_INSERT_CONSTANTS.values()])
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*_ORDER_UPDATED, "updated_at"])
+    where = f" WHERE {conflict_where}" if conflict_where else ""
+    with db.cursor() as cursor:
+        _temp_table(cursor, "sales_incoming_order", "sales_order", ORDER_COLUMNS)
+        _copy(cursor, "sales_incoming_order", columns, (i.row() + (now, now) for i in items))
+        cursor.execute(
+            f"INSERT INTO sales_order ({', '.join(insert_columns)}) "  # noqa: S608
+            f"SELECT {select} FROM sales_incoming_order "
+            f"ON CONFLICT ({conflict}){where} DO UPDATE SET {updates} "
+            "RETURNING id, organization_id, connection_id, store_name, external_id"
+        )
+        ids = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+    for item in items:
+        v = item.values
+        item.pk = ids[(v["organization_id"], v["connection_id"], v["store_name"], v["external_id"])]
+
+
+def _orders_write_orm(items: Sequence[MappedOrder], now) -> None:
+    new = [i for i in items if i.pk is None]
+    changed = [i for i in items if i.pk is not None]
+    if new:
+        models = [i.model() for i in new]
+        Order.objects.bulk_create(models, batch_size=100)
+        for item, model in zip(new, models, strict=True):
+            item.pk = model.pk
+    if changed:
+        Order.objects.bulk_update(
+            [i.model() for i in changed], list(ORDER_IMPORT_FIELDS), batch_size=100
+        )
+
+
+def order_lines_write(items: Sequence[MappedOrder]) -> None:
+    """Add the lines of these (saved) orders; their old lines are already gone."""
+    if not items:
+        return
+    now = timezone.now()
+    if use_copy():
+        columns = ["organization_id", "order_id", *LINE_COLUMNS, "created_at", "updated_at"]
+        rows = (
+            (item.values["organization_id"], item.pk, *line, now, now)
+            for item in items
+            for line in item.lines
+        )
+        with db.cursor() as cursor:
+            _copy(cursor, "sales_orderline", columns, rows)
+        return
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                organization_id=item.values["organization_id"],
+                order_id=item.pk,
+                **dict(zip(LINE_COLUMNS, line, strict=True)),
+            )
+            for item in items
+            for line in item.lines
+        ],
+        batch_size=500,
+    )
+
+
+def shipping_costs_write(items: Sequence[MappedShipment]) -> None:
+    """Insert or rewrite these labels (never their order link: once matched, it stays)."""
+    if not items:
+        return
+    now = timezone.now()
+    if not use_copy():
+        for item in items:
+            item.values["updated_at"] = now
+        ShippingCost.objects.bulk_create(
+            [i.model() for i in items],
+            update_conflicts=True,
+            unique_fields=["organization", "connection", "external_id"],
+            update_fields=list(SHIPPING_COST_IMPORT_FIELDS),
+            batch_size=100,
+        )
+        for item in items:
+            if item.values["order_id"] is not None:
+                ShippingCost.objects.filter(
+                    connection_id=item.values["connection_id"],
+                    external_id=item.external_id,
+                    order__isnull=True,
+                ).update(order_id=item.values["order_id"])
+        return
+    columns = [*COST_COLUMNS, "created_at", "updated_at"]
+    # A label keeps the order it was matched to; an unmatched one takes the order now known.
+    updates = ", ".join(
+        [
+            *(f"{c} = EXCLUDED.{c}" for c in [*_COST_UPDATED, "updated_at"]),
+            "order_id = COALESCE(sales_shippingcost.order_id, EXCLUDED.order_id)",
+        ]
+    )
+    with db.cursor() as cursor:
+        _temp_table(cursor, "sales_incoming_cost", "sales_shippingcost", COST_COLUMNS)
+        _copy(cursor, "sales_incoming_cost", columns, (i.row() + (now, now) for i in items))
+        cursor.execute(
+            f"INSERT INTO sales_shippingcost ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(columns)} FROM sales_incoming_cost "
+            "ON CONFLICT (organization_id, connection_id, external_id) "
+            f"DO UPDATE SET {updates}"
+        )
+
+
+def shipping_costs_attach(pairs: Sequence[tuple[int, int]]) -> None:
+    """Point these labels (by id) at these orders: ``[(label id, order id), ...]``."""
+    if not pairs:
+        return
+    if not use_copy():
+        ShippingCost.objects.bulk_update(
+            [ShippingCost(pk=cost_pk, order_id=order_pk) for cost_pk, order_pk in pairs],
+            ["order"],
+            batch_size=500,
+        )
+        return
+    cost_ids, order_ids = zip(*pairs, strict=True)
+    with db.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sales_shippingcost AS c SET order_id = v.order_id "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, order_id) "
+            "WHERE c.id = v.id AND c.order_id IS NULL",
+            [list(cost_ids), list(order_ids)],
+        )
