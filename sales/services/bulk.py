@@ -104,9 +104,10 @@ def _orders_write_orm(items: Sequence[MappedOrder], now) -> None:
         for item, model in zip(new, models, strict=True):
             item.pk = model.pk
     if changed:
-        Order.objects.bulk_update(
-            [i.model() for i in changed], list(ORDER_IMPORT_FIELDS), batch_size=100
-        )
+        models = [i.model() for i in changed]
+        for model in models:
+            model.updated_at = now  # bulk_update does not apply auto_now
+        Order.objects.bulk_update(models, list(ORDER_IMPORT_FIELDS), batch_size=100)
 
 
 def order_lines_write(items: Sequence[MappedOrder]) -> None:

@@ -1,0 +1,397 @@
+"""Benchmark the ShipStation import (not a test: prints ``name: value`` figures).
+
+For each N it seeds an account of N orders (over 30 days, with labels) in the ShipStation
+stand-in (its own process, rate limit off), then:
+
+1. *floor*: a plain client (``requests`` + ``json.loads``) downloads the same listings the
+   import reads (orders by modify date, labels by create date, labels by void date; 500 per
+   page) and does nothing else. The stand-in's JSON cache is warmed first, so the floor and
+   the import see the same server;
+2. *import*: a first import of the connection, run by a real Celery worker (solo pool, its
+   own process, production settings with ``DEBUG`` off) into PostgreSQL, timed from queueing
+   the run to its end; the worker's peak RSS (``VmHWM``) is read when it is done.
+
+Then, for 10,000 orders: the number of requests the import made, the least time 40 requests
+per minute allow for them (ShipStation's real budget, a sliding 60 s window) against the
+import's own time with the limit off; with ``--real-limit`` that import is also run under
+the real limit (stand-in and limiter at 40/60 s; takes a minute or two).
+
+    python bench/import.py              # N = 10,000 and 100,000
+    python bench/import.py --quick      # N = 2,000 (under a minute)
+    python bench/import.py --orders 50000 --real-limit
+
+Uses its own database (``unify_bench`` on ``BENCH_DATABASE_HOST_URL``, default
+``postgres://postgres@127.0.0.1:5432``) and Redis (``BENCH_REDIS_URL``, default
+``redis://127.0.0.1:6379/4``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "unify_bench"
+KEY_SECRET = "bench-import-secret"
+PAGE_SIZE = 500
+TARGET_RATIO = 2.0
+TARGET_RSS_MB = 300.0
+
+
+def _host() -> str:
+    return os.environ.get("BENCH_DATABASE_HOST_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def bench_env() -> dict[str, str]:
+    return {
+        "DATABASE_URL": f"{_host()}/{DB_NAME}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "DJANGO_SETTINGS_MODULE": "unify.settings.base",
+        "DJANGO_DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "UNIFY_ENCRYPTION_KEYS": "vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0=",
+        "ALLOWED_HOSTS": "localhost",
+        "LOG_LEVEL": "WARNING",
+        "SHIPSTATION_RATE_LIMIT_PER_MINUTE": "1000000",
+        "SHIPSTATION_TIMEOUT_READ": "120",
+        "SALES_SYNC_PAGE_SIZE": str(PAGE_SIZE),
+        "SALES_SYNC_TASK_BUDGET_SECONDS": "3600",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "7200",
+        "CELERY_TASK_TIME_LIMIT": "7300",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def rss_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the stand-in ---------------------------------------------------------------------------
+
+
+def start_standin() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--shipstation-port", "0", "--qbo-port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("ShipStation stand-in:"):
+            return proc, line.split(":", 1)[1].strip()
+    raise RuntimeError("the ShipStation stand-in did not start")
+
+
+def seed_account(control: requests.Session, base: str, key: str, orders: int) -> dict:
+    created = control.post(
+        f"{base}/__sandbox__/shipstation/accounts",
+        json={"key": key, "secret": KEY_SECRET, "seed": 5, "orders": orders, "days": 30},
+        timeout=1800,
+    )
+    created.raise_for_status()
+    return created.json()
+
+
+def set_limit(control: requests.Session, base: str, limit: int | None, window: float = 60) -> None:
+    if limit is None:
+        control.delete(f"{base}/__sandbox__/rate-limit").raise_for_status()
+    else:
+        control.put(
+            f"{base}/__sandbox__/rate-limit", json={"limit": limit, "window_seconds": window}
+        ).raise_for_status()
+
+
+def request_log(control: requests.Session, base: str, key: str) -> list[dict]:
+    return control.get(f"{base}/__sandbox__/requests", params={"key": key}).json()["requests"]
+
+
+def floor_seconds(base: str, key: str, window: tuple[str, str], *, parse_decimal: bool) -> float:
+    """A plain client reading the import's three listings, doing nothing with the data."""
+    from decimal import Decimal
+
+    session = requests.Session()
+    session.auth = (key, KEY_SECRET)
+    start, end = window
+    listings = [
+        ("/orders", "orders", {"modifyDateStart": start, "modifyDateEnd": end,
+                               "sortBy": "ModifyDate", "sortDir": "ASC"}),
+        ("/shipments", "shipments", {"createDateStart": start, "createDateEnd": end,
+                                     "sortBy": "CreateDate", "sortDir": "ASC"}),
+        ("/shipments", "shipments", {"voidDateStart": start, "voidDateEnd": end,
+                                     "sortBy": "CreateDate", "sortDir": "ASC"}),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    for path, list_key, params in listings:
+        page, pages = 1, 1
+        while page <= pages:
+            response = session.get(
+                f"{base}{path}", params={**params, "page": page, "pageSize": PAGE_SIZE}
+            )
+            response.raise_for_status()
+            if parse_decimal:
+                body = json.loads(response.content, parse_float=Decimal)
+            else:
+                body = json.loads(response.content)
+            pages = body["pages"]
+            assert isinstance(body[list_key], list)
+            page += 1
+    return time.perf_counter() - started
+
+
+# --- Unify ----------------------------------------------------------------------------------
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+    )
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def make_connection(api_key: str, base_url: str):
+    """A fresh organization with one ShipStation connection (start date 31 days ago)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connections.models import StoreConnection
+    from connections.sources.shipstation.client import api_key_fingerprint
+    from unify.tenancy.models import Organization
+    from unify.tenancy.scoping import org_scope
+
+    org = Organization.objects.create(
+        name=f"Bench {api_key}", slug=f"bench-{uuid.uuid4().hex[:10]}"
+    )
+    with org_scope(org.pk):
+        connection = StoreConnection.objects.create(
+            organization=org,
+            name="Bench ShipStation",
+            credentials={"api_key": api_key, "api_secret": KEY_SECRET},
+            credentials_hint=api_key[-4:],
+            credentials_fingerprint=api_key_fingerprint(api_key),
+            order_statuses=[],
+            import_start_date=(timezone.now() - timedelta(days=31)).date(),
+        )
+    return org, connection
+
+
+def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "unify", "worker", "--pool=solo",
+            "--concurrency=1", "--loglevel=WARNING", "-Q", queue, "-n", f"{queue}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env, "SALES_TASK_QUEUE": queue},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(0.5)
+    return proc
+
+
+def wait_ready(queue: str, timeout: float = 60) -> None:
+    """Until a worker consumes ``queue`` (it answers a ping)."""
+    from unify.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1.0)
+        if replies:
+            return
+    raise RuntimeError("the bench worker did not start")
+
+
+def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
+    """A first import through a fresh worker. Returns its figures."""
+    from django.conf import settings
+
+    from sales.models import SyncStatus
+    from sales.services import sync_request
+    from unify.tenancy.scoping import org_scope
+
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    worker = start_worker(env, queue)
+    try:
+        wait_ready(queue)
+        org, connection = make_connection(api_key, base_url)
+        settings.SALES_TASK_QUEUE = queue
+        started = time.perf_counter()
+        with org_scope(org.pk):
+            run = sync_request(organization=org, connection=connection)
+        while True:
+            run.refresh_from_db()
+            if run.status not in ("queued", "running"):
+                break
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker died: {worker.stderr.read()[-2000:]}")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        peak = rss_mb(worker.pid, "VmHWM")
+        if run.status != SyncStatus.SUCCEEDED:
+            raise RuntimeError(f"import ended {run.status}: {run.error} {run.error_detail}")
+        return {
+            "seconds": seconds,
+            "run_seconds": (run.finished_at - run.started_at).total_seconds(),
+            "peak_rss_mb": peak,
+            "orders": run.orders_created,
+            "costs": run.costs_created,
+            "pages": run.pages_done,
+            "window": (run.window_start, run.window_end),
+            "run": run,
+        }
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def window_filters(window) -> tuple[str, str]:
+    from connections.sources.shipstation.mapping import format_filter_end, format_filter_start
+
+    return format_filter_start(window[0]), format_filter_end(window[1])
+
+
+def limit_bound_seconds(requests_made: int, limit: int = 40, window: float = 60.0) -> float:
+    """Least time a sliding window of ``limit`` per ``window`` allows for the requests: the
+    k-th request (0-based) can go at ``(k // limit) * window`` at the earliest."""
+    if requests_made <= 0:
+        return 0.0
+    return ((requests_made - 1) // limit) * window
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="N = 2,000 only (under a minute)")
+    parser.add_argument("--orders", type=int, action="append", help="N (repeatable)")
+    parser.add_argument(
+        "--real-limit", action="store_true", help="also run 10,000 orders under 40/min"
+    )
+    args = parser.parse_args()
+    sizes = args.orders or ([2_000] if args.quick else [10_000, 100_000])
+
+    env = bench_env()
+    prepare_database(env)
+    setup_django(env)
+    proc, base = start_standin()
+    os.environ["SHIPSTATION_API_BASE_URL"] = base
+    env["SHIPSTATION_API_BASE_URL"] = base
+    from django.conf import settings
+
+    settings.SHIPSTATION_API_BASE_URL = base
+    control = requests.Session()
+    results: dict[int, dict] = {}
+    try:
+        set_limit(control, base, None)
+        for n in sizes:
+            key = f"bench-import-{n}-{uuid.uuid4().hex[:6]}"
+            t = time.perf_counter()
+            meta = seed_account(control, base, key, n)
+            print(f"n{n}_seed_seconds: {time.perf_counter() - t:.1f}", flush=True)
+            print(f"n{n}_labels: {meta['shipment_count']}")
+            # The floor reads the window the import will read: from the connection's start
+            # date to now. Its first pass also warms the stand-in's JSON cache, so the timed
+            # floor and the import see the same (warm) server.
+            from django.utils import timezone
+
+            from sales.services.sync import _initial_start
+
+            org, connection = make_connection(key, base)
+            filters = window_filters((_initial_start(connection, org), timezone.now()))
+            floor_seconds(base, key, filters, parse_decimal=False)
+            floor_plain = floor_seconds(base, key, filters, parse_decimal=False)
+            floor_decimal = floor_seconds(base, key, filters, parse_decimal=True)
+            logged = len(request_log(control, base, key))
+            result = run_import(env, key, base)
+            requests_made = len(request_log(control, base, key)) - logged
+            results[n] = {**result, "requests": requests_made, "floor": floor_plain}
+            seconds = result["seconds"]
+            print(f"n{n}_orders_imported: {result['orders']}")
+            print(f"n{n}_label_costs_imported: {result['costs']}")
+            print(f"n{n}_requests: {requests_made}")
+            print(f"n{n}_import_seconds: {seconds:.2f}")
+            print(f"n{n}_orders_per_second: {n / seconds:.0f}")
+            print(f"n{n}_floor_seconds: {floor_plain:.2f}")
+            print(f"n{n}_floor_seconds_decimal_json: {floor_decimal:.2f}")
+            print(f"n{n}_ratio_to_floor: {seconds / floor_plain:.2f}")
+            print(f"n{n}_ratio_to_decimal_floor: {seconds / floor_decimal:.2f}")
+            print(f"n{n}_worker_peak_rss_mb: {result['peak_rss_mb']:.0f}")
+            print("", flush=True)
+
+        largest = max(results)
+        ratio = results[largest]["seconds"] / results[largest]["floor"]
+        print(f"ratio_to_floor_at_{largest}: {ratio:.2f}"
+              f"  (target <= {TARGET_RATIO})")  # fmt: skip
+        peak = max(r["peak_rss_mb"] for r in results.values())
+        print(f"worker_peak_rss_mb_max: {peak:.0f}  (target <= {TARGET_RSS_MB:.0f})")
+
+        # A 10,000-order first import under ShipStation's real 40/min: requests vs our time.
+        ref_n = 10_000 if 10_000 in results else largest
+        ref = results[ref_n]
+        per_10k = ref["requests"] * 10_000 / ref_n
+        requests_10k = math.ceil(per_10k)
+        processing_10k = ref["seconds"] * 10_000 / ref_n
+        bound = limit_bound_seconds(requests_10k)
+        print(f"limit_10k_requests: {requests_10k}" + ("" if ref_n == 10_000 else " (scaled)"))
+        print(f"limit_10k_min_seconds_at_40_per_minute: {bound:.0f}")
+        print(f"limit_10k_unify_processing_seconds: {processing_10k:.1f}")
+        print(f"limit_10k_limit_share_of_time: {bound / (bound + processing_10k):.2f}")
+
+        if args.real_limit:
+            set_limit(control, base, 40, 60)
+            key = f"bench-import-limit-{uuid.uuid4().hex[:6]}"
+            set_limit(control, base, None)
+            seed_account(control, base, key, 10_000)
+            set_limit(control, base, 40, 60)
+            limited_env = {**env, "SHIPSTATION_RATE_LIMIT_PER_MINUTE": "40"}
+            limited = run_import(limited_env, key, base)
+            log = request_log(control, base, key)
+            times = sorted(r["monotonic"] for r in log if r["status"] not in (401, 429))
+            busiest = max(sum(1 for t in times if start <= t < start + 60) for start in times)
+            print(f"real_limit_10k_seconds: {limited['seconds']:.1f}")
+            print(f"real_limit_10k_requests: {len(log)}")
+            print(f"real_limit_10k_429s: {sum(1 for r in log if r['status'] == 429)}")
+            print(f"real_limit_10k_most_requests_in_60s: {busiest}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
