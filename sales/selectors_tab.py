@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connections.models import ConnectionStatus, SourceStore, StoreConnection
+from sales import rollup
 from sales.filters import OrderFilters, apply_filters
 from sales.models import (
     OPEN_SYNC_STATUSES,
@@ -344,23 +345,46 @@ class OrderSummary:
         ]
 
 
+def _rollup_serves(filters: OrderFilters) -> bool:
+    """The running totals cover every filter but dates and search (sales/rollup.py)."""
+    return (
+        rollup.available()
+        and filters.date_from is None
+        and filters.date_until is None
+        and not filters.q
+    )
+
+
 def order_summary(*, organization: Organization, filters: OrderFilters) -> OrderSummary:
     """Counts per posting status (the tabs) and the totals row, from ONE grouped query: the
     tabs ignore the posting-status filter, and the totals of the chosen tab are the sum of
-    its group. With the date index covering every column read, PostgreSQL aggregates with
-    an index-only scan."""
-    rows = (
-        order_queryset(organization=organization, filters=filters.without_posting_status())
-        .order_by()
-        .values("posting_status", "currency")
-        .annotate(
-            n=Count("id"),
-            total=Sum("order_total"),
-            shipping=Sum("shipping_charged"),
-            labels=Sum("label_cost_total"),
-            returns=Sum("return_label_cost_total"),
+    its group. Without dates or search the running totals answer it (a few hundred rows,
+    whatever the number of orders); otherwise the orders are added up, with an index-only
+    scan of the date index, which carries every column read."""
+    if _rollup_serves(filters):
+        rows = rollup.summary_rows(
+            organization_id=organization.pk,
+            where=rollup.RollupFilter(
+                store_id=filters.store_id,
+                connection_id=filters.connection_id,
+                status=filters.status,
+                label=filters.label,
+                difference=filters.difference,
+            ),
         )
-    )
+    else:
+        rows = (
+            order_queryset(organization=organization, filters=filters.without_posting_status())
+            .order_by()
+            .values("posting_status", "currency")
+            .annotate(
+                n=Count("id"),
+                total=Sum("order_total"),
+                shipping=Sum("shipping_charged"),
+                labels=Sum("label_cost_total"),
+                returns=Sum("return_label_cost_total"),
+            )
+        )
     counts: dict[str, int] = {}
     by_currency: dict[str, CurrencyTotals] = {}
     for row in rows:

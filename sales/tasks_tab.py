@@ -21,3 +21,11 @@ def order_bulk_action_task(*, organization_id: int, action_id: int) -> None:
             kwargs={"organization_id": organization_id, "action_id": action_id},
             queue=getattr(settings, "SALES_TASK_QUEUE", "") or None,
         )
+
+
+@shared_task(name="sales.tasks.order_rollup_compact_task", ignore_result=True)
+def order_rollup_compact_task() -> None:
+    """Beat, every minute: fold the Sales tab's pending total deltas (sales/rollup.py)."""
+    from sales.rollup import order_rollup_compact
+
+    order_rollup_compact()

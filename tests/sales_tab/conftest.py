@@ -60,3 +60,17 @@ def walk(client, url: str, *, limit: int = 10_000) -> list[str]:
         if url is None:
             return seen
     raise AssertionError("pagination did not end")
+
+
+@pytest.fixture
+def ss_app(shipstation, settings):
+    settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
+    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
+    settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
+    settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
+    from connections.sources.shipstation.client import api_key_fingerprint
+    from tests.sales.support import SS_KEY
+    from unify.core.ratelimit import shipstation_rate_limiter
+
+    shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
+    return shipstation

@@ -210,20 +210,6 @@ def test_bulk_progress_of_another_organization_is_404(member_client, org_a, org_
 # --- re-import from ShipStation (the stand-in, over HTTP) ----------------------------------
 
 
-@pytest.fixture
-def ss_app(shipstation, settings):
-    settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
-    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
-    settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
-    settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
-    from connections.sources.shipstation.client import api_key_fingerprint
-    from tests.sales.support import SS_KEY
-    from unify.core.ratelimit import shipstation_rate_limiter
-
-    shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
-    return shipstation
-
-
 @pytest.mark.shipstation_rate_limit(None)
 def test_reimport_selected_orders_reads_them_again_from_shipstation(
     ss_app, member_client, org_a, django_capture_on_commit_callbacks

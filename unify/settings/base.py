@@ -410,3 +410,8 @@ CELERY_BEAT_SCHEDULE["accounting-posting-sweep"] = {
     "task": "accounting.tasks.posting_sweep_task",
     "schedule": 60.0,
 }
+# The Sales tab's running totals: fold what writes appended (sales/rollup.py).
+CELERY_BEAT_SCHEDULE["sales-order-rollup-compact"] = {
+    "task": "sales.tasks.order_rollup_compact_task",
+    "schedule": 60.0,
+}
