@@ -79,6 +79,23 @@ KEYSET_PHASES = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED)
 PHASE_ORDER = (SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED, SyncPhase.ORDERS)
 
 
+# A first import of a large account grows the tables faster than autovacuum re-reads their
+# statistics; with stale numbers PostgreSQL takes the new connection for an empty one and
+# looks orders up by scanning all of its rows (a date index) instead of by source id (the
+# unique index): every page would cost more than the last. Statistics are refreshed after
+# this many new rows.
+ANALYZE_EVERY_ROWS = 10_000
+
+
+def _refresh_statistics() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sales_order, sales_shippingcost, sales_orderline")
+
+
 class LeaseLost(Exception):
     """Another worker owns the run now (ours expired); stop without touching it."""
 
@@ -354,6 +371,7 @@ class _RunExecutor:
         # and the database's waiting overlap. One thread; it never touches the database.
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch")
         self._ahead: tuple[tuple, Future] | None = None
+        self._rows_since_analyze = 0
 
     # -- lease --------------------------------------------------------------------------------
 
@@ -661,6 +679,10 @@ class _RunExecutor:
             run.save()
             self.run = run
         self._lease_renewed_at = time.monotonic()
+        self._rows_since_analyze += result.created
+        if self._rows_since_analyze >= ANALYZE_EVERY_ROWS:
+            self._rows_since_analyze = 0
+            _refresh_statistics()
 
     @staticmethod
     def _pages_left_estimate(phase: str, page: Page, phases: list[str]) -> int:
