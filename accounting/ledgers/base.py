@@ -135,8 +135,10 @@ class SaleDocument:
     total: Decimal
     payment: PaymentInfo
     memo: str = ""
-    # Tax without a ledger tax code goes to this liability account as its own line.
+    # Tax without a ledger tax code goes to this liability account as its own line, through
+    # ``tax_item`` where the ledger needs an item for a line (QBO).
     tax_account_id: str = ""
+    tax_item: ItemRef | None = None
 
     @property
     def lines_total(self) -> Decimal:

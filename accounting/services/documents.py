@@ -26,6 +26,7 @@ from accounting.ledgers.base import (
     CENT,
     ZERO,
     AmountLine,
+    DocumentInvalid,
     DocumentKind,
     ExpenseDocument,
     ExpenseLine,
@@ -350,6 +351,15 @@ def build_sale_document(
         tax=amounts.tax,
         tax_code_id=tax_code,
         tax_account_id=tax_account,
+        tax_item=ItemRef(
+            name=_("Sales tax collected"),
+            external_id=refs.get("item:sales-tax", ""),
+            create_if_missing=True,
+            income_account_id=tax_account,
+            match_key="item:sales-tax",
+        )
+        if tax_account
+        else None,
         difference=difference,
         total=amounts.paid,
         payment=PaymentInfo(
@@ -373,8 +383,17 @@ def build_sale_document(
     )
     if not sale_lines and not shipping and not difference and not amounts.tax:
         raise DocumentBuildError(_("%(what)s has nothing to post.") % {"what": what})
-    doc.check()
+    _checked(doc)
     return doc
+
+
+def _checked(doc) -> None:
+    try:
+        doc.check()
+    except DocumentInvalid as exc:
+        raise DocumentBuildError(
+            _("This document cannot be posted as it stands: %(problem)s") % {"problem": exc}
+        ) from None
 
 
 def _exact_line(line: SaleLine) -> SaleLine:
@@ -490,7 +509,7 @@ def build_expense_document(
         payment_account_id=payment_account,
         memo=f"{_marker(facts, source_reference)} {label}".strip(),
     )
-    doc.check()
+    _checked(doc)
     return doc
 
 
@@ -589,5 +608,5 @@ def build_summary_document(
         lines=tuple(entries),
         memo=f"{_marker(facts, source_reference)} {label} ({totals.orders})",
     )
-    doc.check()
+    _checked(doc)
     return doc

@@ -24,6 +24,7 @@ itself, or a document that cannot be built, fails with the ledger's or our own w
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import random
 import uuid
@@ -33,7 +34,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -769,6 +772,8 @@ class _Context:
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
+        self.orders: dict[int, Order] = {}
+        self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
         self.account_kinds = {a["id"]: a.get("kind", "") for a in catalog.get("accounts", [])}
 
@@ -787,6 +792,24 @@ class _Context:
                 )
             )
         return self._refs
+
+    def prefetch(self, postings: list[Posting]) -> None:
+        """Load the orders and lines of a batch of sale postings in two queries."""
+        ids = [p.order_id for p in postings if p.kind == PostingKind.SALE and p.order_id]
+        self.orders = Order.objects.in_bulk(ids) if ids else {}
+        self.lines: dict[int, list[OrderLine]] = {pk: [] for pk in self.orders}
+        if ids:
+            for line in OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "position"):
+                self.lines[line.order_id].append(line)
+
+    def order_and_lines(self, order_id: int) -> tuple[Order | None, list[OrderLine]]:
+        order = self.orders.pop(order_id, None)
+        if order is not None:
+            return order, self.lines.pop(order_id, [])
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            return None, []
+        return order, list(OrderLine.objects.filter(order=order).order_by("position"))
 
     def remember(self, resolved: Mapping[str, str]) -> None:
         new = {k: v for k, v in resolved.items() if self.refs.get(k) != v}
@@ -851,13 +874,12 @@ def _build(ctx: _Context, posting: Posting):
     """(document, content hash, orders it covers)."""
     ps = ctx.settings
     if posting.kind == PostingKind.SALE:
-        order = Order.objects.filter(pk=posting.order_id).first()
+        order, lines = ctx.order_and_lines(posting.order_id)
         if order is None:
             raise _Skip(_("The order no longer exists."))
         reason = order_ineligibility(order, ps, ctx.tz)
         if reason:
             raise _Skip(reason)
-        lines = list(OrderLine.objects.filter(order=order).order_by("position"))
         doc = build_sale_document(
             order=order,
             lines=lines,
@@ -994,6 +1016,19 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             claim,
             status=PostingState.FAILED,
             message=exc.user_message,
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return posting
+    except Exception as exc:
+        logger.exception("building the document of posting %s failed", posting.pk)
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=_(
+                "Unify could not build this document (an internal error). Support has the details."
+            ),
+            detail=f"{type(exc).__name__}: {exc}",
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
         )
@@ -1136,23 +1171,93 @@ def _record(
         fields["error"] = _(
             "The ledger computed a different total than the order's; please review it."
         )
+    message = _("Posted as %(number)s.") % {"number": result.number or result.external_id}
+    if claim.prior_sent and result.answer.get("found"):
+        message = _("Found in the ledger after an interrupted attempt (%(number)s).") % {
+            "number": result.number or result.external_id
+        }
+    orders = covered_orders if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY) else []
+    if db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
+        recorded = _record_in_one_statement(claim, fields, message, orders)
+    else:
+        recorded = _record_with_orm(claim, fields, message, orders)
+    if not recorded:
+        # Our lease ran out and another worker owns the posting now: it looks the document
+        # up before sending, so it records this same document.
+        logger.info("posting %s: lease lost before recording", posting.pk)
+        return
+    for key, value in fields.items():
+        setattr(posting, key, value)
+    ctx.remember(result.resolved)
+
+
+def _record_with_orm(claim: Claim, fields: dict[str, Any], message: str, orders: list[int]) -> bool:
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
-            # Our lease ran out and another worker owns the posting now: it looks the
-            # document up before sending, so it records this same document.
-            logger.info("posting %s: lease lost before recording", posting.pk)
-            return
-        for key, value in fields.items():
-            setattr(posting, key, value)
-        message = _("Posted as %(number)s.") % {"number": result.number or result.external_id}
-        if claim.prior_sent and result.answer.get("found"):
-            message = _("Found in the ledger after an interrupted attempt (%(number)s).") % {
-                "number": result.number or result.external_id
-            }
-        _event(posting, PostingState.IN_FLIGHT, message)
-        ctx.remember(result.resolved)
-        if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY):
-            _set_orders_status(covered_orders, OrderPostingStatus.POSTED, clear_changed=True)
+            return False
+        posting = claim.posting
+        PostingEvent.objects.create(
+            organization_id=posting.organization_id,
+            posting=posting,
+            from_status=PostingState.IN_FLIGHT,
+            to_status=fields["status"],
+            attempt=posting.attempts,
+            message=message[:2000],
+        )
+        _set_orders_status(orders, OrderPostingStatus.POSTED, clear_changed=True)
+    return True
+
+
+# The posting, its event and its orders' status in one statement (one round trip, atomic on
+# its own): this runs once per document, between the ledger's answer and our commit, so it
+# is both the hot path and the window a crash can hit.
+_RECORD_SQL = """
+WITH up AS (
+    UPDATE accounting_posting SET
+        status = %(status)s, lease_token = '', lease_until = NULL, next_attempt_at = NULL,
+        sent_at = %(sent_at)s, external_id = %(external_id)s,
+        external_number = %(external_number)s, external_revision = %(external_revision)s,
+        secondary_external_id = %(secondary_external_id)s, deep_link = %(deep_link)s,
+        document = %(document)s::jsonb, answer = %(answer)s::jsonb,
+        content_hash = %(content_hash)s, needs_review = %(needs_review)s, error = %(error)s,
+        error_detail = '', posted_at = %(posted_at)s, updated_at = %(now)s
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'in_flight'
+    RETURNING id, organization_id, attempts
+), event AS (
+    INSERT INTO accounting_postingevent
+        (created_at, updated_at, organization_id, posting_id, from_status, to_status, attempt,
+         message, actor_id)
+    SELECT %(now)s, %(now)s, organization_id, id, 'in_flight', %(status)s, attempts,
+        %(message)s, NULL
+    FROM up
+), orders AS (
+    UPDATE sales_order SET posting_status = 'posted', changed_after_posting = false
+    WHERE id = ANY(%(orders)s) AND organization_id = %(organization_id)s
+        AND posting_status <> 'ignored' AND EXISTS (SELECT 1 FROM up)
+)
+SELECT count(*) FROM up
+"""
+
+
+def _record_in_one_statement(
+    claim: Claim, fields: dict[str, Any], message: str, orders: list[int]
+) -> bool:
+    posting = claim.posting
+    params = {
+        **{k: v for k, v in fields.items() if k not in ("document", "answer", "updated_at")},
+        "document": json.dumps(fields["document"], cls=DjangoJSONEncoder),
+        "answer": json.dumps(fields["answer"], cls=DjangoJSONEncoder),
+        "now": fields["updated_at"],
+        "id": posting.pk,
+        "token": claim.token,
+        "message": message[:2000],
+        "orders": list(orders),
+        "organization_id": posting.organization_id,
+    }
+    with db_connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, params)
+        (count,) = cursor.fetchone()
+    return bool(count)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1160,8 +1265,65 @@ def _record(
 # ---------------------------------------------------------------------------------------------
 
 
+_CLAIM_SQL = """
+WITH picked AS (
+    SELECT id, sent_at FROM accounting_posting
+    WHERE ledger_connection_id = %(connection)s AND organization_id = %(organization)s
+      AND ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
+           OR (status = 'in_flight' AND lease_until < %(now)s))
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE accounting_posting AS p SET
+    status = 'in_flight', lease_token = %(token)s, lease_until = %(lease_until)s,
+    attempts = p.attempts + 1, sent_at = %(now)s, updated_at = %(now)s
+FROM picked WHERE p.id = picked.id
+RETURNING p.id, picked.sent_at
+"""
+
+
+def posting_claim_batch(
+    *, ledger_connection_id: int, organization_id: int, limit: int
+) -> list[Claim]:
+    """Up to ``limit`` due postings for this worker. On PostgreSQL one statement claims them
+    all (``FOR UPDATE SKIP LOCKED`` inside an ``UPDATE``); elsewhere one at a time."""
+    if db_connection.vendor != "postgresql" or db_connection.in_atomic_block:
+        claims = []
+        for _i in range(limit):
+            claim = posting_claim(ledger_connection_id=ledger_connection_id)
+            if claim is None:
+                break
+            claims.append(claim)
+        return claims
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    lease_until = now + timedelta(seconds=float(settings.ACCOUNTING_POSTING_LEASE_SECONDS))
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "connection": ledger_connection_id,
+                "organization": organization_id,
+                "now": now,
+                "limit": limit,
+                "token": token,
+                "lease_until": lease_until,
+            },
+        )
+        prior = dict(cursor.fetchall())
+    if not prior:
+        return []
+    postings = Posting.objects.filter(pk__in=list(prior)).order_by("pk")
+    return [Claim(posting=p, token=token, prior_sent=prior[p.pk] is not None) for p in postings]
+
+
 def posting_drain(
-    *, ledger_connection_id: int, time_budget_seconds: float = 240.0, max_postings: int = 0
+    *,
+    ledger_connection_id: int,
+    time_budget_seconds: float = 240.0,
+    max_postings: int = 0,
+    batch_size: int = 10,
 ) -> int:
     """Execute due postings of one connection until none is left or the budget is spent.
     Returns how many were executed."""
@@ -1172,19 +1334,31 @@ def posting_drain(
     if connection is None or connection.status != LedgerStatus.ACTIVE:
         return 0
     ctx = _Context(connection)
+    # Never start a claimed posting so late that its lease could run out during the call.
+    lease = float(settings.ACCOUNTING_POSTING_LEASE_SECONDS)
+    margin = timedelta(seconds=min(float(settings.QBO_TIMEOUT_READ) + 10, lease / 2))
     done = 0
     while True:
         if _time.monotonic() - started > time_budget_seconds:
             break
         if max_postings and done >= max_postings:
             break
-        claim = posting_claim(ledger_connection_id=ledger_connection_id)
-        if claim is None:
+        size = min(batch_size, max_postings - done) if max_postings else batch_size
+        claims = posting_claim_batch(
+            ledger_connection_id=ledger_connection_id,
+            organization_id=connection.organization_id,
+            limit=max(1, size),
+        )
+        if not claims:
             break
-        posting_execute(claim=claim, ctx=ctx)
-        done += 1
-        if ctx.connection.status != LedgerStatus.ACTIVE:
-            break
+        ctx.prefetch([c.posting for c in claims])
+        for claim in claims:
+            if claim.posting.lease_until - margin < timezone.now():
+                continue  # another worker takes it over once the lease has run out
+            posting_execute(claim=claim, ctx=ctx)
+            done += 1
+            if ctx.connection.status != LedgerStatus.ACTIVE:
+                return done
     return done
 
 

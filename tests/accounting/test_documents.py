@@ -297,3 +297,11 @@ def test_daily_summary_refuses_unexplained_difference(org_a, ledger):
     with pytest.raises(DocumentBuildError) as info:
         summary_totals([(order, list(order.lines.model.all_orgs.filter(order=order)))], ps)
     assert "9.00" in info.value.user_message and "9.99" in info.value.user_message
+
+
+def test_negative_amount_paid_fails_with_a_message(org_a, ledger):
+    ps = mapped_settings(ledger, reconciliation_enabled=True)
+    order = make_order(org_a, lines=[("A", "A", 1, "2.00", False)], paid="-1.00")
+    with pytest.raises(DocumentBuildError) as info:
+        _build(order, ps)
+    assert "negative total -1.00" in info.value.user_message

@@ -76,3 +76,23 @@ def test_sales_receipt_posts_once_with_the_orders_total(org_a, qbo, qbo_ledger):
     )
     assert found is not None and found.external_id == result.external_id
     assert found.total == Decimal("47.27")
+
+
+def test_customer_names_taken_are_found_or_qualified_never_duplicated(org_a, qbo, qbo_ledger):
+    existing = make_order(
+        org_a, lines=[("A", "A", 1, "5.00", False)], customer_name="Amy's Bird Sanctuary"
+    )
+    vendor_named = make_order(org_a, lines=[("A", "A", 1, "5.00", False)], customer_name="UPS")
+    adapter = ledger_adapter(qbo_ledger)
+    first = adapter.post(_sale(existing, qbo_ledger, number="SS-A"))
+    second = adapter.post(_sale(vendor_named, qbo_ledger, number="SS-B"))
+
+    customers = {c["DisplayName"]: c["Id"] for c in qbo.documents("customer")}
+    assert first.resolved["customer:name:amy's bird sanctuary"] == customers["Amy's Bird Sanctuary"]
+    assert list(customers).count("Amy's Bird Sanctuary") == 1
+    assert second.resolved["customer:name:ups"] == customers["UPS (customer)"]
+    receipt = qbo.document("salesreceipt", second.external_id)
+    assert receipt["CustomerRef"]["value"] == customers["UPS (customer)"]
+    faults = [e for e in qbo.events("fault") if e.get("code") == "6240"]
+    # Created first, found on 6240: once for Amy (a customer), once for UPS (a vendor).
+    assert len(faults) == 2

@@ -134,7 +134,6 @@ class QboAdapter(LedgerAdapter):
         if self._client is None or self._client_token is not tokens:
             if self._client is not None:
                 self.requests_sent += self._client.requests_sent
-                self._client.session.close()
             self._client = QboClient(
                 realm_id=self.realm_id,
                 access_token=tokens.access_token,
@@ -281,13 +280,9 @@ class QboAdapter(LedgerAdapter):
         if party.match_key and party.match_key in resolved:
             return resolved[party.match_key]
         name = clean_name(party.display_name)
+        # Create first, query on 6240: a new buyer (the usual case) costs one request, one
+        # that exists costs two, and two workers creating the same one both end up with it.
         for candidate in (name, clean_name(f"{name} ({entity.lower()})")):
-            # QBO's query language, not SQL; values go through quote().
-            select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
-            rows = self._rows(self._query(client, select), entity)
-            if rows:
-                found = str(rows[0]["Id"])
-                break
             body: dict[str, Any] = {"DisplayName": candidate}
             if entity == "Customer" and party.email:
                 body["PrimaryEmailAddr"] = {"Address": party.email}
@@ -299,12 +294,13 @@ class QboAdapter(LedgerAdapter):
             except qbe.QuickbooksException as exc:
                 if _fault_code(exc) != DUPLICATE_NAME:
                     raise self._rejected(exc, f"{entity} {candidate}") from None
-                # Created meanwhile by another worker, or the name is a vendor's/employee's:
-                # look again; if it still is not a(n) {entity}, try the qualified name.
-                rows = self._rows(self._query(client, select), entity)
-                if rows:
-                    found = str(rows[0]["Id"])
-                    break
+            # QBO's query language, not SQL; values go through quote().
+            select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
+            rows = self._rows(self._query(client, select), entity)
+            if rows:
+                found = str(rows[0]["Id"])
+                break
+            # The name belongs to a vendor or employee: try the qualified name.
         else:
             raise self._error(
                 ProviderRejected,
@@ -325,16 +321,16 @@ class QboAdapter(LedgerAdapter):
             return resolved[item.match_key]
         name = clean_name(item.name)
         select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
-        rows = self._rows(self._query(client, select), "Item")
-        if rows:
+        if not item.create_if_missing:
+            rows = self._rows(self._query(client, select), "Item")
+            if not rows:
+                raise self._error(
+                    ProviderRejected,
+                    f"qbo item {name}: not found",
+                    user_message=f"QuickBooks has no product or service named “{name}”. Create "
+                    "it there, choose a default item, or allow Unify to create missing items.",
+                )
             found = str(rows[0]["Id"])
-        elif not item.create_if_missing:
-            raise self._error(
-                ProviderRejected,
-                f"qbo item {name}: not found",
-                user_message=f"QuickBooks has no product or service named “{name}”. Create it "
-                "there, choose a default item, or allow Unify to create missing items.",
-            )
         else:
             body: dict[str, Any] = {
                 "Name": name,
@@ -350,6 +346,7 @@ class QboAdapter(LedgerAdapter):
             except qbe.QuickbooksException as exc:
                 if _fault_code(exc) != DUPLICATE_NAME:
                     raise self._rejected(exc, f"item {name}") from None
+                # It exists already (in the merchant's catalog, or made by another worker).
                 rows = self._rows(self._query(client, select), "Item")
                 if not rows:
                     raise self._rejected(exc, f"item {name}") from None
@@ -390,14 +387,8 @@ class QboAdapter(LedgerAdapter):
             item_id = self._find_or_create_item(client, doc.shipping.item, resolved, "Service")
             amount = doc.shipping.amount
             item_line(item_id, doc.shipping.description, Decimal(1), amount, amount)
-        if doc.tax and doc.tax_account_id:
-            tax_item = ItemRef(
-                name="Sales tax collected",
-                create_if_missing=True,
-                income_account_id=doc.tax_account_id,
-                match_key="item:sales-tax",
-            )
-            item_id = self._find_or_create_item(client, tax_item, resolved, "Service")
+        if doc.tax and doc.tax_account_id and doc.tax_item is not None:
+            item_id = self._find_or_create_item(client, doc.tax_item, resolved, "Service")
             item_line(item_id, "Sales tax", Decimal(1), doc.tax, doc.tax)
         if doc.difference is not None and doc.difference.item is not None:
             item_id = self._find_or_create_item(client, doc.difference.item, resolved, "Service")
