@@ -35,6 +35,7 @@ from sales.export import EXPORT_HELP, csv_chunks, export_filename
 from sales.filters import OrderFilters
 from sales.forms import FILTER_PARAMS, OrderFilterForm, OrderSelectionForm
 from sales.models import BulkActionKind, Order, OrderBulkAction, PostingStatus
+from sales.rows import order_rows_html
 from sales.services import review
 from unify.core.exceptions import DomainError
 from unify.tenancy.decorators import require_role
@@ -119,11 +120,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "filter_fields": [
             (key, value) for key, values in QueryDict(filter_query).lists() for value in values
         ],
-        # Per-row pieces computed once: a page renders up to 200 rows.
-        "detail_prefix": _list_url(request),
-        "back_param": quote(request.GET.urlencode(), safe=""),
-        "no_label_text": _("no label"),
-        "return_labels_title": _("Return labels"),
+        "rows_html": order_rows_html(
+            page.orders,
+            tz=organization.tzinfo,
+            detail_prefix=_list_url(request),
+            back_param=quote(request.GET.urlencode(), safe=""),
+        ),
         "empty_state": empty_state,
         "bulk_actions": selectors.bulk_actions_recent(organization=organization),
         "ledger_connected": review.ledger_connected(organization=organization),

@@ -239,3 +239,19 @@ def test_htmx_gets_only_the_results_and_the_page_works_without_it(member_client,
         list_url(org_a), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
     )
     assert b"<html" in restore.content
+
+
+def test_list_cells_are_escaped(member_client, org_a):
+    store = make_store(make_connection(org_a), 'Shop "Quotes" & <b>')
+    make_order(
+        org_a,
+        number="<script>n</script>",
+        customer_name="<img src=x onerror=alert(1)>",
+        source_store=store,
+        store_name='Shop "Quotes" & <b>',
+    )
+    content = member_client.get(list_url(org_a)).content.decode()
+    assert "<img src=x" not in content and "<script>n</script>" not in content
+    assert "&lt;img src=x onerror=alert(1)&gt;" in content
+    assert "&lt;script&gt;n&lt;/script&gt;" in content
+    assert "Shop &quot;Quotes&quot; &amp; &lt;b&gt;" in content
