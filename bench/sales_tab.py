@@ -16,7 +16,8 @@ type whose p95 is above the 150 ms target gets the ``EXPLAIN (ANALYZE, BUFFERS)`
 slowest query printed.
 
     python bench/sales_tab.py            # 1,000,000 orders (database unify_bench_sales)
-    python bench/sales_tab.py --quick    # 100,000 orders (unify_bench_sales_quick), < 1 min
+    python bench/sales_tab.py --quick    # 100,000 orders (unify_bench_sales_quick), 20 requests
+                                         # per figure: about a minute including the seeding
     python bench/sales_tab.py --reseed   # drop and seed again
 
 The seeded database is kept between runs; seeding is skipped when it is already there.
@@ -370,7 +371,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Bench:
-    def __init__(self) -> None:
+    def __init__(self, samples: int) -> None:
+        self.samples = samples
         self.results: list[tuple[str, float, float, int]] = []
         self.slow: list[tuple[str, str, dict]] = []
 
@@ -379,7 +381,7 @@ class Bench:
         for url in urls[:WARMUP]:
             assert client.get(url, secure=True, headers=headers).status_code == 200, url
         times = []
-        for i in range(max(SAMPLES, len(urls))):
+        for i in range(self.samples):
             url = urls[i % len(urls)]
             t = time.perf_counter()
             response = client.get(url, secure=True, headers=headers)
@@ -415,7 +417,7 @@ class Bench:
                         print("    " + line)
 
 
-def measure(total: int) -> None:
+def measure(total: int, samples: int) -> None:
     import random
 
     from django.contrib.auth import get_user_model
@@ -463,7 +465,7 @@ def measure(total: int) -> None:
     numbers = [f"{base}?q={number.replace('#', '%23')}" for _pk, number, _e in sample]
     details = [f"{base}{pk}/" for pk, _n, _e in sample]
 
-    bench = Bench()
+    bench = Bench(samples)
     print()
     bench.run("sales: first page (50, newest first)", member, [base])
     bench.run("sales: last 30 days + store", member, [f"{base}?preset=30d&store={store_id}"])
@@ -515,6 +517,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100,000 orders, under a minute")
     parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
+    parser.add_argument("--samples", type=int, default=0, help="requests per figure (50; 20 quick)")
     args = parser.parse_args()
     total = 100_000 if args.quick else 1_000_000
     db_name = "unify_bench_sales_quick" if args.quick else "unify_bench_sales"
@@ -531,7 +534,7 @@ def main() -> None:
         f"orders {figures['orders']:,} ({figures['order_heap']} heap, {figures['order_total']} "
         f"with indexes), lines {figures['lines']:,} ({figures['line_total']})"
     )
-    measure(total)
+    measure(total, args.samples or (20 if args.quick else SAMPLES))
 
 
 if __name__ == "__main__":
