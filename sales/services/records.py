@@ -29,10 +29,10 @@ MAX_QUANTITY = Decimal("1e10")
 MAX_UNIT_PRICE = Decimal("1e10")
 RAW_TEXT_LIMIT = 20_000
 
-# PostgreSQL refuses NUL in text and jsonb, and an unpaired surrogate anywhere. A JSON dump
-# (ensure_ascii) shows both as escapes, so one search over the dump we make anyway finds the
-# rare record that needs cleaning (emoji, escaped as surrogate pairs, are cleaned harmlessly).
-_SUSPECT_ESCAPE = re.compile(r"\\u0000|\\ud[89a-f]")
+# PostgreSQL refuses NUL in text and jsonb, and an unpaired surrogate anywhere. In the JSON
+# dump we make anyway (not ASCII-escaped), a NUL shows as the escape ``\u0000`` and a lone
+# surrogate as itself: one search finds the rare record that needs cleaning.
+_SUSPECT = re.compile("\\\\u0000|[\ud800-\udfff]")
 
 
 class RecordInvalid(ValueError):
@@ -48,11 +48,11 @@ def money2(value: Decimal, *, field: str) -> Decimal:
 def _dump(value: Any) -> str:
     # Parsed provider JSON holds only JSON types and Decimal; ``str`` writes a Decimal the way
     # DjangoJSONEncoder (the column's encoder) does, without its chain of type checks.
-    return json.dumps(value, default=str, separators=(",", ":"))
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 def _digest(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
 def _clean_text(value: str) -> str:
@@ -93,7 +93,7 @@ def raw_for_storage_text(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str, s
     """(the raw record safe to store, its hash, its JSON text, whether it needed cleaning).
     One JSON dump serves all of them."""
     dumped = _dump(raw)
-    if _SUSPECT_ESCAPE.search(dumped):
+    if _SUSPECT.search(dumped):
         cleaned = clean(dict(raw))
         dumped = _dump(cleaned)
         return cleaned, _digest(dumped), dumped, True

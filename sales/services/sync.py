@@ -521,7 +521,31 @@ class _RunExecutor:
             start_page=page,
         )
 
-    def _fetch(self, phase: str, since: datetime, page: int, *, in_worker_thread=False) -> Page:
+    def _fetch(
+        self, phase: str, since: datetime, page: int, *, in_worker_thread=False
+    ) -> tuple[Page, upsert.MappedPage]:
+        """A page and its rows: mapping happens here too, in whichever thread fetched."""
+        fetched = self._fetch_page(phase, since, page, in_worker_thread=in_worker_thread)
+        synced_at = timezone.now()
+        if phase == SyncPhase.ORDERS:
+            return fetched, upsert.orders_map(
+                organization_id=self.run.organization_id,
+                connection_id=self.run.connection_id,
+                orders=fetched.items,
+                order_filter=self.order_filter,
+                currency=self.connection.currency or "USD",
+                synced_at=synced_at,
+            )
+        return fetched, upsert.shipments_map(
+            organization_id=self.run.organization_id,
+            connection_id=self.run.connection_id,
+            shipments=[s for s in fetched.items if self.order_filter.admits_store(s.store_id)],
+            synced_at=synced_at,
+        )
+
+    def _fetch_page(
+        self, phase: str, since: datetime, page: int, *, in_worker_thread=False
+    ) -> Page:
         max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
         base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
         cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
@@ -602,7 +626,7 @@ class _RunExecutor:
             # A whole page within one second (or nothing readable): step by page number.
         return phase, cursor, page_no + 1
 
-    def _get_page(self, position: tuple[str, datetime, int]) -> Page:
+    def _get_page(self, position: tuple[str, datetime, int]) -> tuple[Page, upsert.MappedPage]:
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == position:
             future = ahead[1]
@@ -632,7 +656,7 @@ class _RunExecutor:
         phase = self.run.phase
         since = self.run.cursor or self.run.window_start
         page_no = self.run.next_page
-        page = self._get_page((phase, since, page_no))
+        page, premapped = self._get_page((phase, since, page_no))
         next_phase, next_cursor, next_page = self._next_position(
             (phase, since, page_no), page, phases
         )
@@ -644,7 +668,7 @@ class _RunExecutor:
                 result = upsert.order_upsert_page(
                     organization_id=run.organization_id,
                     connection_id=run.connection_id,
-                    orders=page.items,
+                    premapped=premapped,
                     errors=page.errors,
                     order_filter=self.order_filter,
                     currency=self.connection.currency or "USD",
@@ -657,11 +681,10 @@ class _RunExecutor:
                 run.orders_skipped += result.skipped
                 run.issues_count += result.issues
             else:
-                shipments = [s for s in page.items if self.order_filter.admits_store(s.store_id)]
                 result = upsert.shipping_cost_upsert_page(
                     organization_id=run.organization_id,
                     connection_id=run.connection_id,
-                    shipments=shipments,
+                    premapped=premapped,
                     errors=page.errors,
                     match_order_files=self.connection.mode == ConnectionMode.SHIPPING_EXPENSE,
                     run_id=run.pk,
@@ -680,7 +703,10 @@ class _RunExecutor:
             self.run = run
         self._lease_renewed_at = time.monotonic()
         self._rows_since_analyze += result.created
-        if self._rows_since_analyze >= ANALYZE_EVERY_ROWS:
+        # Also when a listing ends: the next one looks up what this one wrote.
+        if self._rows_since_analyze >= ANALYZE_EVERY_ROWS or (
+            next_phase != phase and self._rows_since_analyze >= ANALYZE_EVERY_ROWS // 10
+        ):
             self._rows_since_analyze = 0
             _refresh_statistics()
 

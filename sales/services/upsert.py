@@ -268,19 +268,25 @@ def _flag_changed_after_posting(order_ids: list[int]) -> None:
         )
 
 
-def order_upsert_page(
+@dataclass(slots=True)
+class MappedPage:
+    """A page turned into rows (by external id), and the records that could not be."""
+
+    mapped: dict
+    issues: list[tuple[str, str, str, str]]
+
+
+def orders_map(
     *,
     organization_id: int,
     connection_id: int,
     orders: Sequence[SourceOrder],
-    errors: Sequence[SourceRecordError] = (),
     order_filter: OrderFilter,
     currency: str,
-    run_id: int | None,
     synced_at: datetime,
-) -> PageResult:
-    """Upsert one page of ShipStation orders (call inside the page's transaction)."""
-    result = PageResult()
+) -> MappedPage:
+    """Map a page of ShipStation orders without touching the database (the sync does this
+    while the previous page is being written)."""
     issues: list[tuple[str, str, str, str]] = []
 
     def store_for(source: SourceOrder) -> tuple[int | None, str]:
@@ -297,6 +303,33 @@ def order_upsert_page(
         synced_at=synced_at,
         issues=issues,
     )
+    return MappedPage(mapped=mapped, issues=issues)
+
+
+def order_upsert_page(
+    *,
+    organization_id: int,
+    connection_id: int,
+    orders: Sequence[SourceOrder] = (),
+    errors: Sequence[SourceRecordError] = (),
+    order_filter: OrderFilter,
+    currency: str,
+    run_id: int | None,
+    synced_at: datetime,
+    premapped: MappedPage | None = None,
+) -> PageResult:
+    """Upsert one page of ShipStation orders (call inside the page's transaction). Give the
+    orders, or ``premapped`` (``orders_map`` of them)."""
+    result = PageResult()
+    page = premapped or orders_map(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        orders=orders,
+        order_filter=order_filter,
+        currency=currency,
+        synced_at=synced_at,
+    )
+    mapped, issues = dict(page.mapped), page.issues
     existing = {
         row[0]: row[1:]
         for row in Order.objects.filter(
@@ -358,19 +391,14 @@ class CostPageResult:
     issues: int = 0
 
 
-def shipping_cost_upsert_page(
+def shipments_map(
     *,
     organization_id: int,
     connection_id: int,
     shipments: Sequence[SourceShipment],
-    errors: Sequence[SourceRecordError] = (),
-    match_order_files: bool,
-    run_id: int | None,
     synced_at: datetime,
-) -> CostPageResult:
-    """Upsert one page of labels, attach them to their orders and refresh those orders'
-    label totals (call inside the page's transaction)."""
-    result = CostPageResult()
+) -> MappedPage:
+    """Map a page of labels without touching the database."""
     issues: list[tuple[str, str, str, str]] = []
     mapped = {}
     for source in shipments:
@@ -387,6 +415,31 @@ def shipping_cost_upsert_page(
             )
             continue
         mapped[item.external_id] = item
+    return MappedPage(mapped=mapped, issues=issues)
+
+
+def shipping_cost_upsert_page(
+    *,
+    organization_id: int,
+    connection_id: int,
+    shipments: Sequence[SourceShipment] = (),
+    errors: Sequence[SourceRecordError] = (),
+    match_order_files: bool,
+    run_id: int | None,
+    synced_at: datetime,
+    premapped: MappedPage | None = None,
+) -> CostPageResult:
+    """Upsert one page of labels, attach them to their orders and refresh those orders'
+    label totals (call inside the page's transaction). Give the shipments, or
+    ``premapped`` (``shipments_map`` of them)."""
+    result = CostPageResult()
+    page = premapped or shipments_map(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        shipments=shipments,
+        synced_at=synced_at,
+    )
+    mapped, issues = page.mapped, page.issues
     existing = dict(
         ShippingCost.objects.filter(
             organization_id=organization_id,
