@@ -116,3 +116,38 @@ def test_revoked_grant_marks_ledger_for_reconnection_and_tells_owners(
     assert [m.to for m in mail.outbox] == [[owner_of_a.user.email]]
     assert "Reconnect" in mail.outbox[0].body
     assert qbo.documents("salesreceipt") == []
+
+
+def test_order_changed_after_posting_is_listed_then_updated_by_synctoken(
+    org_a, qbo, qbo_ledger, scope_a
+):
+    from accounting.services.engine import posting_flag_changes, posting_update_changed
+    from sales.models import OrderLine
+
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "20.00", False)])
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    _drain(qbo_ledger)
+    posting = Posting.objects.get(order=order)
+    (before,) = qbo.documents("salesreceipt")
+    # The import saw the order change in ShipStation (a second unit) and flagged it.
+    OrderLine.objects.filter(order=order).update(quantity=Decimal("2"))
+    order.lines_subtotal = order.amount_paid = order.order_total = Decimal("40.00")
+    order.changed_after_posting = True
+    order.posting_status = PostingStatus.CHANGED
+    order.save()
+
+    assert posting_flag_changes(organization=org_a, ledger=qbo_ledger) == 1
+    posting.refresh_from_db()
+    assert posting.needs_review is True
+    batch = posting_update_changed(organization=org_a, posting_ids=[posting.pk])
+    assert batch.total == 1
+    _drain(qbo_ledger)
+
+    posting.refresh_from_db()
+    order.refresh_from_db()
+    (after,) = qbo.documents("salesreceipt")
+    assert after["Id"] == before["Id"] == posting.external_id
+    assert Decimal(str(after["TotalAmt"])) == Decimal("40.00")
+    assert int(after["SyncToken"]) == int(before["SyncToken"]) + 1
+    assert (posting.status, posting.needs_review, posting.revision) == ("posted", False, 1)
+    assert (order.posting_status, order.changed_after_posting) == (PostingStatus.POSTED, False)
