@@ -41,7 +41,9 @@ def make_connection(
             credentials_hint=key[-4:],
             credentials_fingerprint=api_key_fingerprint(key),
             order_statuses=list(statuses),
-            import_start_date=start_date or (timezone.now() - timedelta(days=30)).date(),
+            # A day more than the stand-in's 30 days: the start date counts from midnight in
+            # the organization's time zone, which can be later than "now - 30 days".
+            import_start_date=start_date or (timezone.now() - timedelta(days=31)).date(),
             **fields,
         )
         for external_id, store_name, included in stores:

@@ -11,6 +11,7 @@ import pytest
 import requests
 from django.core import mail
 from django.db import connection as db_connection
+from django.utils import timezone
 
 from connections.models import ConnectionMode, ConnectionStatus, StoreConnection
 from sales.models import (
@@ -86,6 +87,21 @@ def test_first_import_brings_every_order_line_and_label_cost_once(ss_app, org_a,
     assert connection.orders_watermark == run.window_end
     assert connection.shipments_watermark == run.window_end
     assert connection.next_sync_at is not None
+
+
+def test_first_import_starts_at_midnight_of_the_start_date_in_the_organizations_zone(ss_app, org_a):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=10, orders=200, days=40)
+    start = (timezone.now() - timedelta(days=20)).date()
+    run = run_sync(org_a, make_connection(org_a, start_date=start))
+
+    midnight = datetime.combine(start, time(), tzinfo=ZoneInfo(org_a.timezone))
+    assert run.window_start == midnight
+    inside = {str(o.order_id) for o in account.orders.records.values() if o.modify_date >= midnight}
+    assert 0 < len(inside) < 200
+    assert set(imported_orders(org_a)) == inside
 
 
 def test_amounts_reconcile_and_mismatches_show_as_a_difference(ss_app, org_a):

@@ -160,3 +160,23 @@ def test_sales_tab_overview_lists_every_connection_and_polls_while_one_runs(
     assert f'hx-get="{url("sync_overview", org_a)}" hx-trigger="every 2s"' in html
     assert "Not synced yet." in html
     assert idle.pk
+
+
+def test_connection_page_shows_the_import_panel(client, member_of_a, org_a):
+    connection = make_connection(org_a)
+    make_run(
+        org_a, connection, status=SyncStatus.RUNNING, pages_done=2, pages_total=9,
+        orders_created=640,
+    )  # fmt: skip
+    client.force_login(member_of_a.user)
+
+    html = client.get(
+        reverse(
+            "connections:detail", kwargs={"org_slug": org_a.slug, "connection_id": connection.pk}
+        )
+    ).content.decode()
+
+    assert f'id="sync-progress-{connection.pk}"' in html
+    assert 'hx-trigger="every 2s"' in html
+    assert "640 orders so far" in html
+    assert f'id="sync-history-{connection.pk}"' in html
