@@ -151,3 +151,28 @@ def test_order_changed_after_posting_is_listed_then_updated_by_synctoken(
     assert int(after["SyncToken"]) == int(before["SyncToken"]) + 1
     assert (posting.status, posting.needs_review, posting.revision) == ("posted", False, 1)
     assert (order.posting_status, order.changed_after_posting) == (PostingStatus.POSTED, False)
+
+
+def test_schedule_trigger_queues_unposted_orders_once_per_interval(org_a, qbo, qbo_ledger):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounting.models import PostingSettings
+    from accounting.services.engine import posting_run_scheduled
+
+    with org_scope(org_a.pk):
+        orders = [make_order(org_a, lines=[("A", "Alpha", 1, "20.00", False)]) for _ in range(3)]
+        make_order(org_a, lines=[("A", "Alpha", 1, "20.00", False)], status="awaiting_shipment")
+    PostingSettings.all_orgs.filter(ledger_connection=qbo_ledger).update(
+        trigger="schedule", schedule_interval_minutes=60
+    )
+    now = timezone.now()
+    assert posting_run_scheduled(now=now) == 3
+    assert posting_run_scheduled(now=now + timedelta(minutes=30)) == 0  # not due yet
+    with org_scope(org_a.pk):
+        assert set(Posting.objects.values_list("order_id", flat=True)) == {o.pk for o in orders}
+        _drain(qbo_ledger)
+    # Due again, but everything eligible is posted already.
+    assert posting_run_scheduled(now=now + timedelta(minutes=61)) == 0
+    assert len(qbo.documents("salesreceipt")) == 3

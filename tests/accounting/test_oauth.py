@@ -119,8 +119,10 @@ def test_member_cannot_start_a_connection(client, member_of_a, org_a, qbo, qbo_s
     assert client.post(f"/o/{org_a.slug}/accounting/qbo/connect/").status_code == 403
 
 
-def test_expired_access_token_is_refreshed_and_rotated_token_saved(qbo_ledger, qbo):
+def test_expired_access_token_is_refreshed_and_rotated_token_saved(qbo_ledger, qbo, caplog):
+    caplog.set_level(logging.DEBUG)
     old = qbo_ledger.tokens["refresh_token"]
+    old_access = qbo_ledger.tokens["access_token"]
     qbo.expire_access_tokens()
 
     assert ledger_adapter(qbo_ledger).verify().name == "Sandbox Company_US_1"
@@ -139,6 +141,12 @@ def test_expired_access_token_is_refreshed_and_rotated_token_saved(qbo_ledger, q
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
     qbo.expire_access_tokens()
     assert ledger_adapter(qbo_ledger).verify().name == "Sandbox Company_US_1"
+    # Refreshes and API calls logged at DEBUG name no token, old or new.
+    qbo_ledger.refresh_from_db()
+    current = qbo_ledger.tokens.reveal()
+    assert "qbo GET" in caplog.text
+    for token in (old, old_access, new, current["access_token"], current["refresh_token"]):
+        assert token not in caplog.text
 
 
 def qbo_settings_client_id() -> str:
