@@ -372,6 +372,9 @@ class _RunExecutor:
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch")
         self._ahead: tuple[tuple, Future] | None = None
         self._rows_since_analyze = 0
+        # Orders of the last page read again by the next one (keyset paging restarts at the
+        # boundary second): not "unchanged" orders, just seen twice.
+        self._boundary_refs: set[str] = set()
 
     # -- lease --------------------------------------------------------------------------------
 
@@ -677,7 +680,13 @@ class _RunExecutor:
                 )
                 run.orders_created += result.created
                 run.orders_updated += result.updated
-                run.orders_unchanged += result.unchanged
+                reread = sum(1 for o in page.items if o.external_id in self._boundary_refs)
+                run.orders_unchanged += max(0, result.unchanged - reread)
+                self._boundary_refs = (
+                    {o.external_id for o in page.items if o.modify_date >= next_cursor}
+                    if next_phase == phase and next_cursor is not None
+                    else set()
+                )
                 run.orders_skipped += result.skipped
                 run.issues_count += result.issues
             else:
