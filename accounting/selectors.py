@@ -17,6 +17,7 @@ from accounting.models import (
     PostingKind,
     PostingState,
 )
+from accounting.services.documents import order_day, summary_store_key
 from unify.tenancy.models import Organization
 
 
@@ -164,22 +165,14 @@ def order_postings(*, organization: Organization, order) -> list[Posting]:
     )
     summaries = []
     if order.posting_status in ("posted", "changed"):
-        when = order.payment_date or order.order_date
-        if when is not None:
-            day = when.astimezone(organization.tzinfo).date()
-            key = (
-                str(order.source_store_id)
-                if order.source_store_id
-                else "name:" + (order.store_name or "")[:50]
-            )
-            summaries = list(
-                Posting.all_orgs.filter(
-                    organization=organization,
-                    kind=PostingKind.SUMMARY,
-                    summary_date=day,
-                    summary_store_key=key,
-                ).select_related("ledger_connection")
-            )
+        summaries = list(
+            Posting.all_orgs.filter(
+                organization=organization,
+                kind=PostingKind.SUMMARY,
+                summary_date=order_day(order, organization.tzinfo),
+                summary_store_key=summary_store_key(order),
+            ).select_related("ledger_connection")
+        )
     return sorted(direct + summaries, key=lambda p: (p.created_at, p.pk))
 
 

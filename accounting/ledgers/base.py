@@ -48,6 +48,19 @@ class PostingSide(StrEnum):
     CREDIT = "credit"
 
 
+def document_marker(*, connection_id: int, source_reference: str) -> str:
+    """Written at the start of every document's memo: tells our document from a user's one
+    with the same number when a document is looked up after an unknown outcome."""
+    return f"[unify c{connection_id} {source_reference}]"
+
+
+def memo_marker(memo: str) -> str:
+    """The marker at the start of ``memo`` ("" when there is none)."""
+    if memo.startswith("[unify ") and "]" in memo:
+        return memo[: memo.index("]") + 1]
+    return ""
+
+
 class DocumentInvalid(ValueError):
     """A document broke one of its own invariants (unbalanced, negative total...)."""
 

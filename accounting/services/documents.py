@@ -38,6 +38,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     SaleLine,
     SummaryDocument,
+    document_marker,
 )
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
 from unify.core.exceptions import DomainError
@@ -64,12 +65,6 @@ def idempotency_key(*, connection_id: int, kind: str, source_reference: str, rev
         f"{connection_id}:{kind}:{source_reference}:{revision}".encode()
     ).hexdigest()
     return f"unify-{digest[:40]}"
-
-
-def document_marker(*, connection_id: int, source_reference: str) -> str:
-    """Written into the document's private note: tells our document from a user's one with
-    the same number when we look a document up after an unknown outcome."""
-    return f"[unify c{connection_id} {source_reference}]"
 
 
 def fit_document_number(prefix: str, number: str, limit: int, attempt: int = 0) -> str:
@@ -171,11 +166,18 @@ def _tax_code_for(order: Order, posting_settings: PostingSettings) -> str:
     return ps.default_tax_code_id
 
 
-def _order_day(order: Order, tz) -> date:
-    when = order.payment_date or order.order_date or order.create_date
-    if when is None:
-        return order.ship_date or order.created_at.astimezone(tz).date()
+def order_day(order: Order, tz) -> date:
+    """The day an order belongs to: its payment (else order, else creation) date in the
+    organization's time zone. Sale documents carry it; daily summaries group by it."""
+    when = order.payment_date or order.order_date or order.create_date or order.created_at
     return when.astimezone(tz).date()
+
+
+def summary_store_key(order: Order) -> str:
+    """Which daily summary an order goes to, besides its day: its store."""
+    if order.source_store_id:
+        return str(order.source_store_id)
+    return "name:" + (order.store_name or "")[:50]
 
 
 def _require(value: str, label: str) -> str:
@@ -324,7 +326,7 @@ def build_sale_document(
                 match_key="item:reconciliation",
             ),
         )
-    issued_on = _order_day(order, tz)
+    issued_on = order_day(order, tz)
     kind = (
         DocumentKind.INVOICE_PAYMENT
         if ps.document_type == SaleDocumentType.INVOICE_PAYMENT

@@ -41,7 +41,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounting.ledgers.base import ExternalRef, LedgerAdapter, ResultStatus
+from accounting.ledgers.base import ExternalRef, LedgerAdapter, ResultStatus, memo_marker
 from accounting.ledgers.registry import get_provider
 from accounting.models import (
     LabelCostMode,
@@ -67,6 +67,8 @@ from accounting.services.documents import (
     build_summary_document,
     fit_document_number,
     idempotency_key,
+    order_day,
+    summary_store_key,
     summary_totals,
 )
 from sales.models import Order, OrderLine, ShippingCost
@@ -150,17 +152,6 @@ def _label_costs_for(
 ) -> QuerySet:
     qs = ShippingCost.objects.filter(organization=organization, order_id__in=list(order_ids))
     return qs.filter(voided=False).exclude(order__is_ignored=True)
-
-
-def _summary_store_key(order: Order) -> str:
-    if order.source_store_id:
-        return str(order.source_store_id)
-    return "name:" + (order.store_name or "")[:50]
-
-
-def _order_day(order: Order, tz) -> date:
-    when = order.payment_date or order.order_date or order.create_date or order.created_at
-    return when.astimezone(tz).date()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,8 +303,8 @@ def _label_specs(costs: Iterable[ShippingCost]) -> list[PostingSpec]:
 def _summary_specs(orders: Iterable[Order], tz) -> list[PostingSpec]:
     seen: dict[str, PostingSpec] = {}
     for order in orders:
-        day = _order_day(order, tz)
-        key = _summary_store_key(order)
+        day = order_day(order, tz)
+        key = summary_store_key(order)
         ref = f"summary:{key}:{day.isoformat()}"
         if ref not in seen:
             store_tag = key if not key.startswith("name:") else ""
@@ -1039,7 +1030,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         result = None
         if claim.prior_sent and not is_update:
             found = ctx.adapter.find_document(
-                kind=doc.kind, reference=doc.reference, marker=_marker_of(doc)
+                kind=doc.kind, reference=doc.reference, marker=memo_marker(getattr(doc, "memo", ""))
             )
             if found is not None:
                 result = ctx.adapter.complete(doc, found)
@@ -1125,13 +1116,6 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     faults.fault_point(faults.AFTER_LEDGER_ANSWER)
     _record(claim, ctx, result, document, content_hash, covered_orders)
     return posting
-
-
-def _marker_of(doc) -> str:
-    memo = getattr(doc, "memo", "")
-    if memo.startswith("[unify ") and "]" in memo:
-        return memo[: memo.index("]") + 1]
-    return ""
 
 
 def _record(

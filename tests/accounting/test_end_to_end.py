@@ -14,7 +14,8 @@ import pytest
 
 from accounting.models import Posting, PostingKind, PostingSettings, PostingState
 from accounting.services import posting_after_import
-from accounting.services.engine import _summary_store_key, posting_drain
+from accounting.services.documents import summary_store_key
+from accounting.services.engine import posting_drain
 from sales.models import Order, ShippingCost, SyncKind, SyncRun, SyncStatus
 from sales.services import sync_request, sync_run_execute
 from tests.accounting.conftest import connect_ledger, qbo_env
@@ -184,7 +185,7 @@ def test_daily_summaries_balance_and_equal_each_days_orders(org_a, ss, qbo, qbo_
     for order in orders:
         day = (order.payment_date or order.order_date).astimezone(tz).date()
         if day < today:
-            paid_by_day[(_summary_store_key(order), day.isoformat())] += order.amount_paid
+            paid_by_day[(summary_store_key(order), day.isoformat())] += order.amount_paid
     assert {(p.summary_store_key, p.summary_date.isoformat()) for p in summaries} == set(
         paid_by_day
     )

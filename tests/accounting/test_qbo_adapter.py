@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.ledgers.base import DocumentKind
+from accounting.ledgers.base import DocumentKind, document_marker
 from accounting.services.connections import ledger_adapter
-from accounting.services.documents import LedgerFacts, build_sale_document, document_marker
+from accounting.services.documents import LedgerFacts, build_sale_document
 from tests.accounting.factories import make_order
 
 pytestmark = pytest.mark.django_db

@@ -42,6 +42,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     SummaryDocument,
     TokenStore,
+    memo_marker,
 )
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
@@ -518,7 +519,7 @@ class QboAdapter(LedgerAdapter):
                 doc.idempotency_key,
                 kind=doc.kind,
                 reference=doc.reference,
-                marker=_marker(doc.memo),
+                marker=memo_marker(doc.memo),
             )
             payment_id = ""
             if doc.kind == DocumentKind.INVOICE_PAYMENT:
@@ -590,7 +591,7 @@ class QboAdapter(LedgerAdapter):
                 doc.idempotency_key,
                 kind=doc.kind,
                 reference=doc.reference,
-                marker=_marker(doc.memo),
+                marker=memo_marker(doc.memo),
             )
             return self._result(doc.kind, data, resolved, expected_total=doc.total)
 
@@ -624,7 +625,7 @@ class QboAdapter(LedgerAdapter):
                 doc.idempotency_key,
                 kind=doc.kind,
                 reference=doc.reference,
-                marker=_marker(doc.memo),
+                marker=memo_marker(doc.memo),
             )
             return self._result(doc.kind, data, {})
 
@@ -695,10 +696,3 @@ class QboAdapter(LedgerAdapter):
     def deep_link(self, *, kind: DocumentKind, external_id: str) -> str:
         base = settings.QBO_APP_BASE_URL.rstrip("/")
         return f"{base}/app/{APP_PAGE_FOR_KIND[kind]}?txnId={external_id}"
-
-
-def _marker(memo: str) -> str:
-    """The ``[unify ...]`` marker at the start of a memo (see documents.document_marker)."""
-    if memo.startswith("[unify ") and "]" in memo:
-        return memo[: memo.index("]") + 1]
-    return ""
