@@ -19,7 +19,7 @@ limit, not by Unify. Without ``--quick`` a short run under a scaled limit with t
 (50 requests per 6 s, stand-in and our limiter) confirms the achieved rate stays at it.
 
     python bench/posting.py            # N = 10,000
-    python bench/posting.py --quick    # N = 1,000 (under a minute)
+    python bench/posting.py --quick    # N = 500 (under a minute)
 
 Uses its own database (``unify_bench_posting`` on ``BENCH_DATABASE_HOST_URL``, default
 ``postgres://postgres@127.0.0.1:5432``) and Redis (``BENCH_REDIS_URL``, default
@@ -318,11 +318,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="1,000 orders, no scaled-limit run")
+    parser.add_argument("--quick", action="store_true", help="500 orders, no scaled-limit run")
     parser.add_argument("--orders", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    n = args.orders or (1000 if args.quick else 10_000)
+    n = args.orders or (500 if args.quick else 10_000)
 
     proc, base = start_standin()
     try:
