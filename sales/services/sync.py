@@ -802,16 +802,17 @@ class _RunExecutor:
     def _auth_failed(self, exc: ProviderAuthError) -> SyncRun | None:
         from sales.services.notify import connection_needs_credentials
 
-        run = self._fail(
-            _(
-                "ShipStation rejected the API keys (they may have expired). Enter new keys on "
-                "the connection page; the import continues from here."
-            ),
-            detail=str(exc),
-            retry=False,
-        )
-        connection_needs_credentials(connection=self.connection, reason=str(exc))
-        return run
+        # One transaction: whoever sees the run failed also sees the connection flagged.
+        with transaction.atomic():
+            connection_needs_credentials(connection=self.connection, reason=str(exc))
+            return self._fail(
+                _(
+                    "ShipStation rejected the API keys (they may have expired). Enter new keys "
+                    "on the connection page; the import continues from here."
+                ),
+                detail=str(exc),
+                retry=False,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
