@@ -18,10 +18,10 @@ def main() -> int:
         with psycopg.connect(dsn, connect_timeout=5):
             pass
     except Exception as exc:  # noqa: BLE001
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         problems.append(
-            f"PostgreSQL is not reachable at {DATABASE_URL.split('@')[-1]} ({exc.__class__.__name__}"
-            f": {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}). Start it, or set "
-            "DATABASE_URL."
+            f"PostgreSQL is not reachable at {DATABASE_URL.split('@')[-1]} "
+            f"({exc.__class__.__name__}: {detail}). Start it, or set DATABASE_URL."
         )
     try:
         import redis
