@@ -460,15 +460,21 @@ def connection_reconnect(
     )
 
 
-def connection_mark_needs_credentials(*, connection: StoreConnection, message: str = "") -> None:
-    """ShipStation rejected the stored keys (expired or revoked): stop syncing and tell the
-    merchant. Called by the import when it gets a ``ProviderAuthError``."""
+def connection_mark_needs_credentials(
+    *, connection: StoreConnection, message: str = "", metadata: dict | None = None
+) -> bool:
+    """ShipStation rejected the stored keys (expired or revoked): stop syncing (only active
+    connections are scheduled) and record it. Returns False when the connection was not active
+    (already flagged or disconnected), so callers tell the owners only once."""
+    message = message or _(
+        "ShipStation no longer accepts this connection's API key. Enter new keys."
+    )
     updated = StoreConnection.all_orgs.filter(
         pk=connection.pk, organization_id=connection.organization_id, status=ConnectionStatus.ACTIVE
     ).update(
         status=ConnectionStatus.NEEDS_CREDENTIALS,
-        status_message=message
-        or _("ShipStation no longer accepts this connection's API key. Enter new keys."),
+        status_message=message,
+        next_sync_at=None,
         updated_at=timezone.now(),
     )
     if updated:
@@ -476,9 +482,10 @@ def connection_mark_needs_credentials(*, connection: StoreConnection, message: s
             action="connection.needs_credentials",
             organization_id=connection.organization_id,
             target=connection,
-            metadata={"key_hint": connection.credentials_hint},
+            metadata={"key_hint": connection.credentials_hint, **(metadata or {})},
         )
     connection.refresh_from_db()
+    return bool(updated)
 
 
 def connection_disconnect(

@@ -11,8 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from connections.models import ConnectionStatus, StoreConnection
-from unify.core.audit import audit_record
+from connections.models import StoreConnection
 from unify.tenancy.models import Membership, Role
 
 logger = logging.getLogger(__name__)
@@ -31,23 +30,18 @@ def connection_needs_credentials(*, connection: StoreConnection, reason: str = "
     The merchant sees it on the site from the connection's status (the connections page
     shows a banner for ``needs_credentials``). Returns False when it was already flagged.
     """
-    message = _(
-        "ShipStation rejected the API keys. They may have expired or been regenerated. "
-        "Enter the current API Key and API Secret to resume syncing."
-    )
-    flagged = StoreConnection.objects.filter(
-        pk=connection.pk, status=ConnectionStatus.ACTIVE
-    ).update(status=ConnectionStatus.NEEDS_CREDENTIALS, status_message=message, next_sync_at=None)
-    if not flagged:
-        return False
-    connection.status = ConnectionStatus.NEEDS_CREDENTIALS
-    connection.status_message = message
-    audit_record(
-        action="connection.needs_credentials",
-        organization_id=connection.organization_id,
-        target=connection,
+    from connections.services import connection_mark_needs_credentials
+
+    flagged = connection_mark_needs_credentials(
+        connection=connection,
+        message=_(
+            "ShipStation rejected the API keys. They may have expired or been regenerated. "
+            "Enter the current API Key and API Secret to resume syncing."
+        ),
         metadata={"detected_by": "sync", "detail": reason[:200]},
     )
+    if not flagged:
+        return False
     transaction.on_commit(lambda: _email_owners(connection))
     return True
 
