@@ -1,6 +1,6 @@
 """The import's pages: "Sync now", the live progress partial (polled by htmx), the run
 history and a run's unreadable records; plus the ShipStation webhook receiver (public, by
-secret token). The Sales tab list is a placeholder here; the Sales tab issue builds it."""
+secret token). The Sales tab list lives in sales/views_tab.py."""
 
 from __future__ import annotations
 
@@ -21,11 +21,6 @@ from sales.services.webhooks import MAX_BODY_BYTES, webhook_receive
 from unify.core.exceptions import DomainError
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
-
-
-@require_role(Role.MEMBER)
-def order_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "sales/list.html")
 
 
 def _connection(request: HttpRequest, connection_id: int) -> StoreConnection:
