@@ -32,6 +32,12 @@ SCHEDULE_CHOICES = [
     (1440, _("Once a day")),
 ]
 PREFIX_RE = re.compile(r"^[A-Za-z0-9\-_/.#]*$")
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+# State or province as the order's ship-to carries it: "CA", "ON", "NSW", "Bavaria".
+STATE_RE = re.compile(r"^[^\W_](?:[\w .'\-]*[^\W_])?$")
+STORE_TAX_FIELD = "tax_code_store_%s"
+DESTINATION_RULES_PREFIX = "destination"
+DESTINATION_BLANK_ROWS = 3
 
 # (field, label of the catalog section, account types offered first)
 ACCOUNT_FIELDS = (
@@ -61,6 +67,117 @@ def _flat(entries: tuple[CatalogEntry, ...], blank: str) -> list[tuple[str, str]
     return [("", blank)] + sorted(
         ((e.id, e.name) for e in entries if e.active), key=lambda c: c[1].casefold()
     )
+
+
+def destination_key(country: str, state: str) -> str:
+    """The key of ``PostingSettings.tax_code_by_destination``: "US-CA", or "US" for a whole
+    country (what ``accounting.services.documents`` looks up)."""
+    country, state = country.strip().upper(), state.strip().upper()
+    return f"{country}-{state}" if state else country
+
+
+def destination_parts(key: str) -> tuple[str, str]:
+    country, _sep, state = key.strip().upper().partition("-")
+    return country, state
+
+
+class TaxDestinationRuleForm(forms.Form):
+    """One row of the destination rules: country (+ state or province) -> tax code. A row
+    left or made empty is no rule."""
+
+    country = forms.CharField(
+        label=_("Country code"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"placeholder": "US", "autocomplete": "off", "size": 3, "maxlength": 2}
+        ),
+    )
+    state = forms.CharField(
+        label=_("State or province (empty: the whole country)"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "CA", "autocomplete": "off", "size": 6}),
+    )
+    tax_code_id = forms.ChoiceField(label=_("Tax code"), choices=(), required=False)
+
+    def __init__(self, *args, tax_codes: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tax_code_id"].choices = tax_codes
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip()
+        if country and not COUNTRY_RE.match(country):
+            raise forms.ValidationError(_("Enter the two-letter country code, e.g. US or CA."))
+        return country.upper()
+
+    def clean_state(self) -> str:
+        state = " ".join(self.cleaned_data.get("state", "").split())
+        if state and not STATE_RE.match(state):
+            raise forms.ValidationError(
+                _("Enter the state or province as orders carry it, e.g. CA or ON.")
+            )
+        return state.upper()
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if not (data.get("country") or data.get("state") or data.get("tax_code_id")):
+            return data
+        if not data.get("country"):
+            self.add_error("country", _("Enter the two-letter country code, e.g. US or CA."))
+        if not data.get("tax_code_id"):
+            self.add_error("tax_code_id", _("Choose the tax code for this destination."))
+        return data
+
+    @property
+    def rule(self) -> tuple[str, str] | None:
+        """(destination key, tax code) of a valid, filled-in row."""
+        data = getattr(self, "cleaned_data", None) or {}
+        if not (data.get("country") and data.get("tax_code_id")):
+            return None
+        return destination_key(data["country"], data.get("state", "")), data["tax_code_id"]
+
+
+class BaseTaxDestinationRuleFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = _("Remove this rule")
+
+    def _kept(self) -> list[TaxDestinationRuleForm]:
+        return [
+            form for form in self.forms if not (self.can_delete and self._should_delete_form(form))
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for form in self._kept():
+            rule = form.rule
+            if rule is None:
+                continue
+            if rule[0] in seen:
+                form.add_error(
+                    "country",
+                    _("There is already a rule for %(destination)s.") % {"destination": rule[0]},
+                )
+            seen.add(rule[0])
+
+    def tax_code_by_destination(self) -> dict[str, str]:
+        rules = dict(form.rule for form in self._kept() if form.rule is not None)
+        return dict(sorted(rules.items()))
+
+
+TaxDestinationRuleFormSet = forms.formset_factory(
+    TaxDestinationRuleForm,
+    formset=BaseTaxDestinationRuleFormSet,
+    extra=DESTINATION_BLANK_ROWS,
+    can_delete=True,
+    max_num=200,
+    validate_max=True,
+)
 
 
 class PostingSettingsForm(forms.ModelForm):
@@ -165,6 +282,61 @@ class PostingSettingsForm(forms.ModelForm):
         if self.instance.pk:
             self.initial.setdefault("eligible_statuses", self.instance.eligible_statuses)
             self.initial.setdefault("store_ids", self.instance.store_ids)
+        by_store = self.instance.tax_code_by_store or {}
+        by_store_choices = _flat(catalog.tax_codes, str(_("The tax code above")))
+        self.store_tax_fields: dict[str, int] = {}
+        for store_id, store_name in stores:
+            name = STORE_TAX_FIELD % store_id
+            self.fields[name] = forms.ChoiceField(
+                label=store_name, choices=by_store_choices, required=False
+            )
+            self.initial.setdefault(name, by_store.get(str(store_id), ""))
+            self.store_tax_fields[name] = store_id
+        saved_rules = [
+            {"country": country, "state": state, "tax_code_id": code}
+            for country, state, code in sorted(
+                (*destination_parts(key), code)
+                for key, code in (self.instance.tax_code_by_destination or {}).items()
+            )
+        ]
+        data = self.data if self.is_bound else None
+        # A post without the rules section (not from this page) leaves the rules as saved.
+        self._rules_posted = data is not None and (
+            f"{DESTINATION_RULES_PREFIX}-TOTAL_FORMS" in data
+        )
+        self.destination_rules = TaxDestinationRuleFormSet(
+            data if self._rules_posted else None,
+            initial=saved_rules,
+            prefix=DESTINATION_RULES_PREFIX,
+            form_kwargs={"tax_codes": _flat(catalog.tax_codes, str(_("Choose a tax code")))},
+        )
+
+    @property
+    def store_tax_field_names(self) -> str:
+        """For ``{% include "accounting/_fields.html" with fields=... %}``."""
+        return " ".join(self.store_tax_fields)
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if self._rules_posted:
+            valid = self.destination_rules.is_valid() and valid
+        return valid
+
+    def tax_code_values(self) -> dict[str, dict[str, str]]:
+        """The two tax code maps to save, from a valid form. A store whose select was not
+        posted keeps its saved code; stores no longer in the organization are dropped."""
+        saved = self.instance.tax_code_by_store or {}
+        by_store: dict[str, str] = {}
+        for name, store_id in self.store_tax_fields.items():
+            key = str(store_id)
+            code = self.cleaned_data.get(name, "") if name in self.data else saved.get(key, "")
+            if code:
+                by_store[key] = code
+        if self._rules_posted:
+            by_destination = self.destination_rules.tax_code_by_destination()
+        else:
+            by_destination = dict(self.instance.tax_code_by_destination or {})
+        return {"tax_code_by_store": by_store, "tax_code_by_destination": by_destination}
 
     def stale_mappings(self) -> list[str]:
         """Labels of fields whose saved id the ledger no longer has (shown on GET)."""
@@ -181,6 +353,15 @@ class PostingSettingsForm(forms.ModelForm):
             value = getattr(self.instance, name, "")
             if value and value not in self.catalog.ids(section):
                 stale.append(str(self.fields[name].label))
+        tax_codes = self.catalog.ids("tax_codes")
+        by_store = self.instance.tax_code_by_store or {}
+        for name, store_id in self.store_tax_fields.items():
+            code = by_store.get(str(store_id), "")
+            if code and code not in tax_codes:
+                stale.append(str(_("Tax code of %(store)s") % {"store": self.fields[name].label}))
+        for key, code in sorted((self.instance.tax_code_by_destination or {}).items()):
+            if code and code not in tax_codes:
+                stale.append(str(_("Tax code for %(destination)s") % {"destination": key}))
         return stale
 
     def clean_document_number_prefix(self) -> str:

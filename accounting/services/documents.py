@@ -154,14 +154,22 @@ def _item_for(
 
 
 def _tax_code_for(order: Order, posting_settings: PostingSettings) -> str:
+    """The order's tax code: a rule for its ship-to state ("US-CA"), else for its country
+    ("US"), else its store's code, else the default."""
     ps = posting_settings
     ship_to = order.ship_to or {}
-    destination = f"{ship_to.get('country') or ''}-{ship_to.get('state') or ''}".upper()
-    by_destination = {k.upper(): v for k, v in (ps.tax_code_by_destination or {}).items()}
-    if destination in by_destination:
-        return by_destination[destination]
+    country = str(ship_to.get("country") or "").strip().upper()
+    state = " ".join(str(ship_to.get("state") or "").split()).upper()
+    # Keys are "COUNTRY-STATE" or "COUNTRY" ("COUNTRY-" as saved before country-wide rules).
+    by_destination = {
+        k.strip().upper().rstrip("-"): v for k, v in (ps.tax_code_by_destination or {}).items()
+    }
+    if country:
+        for destination in (f"{country}-{state}" if state else "", country):
+            if destination and by_destination.get(destination):
+                return by_destination[destination]
     store_key = str(order.source_store_id or "")
-    if store_key and store_key in (ps.tax_code_by_store or {}):
+    if store_key and (ps.tax_code_by_store or {}).get(store_key):
         return ps.tax_code_by_store[store_key]
     return ps.default_tax_code_id
 
