@@ -154,3 +154,72 @@ def test_threads_share_the_semaphore(backend, key):
     for t in threads:
         t.join()
     assert peak == 3
+
+
+def test_slot_and_grant_are_taken_together_or_not_at_all(backend, key):
+    budget = Budget(limit=2, window_seconds=30)
+    # Every slot busy: -1, and no grant is spent on the attempt.
+    assert backend.semaphore_acquire(key, 1, "other", 5.0)
+    assert backend.semaphore_acquire_with_grant(key, 1, "mine", 5.0, budget) == -1
+    backend.semaphore_release(key, "other")
+    assert backend.semaphore_acquire_with_grant(key, 1, "mine", 5.0, budget) == 0
+    # Both were taken: the slot is mine, and one grant of two is spent.
+    assert not backend.semaphore_acquire(key, 1, "other", 5.0)
+    backend.semaphore_release(key, "mine")
+    assert backend.semaphore_acquire_with_grant(key, 1, "second", 5.0, budget) == 0
+    backend.semaphore_release(key, "second")
+    # The rate is spent: the answer is the wait, and the free slot stays free.
+    wait = backend.semaphore_acquire_with_grant(key, 1, "third", 5.0, budget)
+    assert 29 < wait <= 30
+    assert backend.semaphore_acquire(key, 1, "other", 5.0)
+    backend.semaphore_release(key, "other")
+    # A 429 block answers with its wait too.
+    blocked = f"{key}:blocked"
+    backend.block(blocked, 7)
+    assert 6 < backend.semaphore_acquire_with_grant(blocked, 1, "t", 5.0, budget) <= 7
+
+
+def test_hold_with_grant_waits_for_the_rate_without_holding_a_slot(backend, key):
+    probes = []
+
+    def sleep(seconds):
+        # While it waits for the rate, the one slot is free for others.
+        probes.append(backend.semaphore_acquire(key, 1, "probe", 1.0))
+        backend.semaphore_release(key, "probe")
+        time.sleep(seconds)
+
+    limiter = SlidingWindowLimiter(
+        Budget(limit=2, window_seconds=0.6), backend=backend, sleep=sleep, provider="qbo"
+    )
+    sem = ConcurrencySemaphore(capacity=1, backend=backend, max_wait_seconds=0.1, provider="qbo")
+    # The one slot is held: a second caller gets none and spends no grant.
+    with (
+        sem.hold_with_grant(key, limiter),
+        pytest.raises(ProviderRateLimited, match="concurrent"),
+        sem.hold_with_grant(key, limiter),
+    ):
+        pass
+    with sem.hold_with_grant(key, limiter):
+        pass
+    assert probes == []
+    with sem.hold_with_grant(key, limiter):
+        pass
+    assert probes and all(probes)  # the third waited for the window, slot-less
+    assert limiter.waited_seconds > 0
+    # Released after each use.
+    assert backend.semaphore_acquire(key, 1, "after", 1.0)
+
+
+def test_hold_with_grant_gives_up_after_the_limiters_longest_wait(backend, key):
+    limiter = SlidingWindowLimiter(
+        Budget(limit=1, window_seconds=30), backend=backend, max_wait_seconds=1
+    )
+    sem = ConcurrencySemaphore(capacity=2, backend=backend)
+    with sem.hold_with_grant(key, limiter):
+        pass
+    with (
+        pytest.raises(ProviderRateLimited, match="no request slot"),
+        sem.hold_with_grant(key, limiter),
+    ):
+        pass
+    assert backend.semaphore_acquire(key, 1, "free", 1.0)  # nothing left held

@@ -69,6 +69,13 @@ class LimiterBackend(Protocol):
 
     def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool: ...
 
+    def semaphore_acquire_with_grant(
+        self, key: str, capacity: int, token: str, lease: float, budget: Budget
+    ) -> float:
+        """A slot of ``key``'s semaphore and a grant of its rate budget in one atomic step:
+        0 when both are taken, -1 when every slot is busy, else the seconds to wait for the
+        rate; nothing is taken unless both are."""
+
     def semaphore_release(self, key: str, token: str) -> None: ...
 
     def reset(self, key: str) -> None: ...
@@ -165,6 +172,40 @@ return 0
 )
 
 
+# KEYS: holders, log, block.  ARGV: capacity, lease_ms, token, limit, window_ms, member.
+# A concurrency slot and a rate grant in one step: returns 0 when both are taken, -1 when
+# every slot is busy (nothing taken), else the ms to wait for the rate (nothing taken).
+_SEM_ACQUIRE_GRANT = (
+    _NOW_MS
+    + """
+local capacity = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+local limit = tonumber(ARGV[4])
+local window = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= capacity then
+  return -1
+end
+local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
+if blocked > now then
+  return blocked - now
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local wait = tonumber(oldest[2]) + window - now
+  if wait < 1 then wait = 1 end
+  return wait
+end
+redis.call('ZADD', KEYS[2], now, ARGV[6])
+redis.call('PEXPIRE', KEYS[2], window + 1000)
+redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], lease + 1000)
+return 0
+"""
+)
+
+
 class RedisBackend:
     def __init__(self, client) -> None:
         self.client = client
@@ -172,6 +213,7 @@ class RedisBackend:
         self._observe = client.register_script(_OBSERVE)
         self._block = client.register_script(_BLOCK)
         self._sem_acquire = client.register_script(_SEM_ACQUIRE)
+        self._sem_acquire_grant = client.register_script(_SEM_ACQUIRE_GRANT)
 
     @staticmethod
     def _keys(key: str) -> list[str]:
@@ -200,6 +242,23 @@ class RedisBackend:
             keys=[f"{NAMESPACE}:{key}:sem"], args=[capacity, max(1, int(lease * 1000)), token]
         )
         return bool(int(held))
+
+    def semaphore_acquire_with_grant(
+        self, key: str, capacity: int, token: str, lease: float, budget: Budget
+    ) -> float:
+        answer = self._sem_acquire_grant(
+            keys=[f"{NAMESPACE}:{key}:sem", *self._keys(key)],
+            args=[
+                capacity,
+                max(1, int(lease * 1000)),
+                token,
+                budget.limit,
+                max(1, int(budget.effective_window * 1000)),
+                uuid.uuid4().hex,
+            ],
+        )
+        answer = int(answer)
+        return float(answer) if answer < 0 else answer / 1000.0
 
     def semaphore_release(self, key: str, token: str) -> None:
         self.client.zrem(f"{NAMESPACE}:{key}:sem", token)
@@ -303,6 +362,33 @@ class SQLiteBackend:
                 db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, now + lease))
                 return True
             return False
+
+    def semaphore_acquire_with_grant(
+        self, key: str, capacity: int, token: str, lease: float, budget: Budget
+    ) -> float:
+        window = budget.effective_window
+        with self._tx() as db:
+            now = time.time()
+            db.execute("DELETE FROM holders WHERE key = ? AND until <= ?", (key, now))
+            mine = db.execute(
+                "SELECT 1 FROM holders WHERE key = ? AND token = ?", (key, token)
+            ).fetchone()
+            (count,) = db.execute("SELECT COUNT(*) FROM holders WHERE key = ?", (key,)).fetchone()
+            if not mine and count >= capacity:
+                return -1.0
+            row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
+            if row and row[0] > now:
+                return row[0] - now
+            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
+            hits, oldest = db.execute(
+                "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
+            ).fetchone()
+            if hits >= budget.limit:
+                return max(0.001, oldest + window - now)
+            db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
+            db.execute("DELETE FROM holders WHERE key = ? AND token = ?", (key, token))
+            db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, now + lease))
+            return 0.0
 
     def semaphore_release(self, key: str, token: str) -> None:
         with self._tx() as db:
@@ -472,6 +558,50 @@ class ConcurrencySemaphore:
                     retry_after=self.poll_seconds,
                 )
             time.sleep(self.poll_seconds)
+        try:
+            yield token
+        finally:
+            self.backend.semaphore_release(key, token)
+
+    @contextlib.contextmanager
+    def hold_with_grant(self, key: str, limiter: SlidingWindowLimiter) -> Iterator[str]:
+        """``hold(key)`` and then ``limiter.acquire(key)``, in one round trip to the shared
+        store per attempt instead of two. The slot is taken only together with the grant,
+        so a request waiting for the rate holds no slot; the grant is followed at once by
+        the request, so the provider counts it in the window we did."""
+        budget = limiter.budget
+        rate_max_wait = limiter.max_wait_seconds
+        if rate_max_wait is None:
+            rate_max_wait = 2 * budget.effective_window + 5
+        token = uuid.uuid4().hex
+        slot_deadline = time.monotonic() + self.max_wait_seconds
+        rate_waited = 0.0
+        while True:
+            wait = self.backend.semaphore_acquire_with_grant(
+                key, self.capacity, token, self.lease_seconds, budget
+            )
+            if wait == 0:
+                break
+            if wait < 0:
+                if time.monotonic() >= slot_deadline:
+                    raise ProviderRateLimited(
+                        f"{self.provider or key}: all {self.capacity} concurrent slots busy",
+                        provider=self.provider,
+                        retry_after=self.poll_seconds,
+                    )
+                time.sleep(self.poll_seconds)
+                continue
+            if rate_waited + wait > rate_max_wait:
+                limiter.waited_seconds += rate_waited
+                raise ProviderRateLimited(
+                    f"{limiter.provider or key}: no request slot within {rate_max_wait:g} s",
+                    provider=limiter.provider,
+                    retry_after=wait,
+                )
+            pause = min(wait, max(0.05, budget.effective_window / 4))
+            limiter._sleep(pause)
+            rate_waited += pause
+        limiter.waited_seconds += rate_waited
         try:
             yield token
         finally:

@@ -183,10 +183,9 @@ class QboClient(QuickBooks):
         path = url.split("?", 1)[0].rsplit("/company/", 1)[-1]
         started = time.monotonic()
         try:
-            # The concurrency slot first, the rate grant last: a grant is then followed at
+            # The concurrency slot and the rate grant in one step; the grant is followed at
             # once by the request, so Intuit counts it in the same window we did.
-            with qbo_semaphore().hold(key):
-                limiter.acquire(key)
+            with qbo_semaphore().hold_with_grant(key, limiter):
                 raw = _http().request(
                     request_type,
                     url,
