@@ -110,11 +110,10 @@ def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
     email = (order.customer_email or "").strip()[:100]
     if not name:
         name = email or _("Order %(number)s buyer") % {"number": order.number}
-    return PartyRef(
-        display_name=name,
-        email=email,
-        match_key=f"customer:name:{name.casefold()}",
-    )
+    # One customer per buyer: the email tells buyers apart (two "Jane Doe"s are two people);
+    # only a buyer without an email is known by name alone.
+    key = f"customer:email:{email.casefold()}" if email else f"customer:name:{name.casefold()}"
+    return PartyRef(display_name=name, email=email, match_key=key)
 
 
 def _item_for(

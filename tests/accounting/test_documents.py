@@ -130,7 +130,7 @@ def test_known_references_fill_in_ledger_ids(org_a, ledger):
     doc = _build(
         order,
         ps,
-        refs={"item:sku:abc": "31", "customer:name:jane doe": "58", "item:shipping": "7"},
+        refs={"item:sku:abc": "31", "customer:email:jane@example.com": "58", "item:shipping": "7"},
     )
     assert doc.lines[0].item.external_id == "31"
     assert doc.customer.external_id == "58"
@@ -305,3 +305,20 @@ def test_negative_amount_paid_fails_with_a_message(org_a, ledger):
     with pytest.raises(DocumentBuildError) as info:
         _build(order, ps)
     assert "negative total -1.00" in info.value.user_message
+
+
+def test_buyers_are_known_by_email_and_by_name_only_without_one(org_a, ledger):
+    ps = mapped_settings(ledger)
+    keys = [
+        _build(make_order(org_a, lines=[("A", "A", 1, "5.00", False)], **who), ps).customer
+        for who in (
+            {"customer_email": "jane@a.com"},
+            {"customer_email": "Jane@B.com "},
+            {"customer_email": ""},
+        )
+    ]
+    assert [(c.display_name, c.email, c.match_key) for c in keys] == [
+        ("Jane Doe", "jane@a.com", "customer:email:jane@a.com"),
+        ("Jane Doe", "Jane@B.com", "customer:email:jane@b.com"),
+        ("Jane Doe", "", "customer:name:jane doe"),
+    ]

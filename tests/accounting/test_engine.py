@@ -176,3 +176,40 @@ def test_schedule_trigger_queues_unposted_orders_once_per_interval(org_a, qbo, q
     # Due again, but everything eligible is posted already.
     assert posting_run_scheduled(now=now + timedelta(minutes=61)) == 0
     assert len(qbo.documents("salesreceipt")) == 3
+
+
+def test_buyers_with_the_same_name_post_to_their_own_customers(org_a, qbo, qbo_ledger, scope_a):
+    from accounting.models import LedgerReference
+
+    orders = [
+        make_order(org_a, lines=[("A", "Alpha", 1, amount, False)], customer_email=email)
+        for amount, email in (("10.00", "jane@a.com"), ("11.00", "jane@b.com"), ("12.00", ""))
+    ]
+    # Jane from a.com again at the end, after her customer is remembered.
+    again = make_order(
+        org_a, lines=[("A", "Alpha", 1, "13.00", False)], customer_email="jane@a.com"
+    )
+    for order in [*orders, again]:
+        posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+        _drain(qbo_ledger)
+
+    customers = {c["DisplayName"]: c["Id"] for c in qbo.documents("customer")}
+    customer_of = {
+        order.pk: _receipts(qbo, Posting.objects.get(order=order).document_number)[0][
+            "CustomerRef"
+        ]["value"]
+        for order in [*orders, again]
+    }
+    assert customer_of == {
+        orders[0].pk: customers["Jane Doe"],
+        orders[1].pk: customers["Jane Doe (jane@b.com)"],
+        orders[2].pk: customers["Jane Doe"],  # no email: the customer of that name
+        again.pk: customers["Jane Doe"],
+    }
+    refs = LedgerReference.objects.filter(key__startswith="customer:")
+    refs = dict(refs.values_list("key", "external_id"))
+    assert refs == {
+        "customer:email:jane@a.com": customers["Jane Doe"],
+        "customer:email:jane@b.com": customers["Jane Doe (jane@b.com)"],
+        "customer:name:jane doe": customers["Jane Doe"],
+    }

@@ -109,3 +109,16 @@ def test_parser_handles_star_plus_columns_and_limits():
     query = parse_query("SELECT *, Sku FROM Item ORDER BY Name ASC STARTPOSITION 3 MAXRESULTS 5000")
     assert (query.entity, query.fields, query.order_by) == ("Item", None, [("Name", False)])
     assert (query.start_position, query.max_results) == (3, 1000)
+
+
+def test_query_rows_carry_the_customers_email(qbo, api):
+    created = api.post(
+        api.url("customer"),
+        json={"DisplayName": "Jane Doe", "PrimaryEmailAddr": {"Address": "jane@a.com"}},
+        params={"minorversion": 75},
+    ).json()["Customer"]
+    rows = _query(api, "select * from Customer where DisplayName = 'jane doe'").json()
+    (row,) = rows["QueryResponse"]["Customer"]
+    assert (row["Id"], row["PrimaryEmailAddr"]) == (created["Id"], {"Address": "jane@a.com"})
+    seeded = _query(api, "select * from Customer where DisplayName = 'Walk-in Customer'").json()
+    assert "PrimaryEmailAddr" not in seeded["QueryResponse"]["Customer"][0]

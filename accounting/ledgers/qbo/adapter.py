@@ -75,6 +75,8 @@ ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
 DUPLICATE_NAME = 6240
 DUPLICATE_DOC_NUMBER = 6140
 STALE_OBJECT = 5010
+# Names tried for one customer or vendor before giving up (the name, then qualified ones).
+MAX_NAME_CANDIDATES = 5
 
 
 def quote(value: str) -> str:
@@ -93,8 +95,22 @@ def _ref(value: str) -> dict[str, str]:
     return {"value": value}
 
 
-def _entity_request_id(kind: str, name: str) -> str:
-    return f"unify-{kind}-" + hashlib.sha256(name.casefold().encode()).hexdigest()[:32]
+def _entity_request_id(kind: str, name: str, email: str = "") -> str:
+    # The email is part of it: two buyers of the same name must not replay each other's create.
+    key = f"{name.casefold()}\n{email.casefold()}" if email else name.casefold()
+    return f"unify-{kind}-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _with_suffix(name: str, suffix: str, limit: int = 100) -> str:
+    """``name`` + ``suffix`` within QBO's name limit, shortening the name, not the suffix."""
+    room = max(limit - len(suffix), 1)
+    return clean_name(name[:room].rstrip() + suffix, limit)
+
+
+def _same_buyer(row: dict[str, Any], email: str) -> bool:
+    """A customer found by name is this buyer unless both have an email and they differ."""
+    theirs = str((row.get("PrimaryEmailAddr") or {}).get("Address") or "").strip()
+    return not theirs or not email or theirs.casefold() == email.casefold()
 
 
 def _fault_code(exc: qbe.QuickbooksException) -> int:
@@ -281,16 +297,24 @@ class QboAdapter(LedgerAdapter):
         if party.match_key and party.match_key in resolved:
             return resolved[party.match_key]
         name = clean_name(party.display_name)
+        email = party.email.strip() if entity == "Customer" else ""
         # Create first, query on 6240: a new buyer (the usual case) costs one request, one
         # that exists costs two, and two workers creating the same one both end up with it.
-        for candidate in (name, clean_name(f"{name} ({entity.lower()})")):
+        # A customer of that name with another email is another buyer: never merged, the
+        # name is qualified with the email instead ("Jane Doe (jane@example.com)").
+        candidates = [name]
+        taken_by_others = 0
+        found = ""
+        while candidates and len(candidates) <= MAX_NAME_CANDIDATES:
+            candidate = candidates[-1]
             body: dict[str, Any] = {"DisplayName": candidate}
-            if entity == "Customer" and party.email:
-                body["PrimaryEmailAddr"] = {"Address": party.email}
+            if email:
+                body["PrimaryEmailAddr"] = {"Address": email}
             try:
-                found = str(
-                    self._create(client, entity, body, _entity_request_id(entity, candidate))["Id"]
+                created = self._create(
+                    client, entity, body, _entity_request_id(entity, candidate, email)
                 )
+                found = str(created["Id"])
                 break
             except qbe.QuickbooksException as exc:
                 if _fault_code(exc) != DUPLICATE_NAME:
@@ -298,11 +322,19 @@ class QboAdapter(LedgerAdapter):
             # QBO's query language, not SQL; values go through quote().
             select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
             rows = self._rows(self._query(client, select), entity)
-            if rows:
+            if rows and _same_buyer(rows[0], email):
                 found = str(rows[0]["Id"])
                 break
-            # The name belongs to a vendor or employee: try the qualified name.
-        else:
+            if rows:
+                taken_by_others += 1
+                number = f" {taken_by_others}" if taken_by_others > 1 else ""
+                candidates.append(_with_suffix(name, f" ({email}){number}"))
+            elif f"({entity.lower()})" not in candidate:
+                # The name belongs to a vendor or employee: try the qualified name.
+                candidates.append(_with_suffix(candidate, f" ({entity.lower()})"))
+            else:
+                break
+        if not found:
             raise self._error(
                 ProviderRejected,
                 f"qbo {entity} {name}: name taken",
