@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import DatabaseError, transaction
 from django.db import connection as db
 from django.utils import timezone
 
@@ -50,24 +49,6 @@ def use_copy() -> bool:
     return db.vendor == "postgresql"
 
 
-_lz4: bool | None = None
-
-
-def _fast_compression(cursor) -> None:
-    """Source records (a few KB of JSON each) are stored compressed; lz4 compresses several
-    times faster than PostgreSQL's default pglz, which otherwise costs as much as the rest
-    of the write. For this transaction only; skipped where the server lacks lz4."""
-    global _lz4
-    if _lz4 is False:
-        return
-    try:
-        with transaction.atomic():
-            cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
-        _lz4 = True
-    except DatabaseError:
-        _lz4 = False
-
-
 def _temp_table(cursor, name: str, source: str, columns: Sequence[str]) -> None:
     cols = ", ".join(columns)
     # One per database session; emptied before each use (a caller may merge several pages in
@@ -100,7 +81,6 @@ def orders_write(items: Sequence[MappedOrder], *, conflict: str, conflict_where:
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*_ORDER_UPDATED, "updated_at"])
     where = f" WHERE {conflict_where}" if conflict_where else ""
     with db.cursor() as cursor:
-        _fast_compression(cursor)
         _temp_table(cursor, "sales_incoming_order", "sales_order", ORDER_COLUMNS)
         _copy(cursor, "sales_incoming_order", columns, (i.row() + (now, now) for i in items))
         cursor.execute(
@@ -191,7 +171,6 @@ def shipping_costs_write(items: Sequence[MappedShipment]) -> None:
         ]
     )
     with db.cursor() as cursor:
-        _fast_compression(cursor)
         _temp_table(cursor, "sales_incoming_cost", "sales_shippingcost", COST_COLUMNS)
         _copy(cursor, "sales_incoming_cost", columns, (i.row() + (now, now) for i in items))
         cursor.execute(
