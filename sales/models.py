@@ -459,6 +459,13 @@ class OrderBulkAction(OrgOwnedModel):
     error = models.TextField(_("error"), blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The task working on the action holds its lease (token + expiry, renewed with every
+    # chunk); a second delivery cannot claim it while the lease lives. An open action with
+    # no live lease and no recent change is queued again by the recovery task, at most
+    # SALES_BULK_ACTION_MAX_REQUEUES times (``requeues`` counts them).
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(_("times queued again"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -93,4 +93,8 @@ def connection_connected(*, organization_id: int, connection_id: int) -> None:
 
 # The Sales tab's background actions live in their own module; importing it here registers
 # the task with the worker (Celery's autodiscovery only imports ``<app>.tasks``).
-from sales.tasks_tab import order_bulk_action_task, order_rollup_compact_task  # noqa: E402,F401
+from sales.tasks_tab import (  # noqa: E402,F401
+    order_bulk_action_task,
+    order_bulk_actions_recover_task,
+    order_rollup_compact_task,
+)

@@ -3,10 +3,14 @@ in, org scope, one service call; registered with the worker through ``sales.task
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
 from unify.tenancy.scoping import org_scope
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="sales.tasks.order_bulk_action_task", acks_late=True, ignore_result=True)
@@ -21,6 +25,17 @@ def order_bulk_action_task(*, organization_id: int, action_id: int) -> None:
             kwargs={"organization_id": organization_id, "action_id": action_id},
             queue=getattr(settings, "SALES_TASK_QUEUE", "") or None,
         )
+
+
+@shared_task(name="sales.tasks.order_bulk_actions_recover_task", ignore_result=True)
+def order_bulk_actions_recover_task() -> None:
+    """Beat, every minute: queue again background actions whose task was lost (or whose
+    worker died); fail those queued again too often, with a message on the Sales tab."""
+    from sales.services.review import order_bulk_actions_recover
+
+    requeued = order_bulk_actions_recover()
+    if requeued:
+        logger.info("queued bulk actions again: %s", requeued)
 
 
 @shared_task(name="sales.tasks.order_rollup_compact_task", ignore_result=True)

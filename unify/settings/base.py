@@ -354,6 +354,12 @@ SALES_SYNC_TASK_BUDGET_SECONDS = env.float(
     "SALES_SYNC_TASK_BUDGET_SECONDS", default=max(60.0, CELERY_TASK_SOFT_TIME_LIMIT - 120.0)
 )
 SALES_TASK_QUEUE = env.str("SALES_TASK_QUEUE", default="")
+# Sales-tab background actions: the working task's lease (renewed with every chunk); an open
+# action with no live lease and no change for STALE seconds is queued again, at most
+# MAX_REQUEUES times, then ends failed with a message on the Sales tab.
+SALES_BULK_ACTION_LEASE_SECONDS = env.float("SALES_BULK_ACTION_LEASE_SECONDS", default=300.0)
+SALES_BULK_ACTION_STALE_SECONDS = env.float("SALES_BULK_ACTION_STALE_SECONDS", default=600.0)
+SALES_BULK_ACTION_MAX_REQUEUES = env.int("SALES_BULK_ACTION_MAX_REQUEUES", default=3)
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
@@ -415,5 +421,10 @@ CELERY_BEAT_SCHEDULE["accounting-posting-sweep"] = {
 # The Sales tab's running totals: fold what writes appended (sales/rollup.py).
 CELERY_BEAT_SCHEDULE["sales-order-rollup-compact"] = {
     "task": "sales.tasks.order_rollup_compact_task",
+    "schedule": 60.0,
+}
+# Sales-tab background actions whose task message was lost or whose worker died.
+CELERY_BEAT_SCHEDULE["sales-bulk-actions-recover"] = {
+    "task": "sales.tasks.order_bulk_actions_recover_task",
     "schedule": 60.0,
 }
