@@ -277,6 +277,8 @@ class ExternalRef:
     number: str = ""
     revision: str = ""  # QBO SyncToken, Xero UpdatedDateUTC, QBD EditSequence
     total: Decimal | None = None
+    # The document's second half when it has one: an invoice's payment.
+    secondary_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

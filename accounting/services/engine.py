@@ -1042,6 +1042,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
                         external_id=posting.external_id,
                         number=posting.external_number,
                         revision=posting.external_revision,
+                        secondary_id=posting.secondary_external_id,
                     ),
                 )
             else:

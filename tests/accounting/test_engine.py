@@ -213,3 +213,97 @@ def test_buyers_with_the_same_name_post_to_their_own_customers(org_a, qbo, qbo_l
         "customer:email:jane@b.com": customers["Jane Doe (jane@b.com)"],
         "customer:name:jane doe": customers["Jane Doe"],
     }
+
+
+def _change_total(order, quantity: str, total: str) -> None:
+    """The import saw the order change in ShipStation and flagged it."""
+    from sales.models import OrderLine
+
+    OrderLine.objects.filter(order=order).update(quantity=Decimal(quantity))
+    order.lines_subtotal = order.amount_paid = order.order_total = Decimal(total)
+    order.changed_after_posting = True
+    order.posting_status = PostingStatus.CHANGED
+    order.save()
+
+
+def _repost_changed(org, ledger, posting) -> None:
+    from accounting.services.engine import posting_flag_changes, posting_update_changed
+
+    assert posting_flag_changes(organization=org, ledger=ledger) == 1
+    assert posting_update_changed(organization=org, posting_ids=[posting.pk]).total == 1
+    _drain(ledger)
+    posting.refresh_from_db()
+
+
+def _invoice_and_payments(qbo, posting):
+    invoice = qbo.document("invoice", posting.external_id)
+    payments = [
+        p
+        for p in qbo.documents("payment")
+        if any(
+            link.get("TxnId") == invoice["Id"]
+            for line in p.get("Line", [])
+            for link in line.get("LinkedTxn", [])
+        )
+    ]
+    return invoice, payments
+
+
+@pytest.mark.parametrize(
+    ("quantity", "new_total"), [("3", "60.00"), ("1", "20.00")], ids=["larger", "smaller"]
+)
+def test_changed_invoice_reposts_with_its_payment_matching_the_new_total(
+    org_a, qbo, qbo_settings, scope_a, quantity, new_total
+):
+    from tests.accounting.conftest import connect_ledger
+
+    ledger = connect_ledger(org_a, qbo, document_type="invoice_payment")
+    order = make_order(org_a, lines=[("A", "Alpha", 2, "20.00", False)])
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    _drain(ledger)
+    posting = Posting.objects.get(order=order)
+    invoice, (payment,) = _invoice_and_payments(qbo, posting)
+    assert posting.secondary_external_id == payment["Id"]
+    assert Decimal(str(invoice["Balance"])) == Decimal("0.00")
+
+    _change_total(order, quantity, new_total)
+    _repost_changed(org_a, ledger, posting)
+
+    invoice, payments = _invoice_and_payments(qbo, posting)
+    (after,) = payments
+    assert len(qbo.documents("payment")) == 1
+    assert (posting.status, posting.revision) == ("posted", 1)
+    assert after["Id"] == payment["Id"] == posting.secondary_external_id
+    assert Decimal(str(invoice["TotalAmt"])) == Decimal(new_total)
+    assert Decimal(str(after["TotalAmt"])) == Decimal(new_total)
+    assert [Decimal(str(line["Amount"])) for line in after["Line"]] == [Decimal(new_total)]
+    assert Decimal(str(invoice["Balance"])) == Decimal("0.00")
+    assert Decimal(str(after["UnappliedAmt"])) == Decimal("0.00")
+    assert posting.answer["TotalMatches"] is True and posting.answer["PaymentId"] == after["Id"]
+
+
+def test_changed_invoice_whose_payment_was_deleted_gets_a_new_one(
+    org_a, qbo, qbo_settings, scope_a
+):
+    from tests.accounting.conftest import connect_ledger
+
+    ledger = connect_ledger(org_a, qbo, document_type="invoice_payment")
+    order = make_order(org_a, lines=[("A", "Alpha", 2, "20.00", False)])
+    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
+    _drain(ledger)
+    posting = Posting.objects.get(order=order)
+    _invoice, (payment,) = _invoice_and_payments(qbo, posting)
+    # Someone deleted the payment in QuickBooks.
+    qbo.company().delete("Payment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})
+
+    _change_total(order, "3", "60.00")
+    _repost_changed(org_a, ledger, posting)
+
+    invoice, (new_payment,) = _invoice_and_payments(qbo, posting)
+    assert new_payment["Id"] != payment["Id"] and new_payment["Id"] == posting.secondary_external_id
+    assert (
+        Decimal(str(invoice["TotalAmt"]))
+        == Decimal(str(new_payment["TotalAmt"]))
+        == Decimal("60.00")
+    )
+    assert Decimal(str(invoice["Balance"])) == Decimal("0.00")

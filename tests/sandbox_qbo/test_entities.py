@@ -272,6 +272,76 @@ def test_invoice_and_payment(qbo, qb):
     assert qbo.document("Invoice", saved.Id)["Balance"] == Decimal("3.50")
 
 
+def test_invoice_total_change_and_sparse_payment_update_keep_the_balance(qbo, api):
+    def write(entity, body):
+        answer = api.post(api.url(entity), json=body, params={"minorversion": 75})
+        return answer.json()
+
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": "20.00",
+        "SalesItemLineDetail": {"ItemRef": {"value": ITEM_IDS["Sales"]}, "Qty": 2, "UnitPrice": 10},
+    }
+    invoice = write("invoice", {"CustomerRef": {"value": "2"}, "Line": [line]})["Invoice"]
+    payment = write(
+        "payment",
+        {
+            "CustomerRef": {"value": "2"},
+            "TotalAmt": "20.00",
+            "Line": [
+                {"Amount": "20.00", "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+            ],
+        },
+    )["Payment"]
+    # Below what is applied to it: refused, nothing changed.
+    smaller = dict(line, Amount="10.00")
+    smaller["SalesItemLineDetail"] = dict(line["SalesItemLineDetail"], Qty=1)
+    current = qbo.document("Invoice", invoice["Id"])
+    refused = write(
+        "invoice",
+        {
+            "Id": invoice["Id"],
+            "SyncToken": current["SyncToken"],
+            "CustomerRef": {"value": "2"},
+            "Line": [smaller],
+        },
+    )
+    assert refused["Fault"]["Error"][0]["code"] == "6000"
+    assert qbo.document("Invoice", invoice["Id"])["TotalAmt"] == Decimal("20.00")
+    # Larger: the invoice opens by the difference, a sparse payment update closes it again.
+    larger = dict(line, Amount="30.00")
+    larger["SalesItemLineDetail"] = dict(line["SalesItemLineDetail"], Qty=3)
+    current = qbo.document("Invoice", invoice["Id"])
+    write(
+        "invoice",
+        {
+            "Id": invoice["Id"],
+            "SyncToken": current["SyncToken"],
+            "CustomerRef": {"value": "2"},
+            "Line": [larger],
+        },
+    )
+    assert qbo.document("Invoice", invoice["Id"])["Balance"] == Decimal("10.00")
+    updated = write(
+        "payment",
+        {
+            "Id": payment["Id"],
+            "SyncToken": payment["SyncToken"],
+            "sparse": True,
+            "TotalAmt": "30.00",
+            "Line": [
+                {"Amount": "30.00", "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+            ],
+        },
+    )["Payment"]
+    assert (updated["SyncToken"], updated["TotalAmt"], updated["UnappliedAmt"]) == ("1", 30, 0)
+    assert updated["CustomerRef"]["value"] == "2"  # kept from the stored payment
+    after = qbo.document("Invoice", invoice["Id"])
+    assert (after["TotalAmt"], after["Balance"]) == (Decimal("30.00"), Decimal("0.00"))
+    assert after["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
+    assert qbo.count("Payment") == 1
+
+
 def test_payment_above_invoice_balance_is_refused(qbo, qb):
     invoice = Invoice()
     invoice.CustomerRef = ref("2")

@@ -75,6 +75,7 @@ ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
 DUPLICATE_NAME = 6240
 DUPLICATE_DOC_NUMBER = 6140
 STALE_OBJECT = 5010
+OBJECT_NOT_FOUND = 610
 # Names tried for one customer or vendor before giving up (the name, then qualified ones).
 MAX_NAME_CANDIDATES = 5
 
@@ -663,11 +664,96 @@ class QboAdapter(LedgerAdapter):
 
         return self.call(run)
 
+    def _save_current(
+        self,
+        client: QboClient,
+        entity: str,
+        record_id: str,
+        body: dict[str, Any],
+        request_id: str,
+        what: str,
+    ) -> dict[str, Any]:
+        """Update ``record_id`` with its current SyncToken (read again once if it went stale)."""
+        for attempt in (1, 2):
+            current = client.get_single_object(entity, record_id)[entity]
+            body.update({"Id": record_id, "SyncToken": current["SyncToken"]})
+            try:
+                return client.update_object(entity, dumps(body), request_id=request_id)[entity]
+            except qbe.QuickbooksException as exc:
+                if _fault_code(exc) != STALE_OBJECT or attempt == 2:
+                    raise self._rejected(exc, what) from None
+        raise AssertionError("unreachable")
+
+    def _linked_payment(
+        self, client: QboClient, invoice_id: str, payment_id: str
+    ) -> dict[str, Any] | None:
+        """The payment posted with an invoice: by its remembered id, else the one payment
+        linked to the invoice (a posting from before payment ids were kept)."""
+        if not payment_id:
+            invoice = client.get_single_object("Invoice", invoice_id)["Invoice"]
+            linked = [
+                str(link.get("TxnId"))
+                for link in invoice.get("LinkedTxn") or []
+                if link.get("TxnType") == "Payment"
+            ]
+            if len(linked) != 1:
+                return None
+            payment_id = linked[0]
+        try:
+            return client.get_single_object("Payment", payment_id)["Payment"]
+        except qbe.QuickbooksException as exc:
+            if _fault_code(exc) == OBJECT_NOT_FOUND:
+                return None  # deleted in QuickBooks: a new one is created
+            raise self._rejected(exc, f"payment {payment_id}") from None
+
+    def _match_payment(
+        self,
+        client: QboClient,
+        doc: SaleDocument,
+        payment: dict[str, Any],
+        invoice_id: str,
+        customer_id: str,
+        request_id: str,
+    ) -> dict[str, Any]:
+        """Sparse update of our payment to pay ``doc`` in full, unless it already does."""
+        amount = doc.payment.amount
+        lines = payment.get("Line") or []
+        current_links = [
+            (Decimal(str(line.get("Amount", "0"))), str(link.get("TxnId")), link.get("TxnType"))
+            for line in lines
+            for link in line.get("LinkedTxn") or []
+        ]
+        if (
+            Decimal(str(payment.get("TotalAmt", "0"))) == amount
+            and current_links == [(amount, invoice_id, "Invoice")]
+            and str(payment.get("CustomerRef", {}).get("value", "")) == customer_id
+        ):
+            return payment
+        body: dict[str, Any] = {
+            "sparse": True,
+            "CustomerRef": _ref(customer_id),
+            "TotalAmt": amount,
+            "Line": [
+                {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+            ],
+        }
+        return self._save_current(
+            client,
+            "Payment",
+            str(payment["Id"]),
+            body,
+            request_id,
+            f"update of the payment for {doc.reference}",
+        )
+
     def update(self, doc, existing: ExternalRef) -> PostingResult:
-        """Replace a posted document by ``doc`` (full update with the current SyncToken)."""
+        """Replace a posted document by ``doc`` (full update with the current SyncToken). An
+        invoice's payment follows it: updated to the new amount, or created if missing, so the
+        invoice is neither left open nor overpaid."""
         doc.check()
         resolved: dict[str, str] = {}
         entity = ENTITY_FOR_KIND[doc.kind]
+        with_payment = isinstance(doc, SaleDocument) and doc.kind == DocumentKind.INVOICE_PAYMENT
 
         def run(client: QboClient) -> PostingResult:
             if isinstance(doc, SaleDocument):
@@ -680,18 +766,48 @@ class QboAdapter(LedgerAdapter):
                 body = self._expense_body(client, doc, resolved)
             else:
                 body = self._summary_body(doc)
-            for attempt in (1, 2):
-                current = client.get_single_object(entity, existing.external_id)[entity]
-                body.update({"Id": existing.external_id, "SyncToken": current["SyncToken"]})
-                try:
-                    data = client.update_object(
-                        entity, dumps(body), request_id=doc.idempotency_key
-                    )[entity]
-                    break
-                except qbe.QuickbooksException as exc:
-                    if _fault_code(exc) != STALE_OBJECT or attempt == 2:
-                        raise self._rejected(exc, f"update of {entity} {doc.reference}") from None
-            return self._result(doc.kind, data, resolved, expected_total=doc.total)
+            invoice_id = existing.external_id
+            payment = None
+            if with_payment:
+                payment = self._linked_payment(client, invoice_id, existing.secondary_id)
+                paid = Decimal(str(payment.get("TotalAmt", "0"))) if payment else ZERO
+                if payment is not None and ZERO < doc.payment.amount < paid:
+                    # A smaller total: QBO refuses an invoice below what is applied to it,
+                    # so the payment comes down first.
+                    payment = self._match_payment(
+                        client,
+                        doc,
+                        payment,
+                        invoice_id,
+                        str(payment.get("CustomerRef", {}).get("value", "")),
+                        f"{doc.idempotency_key}-p1",
+                    )
+            data = self._save_current(
+                client,
+                entity,
+                invoice_id,
+                body,
+                doc.idempotency_key,
+                f"update of {entity} {doc.reference}",
+            )
+            payment_id = ""
+            if with_payment:
+                customer_id = body["CustomerRef"]["value"]
+                if payment is None:
+                    payment_id = self._settle_invoice(client, doc, data, customer_id)
+                elif doc.payment.amount > ZERO:
+                    payment = self._match_payment(
+                        client, doc, payment, invoice_id, customer_id, f"{doc.idempotency_key}-p"
+                    )
+                    payment_id = str(payment["Id"])
+                else:
+                    payment_id = str(payment["Id"])
+                if payment_id:
+                    # The invoice as the payment left it (its Balance, its SyncToken).
+                    data = client.get_single_object(entity, invoice_id)[entity]
+            return self._result(
+                doc.kind, data, resolved, secondary_id=payment_id, expected_total=doc.total
+            )
 
         return self.call(run)
 
