@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -70,6 +71,28 @@ def _redirect_uri(request: HttpRequest, provider_key: str) -> str:
     )
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _configured_local_host(request: HttpRequest, provider_key: str) -> str | None:
+    """On a developer machine (DEBUG) the configured redirect URI may name the other loopback
+    name than the one in the browser (``127.0.0.1`` vs ``localhost``). The session cookie
+    holding the OAuth ``state`` is per host, so the callback would be rejected: the flow has
+    to start on the configured host. Returns that host's origin, or None when nothing needs
+    to move (production, no redirect URI configured, or already on its host)."""
+    if not settings.DEBUG or provider_key != "qbo" or not settings.QBO_REDIRECT_URI:
+        return None
+    configured = urlsplit(settings.QBO_REDIRECT_URI)
+    here = urlsplit(f"//{request.get_host()}")
+    if (
+        configured.hostname in _LOOPBACK_HOSTS
+        and here.hostname in _LOOPBACK_HOSTS
+        and configured.hostname != here.hostname
+    ):
+        return f"{configured.scheme}://{configured.netloc}"
+    return None
+
+
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -122,6 +145,10 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
         get_provider(provider)
     except UnknownLedger:
         raise Http404 from None
+    origin = _configured_local_host(request, provider)
+    if origin is not None:
+        # Same page on the host the callback will come back to (the user signs in there).
+        return redirect(f"{origin}{request.get_full_path()}")
     try:
         url = ledger_services.ledger_oauth_start(
             organization=request.organization,

@@ -21,6 +21,28 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def sandbox_environment() -> dict[str, str]:
+    """Settings that point Unify at the sandbox stand-ins (the environment still wins).
+
+    No ``QBO_REDIRECT_URI``: the callback address is then built from the request's host, so
+    the OAuth flow starts and ends on the host the merchant browses (``localhost`` or
+    ``127.0.0.1``), where the session cookie holding its ``state`` lives. The stand-in
+    accepts any redirect URI for its demo client."""
+    from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return {
+        "SHIPSTATION_API_BASE_URL": "http://127.0.0.1:8765",
+        # The QuickBooks Online stand-in (port 8766) plays Intuit's OAuth server and API.
+        "QBO_CLIENT_ID": DEMO_CLIENT_ID,
+        "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "QBO_DISCOVERY_URL": "http://127.0.0.1:8766/.well-known/openid_configuration",
+        "QBO_API_BASE_URL": "http://127.0.0.1:8766/v3",
+        "QBO_APP_BASE_URL": "http://127.0.0.1:8766",
+        # oauthlib refuses plain-http token exchanges unless told the transport is local.
+        "OAUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+
+
 class Command(BaseCommand):
     help = "Run Unify on its embedded default: web, worker, beat and the sandbox stand-ins."
 
@@ -35,20 +57,8 @@ class Command(BaseCommand):
         if not no_sandbox:
             from sandbox.shipstation import DEMO_API_KEY, DEMO_API_SECRET
 
-            env.setdefault("SHIPSTATION_API_BASE_URL", "http://127.0.0.1:8765")
-            # The QuickBooks Online stand-in (port 8766) plays Intuit's OAuth server and API.
-            from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-
-            env.setdefault("QBO_CLIENT_ID", DEMO_CLIENT_ID)
-            env.setdefault("QBO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
-            env.setdefault("QBO_REDIRECT_URI", f"http://127.0.0.1:{port}/ledgers/qbo/callback/")
-            env.setdefault(
-                "QBO_DISCOVERY_URL", "http://127.0.0.1:8766/.well-known/openid_configuration"
-            )
-            env.setdefault("QBO_API_BASE_URL", "http://127.0.0.1:8766/v3")
-            env.setdefault("QBO_APP_BASE_URL", "http://127.0.0.1:8766")
-            # oauthlib refuses plain-http token exchanges unless told the transport is local.
-            env.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+            for name, value in sandbox_environment().items():
+                env.setdefault(name, value)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("demo_setup")
         data_dir = settings.DATA_DIR
