@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.utils import timezone
 
@@ -61,20 +62,70 @@ def _temp_table(cursor, name: str, source: str, columns: Sequence[str]) -> None:
 
 
 def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    # Django wraps execute(), not copy(): its errors become Django's here (IntegrityError).
+    with (
+        db.wrap_database_errors,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
 
+_sequences: dict[str, str] = {}
+
+
+def _new_ids(cursor, table: str, count: int) -> list[int]:
+    """``count`` fresh primary keys of ``table`` from its own sequence (one round trip)."""
+    sequence = _sequences.get(table)
+    if sequence is None:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = _sequences[table] = cursor.fetchone()[0]
+    cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
+    """Orders believed new go straight into the table with ``COPY`` (ids drawn from its
+    sequence first), skipping the staging table and the merge: half the writing, most of a
+    first import. If one exists after all (written meanwhile by someone else: a unique
+    violation), nothing of this step stays and the caller merges them instead."""
+    columns = ["id", *ORDER_COLUMNS, "created_at", "updated_at", *_ORDER_INSERT_CONSTANTS]
+    constants = (False, False, PostingStatus.NOT_POSTED.value)
+    try:
+        with transaction.atomic(), db.cursor() as cursor:
+            ids = _new_ids(cursor, "sales_order", len(items))
+            _copy(
+                cursor,
+                "sales_order",
+                columns,
+                (
+                    (pk, *item.row(), now, now, *constants)
+                    for pk, item in zip(ids, items, strict=True)
+                ),
+            )
+    except IntegrityError:
+        return False
+    for pk, item in zip(ids, items, strict=True):
+        item.pk = pk
+    return True
+
+
 def orders_write(items: Sequence[MappedOrder], *, conflict: str, conflict_where: str = "") -> None:
     """Insert or rewrite these orders; sets ``item.pk`` on each. ``conflict`` names the
-    unique columns (``conflict_where`` the predicate of a partial unique index)."""
+    unique columns (``conflict_where`` the predicate of a partial unique index). Items
+    without a ``pk`` are taken for new ones."""
     if not items:
         return
     now = timezone.now()
     if not use_copy():
         _orders_write_orm(items, now)
         return
+    new = [i for i in items if i.pk is None]
+    if new and _orders_copy_new(new, now):
+        copied = {id(i) for i in new}
+        items = [i for i in items if id(i) not in copied]
+        if not items:
+            return
     columns = [*ORDER_COLUMNS, "created_at", "updated_at"]
     insert_columns = [*columns, *_ORDER_INSERT_CONSTANTS]
     select = ", ".join([*columns, *_ORDER_INSERT_CONSTANTS.values()])

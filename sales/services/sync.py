@@ -92,10 +92,13 @@ def _refresh_statistics() -> None:
 
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         # The tables the import looks rows up in (lines are only replaced by order id), and
         # only the columns its look-ups filter on: the source records (several KB of JSON a
-        # row) would otherwise be read back and decompressed for statistics nobody uses.
+        # row) would otherwise be read back and decompressed for statistics nobody uses. A
+        # small sample is enough to tell the planner the connection is no longer empty;
+        # autovacuum's own ANALYZE later reads the full sample.
+        cursor.execute("SET LOCAL default_statistics_target = 10")
         cursor.execute(
             "ANALYZE sales_order (organization_id, connection_id, external_id, store_name), "
             "sales_shippingcost (organization_id, connection_id, external_id, "

@@ -570,3 +570,51 @@ def test_order_file_upsert_is_idempotent_and_reports_unreadable_rows(ss_app, org
     with org_scope(org_a.pk):
         assert Order.objects.filter(source="order_file", store_name="My Shop").count() == 5
         assert not ImportIssue.objects.exists()
+
+
+def test_an_order_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_app, org_a):
+    """The page's look-up found nothing, then someone else wrote the order before our write
+    (a re-import from the Sales tab): the fast insert of new orders meets the unique index,
+    and the page is merged instead; one row per order, its id kept, the new values in."""
+    from django.db import transaction
+
+    from sales.services import bulk
+    from sales.services.sync import default_adapter_factory
+    from sales.services.upsert import OrderFilter, orders_map
+
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=5, orders=30, days=30)
+    connection = make_connection(org_a)
+    assert run_sync(org_a, connection).status == SyncStatus.SUCCEEDED
+    before = {ref: order.pk for ref, order in orders_by_ref(org_a).items()}
+    assert len(before) == 30
+
+    adapter = default_adapter_factory(connection)
+    page = next(
+        iter(
+            adapter.iter_order_pages(
+                modified_since=timezone.now() - timedelta(days=40),
+                modified_until=timezone.now(),
+                page_size=500,
+                start_page=1,
+            )
+        )
+    )
+    mapped = orders_map(
+        organization_id=org_a.pk,
+        connection_id=connection.pk,
+        orders=page.items,
+        order_filter=OrderFilter(),
+        currency="USD",
+        synced_at=timezone.now(),
+    ).mapped
+    items = list(mapped.values())
+    for item in items:
+        assert item.pk is None  # as if the look-up had found none of them
+        item.values["customer_name"] = "Rewritten " + item.external_id
+    with org_scope(org_a.pk), transaction.atomic():
+        bulk.orders_write(items, conflict="organization_id, connection_id, external_id")
+
+    assert {i.external_id: i.pk for i in items} == before
+    after = orders_by_ref(org_a)
+    assert {ref: o.pk for ref, o in after.items()} == before
+    assert all(o.customer_name == "Rewritten " + ref for ref, o in after.items())
