@@ -24,7 +24,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from unify.tenancy.models import OrgOwnedModel
+from unify.tenancy.models import Organization, OrgOwnedModel
+
+
+def _organization_unindexed() -> models.ForeignKey:
+    """The tenant key of the import's bulk tables, without an index of its own: every index
+    of these tables already begins with it, and each extra index is paid on every row a
+    first import writes."""
+    return models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
 
 ZERO = Decimal("0.00")
 
@@ -67,6 +77,7 @@ class PostingStatus(models.TextChoices):
 
 
 class Order(OrgOwnedModel):
+    organization = _organization_unindexed()
     connection = models.ForeignKey(
         "connections.StoreConnection",
         on_delete=models.SET_NULL,
@@ -169,6 +180,7 @@ class Order(OrgOwnedModel):
 
 
 class OrderLine(OrgOwnedModel):
+    organization = _organization_unindexed()
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     line_key = models.CharField(_("line key"), max_length=200, blank=True)
     position = models.PositiveIntegerField(_("position"))
@@ -201,6 +213,8 @@ class OrderLine(OrgOwnedModel):
 
 class ShippingCost(OrgOwnedModel):
     """One label bought in ShipStation (a v1 "shipment")."""
+
+    organization = _organization_unindexed()
 
     connection = models.ForeignKey(
         "connections.StoreConnection", on_delete=models.CASCADE, related_name="shipping_costs"
