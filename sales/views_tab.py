@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import (
     Http404,
     HttpRequest,
@@ -284,12 +285,7 @@ def order_action(request: HttpRequest) -> HttpResponse:
             batch = review.orders_post(organization=organization, orders=ids, actor=user)
             messages.success(
                 request,
-                ngettext(
-                    "%(n)s order queued for posting.",
-                    "%(n)s orders queued for posting.",
-                    batch.total,
-                )
-                % {"n": batch.total}
+                _posting_queued_message(batch)
                 + (
                     " "
                     + _("%(n)s could not be posted (ignored, cancelled, already posted or "
@@ -304,6 +300,34 @@ def order_action(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.user_message)
     return _redirect_back(request, filter_query)
+
+
+def _posting_queued_message(batch) -> str:
+    """What a Post click queued, in the merchant's terms: orders (or daily summaries) and the
+    label costs that go with them, not a bare count of ledger documents."""
+    from accounting.models import PostingKind
+
+    kinds = dict(
+        batch.postings.values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
+    )
+    sales = kinds.get(PostingKind.SALE, 0)
+    summaries = kinds.get(PostingKind.SUMMARY, 0)
+    labels = kinds.get(PostingKind.SHIPPING_COST, 0)
+    if summaries:
+        text = ngettext(
+            "%(n)s daily summary queued for posting.",
+            "%(n)s daily summaries queued for posting.",
+            summaries,
+        ) % {"n": summaries}
+    else:
+        text = ngettext(
+            "%(n)s order queued for posting.", "%(n)s orders queued for posting.", sales
+        ) % {"n": sales}
+    if labels:
+        text += " " + ngettext(
+            "%(n)s label cost goes with them.", "%(n)s label costs go with them.", labels
+        ) % {"n": labels}
+    return text
 
 
 def _count_message(request: HttpRequest, asked: int, changed: int, *, ignore: bool) -> None:

@@ -283,3 +283,28 @@ def test_reimport_selected_orders_reads_them_again_from_shipstation(
     assert AuditEvent.objects.filter(
         organization=org_a, action="sales.order.reimported", target=f"sales.order:{order.pk}"
     ).exists()
+
+
+def test_post_says_how_many_orders_and_label_costs_were_queued(member_client, org_a):
+    from accounting.models import Posting
+    from tests.accounting.factories import (
+        LedgerConnectionFactory,
+        ShippingCostFactory,
+        mapped_settings,
+    )
+    from tests.accounting.factories import make_order as make_ledger_order
+
+    ledger = LedgerConnectionFactory(organization=org_a)
+    mapped_settings(ledger)
+    store = make_connection(org_a)
+    with_label = make_ledger_order(org_a, lines=[("A-1", "Mug", 1, "12.00", False)])
+    ShippingCostFactory(organization=org_a, connection=store, order=with_label)
+    without_label = make_ledger_order(org_a, lines=[("A-2", "Cup", 2, "4.50", False)])
+
+    response = member_client.post(
+        action_url(org_a), {"action": "post", "ids": [with_label.pk, without_label.pk]}
+    )
+
+    assert texts(response) == ["2 orders queued for posting. 1 label cost goes with them."]
+    kinds = sorted(Posting.all_orgs.filter(organization=org_a).values_list("kind", flat=True))
+    assert kinds == ["sale", "sale", "shipping_cost"]
