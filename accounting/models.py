@@ -95,7 +95,10 @@ class PostingTrigger(models.TextChoices):
 
 
 class CustomerStrategy(models.TextChoices):
-    PER_BUYER = "per_buyer", _("One customer per buyer (matched by name, created when missing)")
+    PER_BUYER = (
+        "per_buyer",
+        _("One customer per buyer (matched by email, else by name; created when missing)"),
+    )
     PER_STORE = "per_store", _("One customer per store or marketplace")
 
 
