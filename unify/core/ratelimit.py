@@ -90,26 +90,48 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
+# Shared pieces (they read ``now`` above them).
+_RATE = """
+local function rate_wait(log, block, limit, window)
+  local blocked = tonumber(redis.call('GET', block) or '0')
+  if blocked > now then
+    return blocked - now
+  end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  if redis.call('ZCARD', log) < limit then
+    return 0
+  end
+  local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+  local wait = tonumber(oldest[2]) + window - now
+  if wait < 1 then wait = 1 end
+  return wait
+end
+local function grant(log, window, member)
+  redis.call('ZADD', log, now, member)
+  redis.call('PEXPIRE', log, window + 1000)
+end
+"""
+_SLOT = """
+local function slot_free(holders, capacity, token)
+  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+  return redis.call('ZSCORE', holders, token) or redis.call('ZCARD', holders) < capacity
+end
+local function hold(holders, token, lease)
+  redis.call('ZADD', holders, now + lease, token)
+  redis.call('PEXPIRE', holders, lease + 1000)
+end
+"""
+
 # KEYS: log, block.  ARGV: limit, window_ms, member.  Returns 0 or the ms to wait.
 _ACQUIRE = (
     _NOW_MS
+    + _RATE
     + """
-local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
-if blocked > now then
-  return blocked - now
+local wait = rate_wait(KEYS[1], KEYS[2], tonumber(ARGV[1]), window)
+if wait == 0 then
+  grant(KEYS[1], window, ARGV[3])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return 0
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now
-if wait < 1 then wait = 1 end
 return wait
 """
 )
@@ -158,50 +180,34 @@ return 0
 # KEYS: holders.  ARGV: capacity, lease_ms, token.  Returns 1 when held.
 _SEM_ACQUIRE = (
     _NOW_MS
+    + _SLOT
     + """
-local capacity = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < capacity then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], lease + 1000)
+if slot_free(KEYS[1], tonumber(ARGV[1]), ARGV[3]) then
+  hold(KEYS[1], ARGV[3], tonumber(ARGV[2]))
   return 1
 end
 return 0
 """
 )
 
-
 # KEYS: holders, log, block.  ARGV: capacity, lease_ms, token, limit, window_ms, member.
 # A concurrency slot and a rate grant in one step: returns 0 when both are taken, -1 when
 # every slot is busy (nothing taken), else the ms to wait for the rate (nothing taken).
 _SEM_ACQUIRE_GRANT = (
     _NOW_MS
+    + _RATE
+    + _SLOT
     + """
-local capacity = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
-local limit = tonumber(ARGV[4])
-local window = tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= capacity then
+if not slot_free(KEYS[1], tonumber(ARGV[1]), ARGV[3]) then
   return -1
 end
-local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
-if blocked > now then
-  return blocked - now
+local window = tonumber(ARGV[5])
+local wait = rate_wait(KEYS[2], KEYS[3], tonumber(ARGV[4]), window)
+if wait == 0 then
+  grant(KEYS[2], window, ARGV[6])
+  hold(KEYS[1], ARGV[3], tonumber(ARGV[2]))
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-if redis.call('ZCARD', KEYS[2]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  local wait = tonumber(oldest[2]) + window - now
-  if wait < 1 then wait = 1 end
-  return wait
-end
-redis.call('ZADD', KEYS[2], now, ARGV[6])
-redis.call('PEXPIRE', KEYS[2], window + 1000)
-redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], lease + 1000)
-return 0
+return wait
 """
 )
 
@@ -299,21 +305,32 @@ class SQLiteBackend:
         finally:
             db.close()
 
-    def try_acquire(self, key: str, budget: Budget) -> float:
+    @staticmethod
+    def _rate_wait(db: sqlite3.Connection, key: str, budget: Budget, now: float) -> float:
+        """0 when ``key`` may send now (nothing recorded yet), else the seconds to wait."""
         window = budget.effective_window
+        row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
+        if row and row[0] > now:
+            return row[0] - now
+        db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
+        count, oldest = db.execute(
+            "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
+        ).fetchone()
+        if count < budget.limit:
+            return 0.0
+        return max(0.001, oldest + window - now)
+
+    @staticmethod
+    def _grant(db: sqlite3.Connection, key: str, now: float) -> None:
+        db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
+
+    def try_acquire(self, key: str, budget: Budget) -> float:
         with self._tx() as db:
             now = time.time()
-            row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
-            if row and row[0] > now:
-                return row[0] - now
-            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
-            count, oldest = db.execute(
-                "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
-            ).fetchone()
-            if count < budget.limit:
-                db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
-                return 0.0
-            return max(0.001, oldest + window - now)
+            wait = self._rate_wait(db, key, budget, now)
+            if wait == 0:
+                self._grant(db, key, now)
+            return wait
 
     def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
         window = budget.effective_window
@@ -344,51 +361,43 @@ class SQLiteBackend:
         with self._tx() as db:
             self._block_in(db, key, time.time() + seconds)
 
+    @staticmethod
+    def _slot_free(db: sqlite3.Connection, key: str, capacity: int, token: str, now: float) -> bool:
+        """Whether ``token`` holds, or may take, a slot of ``key`` (expired holders dropped)."""
+        db.execute("DELETE FROM holders WHERE key = ? AND until <= ?", (key, now))
+        mine = db.execute(
+            "SELECT 1 FROM holders WHERE key = ? AND token = ?", (key, token)
+        ).fetchone()
+        if mine:
+            return True
+        (count,) = db.execute("SELECT COUNT(*) FROM holders WHERE key = ?", (key,)).fetchone()
+        return count < capacity
+
+    @staticmethod
+    def _hold(db: sqlite3.Connection, key: str, token: str, until: float) -> None:
+        db.execute("DELETE FROM holders WHERE key = ? AND token = ?", (key, token))
+        db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, until))
+
     def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool:
         with self._tx() as db:
             now = time.time()
-            db.execute("DELETE FROM holders WHERE key = ? AND until <= ?", (key, now))
-            mine = db.execute(
-                "SELECT 1 FROM holders WHERE key = ? AND token = ?", (key, token)
-            ).fetchone()
-            if mine:
-                db.execute(
-                    "UPDATE holders SET until = ? WHERE key = ? AND token = ?",
-                    (now + lease, key, token),
-                )
-                return True
-            (count,) = db.execute("SELECT COUNT(*) FROM holders WHERE key = ?", (key,)).fetchone()
-            if count < capacity:
-                db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, now + lease))
-                return True
-            return False
+            if not self._slot_free(db, key, capacity, token, now):
+                return False
+            self._hold(db, key, token, now + lease)
+            return True
 
     def semaphore_acquire_with_grant(
         self, key: str, capacity: int, token: str, lease: float, budget: Budget
     ) -> float:
-        window = budget.effective_window
         with self._tx() as db:
             now = time.time()
-            db.execute("DELETE FROM holders WHERE key = ? AND until <= ?", (key, now))
-            mine = db.execute(
-                "SELECT 1 FROM holders WHERE key = ? AND token = ?", (key, token)
-            ).fetchone()
-            (count,) = db.execute("SELECT COUNT(*) FROM holders WHERE key = ?", (key,)).fetchone()
-            if not mine and count >= capacity:
+            if not self._slot_free(db, key, capacity, token, now):
                 return -1.0
-            row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
-            if row and row[0] > now:
-                return row[0] - now
-            db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
-            hits, oldest = db.execute(
-                "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
-            ).fetchone()
-            if hits >= budget.limit:
-                return max(0.001, oldest + window - now)
-            db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
-            db.execute("DELETE FROM holders WHERE key = ? AND token = ?", (key, token))
-            db.execute("INSERT INTO holders VALUES (?, ?, ?)", (key, token, now + lease))
-            return 0.0
+            wait = self._rate_wait(db, key, budget, now)
+            if wait == 0:
+                self._grant(db, key, now)
+                self._hold(db, key, token, now + lease)
+            return wait
 
     def semaphore_release(self, key: str, token: str) -> None:
         with self._tx() as db:
@@ -478,13 +487,19 @@ class SlidingWindowLimiter:
         return self._backend
 
     def acquire(self, key: str) -> None:
+        self.wait_for_grant(key, lambda budget: self.backend.try_acquire(key, budget))
+
+    def wait_for_grant(self, key: str, attempt: Callable[[Budget], float]) -> None:
+        """Call ``attempt(budget)`` (a grant from the shared store: 0, or the seconds to
+        wait) until it grants, sleeping in short slices; after ``max_wait_seconds`` raise
+        ``ProviderRateLimited`` so the caller's retry policy takes over."""
         budget = self.budget
         max_wait = self.max_wait_seconds
         if max_wait is None:
             max_wait = 2 * budget.effective_window + 5
         waited = 0.0
         while True:
-            wait = self.backend.try_acquire(key, budget)
+            wait = attempt(budget)
             if wait <= 0:
                 self.waited_seconds += waited
                 return
@@ -551,13 +566,7 @@ class ConcurrencySemaphore:
         token = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait_seconds
         while not self.backend.semaphore_acquire(key, self.capacity, token, self.lease_seconds):
-            if time.monotonic() >= deadline:
-                raise ProviderRateLimited(
-                    f"{self.provider or key}: all {self.capacity} concurrent slots busy",
-                    provider=self.provider,
-                    retry_after=self.poll_seconds,
-                )
-            time.sleep(self.poll_seconds)
+            self._wait_for_slot(key, deadline)
         try:
             yield token
         finally:
@@ -569,43 +578,32 @@ class ConcurrencySemaphore:
         store per attempt instead of two. The slot is taken only together with the grant,
         so a request waiting for the rate holds no slot; the grant is followed at once by
         the request, so the provider counts it in the window we did."""
-        budget = limiter.budget
-        rate_max_wait = limiter.max_wait_seconds
-        if rate_max_wait is None:
-            rate_max_wait = 2 * budget.effective_window + 5
         token = uuid.uuid4().hex
         slot_deadline = time.monotonic() + self.max_wait_seconds
-        rate_waited = 0.0
-        while True:
-            wait = self.backend.semaphore_acquire_with_grant(
-                key, self.capacity, token, self.lease_seconds, budget
-            )
-            if wait == 0:
-                break
-            if wait < 0:
-                if time.monotonic() >= slot_deadline:
-                    raise ProviderRateLimited(
-                        f"{self.provider or key}: all {self.capacity} concurrent slots busy",
-                        provider=self.provider,
-                        retry_after=self.poll_seconds,
-                    )
-                time.sleep(self.poll_seconds)
-                continue
-            if rate_waited + wait > rate_max_wait:
-                limiter.waited_seconds += rate_waited
-                raise ProviderRateLimited(
-                    f"{limiter.provider or key}: no request slot within {rate_max_wait:g} s",
-                    provider=limiter.provider,
-                    retry_after=wait,
+
+        def attempt(budget: Budget) -> float:
+            while True:
+                wait = self.backend.semaphore_acquire_with_grant(
+                    key, self.capacity, token, self.lease_seconds, budget
                 )
-            pause = min(wait, max(0.05, budget.effective_window / 4))
-            limiter._sleep(pause)
-            rate_waited += pause
-        limiter.waited_seconds += rate_waited
+                if wait >= 0:
+                    return wait
+                self._wait_for_slot(key, slot_deadline)
+
+        limiter.wait_for_grant(key, attempt)
         try:
             yield token
         finally:
             self.backend.semaphore_release(key, token)
+
+    def _wait_for_slot(self, key: str, deadline: float) -> None:
+        if time.monotonic() >= deadline:
+            raise ProviderRateLimited(
+                f"{self.provider or key}: all {self.capacity} concurrent slots busy",
+                provider=self.provider,
+                retry_after=self.poll_seconds,
+            )
+        time.sleep(self.poll_seconds)
 
 
 # ---------------------------------------------------------------------------------------------
