@@ -12,7 +12,7 @@ The caller holds the transaction; everything here runs inside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
@@ -84,26 +84,28 @@ def _new_ids(cursor, table: str, count: int) -> list[int]:
     return [row[0] for row in cursor.fetchall()]
 
 
-def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
-    """Orders believed new go straight into the table with ``COPY`` (ids drawn from its
-    sequence first), skipping the staging table and the merge: half the writing, most of a
-    first import. If one exists after all (written meanwhile by someone else: a unique
-    violation), nothing of this step stays and the caller merges them instead."""
-    columns = ["id", *ORDER_COLUMNS, "created_at", "updated_at", *_ORDER_INSERT_CONSTANTS]
-    constants = (False, False, PostingStatus.NOT_POSTED.value)
+def _copy_new(table: str, columns: Sequence[str], rows) -> bool:
+    """Rows believed new go straight into ``table`` with ``COPY``, skipping the staging table
+    and the merge: half the writing, most of a first import. If one exists after all
+    (written meanwhile by someone else: a unique violation), nothing of this step stays and
+    ``False`` tells the caller to merge them instead."""
     try:
         with transaction.atomic(), db.cursor() as cursor:
-            ids = _new_ids(cursor, "sales_order", len(items))
-            _copy(
-                cursor,
-                "sales_order",
-                columns,
-                (
-                    (pk, *item.row(), now, now, *constants)
-                    for pk, item in zip(ids, items, strict=True)
-                ),
-            )
+            _copy(cursor, table, columns, rows)
     except IntegrityError:
+        return False
+    return True
+
+
+def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
+    """``_copy_new`` for orders, with their ids drawn from the sequence first (the lines and
+    labels written next need them)."""
+    columns = ["id", *ORDER_COLUMNS, "created_at", "updated_at", *_ORDER_INSERT_CONSTANTS]
+    constants = (False, False, PostingStatus.NOT_POSTED.value)
+    with db.cursor() as cursor:
+        ids = _new_ids(cursor, "sales_order", len(items))
+    rows = ((pk, *item.row(), now, now, *constants) for pk, item in zip(ids, items, strict=True))
+    if not _copy_new("sales_order", columns, rows):
         return False
     for pk, item in zip(ids, items, strict=True):
         item.pk = pk
@@ -190,11 +192,21 @@ def order_lines_write(items: Sequence[MappedOrder]) -> None:
     )
 
 
-def shipping_costs_write(items: Sequence[MappedShipment]) -> None:
-    """Insert or rewrite these labels (never their order link: once matched, it stays)."""
+def shipping_costs_write(
+    items: Sequence[MappedShipment], *, known: Collection[str] | None = None
+) -> None:
+    """Insert or rewrite these labels (never their order link: once matched, it stays).
+    ``known``: the external ids already stored; the others are taken for new ones."""
     if not items:
         return
     now = timezone.now()
+    columns = [*COST_COLUMNS, "created_at", "updated_at"]
+    if use_copy() and known is not None:
+        new = [i for i in items if i.external_id not in known]
+        if new and _copy_new("sales_shippingcost", columns, (i.row() + (now, now) for i in new)):
+            items = [i for i in items if i.external_id in known]
+            if not items:
+                return
     if not use_copy():
         for item in items:
             item.values["updated_at"] = now
@@ -213,7 +225,6 @@ def shipping_costs_write(items: Sequence[MappedShipment]) -> None:
                     order__isnull=True,
                 ).update(order_id=item.values["order_id"])
         return
-    columns = [*COST_COLUMNS, "created_at", "updated_at"]
     # A label keeps the order it was matched to; an unmatched one takes the order now known.
     updates = ", ".join(
         [

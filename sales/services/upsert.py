@@ -458,7 +458,7 @@ def shipping_cost_upsert_page(
             result.updated += 1
         to_write.append(item)
     if to_write and match_order_files:
-        bulk.shipping_costs_write(to_write)
+        bulk.shipping_costs_write(to_write, known=existing)
         written = [c.external_id for c in to_write]
         matching.shipping_costs_match_order_files(
             organization_id=organization_id,
@@ -487,7 +487,7 @@ def shipping_cost_upsert_page(
         )
         for item in to_write:
             item.values["order_id"] = orders.get(item.values["order_external_id"])
-        bulk.shipping_costs_write(to_write)
+        bulk.shipping_costs_write(to_write, known=existing)
         matching.order_label_totals_refresh(
             organization_id=organization_id,
             order_ids=[i.values["order_id"] for i in to_write if i.values["order_id"]],

@@ -618,3 +618,67 @@ def test_an_order_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_a
     after = orders_by_ref(org_a)
     assert {ref: o.pk for ref, o in after.items()} == before
     assert all(o.customer_name == "Rewritten " + ref for ref, o in after.items())
+
+
+def test_a_label_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_app, org_a):
+    """Like orders: labels the page's look-up did not find go in with a plain COPY; one
+    written meanwhile meets the unique index and the page is merged instead (keeping the
+    order each label was matched to)."""
+    from django.db import transaction
+
+    from sales.services import bulk
+    from sales.services.sync import default_adapter_factory
+    from sales.services.upsert import shipments_map
+
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=5, orders=30, days=30)
+    connection = make_connection(org_a)
+    assert run_sync(org_a, connection).status == SyncStatus.SUCCEEDED
+    with org_scope(org_a.pk):
+        before = {
+            ref: (pk, order_id)
+            for ref, pk, order_id in ShippingCost.objects.values_list(
+                "external_id", "pk", "order_id"
+            )
+        }
+    assert before and any(order_id for _pk, order_id in before.values())
+
+    adapter = default_adapter_factory(connection)
+    page = next(
+        iter(
+            adapter.iter_shipment_pages(
+                created_since=timezone.now() - timedelta(days=40),
+                created_until=timezone.now(),
+                page_size=500,
+                start_page=1,
+            )
+        )
+    )
+    items = list(
+        shipments_map(
+            organization_id=org_a.pk,
+            connection_id=connection.pk,
+            shipments=page.items,
+            synced_at=timezone.now(),
+        ).mapped.values()
+    )
+    assert items
+    for item in items:
+        item.values["carrier"] = "rewritten"
+        item.values["order_id"] = None
+    with org_scope(org_a.pk), transaction.atomic():
+        bulk.shipping_costs_write(items, known=set())  # as if none had been found
+
+    with org_scope(org_a.pk):
+        after = {
+            ref: (pk, order_id)
+            for ref, pk, order_id in ShippingCost.objects.values_list(
+                "external_id", "pk", "order_id"
+            )
+        }
+        carriers = set(
+            ShippingCost.objects.filter(external_id__in=[i.external_id for i in items]).values_list(
+                "carrier", flat=True
+            )
+        )
+    assert after == before  # same rows, same ids, still matched to their orders
+    assert carriers == {"rewritten"}
