@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -181,17 +181,38 @@ def _map_orders(
     return mapped
 
 
+def _rows(sql: str, params: list, ids: list[str]) -> list[tuple]:
+    """A page's look-ups by source id (``{ids}`` in ``sql``): on PostgreSQL one array
+    parameter instead of a 500-item ``IN`` list built and quoted by the ORM, and rows as the
+    driver reads them (``Decimal`` for money). The caller passes the organization itself."""
+    if not ids:
+        return []
+    if connection.vendor == "postgresql":
+        sql, params = sql.format(ids="= ANY(%s)"), [*params, ids]
+    else:
+        sql, params = sql.format(ids=f"IN ({', '.join(['%s'] * len(ids))})"), [*params, *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor != "postgresql":
+        # SQLite hands back its own types; the ORM's converters are the reference.
+        rows = [tuple(Decimal(str(v)) if isinstance(v, float) else v for v in r) for r in rows]
+    return rows
+
+
 def _label_totals_from_costs(
     *, organization_id: int, connection_id: int, items: list[MappedOrder]
 ) -> dict[str, list[int]]:
     """Set each order's label totals from its labels on the connection (matched ones and
     ones still waiting for it), so the order is written once, complete. Returns the waiting
     labels' ids by order source id."""
-    rows = ShippingCost.objects.filter(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        order_external_id__in=[i.external_id for i in items],
-    ).values_list("pk", "order_external_id", "order_id", "cost", "insurance", "voided", "is_return")
+    rows = _rows(
+        "SELECT id, order_external_id, order_id, cost, insurance, voided, is_return "
+        "FROM sales_shippingcost WHERE organization_id = %s AND connection_id = %s "
+        "AND order_external_id {ids}",
+        [organization_id, connection_id],
+        [i.external_id for i in items],
+    )
     outbound: dict[str, Decimal] = {}
     returns: dict[str, Decimal] = {}
     waiting: dict[str, list[int]] = {}
@@ -332,12 +353,12 @@ def order_upsert_page(
     mapped, issues = dict(page.mapped), page.issues
     existing = {
         row[0]: row[1:]
-        for row in Order.objects.filter(
-            organization_id=organization_id,
-            connection_id=connection_id,
-            external_id__in=list(mapped),
-        ).values_list(
-            "external_id", "pk", "raw_hash", "content_hash", "lines_hash", "posting_status"
+        for row in _rows(
+            "SELECT external_id, id, raw_hash, content_hash, lines_hash, posting_status "
+            "FROM sales_order WHERE organization_id = %s AND connection_id = %s "
+            "AND external_id {ids}",
+            [organization_id, connection_id],
+            list(mapped),
         )
     }
     for external_id in list(mapped):
@@ -441,11 +462,12 @@ def shipping_cost_upsert_page(
     )
     mapped, issues = page.mapped, page.issues
     existing = dict(
-        ShippingCost.objects.filter(
-            organization_id=organization_id,
-            connection_id=connection_id,
-            external_id__in=list(mapped),
-        ).values_list("external_id", "raw_hash")
+        _rows(
+            "SELECT external_id, raw_hash FROM sales_shippingcost WHERE organization_id = %s "
+            "AND connection_id = %s AND external_id {ids}",
+            [organization_id, connection_id],
+            list(mapped),
+        )
     )
     to_write = []
     for external_id, item in mapped.items():
