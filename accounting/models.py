@@ -201,6 +201,9 @@ class PostingState(models.TextChoices):
     POSTED = "posted", _("Posted")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+    # Taken out of the ledger again (a label voided after its cost was posted); the ledger id
+    # stays for the record.
+    REMOVED = "removed", _("Removed from the ledger")
 
 
 OPEN_POSTING_STATES = (PostingState.PENDING, PostingState.IN_FLIGHT, PostingState.QUEUED)

@@ -48,6 +48,7 @@ class PostingCounts:
     posted: int = 0
     failed: int = 0
     skipped: int = 0
+    removed: int = 0
     review: int = 0
 
     @property
@@ -119,10 +120,11 @@ class BatchProgress:
     failed: int
     skipped: int
     waiting: int
+    removed: int = 0
 
     @property
     def done(self) -> int:
-        return self.posted + self.failed + self.skipped
+        return self.posted + self.failed + self.skipped + self.removed
 
     @property
     def finished(self) -> bool:
@@ -144,14 +146,16 @@ def batch_progress(*, organization: Organization, batch: PostingBatch) -> BatchP
     posted = rows.get(PostingState.POSTED, 0) + rows.get(PostingState.QUEUED, 0)
     failed = rows.get(PostingState.FAILED, 0)
     skipped = rows.get(PostingState.SKIPPED, 0)
+    removed = rows.get(PostingState.REMOVED, 0)
     waiting = rows.get(PostingState.PENDING, 0) + rows.get(PostingState.IN_FLIGHT, 0)
     return BatchProgress(
         batch=batch,
-        total=max(batch.total, posted + failed + skipped + waiting),
+        total=max(batch.total, posted + failed + skipped + removed + waiting),
         posted=posted,
         failed=failed,
         skipped=skipped,
         waiting=waiting,
+        removed=removed,
     )
 
 

@@ -302,6 +302,22 @@ class PostingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RemovalResult:
+    """A posted document taken out of the ledger (deleted where the ledger allows it)."""
+
+    external_id: str
+    # The document was gone before this call: removed by hand in the ledger, or by an earlier
+    # attempt whose answer was lost. Either way it is no longer in the books.
+    already_removed: bool = False
+    answer: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RemovalUnsupported(NotImplementedError):
+    """This ledger (or this kind of document in it) cannot have a posted document removed
+    through its API: the posting stays listed for a person to act in the ledger."""
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogEntry:
     id: str
     name: str
@@ -448,6 +464,14 @@ class LedgerAdapter(abc.ABC):
         """Replace a posted document by a new version (ledgers whose provider says
         ``supports_update``); sent with the new revision's idempotency key."""
         raise NotImplementedError(f"{self.provider_key} cannot update posted documents")
+
+    def remove(
+        self, kind: DocumentKind, existing: ExternalRef, *, idempotency_key: str = ""
+    ) -> RemovalResult:
+        """Take the document ``existing`` (one WE posted: its stored id, never a look-up by
+        number) out of the ledger. Safe to repeat: a document already gone counts as removed.
+        A ledger refusal (e.g. a bill with payments) raises ``ProviderRejected``."""
+        raise RemovalUnsupported(f"{self.provider_key} cannot remove posted documents")
 
     def complete(self, doc: Document, found: ExternalRef) -> PostingResult:
         """Finish a document that :meth:`find_document` found after an unknown outcome.

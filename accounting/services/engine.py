@@ -41,7 +41,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounting.ledgers.base import ExternalRef, LedgerAdapter, ResultStatus, memo_marker
+from accounting.ledgers.base import (
+    DocumentKind,
+    ExternalRef,
+    LedgerAdapter,
+    RemovalResult,
+    RemovalUnsupported,
+    ResultStatus,
+    memo_marker,
+)
 from accounting.ledgers.registry import get_provider
 from accounting.models import (
     LabelCostMode,
@@ -507,6 +515,11 @@ def posting_update_changed(
             requested_by=user if getattr(user, "is_authenticated", False) else None,
             total=len(postings),
         )
+        voided = set(
+            ShippingCost.objects.filter(
+                pk__in=[p.shipping_cost_id for p in postings if p.shipping_cost_id], voided=True
+            ).values_list("pk", flat=True)
+        )
         for posting in postings:
             posting.revision += 1
             posting.idempotency_key = idempotency_key(
@@ -528,7 +541,11 @@ def posting_update_changed(
                     "updated_at",
                 ]
             )
-            _event(posting, PostingState.POSTED, _("Update queued."), user=user)
+            if posting.kind == PostingKind.SHIPPING_COST and posting.shipping_cost_id in voided:
+                message = _("Removal from the ledger queued: the label was voided.")
+            else:
+                message = _("Update queued.")
+            _event(posting, PostingState.POSTED, message, user=user)
         audit_record(
             action="posting.update_queued",
             organization=organization,
@@ -612,24 +629,34 @@ def _enqueue_unposted(
 
 def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection) -> int:
     """List posted documents whose source changed since for review: edited orders
-    (the import sets ``changed_after_posting``) and voided label costs."""
+    (the import sets ``changed_after_posting``) and voided label costs (which "Update in the
+    ledger" then removes from the ledger)."""
     changed_orders = Order.objects.filter(
         organization=organization, changed_after_posting=True
     ).values("pk")
-    flagged = (
-        Posting.objects.filter(
-            ledger_connection=ledger,
-            status=PostingState.POSTED,
-            needs_review=False,
-        )
-        .filter(
-            Q(kind=PostingKind.SALE, order_id__in=changed_orders)
-            | Q(kind=PostingKind.SHIPPING_COST, shipping_cost__voided=True)
-        )
-        .update(needs_review=True, updated_at=timezone.now())
+    unflagged = Posting.objects.filter(
+        ledger_connection=ledger, status=PostingState.POSTED, needs_review=False
+    )
+    now = timezone.now()
+    flagged = unflagged.filter(kind=PostingKind.SALE, order_id__in=changed_orders).update(
+        needs_review=True, updated_at=now
+    )
+    flagged += unflagged.filter(kind=PostingKind.SHIPPING_COST, shipping_cost__voided=True).update(
+        needs_review=True, error=_label_voided_message(ledger), updated_at=now
     )
     flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
     return flagged
+
+
+def _label_voided_message(ledger: LedgerConnection) -> str:
+    if get_provider(ledger.provider).supports_update:
+        return _(
+            "The label was voided after its cost was posted. “Update selected in the ledger” "
+            "removes the expense from %(ledger)s."
+        ) % {"ledger": ledger.get_provider_display()}
+    return _(
+        "The label was voided after its cost was posted. Remove the expense in %(ledger)s."
+    ) % {"ledger": ledger.get_provider_display()}
 
 
 def _flag_changed_summaries(*, organization: Organization, ledger: LedgerConnection) -> int:
@@ -956,6 +983,7 @@ def _release(
     restore_sent: bool,
     attempts_delta: int = 0,
     order_status: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     posting = claim.posting
     fields: dict[str, Any] = {
@@ -973,6 +1001,7 @@ def _release(
         fields["sent_at"] = None
     if attempts_delta:
         fields["attempts"] = max(0, posting.attempts + attempts_delta)
+    fields.update(extra or {})
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             return  # our lease was taken over: the new owner decides
@@ -996,6 +1025,9 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             restore_sent=True,
             attempts_delta=-1,
         )
+        return posting
+    if _is_voided_label_removal(posting):
+        _execute_removal(claim, ctx)
         return posting
     try:
         doc, content_hash, covered_orders = _build(ctx, posting)
@@ -1243,6 +1275,170 @@ def _record_in_one_statement(
         cursor.execute(_RECORD_SQL, params)
         (count,) = cursor.fetchone()
     return bool(count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Removing: a posted label cost whose label was voided
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_voided_label_removal(posting: Posting) -> bool:
+    """A label cost already in the ledger (queued again by "Update in the ledger") whose
+    label has been voided since: its document is taken out, not updated."""
+    return (
+        posting.kind == PostingKind.SHIPPING_COST
+        and bool(posting.external_id)
+        and posting.revision > 0
+        and posting.shipping_cost_id is not None
+        and ShippingCost.objects.filter(pk=posting.shipping_cost_id, voided=True).exists()
+    )
+
+
+def _posted_kind(posting: Posting, ps: PostingSettings) -> DocumentKind:
+    """The kind of document that was posted (the settings may have changed since)."""
+    try:
+        return DocumentKind(str((posting.document or {}).get("kind", "")))
+    except ValueError:
+        bill = ps.label_cost_mode == LabelCostMode.BILL
+        return DocumentKind.BILL if bill else DocumentKind.EXPENSE
+
+
+def _keep_flagged(claim: Claim, message: str, detail: str = "") -> None:
+    """The removal did not happen: the document stays posted and listed for review."""
+    _release(
+        claim,
+        status=PostingState.POSTED,
+        message=message,
+        detail=detail,
+        restore_sent=True,
+        extra={
+            "sent_at": None,
+            "needs_review": True,
+            "error": message[:4000],
+            "error_detail": detail[:4000],
+        },
+    )
+
+
+def _execute_removal(claim: Claim, ctx: _Context) -> None:
+    """Delete the posted document of a voided label (see :meth:`LedgerAdapter.remove`).
+
+    Exactly once like a post: the claim's lease keeps a second worker away, the record is
+    fenced on the lease token, and a retry after an unknown outcome finds the document gone,
+    which counts as removed. Only the stored ledger id is used."""
+    posting = claim.posting
+    ledger = ctx.connection.get_provider_display()
+    existing = ExternalRef(
+        external_id=posting.external_id,
+        number=posting.external_number,
+        revision=posting.external_revision,
+    )
+    try:
+        result = ctx.adapter.remove(
+            _posted_kind(posting, ctx.settings), existing, idempotency_key=posting.idempotency_key
+        )
+    except RemovalUnsupported as exc:
+        _keep_flagged(
+            claim,
+            _(
+                "The label was voided, but %(ledger)s does not let Unify remove posted "
+                "documents. Remove the expense in %(ledger)s."
+            )
+            % {"ledger": ledger},
+            detail=str(exc),
+        )
+        return
+    except ProviderAuthError as exc:
+        ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
+        ctx.connection.status = LedgerStatus.NEEDS_REAUTH
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("The ledger refused Unify's access; waiting until it is reconnected."),
+            detail=str(exc),
+            next_attempt_at=timezone.now() + timedelta(minutes=5),
+            restore_sent=True,
+            attempts_delta=-1,
+        )
+        return
+    except ProviderRateLimited as exc:
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("The ledger's rate limit was reached; trying again shortly."),
+            detail=str(exc),
+            next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_after),
+            restore_sent=True,
+            attempts_delta=-1,
+        )
+        return
+    except ProviderRejected as exc:
+        _keep_flagged(
+            claim,
+            _(
+                "The label was voided, but %(ledger)s refused to delete the expense: "
+                "%(reason)s Remove it in %(ledger)s by hand (a bill with a payment needs the "
+                "payment deleted first), or try the update again afterwards."
+            )
+            % {"ledger": ledger, "reason": exc.user_message},
+            detail=str(exc),
+        )
+        return
+    except IntegrationError as exc:
+        if exc.retryable and posting.attempts < int(settings.ACCOUNTING_POSTING_MAX_ATTEMPTS):
+            # The delete may have happened: the next attempt reads the document first.
+            _release(
+                claim,
+                status=PostingState.PENDING,
+                message=_("The ledger did not answer properly; trying again."),
+                detail=str(exc),
+                next_attempt_at=timezone.now() + _backoff(posting.attempts),
+                restore_sent=False,
+            )
+        else:
+            _keep_flagged(claim, exc.user_message, detail=str(exc))
+        return
+    except Exception as exc:
+        logger.exception("removing posting %s failed unexpectedly", posting.pk)
+        _keep_flagged(
+            claim,
+            _("Unify could not remove this document (an internal error). Support has the details."),
+            detail=f"{type(exc).__name__}: {exc}",
+        )
+        return
+    faults.fault_point(faults.AFTER_LEDGER_ANSWER)
+    _record_removal(claim, ledger, result)
+
+
+def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
+    posting = claim.posting
+    if result.already_removed:
+        message = _(
+            "Removed from %(ledger)s: the label was voided (the document was already gone)."
+        ) % {"ledger": ledger}
+    else:
+        message = _("Removed from %(ledger)s: the label was voided.") % {"ledger": ledger}
+    fields: dict[str, Any] = {
+        "status": PostingState.REMOVED,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "sent_at": None,
+        "answer": dict(result.answer),
+        "needs_review": False,
+        "error": message,
+        "error_detail": "",
+        "updated_at": timezone.now(),
+    }
+    with transaction.atomic():
+        if not _fenced(claim).update(**fields):
+            # Our lease ran out and another worker owns the posting: it finds the document
+            # gone and records the removal itself.
+            logger.info("posting %s: lease lost before recording the removal", posting.pk)
+            return
+        for key, value in fields.items():
+            setattr(posting, key, value)
+        _event(posting, PostingState.IN_FLIGHT, message)
 
 
 # ---------------------------------------------------------------------------------------------

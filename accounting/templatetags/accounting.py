@@ -29,6 +29,7 @@ _BADGE = {
     PostingState.POSTED: "text-bg-success",
     PostingState.FAILED: "text-bg-danger",
     PostingState.SKIPPED: "text-bg-light",
+    PostingState.REMOVED: "text-bg-dark",
 }
 
 

@@ -52,7 +52,21 @@ DOC_NUMBER_MAX = 21
 SHIPPING_ITEM_ID = "SHIPPING_ITEM_ID"
 
 NAME_LISTS = ("Account", "Customer", "Vendor", "Item", "PaymentMethod", "TaxCode")
-TRANSACTIONS = ("SalesReceipt", "Invoice", "Payment", "Purchase", "Bill", "JournalEntry")
+TRANSACTIONS = (
+    "SalesReceipt",
+    "Invoice",
+    "Payment",
+    "Purchase",
+    "Bill",
+    "BillPayment",
+    "JournalEntry",
+)
+# A payment entity -> (the transaction it pays, the TxnType it links to, the TxnType the paid
+# transaction links back with).
+_PAYS = {
+    "Payment": ("Invoice", "Invoice", "Payment"),
+    "BillPayment": ("Bill", "Bill", "BillPayment"),
+}
 ENTITIES = NAME_LISTS + TRANSACTIONS
 READ_ONLY = ("TaxCode",)
 SALES_FORMS = ("SalesReceipt", "Invoice")
@@ -125,8 +139,8 @@ _QUERYABLE_EXTRA = {
 
 
 def _owned(entity: str) -> set[str]:
-    # A payment's TotalAmt is what the customer paid: input, not a computed total.
-    return _SERVER_OWNED - {"TotalAmt"} if entity == "Payment" else _SERVER_OWNED
+    # A payment's TotalAmt is what was paid: input, not a computed total.
+    return _SERVER_OWNED - {"TotalAmt"} if entity in _PAYS else _SERVER_OWNED
 
 
 def money(value: Decimal) -> Decimal:
@@ -331,8 +345,12 @@ class Company:
                 raise business_error(
                     "This invoice has payments applied to it. Delete the payments first."
                 )
-            if entity == "Payment":
-                self._unapply_payment(existing)
+            if entity == "Bill" and self._applied_to("Bill", existing["Id"]) > 0:
+                raise business_error(
+                    "This bill has bill payments applied to it. Delete the bill payments first."
+                )
+            if entity in _PAYS:
+                self._unapply_payment(existing, entity)
             del self.records[entity][existing["Id"]]
             self._unindex(entity, existing)
             self.deleted[entity][existing["Id"]] = existing
@@ -341,12 +359,12 @@ class Company:
     def void(self, entity: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request_body(entity)
-        if entity not in ("Invoice", "SalesReceipt", "Payment"):
+        if entity not in ("Invoice", "SalesReceipt", "Payment", "BillPayment"):
             raise unsupported_operation(entity, "Void")
         with self.lock:
             existing = self._existing_for_write(entity, body)
-            if entity == "Payment":
-                self._unapply_payment(existing)
+            if entity in _PAYS:
+                self._unapply_payment(existing, entity)
             voided = copy.deepcopy(existing)
             for line in voided.get("Line", []):
                 if "Amount" in line:
@@ -354,7 +372,7 @@ class Company:
             voided["TotalAmt"] = ZERO
             if "Balance" in voided:
                 voided["Balance"] = ZERO
-            if entity == "Payment":
+            if entity in _PAYS:
                 voided["UnappliedAmt"] = ZERO
             voided["PrivateNote"] = "Voided"
             self._touch(voided)
@@ -440,16 +458,16 @@ class Company:
     def _after_write(
         self, entity: str, record: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
-        if entity == "Payment":
+        if entity in _PAYS:
             if previous is not None:
-                self._unapply_payment(previous)
-            self._apply_payment(record)
-        if entity == "Invoice" and previous is not None:
-            applied = self._applied_to_invoice(record["Id"])
+                self._unapply_payment(previous, entity)
+            self._apply_payment(record, entity)
+        if entity in ("Invoice", "Bill") and previous is not None:
+            applied = self._applied_to(entity, record["Id"])
             if applied > record["TotalAmt"]:
                 raise business_error(
-                    f"The invoice total {record['TotalAmt']} is less than the payments applied "
-                    f"to it ({applied})."
+                    f"The {entity.lower()} total {record['TotalAmt']} is less than the payments "
+                    f"applied to it ({applied})."
                 )
             record["Balance"] = money(record["TotalAmt"] - applied)
             record["LinkedTxn"] = previous.get("LinkedTxn", [])
@@ -1010,41 +1028,144 @@ class Company:
         record["ProcessPayment"] = False
         return record
 
-    def _applications(self, payment: dict[str, Any] | None) -> dict[str, Decimal]:
+    def _applications(
+        self, payment: dict[str, Any] | None, entity: str = "Payment"
+    ) -> dict[str, Decimal]:
+        """What ``payment`` (a Payment or a BillPayment) applies, by paid transaction id."""
+        link_type = _PAYS[entity][1]
         out: dict[str, Decimal] = {}
         for line in (payment or {}).get("Line", []):
             for link in line.get("LinkedTxn", []):
-                if link.get("TxnType") == "Invoice":
+                if link.get("TxnType") == link_type:
                     out[link["TxnId"]] = out.get(link["TxnId"], ZERO) + line["Amount"]
         return out
 
-    def _applied_to_invoice(self, invoice_id: str) -> Decimal:
+    def _applied_to(self, paid_entity: str, txn_id: str) -> Decimal:
+        entity = next(e for e, (target, _l, _b) in _PAYS.items() if target == paid_entity)
         return sum(
-            (self._applications(p).get(invoice_id, ZERO) for p in self.records["Payment"].values()),
+            (
+                self._applications(p, entity).get(txn_id, ZERO)
+                for p in self.records[entity].values()
+            ),
             ZERO,
         )
 
-    def _apply_payment(self, payment: dict[str, Any]) -> None:
-        for invoice_id, amount in self._applications(payment).items():
-            invoice = self.records["Invoice"][invoice_id]
-            invoice["Balance"] = money(invoice["Balance"] - amount)
-            links = [
-                link for link in invoice.get("LinkedTxn", []) if link.get("TxnId") != payment["Id"]
-            ]
-            links.append({"TxnId": payment["Id"], "TxnType": "Payment"})
-            invoice["LinkedTxn"] = links
-            self._touch(invoice)
+    def _applied_to_invoice(self, invoice_id: str) -> Decimal:
+        return self._applied_to("Invoice", invoice_id)
 
-    def _unapply_payment(self, payment: dict[str, Any]) -> None:
-        for invoice_id, amount in self._applications(payment).items():
-            invoice = self.records["Invoice"].get(invoice_id)
-            if invoice is None:
-                continue
-            invoice["Balance"] = money(invoice["Balance"] + amount)
-            invoice["LinkedTxn"] = [
-                link for link in invoice.get("LinkedTxn", []) if link.get("TxnId") != payment["Id"]
+    def _apply_payment(self, payment: dict[str, Any], entity: str = "Payment") -> None:
+        target, _link_type, back_type = _PAYS[entity]
+        for txn_id, amount in self._applications(payment, entity).items():
+            paid = self.records[target][txn_id]
+            paid["Balance"] = money(paid["Balance"] - amount)
+            links = [
+                link for link in paid.get("LinkedTxn", []) if link.get("TxnId") != payment["Id"]
             ]
-            self._touch(invoice)
+            links.append({"TxnId": payment["Id"], "TxnType": back_type})
+            paid["LinkedTxn"] = links
+            self._touch(paid)
+
+    def _unapply_payment(self, payment: dict[str, Any], entity: str = "Payment") -> None:
+        target = _PAYS[entity][0]
+        for txn_id, amount in self._applications(payment, entity).items():
+            paid = self.records[target].get(txn_id)
+            if paid is None:
+                continue
+            paid["Balance"] = money(paid["Balance"] + amount)
+            paid["LinkedTxn"] = [
+                link for link in paid.get("LinkedTxn", []) if link.get("TxnId") != payment["Id"]
+            ]
+            self._touch(paid)
+
+    def _build_billpayment(self, body: dict[str, Any], existing: dict[str, Any] | None) -> Any:
+        """A payment of one or more bills of one vendor, by check or credit card."""
+        record = self._txn_common("BillPayment", body, existing)
+        vendor = self.ref("Vendor", body.get("VendorRef"), "VendorRef", required=True)
+        assert vendor is not None
+        record["VendorRef"] = vendor
+        pay_type = _text(body, "PayType")
+        if not pay_type:
+            raise required_param("PayType")
+        if pay_type not in ("Check", "CreditCard"):
+            raise invalid_enum("PayType", pay_type)
+        record["PayType"] = pay_type
+        if pay_type == "Check":
+            detail = body.get("CheckPayment") or {}
+            record["CheckPayment"] = {
+                "BankAccountRef": self.ref(
+                    "Account",
+                    detail.get("BankAccountRef"),
+                    "CheckPayment.BankAccountRef",
+                    required=True,
+                ),
+                "PrintStatus": detail.get("PrintStatus") or "NotSet",
+            }
+            record.pop("CreditCardPayment", None)
+        else:
+            detail = body.get("CreditCardPayment") or {}
+            record["CreditCardPayment"] = {
+                "CCAccountRef": self.ref(
+                    "Account",
+                    detail.get("CCAccountRef"),
+                    "CreditCardPayment.CCAccountRef",
+                    required=True,
+                )
+            }
+            record.pop("CheckPayment", None)
+        record["APAccountRef"] = self.ref(
+            "Account",
+            body.get("APAccountRef") or {"value": seed.ACCOUNTS_PAYABLE_ID},
+            "APAccountRef",
+        )
+        total = to_decimal(body.get("TotalAmt"), "TotalAmt")
+        if total is None:
+            raise required_param("TotalAmt")
+        total = money(total)
+        if total < 0:
+            raise business_error("Bill payment amount can not be negative.", element="TotalAmt")
+        previous = self._applications(existing, "BillPayment") if existing is not None else {}
+        lines = []
+        applied = ZERO
+        for raw in body.get("Line", []) or []:
+            if not isinstance(raw, dict):
+                raise bad_request_body("Line")
+            amount = self._amount(raw.get("Amount"), "Line.Amount")
+            linked = [t for t in raw.get("LinkedTxn", []) if isinstance(t, dict)]
+            if not linked:
+                raise required_param("Line.LinkedTxn")
+            out_links = []
+            for link in linked:
+                txn_type = _text(link, "TxnType")
+                txn_id = _id_of(link.get("TxnId"))
+                if txn_type != "Bill":
+                    raise invalid_enum("Line.LinkedTxn.TxnType", txn_type)
+                bill = self.records["Bill"].get(txn_id)
+                if bill is None:
+                    raise invalid_reference("Line.LinkedTxn.TxnId", txn_id)
+                if bill["VendorRef"]["value"] != vendor["value"]:
+                    raise business_error(
+                        f"Bill {txn_id} belongs to another vendor.", element="Line.LinkedTxn"
+                    )
+                open_balance = bill["Balance"] + previous.get(txn_id, ZERO)
+                if amount > open_balance:
+                    raise business_error(
+                        f"The payment amount {amount} is more than the open balance "
+                        f"{open_balance} of bill {txn_id}.",
+                        element="Line.Amount",
+                    )
+                out_links.append({"TxnId": txn_id, "TxnType": "Bill"})
+            lines.append({"Amount": amount, "LinkedTxn": out_links})
+            applied += amount
+        if applied > total:
+            raise business_error(
+                f"The amounts applied ({applied}) are more than the payment total ({total}).",
+                element="TotalAmt",
+            )
+        record["Line"] = lines
+        record["TotalAmt"] = total
+        # Paid beyond the bills: a credit with the vendor.
+        record["UnappliedAmt"] = money(total - applied)
+        return record
 
     # -- expenses -------------------------------------------------------------------------------
 
@@ -1158,6 +1279,7 @@ class Company:
             record["TxnTaxDetail"] = tax_detail
         record["TotalAmt"] = money(subtotal + tax)
         record["Balance"] = record["TotalAmt"]
+        record["LinkedTxn"] = []
         due = _text(body, "DueDate") or record["TxnDate"]
         try:
             date.fromisoformat(due)

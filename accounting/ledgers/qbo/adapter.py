@@ -38,6 +38,7 @@ from accounting.ledgers.base import (
     PartyRef,
     PostingResult,
     PostingSide,
+    RemovalResult,
     ResultStatus,
     SaleDocument,
     SummaryDocument,
@@ -808,6 +809,67 @@ class QboAdapter(LedgerAdapter):
             return self._result(
                 doc.kind, data, resolved, secondary_id=payment_id, expected_total=doc.total
             )
+
+        return self.call(run)
+
+    # -- removal ------------------------------------------------------------------------------
+
+    def remove(
+        self, kind: DocumentKind, existing: ExternalRef, *, idempotency_key: str = ""
+    ) -> RemovalResult:
+        """Delete our document ``existing`` by its stored id (``?operation=delete`` with its
+        current SyncToken). Gone already (610 on the read or on the delete) counts as removed;
+        a document renumbered since we posted it is left alone (it may no longer be ours)."""
+        entity = ENTITY_FOR_KIND[kind]
+        record_id = existing.external_id
+        if not record_id:
+            raise ValueError("remove() needs the ledger id of the posted document")
+        what = f"deletion of {entity} {existing.number or record_id}"
+
+        def gone() -> RemovalResult:
+            return RemovalResult(
+                external_id=record_id,
+                already_removed=True,
+                answer={entity: {"Id": record_id, "status": "NotFound"}},
+            )
+
+        def run(client: QboClient) -> RemovalResult:
+            for attempt in (1, 2):
+                try:
+                    current = client.get_single_object(entity, record_id)[entity]
+                except qbe.QuickbooksException as exc:
+                    if _fault_code(exc) == OBJECT_NOT_FOUND:
+                        return gone()
+                    raise self._rejected(exc, what) from None
+                number = str(current.get("DocNumber") or "")
+                if existing.number and number and number != existing.number:
+                    raise self._error(
+                        ProviderRejected,
+                        f"qbo {what}: DocNumber is now {number}",
+                        user_message=(
+                            f"QuickBooks' {entity} {record_id} is now numbered “{number}”, not "
+                            f"“{existing.number}” as posted; Unify leaves it alone."
+                        ),
+                    )
+                body = {"Id": record_id, "SyncToken": current["SyncToken"]}
+                try:
+                    answer = client.delete_object(
+                        entity, dumps(body), request_id=idempotency_key or None
+                    )
+                except qbe.QuickbooksException as exc:
+                    code = _fault_code(exc)
+                    if code == OBJECT_NOT_FOUND:
+                        return gone()
+                    if code == STALE_OBJECT and attempt == 1:
+                        continue  # edited meanwhile: read the new SyncToken once
+                    raise self._rejected(exc, what) from None
+                data = answer.get(entity) or {}
+                if str(data.get("status", "")).lower() != "deleted":
+                    raise self._error(
+                        ProviderResponseInvalid, f"qbo {what}: no Deleted status in the answer"
+                    )
+                return RemovalResult(external_id=record_id, answer=dict(answer))
+            raise AssertionError("unreachable")
 
         return self.call(run)
 
