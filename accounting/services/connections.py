@@ -24,7 +24,6 @@ from accounting.ledgers.registry import get_provider
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
-from unify.core.secrets import Secret
 from unify.tenancy.models import Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -45,9 +44,7 @@ def _tokens_of(connection: LedgerConnection) -> OAuthTokens:
             provider=connection.provider,
             connection_id=connection.pk,
         )
-    # A Secret when read from the database; a plain dict right after assignment.
-    data = connection.tokens
-    data = data.reveal() if isinstance(data, Secret) else data
+    data = connection.tokens.reveal()
     return OAuthTokens(
         access_token=data.get("access_token", ""),
         refresh_token=data.get("refresh_token", ""),

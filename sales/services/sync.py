@@ -68,7 +68,6 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
-from unify.core.secrets import Secret
 from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -297,11 +296,9 @@ def default_adapter_factory(connection: StoreConnection) -> SourceAdapter:
             provider=connection.provider,
             connection_id=connection.pk,
         )
-    # A Secret when read from the database; the plain value right after assignment.
-    plain = credentials.reveal() if isinstance(credentials, Secret) else credentials
     return adapter_for(
         connection.provider,
-        plain,
+        credentials.reveal(),
         connection_id=connection.pk,
         rate_limiter=shipstation_rate_limiter(),
     )

@@ -121,8 +121,8 @@ def test_member_cannot_start_a_connection(client, member_of_a, org_a, qbo, qbo_s
 
 def test_expired_access_token_is_refreshed_and_rotated_token_saved(qbo_ledger, qbo, caplog):
     caplog.set_level(logging.DEBUG)
-    old = qbo_ledger.tokens["refresh_token"]
-    old_access = qbo_ledger.tokens["access_token"]
+    old = qbo_ledger.tokens.reveal()["refresh_token"]
+    old_access = qbo_ledger.tokens.reveal()["access_token"]
     qbo.expire_access_tokens()
 
     assert ledger_adapter(qbo_ledger).verify().name == "Sandbox Company_US_1"

@@ -128,3 +128,26 @@ def test_wrong_key_raises_decryption_error_not_ciphertext(stored, settings):
     with pytest.raises(DecryptionError):
         call_command("rotate_encryption_keys", stdout=io.StringIO())
     assert _raw_credentials(stored[0].pk) == raw
+
+
+def test_an_assigned_plain_value_is_held_as_a_secret_at_once(org_a):
+    """Not only after a read from the database: the value a form or a token refresh has just
+    assigned never sits on the instance in plain, where a repr or an error report shows it."""
+    row = StoreConnection(organization=org_a, name="Fresh", credentials=dict(CREDENTIALS))
+    assert isinstance(row.credentials, Secret)
+    assert row.credentials.reveal() == CREDENTIALS
+    assert "sk_live" not in repr(row.__dict__)
+
+    row.credentials = {"api_key": "ak_other", "api_secret": "sk_live_other"}
+    assert isinstance(row.credentials, Secret)
+    assert "sk_live_other" not in repr(vars(row))
+    row.save()
+    assert "sk_live_other" not in _raw_credentials(row.pk)
+    row.refresh_from_db()
+    assert row.credentials.reveal()["api_secret"] == "sk_live_other"
+
+    row.credentials = None
+    assert row.credentials is None
+    same = Secret(CREDENTIALS)
+    row.credentials = same
+    assert row.credentials is same  # a Secret is kept as it is, not wrapped twice

@@ -1,8 +1,9 @@
 """Model fields whose column holds only ciphertext.
 
-Reading gives a :class:`~unify.core.secrets.Secret`; writing accepts a plain value or a
-``Secret``. The column is text (a Fernet token), so nothing about the value leaks through
-the database, and the fields are not editable, so no generic form or admin shows them.
+Reading gives a :class:`~unify.core.secrets.Secret`, also right after assigning a plain
+value (the attribute wraps it); writing accepts a plain value or a ``Secret``. The column is
+text (a Fernet token), so nothing about the value leaks through the database, and the fields
+are not editable, so no generic form or admin shows them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,27 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 from unify.core import crypto
 from unify.core.secrets import Secret
 
 
+class SecretAttribute(DeferredAttribute):
+    """The model attribute of an encrypted field: whatever is assigned (a plain value right
+    after a form or a token refresh, too) is held as a :class:`Secret`, so the instance
+    never carries the plain value where a ``repr``, a log line or an error report could
+    show it."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        if value is not None and not isinstance(value, Secret):
+            value = Secret(value)
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedFieldMixin:
     encrypted = True
+    descriptor_class = SecretAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", False)
