@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -399,7 +400,9 @@ class Bench:
             assert response.status_code == 200, (url, response.status_code)
         p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
         self.results.append((name, p50, p95, len(times)))
-        print(f"{name:<44} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms   (n={len(times)})", flush=True)
+        slug = figure_name(name)
+        print(f"{slug}_p50_ms: {p50:.1f}")
+        print(f"{slug}_p95_ms: {p95:.1f}", flush=True)
         if p95 > TARGET_MS:
             self.slow.append((name, urls[0], headers))
         return p50
@@ -423,6 +426,11 @@ class Bench:
                     cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
                     for (line,) in cursor.fetchall():
                         print("    " + line)
+
+
+def figure_name(label: str) -> str:
+    """``sales: first page (50, newest first)`` -> ``sales_first_page_50_newest_first``."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
 def measure(total: int, samples: int) -> None:
@@ -466,8 +474,10 @@ def measure(total: int, samples: int) -> None:
             .only("id", "order_date")[offset]
         )
         cursor = cursor_encode(organization_id=big.pk, sort="-date", order=anchor)
-    print(f"\nbig organization: {big_orders:,} orders; deep page {deep_page} (after row "
-          f"{offset + 1:,}); admin per page 100", flush=True)  # fmt: skip
+    print(f"\nbig_organization_orders: {big_orders}")
+    print(f"deep_page: {deep_page}")
+    print(f"deep_page_after_row: {offset + 1}")
+    print(f"samples_per_figure: {samples}", flush=True)
     rng.shuffle(sample)
     emails = [f"{base}?q={email}" for _pk, _n, email in sample]
     numbers = [f"{base}?q={number.replace('#', '%23')}" for _pk, number, _e in sample]
@@ -495,17 +505,19 @@ def measure(total: int, samples: int) -> None:
     admin_p50 = bench.run(
         f"admin: changelist ?p={admin_deep}", admin, [f"{admin_url}&p={admin_deep}"]
     )
-    print(f"\nratio admin deep page / sales deep page (p50): {admin_p50 / deep:.1f}x")
+    print(f"\nratio_admin_deep_page_to_sales_deep_page_p50: {admin_p50 / deep:.1f}")
+    over = [name for name, _url, _headers in bench.slow if not name.startswith("admin")]
+    print(f"sales_tab_request_types_over_{TARGET_MS:.0f}_ms_p95: {len(over)}")
     if bench.slow:
         bench.explain_slow({"member": member, "admin": admin})
-    else:
-        print("every Sales-tab request type is within the target")
     with connection.cursor() as c:
         c.execute("SHOW shared_buffers")
         shared = c.fetchone()[0]
         c.execute("SHOW jit")
         jit = c.fetchone()[0]
-    print(f"\nPostgreSQL: shared_buffers={shared} jit={jit}; {os.cpu_count()} CPUs")
+    print(f"\npostgresql_shared_buffers: {shared}")
+    print(f"postgresql_jit: {jit}")
+    print(f"cpus: {os.cpu_count()}")
 
 
 def _sample(org_id: int) -> list[tuple[int, str, str]]:
@@ -544,14 +556,15 @@ def main() -> None:
     if fresh:
         figures = seed(total)
     else:
-        print(f"database {db_name} already seeded; skipping (use --reseed to start over)")
+        print(f"seed: database {db_name} already seeded, skipped (--reseed starts over)")
         figures = sizes()
-    print(
-        f"orders {figures['orders']:,} ({figures['order_heap']} heap, {figures['order_total']} "
-        f"with indexes), lines {figures['lines']:,} ({figures['line_total']})"
-    )
+    print(f"orders: {figures['orders']}")
+    print(f"orders_table_heap: {figures['order_heap']}")
+    print(f"orders_table_with_indexes: {figures['order_total']}")
+    print(f"order_lines: {figures['lines']}")
+    print(f"order_lines_table_with_indexes: {figures['line_total']}")
     measure(total, args.samples or (QUICK_SAMPLES if args.quick else SAMPLES))
-    print(f"\nwhole run {time.perf_counter() - started:.1f} s")
+    print(f"\nwhole_run_seconds: {time.perf_counter() - started:.1f}")
 
 
 if __name__ == "__main__":
