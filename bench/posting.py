@@ -347,12 +347,13 @@ def main() -> int:
         print(f"requests_per_document: {requests_per_doc:.3f}")
         cpu_ms = LAST_CPU_SECONDS[0] * 1000 / n
         load = os.getloadavg()[0]
-        print(f"machine_load_average: {load:.1f} on {os.cpu_count()} cores")
-        print(f"unify_ms_per_doc (wall - stand-in): {own_ms:.2f}")
-        print(f"unify_cpu_ms_per_doc (this process's CPU): {cpu_ms:.2f}")
-        print(f"unify_ms_per_doc_target: {TARGET_MS:.1f} (wall-based "
-              f"{'met' if own_ms <= TARGET_MS else 'MISSED'}, CPU-based "
-              f"{'met' if cpu_ms <= TARGET_MS else 'MISSED'})")  # fmt: skip
+        print(f"machine_load_average: {load:.1f}")
+        print(f"cpus: {os.cpu_count()}")
+        # Wall time minus the stand-in's; and this process's CPU time.
+        print(f"unify_ms_per_doc: {own_ms:.2f}")
+        print(f"unify_cpu_ms_per_doc: {cpu_ms:.2f}")
+        print(f"unify_ms_per_doc_target: {TARGET_MS:.1f}")
+        print(f"unify_ms_per_doc_target_met: {'yes' if own_ms <= TARGET_MS else 'NO'}")
         print(f"documents_per_second_sequential: {n / total:.1f}")
 
         # 2. Several drains at once.
@@ -367,9 +368,9 @@ def main() -> int:
         limit_seconds = len(log) / QBO_PER_MINUTE * 60
         print(f"qbo_limit_floor_seconds_for_{n}: {limit_seconds:.0f}")
         print(f"unify_unlimited_seconds_for_{n}: {n / fastest:.1f}")
-        print(f"bounded_by_qbo_limit: {'yes' if n / fastest < limit_seconds else 'NO'} "
-              f"(limit allows {QBO_PER_MINUTE / requests_per_doc:.0f} documents/min, Unify "
-              f"alone does {fastest * 60:.0f}/min)")  # fmt: skip
+        print(f"qbo_limit_documents_per_minute: {QBO_PER_MINUTE / requests_per_doc:.0f}")
+        print(f"unify_documents_per_minute: {fastest * 60:.0f}")
+        print(f"bounded_by_qbo_limit: {'yes' if n / fastest < limit_seconds else 'NO'}")
         if not args.quick:
             from django.conf import settings
 
@@ -386,10 +387,14 @@ def main() -> int:
             check(org3, standin, realm3, small)
             stats = standin.stats(realm3)
             achieved = stats["requests_admitted"] / limited * 60
-            print(f"scaled_limit_run: {small} documents, {stats['requests_admitted']} requests "
-                  f"in {limited:.1f} s = {achieved:.0f} requests/min (limit 500/min), "
-                  f"throttled {stats['throttled']}, most in any 60 s: "
-                  f"{stats.get('max_requests_per_minute', 'n/a')}")  # fmt: skip
+            # The same rate as 500/min, in 6 s windows.
+            print(f"scaled_limit_documents: {small}")
+            print(f"scaled_limit_requests: {stats['requests_admitted']}")
+            print(f"scaled_limit_seconds: {limited:.1f}")
+            print(f"scaled_limit_requests_per_minute: {achieved:.0f}")
+            print(f"scaled_limit_throttled: {stats['throttled']}")
+            most = stats.get("max_requests_per_minute", "n/a")
+            print(f"scaled_limit_most_requests_in_60s: {most}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
