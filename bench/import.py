@@ -20,9 +20,9 @@ the real limit (stand-in and limiter at 40/60 s; takes a minute or two).
     python bench/import.py --quick      # N = 2,000 (under a minute)
     python bench/import.py --orders 50000 --real-limit
 
-Uses its own database (``unify_bench`` on ``BENCH_DATABASE_HOST_URL``, default
-``postgres://postgres@127.0.0.1:5432``) and Redis (``BENCH_REDIS_URL``, default
-``redis://127.0.0.1:6379/4``).
+Uses its own database, dropped and created again each run (``unify_bench`` on
+``BENCH_DATABASE_HOST_URL``, default ``postgres://postgres@127.0.0.1:5432``), and Redis
+(``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/4``).
 """
 
 from __future__ import annotations
@@ -160,10 +160,10 @@ def floor_seconds(base: str, key: str, window: tuple[str, str], *, parse_decimal
 def prepare_database(env: dict[str, str]) -> None:
     import psycopg
 
+    # A fresh database every run: figures do not depend on what earlier runs left behind.
     with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=ROOT,

@@ -21,9 +21,9 @@ limit, not by Unify. Without ``--quick`` a short run under a scaled limit with t
     python bench/posting.py            # N = 10,000
     python bench/posting.py --quick    # N = 500 (under a minute)
 
-Uses its own database (``unify_bench_posting`` on ``BENCH_DATABASE_HOST_URL``, default
-``postgres://postgres@127.0.0.1:5432``) and Redis (``BENCH_REDIS_URL``, default
-``redis://127.0.0.1:6379/4``).
+Uses its own database, dropped and created again each run (``unify_bench_posting`` on
+``BENCH_DATABASE_HOST_URL``, default ``postgres://postgres@127.0.0.1:5432``), and Redis
+(``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/4``).
 """
 
 from __future__ import annotations
@@ -148,10 +148,10 @@ class StandIn:
 def prepare_database(env: dict[str, str]) -> None:
     import psycopg
 
+    # A fresh database every run: figures do not depend on what earlier runs left behind.
     with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
         cwd=ROOT,

@@ -28,7 +28,9 @@ import json
 import logging
 import random
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -775,6 +777,10 @@ def _fenced(claim: Claim) -> QuerySet:
     )
 
 
+# Results a drain's sender may have handed to its writer thread and not yet seen recorded.
+RECORD_BACKLOG = 4
+
+
 class _Context:
     """What executing postings of one connection needs, loaded once per drain."""
 
@@ -794,6 +800,46 @@ class _Context:
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
         self.account_kinds = {a["id"]: a.get("kind", "") for a in catalog.get("accounts", [])}
+        # Set by a drain: results are recorded by a writer thread (its own database
+        # connection) while the next document is built and sent.
+        self._recorder: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
+
+    # -- recording in the background ----------------------------------------------------------
+
+    def record_in_background(self) -> None:
+        """From now on ``_record`` hands its statement to a writer thread. Safe for exactly
+        once: a result not yet recorded when the process dies is a posting ``in_flight``
+        whose lease runs out, and the next attempt looks the document up in the ledger
+        before sending anything (as after any crash between the answer and the commit)."""
+        if self._recorder is None:
+            self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posting-rec")
+
+    @property
+    def records_in_background(self) -> bool:
+        return self._recorder is not None
+
+    def record_later(self, job, *args) -> None:
+        assert self._recorder is not None
+        # A few results in hand at most: the writer keeps up, or the sender waits for it.
+        while len(self._pending) >= RECORD_BACKLOG:
+            self._pending.popleft().result()  # re-raises the writer's error here
+        self._pending.append(self._recorder.submit(job, *args))
+
+    def flush(self) -> None:
+        """Wait until every result handed to the writer is recorded (its errors re-raised)."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        try:
+            self.flush()
+        finally:
+            recorder.submit(_close_thread_connection).result()
+            recorder.shutdown(wait=True)
 
     @property
     def adapter(self) -> LedgerAdapter:
@@ -1194,18 +1240,37 @@ def _record(
             "number": result.number or result.external_id
         }
     orders = covered_orders if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY) else []
-    if db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
+    if ctx.records_in_background:
+        ctx.record_later(_record_job, claim, fields, message, orders)
+        recorded = True  # as far as this thread knows; the writer logs a lost lease
+    elif db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
         recorded = _record_in_one_statement(claim, fields, message, orders)
     else:
         recorded = _record_with_orm(claim, fields, message, orders)
     if not recorded:
-        # Our lease ran out and another worker owns the posting now: it looks the document
-        # up before sending, so it records this same document.
-        logger.info("posting %s: lease lost before recording", posting.pk)
+        _lease_lost(posting)
         return
     for key, value in fields.items():
         setattr(posting, key, value)
     ctx.remember(result.resolved)
+
+
+def _lease_lost(posting: Posting) -> None:
+    # Our lease ran out and another worker owns the posting now: it looks the document up
+    # before sending, so it records this same document.
+    logger.info("posting %s: lease lost before recording", posting.pk)
+
+
+def _close_thread_connection() -> None:
+    """Close the calling thread's own database connection (the proxy resolves per thread)."""
+    db_connection.close()
+
+
+def _record_job(claim: Claim, fields: dict[str, Any], message: str, orders: list[int]) -> None:
+    """``_record``'s statement, run by a drain's writer thread."""
+    faults.fault_point(faults.WRITER_BEFORE_RECORD)
+    if not _record_in_one_statement(claim, fields, message, orders):
+        _lease_lost(claim.posting)
 
 
 def _record_with_orm(claim: Claim, fields: dict[str, Any], message: str, orders: list[int]) -> bool:
@@ -1504,7 +1569,7 @@ def posting_drain(
     ledger_connection_id: int,
     time_budget_seconds: float = 240.0,
     max_postings: int = 0,
-    batch_size: int = 10,
+    batch_size: int | None = None,
 ) -> int:
     """Execute due postings of one connection until none is left or the budget is spent.
     Returns how many were executed."""
@@ -1515,9 +1580,29 @@ def posting_drain(
     if connection is None or connection.status != LedgerStatus.ACTIVE:
         return 0
     ctx = _Context(connection)
+    if db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
+        ctx.record_in_background()
+    try:
+        return _drain(ctx, started, time_budget_seconds, max_postings, batch_size)
+    finally:
+        ctx.close()
+
+
+def _drain(
+    ctx: _Context,
+    started: float,
+    time_budget_seconds: float,
+    max_postings: int,
+    batch_size: int | None,
+) -> int:
+    import time as _time
+
+    connection = ctx.connection
+    ledger_connection_id = connection.pk
     # Never start a claimed posting so late that its lease could run out during the call.
     lease = float(settings.ACCOUNTING_POSTING_LEASE_SECONDS)
     margin = timedelta(seconds=min(float(settings.QBO_TIMEOUT_READ) + 10, lease / 2))
+    batch_size = batch_size or int(getattr(settings, "ACCOUNTING_POSTING_CLAIM_BATCH", 25))
     done = 0
     while True:
         if _time.monotonic() - started > time_budget_seconds:

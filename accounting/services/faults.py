@@ -14,6 +14,8 @@ from django.conf import settings
 
 # The ledger answered, our database does not know yet.
 AFTER_LEDGER_ANSWER = "after_ledger_answer"
+# A drain's writer thread holds the ledger's answer, our database does not know yet.
+WRITER_BEFORE_RECORD = "writer_before_record"
 # The request is about to leave (the posting is marked as sent).
 BEFORE_SEND = "before_send"
 

@@ -99,7 +99,11 @@ def test_posting_task_delivered_twice_posts_once(org_a, qbo, env, celery_worker_
     assert ledger.pk == posting.ledger_connection_id
 
 
-def test_worker_killed_between_answer_and_commit_posts_once(org_a, qbo, env, celery_worker_process):
+# Killed as the sender hears the answer, or as the drain's writer thread is about to record it.
+@pytest.mark.parametrize("point", ["after_ledger_answer", "writer_before_record"])
+def test_worker_killed_between_answer_and_commit_posts_once(
+    org_a, qbo, env, celery_worker_process, point
+):
     queue, values = env
     connect_ledger(org_a, qbo)
     (order,) = _orders(org_a, 1)
@@ -107,7 +111,7 @@ def test_worker_killed_between_answer_and_commit_posts_once(org_a, qbo, env, cel
         [queue],
         env={
             **values,
-            "ACCOUNTING_FAULT_POINTS": "after_ledger_answer",
+            "ACCOUNTING_FAULT_POINTS": point,
             "ACCOUNTING_POSTING_LEASE_SECONDS": "2",
         },
     )

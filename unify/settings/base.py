@@ -404,6 +404,8 @@ QBO_THROTTLE_WAIT_SECONDS = env.float("QBO_THROTTLE_WAIT_SECONDS", default=60.0)
 # Posting engine: a claimed posting's lease outlasts the longest request; retries back off.
 ACCOUNTING_POSTING_LEASE_SECONDS = env.float("ACCOUNTING_POSTING_LEASE_SECONDS", default=180.0)
 ACCOUNTING_POSTING_MAX_ATTEMPTS = env.int("ACCOUNTING_POSTING_MAX_ATTEMPTS", default=8)
+# Postings a worker claims (and loads with their orders) per round trip.
+ACCOUNTING_POSTING_CLAIM_BATCH = env.int("ACCOUNTING_POSTING_CLAIM_BATCH", default=25)
 ACCOUNTING_POSTING_BACKOFF_SECONDS = env.float("ACCOUNTING_POSTING_BACKOFF_SECONDS", default=10.0)
 ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS = env.float(
     "ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS", default=1800.0
