@@ -966,50 +966,9 @@ class Company:
         customer = self.ref("Customer", body.get("CustomerRef"), "CustomerRef", required=True)
         assert customer is not None
         record["CustomerRef"] = customer
-        total = to_decimal(body.get("TotalAmt"), "TotalAmt")
-        if total is None:
-            raise required_param("TotalAmt")
-        total = money(total)
-        if total < 0:
-            raise business_error("Payment amount can not be negative.", element="TotalAmt")
-        previous = self._applications(existing) if existing is not None else {}
-        lines = []
-        applied = ZERO
-        for raw in body.get("Line", []) or []:
-            if not isinstance(raw, dict):
-                raise bad_request_body("Line")
-            amount = self._amount(raw.get("Amount"), "Line.Amount")
-            linked = [t for t in raw.get("LinkedTxn", []) if isinstance(t, dict)]
-            if not linked:
-                raise required_param("Line.LinkedTxn")
-            out_links = []
-            for link in linked:
-                txn_type = _text(link, "TxnType")
-                txn_id = _id_of(link.get("TxnId"))
-                if txn_type != "Invoice":
-                    raise invalid_enum("Line.LinkedTxn.TxnType", txn_type)
-                invoice = self.records["Invoice"].get(txn_id)
-                if invoice is None:
-                    raise invalid_reference("Line.LinkedTxn.TxnId", txn_id)
-                if invoice["CustomerRef"]["value"] != customer["value"]:
-                    raise business_error(
-                        f"Invoice {txn_id} belongs to another customer.", element="Line.LinkedTxn"
-                    )
-                open_balance = invoice["Balance"] + previous.get(txn_id, ZERO)
-                if amount > open_balance:
-                    raise business_error(
-                        f"The payment amount {amount} is more than the open balance "
-                        f"{open_balance} of invoice {txn_id}.",
-                        element="Line.Amount",
-                    )
-                out_links.append({"TxnId": txn_id, "TxnType": "Invoice"})
-            lines.append({"Amount": amount, "LinkedTxn": out_links})
-            applied += amount
-        if applied > total:
-            raise business_error(
-                f"The amounts applied ({applied}) are more than the payment total ({total}).",
-                element="TotalAmt",
-            )
+        total, lines, applied = self._payment_lines(
+            body, existing, "Payment", party_field="CustomerRef", party=customer
+        )
         record["Line"] = lines
         record["TotalAmt"] = total
         record["UnappliedAmt"] = money(total - applied)
@@ -1027,6 +986,68 @@ class Company:
             raise string_too_long("PaymentRefNum", DOC_NUMBER_MAX, len(ref_num))
         record["ProcessPayment"] = False
         return record
+
+    def _payment_lines(
+        self,
+        body: dict[str, Any],
+        existing: dict[str, Any] | None,
+        entity: str,
+        *,
+        party_field: str,
+        party: dict[str, Any],
+    ) -> tuple[Decimal, list[dict[str, Any]], Decimal]:
+        """(total, lines, amount applied) of a Payment or a BillPayment: each line paying
+        open transactions (invoices / bills) of the same customer / vendor, within their
+        open balance (what this payment applied before counts as open again)."""
+        paid_entity, link_type, _label = _PAYS[entity]
+        noun = "Payment" if entity == "Payment" else "Bill payment"
+        party_noun = "customer" if party_field == "CustomerRef" else "vendor"
+        total = to_decimal(body.get("TotalAmt"), "TotalAmt")
+        if total is None:
+            raise required_param("TotalAmt")
+        total = money(total)
+        if total < 0:
+            raise business_error(f"{noun} amount can not be negative.", element="TotalAmt")
+        previous = self._applications(existing, entity) if existing is not None else {}
+        lines = []
+        applied = ZERO
+        for raw in body.get("Line", []) or []:
+            if not isinstance(raw, dict):
+                raise bad_request_body("Line")
+            amount = self._amount(raw.get("Amount"), "Line.Amount")
+            linked = [t for t in raw.get("LinkedTxn", []) if isinstance(t, dict)]
+            if not linked:
+                raise required_param("Line.LinkedTxn")
+            out_links = []
+            for link in linked:
+                txn_type = _text(link, "TxnType")
+                txn_id = _id_of(link.get("TxnId"))
+                if txn_type != link_type:
+                    raise invalid_enum("Line.LinkedTxn.TxnType", txn_type)
+                paid = self.records[paid_entity].get(txn_id)
+                if paid is None:
+                    raise invalid_reference("Line.LinkedTxn.TxnId", txn_id)
+                if paid[party_field]["value"] != party["value"]:
+                    raise business_error(
+                        f"{paid_entity} {txn_id} belongs to another {party_noun}.",
+                        element="Line.LinkedTxn",
+                    )
+                open_balance = paid["Balance"] + previous.get(txn_id, ZERO)
+                if amount > open_balance:
+                    raise business_error(
+                        f"The payment amount {amount} is more than the open balance "
+                        f"{open_balance} of {paid_entity.lower()} {txn_id}.",
+                        element="Line.Amount",
+                    )
+                out_links.append({"TxnId": txn_id, "TxnType": link_type})
+            lines.append({"Amount": amount, "LinkedTxn": out_links})
+            applied += amount
+        if applied > total:
+            raise business_error(
+                f"The amounts applied ({applied}) are more than the payment total ({total}).",
+                element="TotalAmt",
+            )
+        return total, lines, applied
 
     def _applications(
         self, payment: dict[str, Any] | None, entity: str = "Payment"
@@ -1117,50 +1138,9 @@ class Company:
             body.get("APAccountRef") or {"value": seed.ACCOUNTS_PAYABLE_ID},
             "APAccountRef",
         )
-        total = to_decimal(body.get("TotalAmt"), "TotalAmt")
-        if total is None:
-            raise required_param("TotalAmt")
-        total = money(total)
-        if total < 0:
-            raise business_error("Bill payment amount can not be negative.", element="TotalAmt")
-        previous = self._applications(existing, "BillPayment") if existing is not None else {}
-        lines = []
-        applied = ZERO
-        for raw in body.get("Line", []) or []:
-            if not isinstance(raw, dict):
-                raise bad_request_body("Line")
-            amount = self._amount(raw.get("Amount"), "Line.Amount")
-            linked = [t for t in raw.get("LinkedTxn", []) if isinstance(t, dict)]
-            if not linked:
-                raise required_param("Line.LinkedTxn")
-            out_links = []
-            for link in linked:
-                txn_type = _text(link, "TxnType")
-                txn_id = _id_of(link.get("TxnId"))
-                if txn_type != "Bill":
-                    raise invalid_enum("Line.LinkedTxn.TxnType", txn_type)
-                bill = self.records["Bill"].get(txn_id)
-                if bill is None:
-                    raise invalid_reference("Line.LinkedTxn.TxnId", txn_id)
-                if bill["VendorRef"]["value"] != vendor["value"]:
-                    raise business_error(
-                        f"Bill {txn_id} belongs to another vendor.", element="Line.LinkedTxn"
-                    )
-                open_balance = bill["Balance"] + previous.get(txn_id, ZERO)
-                if amount > open_balance:
-                    raise business_error(
-                        f"The payment amount {amount} is more than the open balance "
-                        f"{open_balance} of bill {txn_id}.",
-                        element="Line.Amount",
-                    )
-                out_links.append({"TxnId": txn_id, "TxnType": "Bill"})
-            lines.append({"Amount": amount, "LinkedTxn": out_links})
-            applied += amount
-        if applied > total:
-            raise business_error(
-                f"The amounts applied ({applied}) are more than the payment total ({total}).",
-                element="TotalAmt",
-            )
+        total, lines, applied = self._payment_lines(
+            body, existing, "BillPayment", party_field="VendorRef", party=vendor
+        )
         record["Line"] = lines
         record["TotalAmt"] = total
         # Paid beyond the bills: a credit with the vendor.
