@@ -40,7 +40,7 @@ sandbox: $(STAMP_RUN)
 	$(BIN)/python -m sandbox
 
 bench: $(STAMP_DEV)
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache

@@ -38,8 +38,8 @@ import uuid
 from pathlib import Path
 
 import requests
+from _support import ROOT, fresh_database, host_url, setup_django, start_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DB_NAME = "unify_bench"
@@ -49,13 +49,9 @@ TARGET_RATIO = 2.0
 TARGET_RSS_MB = 300.0
 
 
-def _host() -> str:
-    return os.environ.get("BENCH_DATABASE_HOST_URL", "postgres://postgres@127.0.0.1:5432")
-
-
 def bench_env() -> dict[str, str]:
     return {
-        "DATABASE_URL": f"{_host()}/{DB_NAME}",
+        "DATABASE_URL": f"{host_url()}/{DB_NAME}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "DJANGO_SETTINGS_MODULE": "unify.settings.base",
         "DJANGO_DEBUG": "0",
@@ -81,21 +77,6 @@ def rss_mb(pid: int, field: str) -> float:
 
 
 # --- the stand-in ---------------------------------------------------------------------------
-
-
-def start_standin() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--shipstation-port", "0", "--qbo-port", "0"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("ShipStation stand-in:"):
-            return proc, line.split(":", 1)[1].strip()
-    raise RuntimeError("the ShipStation stand-in did not start")
 
 
 def seed_account(control: requests.Session, base: str, key: str, orders: int) -> dict:
@@ -155,28 +136,6 @@ def floor_seconds(base: str, key: str, window: tuple[str, str], *, parse_decimal
 
 
 # --- Unify ----------------------------------------------------------------------------------
-
-
-def prepare_database(env: dict[str, str]) -> None:
-    import psycopg
-
-    # A fresh database every run: figures do not depend on what earlier runs left behind.
-    with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-    )
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def make_connection(api_key: str, base_url: str):
@@ -306,9 +265,9 @@ def main() -> int:
     sizes = args.orders or ([2_000] if args.quick else [10_000, 100_000])
 
     env = bench_env()
-    prepare_database(env)
+    fresh_database(DB_NAME, env)
     setup_django(env)
-    proc, base = start_standin()
+    proc, base = start_sandbox("ShipStation")
     os.environ["SHIPSTATION_API_BASE_URL"] = base
     env["SHIPSTATION_API_BASE_URL"] = base
     from django.conf import settings

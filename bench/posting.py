@@ -31,18 +31,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import requests
+from _support import ROOT, fresh_database, host_url, setup_django, start_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DB_NAME = "unify_bench_posting"
@@ -50,15 +48,11 @@ TARGET_MS = 5.0
 QBO_PER_MINUTE = 500
 
 
-def _host() -> str:
-    return os.environ.get("BENCH_DATABASE_HOST_URL", "postgres://postgres@127.0.0.1:5432")
-
-
 def bench_env(qbo_base: str) -> dict[str, str]:
     from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     return {
-        "DATABASE_URL": f"{_host()}/{DB_NAME}",
+        "DATABASE_URL": f"{host_url()}/{DB_NAME}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "DJANGO_SETTINGS_MODULE": "unify.settings.base",
         "DJANGO_DEBUG": "0",
@@ -77,24 +71,6 @@ def bench_env(qbo_base: str) -> dict[str, str]:
 
 
 # --- the stand-in ---------------------------------------------------------------------------
-
-
-def start_standin() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--shipstation-port", "0", "--qbo-port", "0"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("QuickBooks Online stand-in:"):
-            base = line.split(":", 1)[1].strip()
-            # Keep reading its output in the background so its pipe never fills.
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return proc, base
-    raise RuntimeError("the QBO stand-in did not start")
 
 
 class StandIn:
@@ -143,28 +119,6 @@ class StandIn:
 
 
 # --- Unify ----------------------------------------------------------------------------------
-
-
-def prepare_database(env: dict[str, str]) -> None:
-    import psycopg
-
-    # A fresh database every run: figures do not depend on what earlier runs left behind.
-    with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-    )
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 def seed(n: int, standin: StandIn):
@@ -324,13 +278,13 @@ def main() -> int:
     args = parser.parse_args()
     n = args.orders or (500 if args.quick else 10_000)
 
-    proc, base = start_standin()
+    proc, base = start_sandbox("QuickBooks Online")
     try:
         standin = StandIn(base)
         standin.rate_limit(None)
         standin.limits(concurrent=None, batch_per_minute=None, latency_seconds=0)
         env = bench_env(base)
-        prepare_database(env)
+        fresh_database(DB_NAME, env)
         setup_django(env)
 
         # 1. One drain: Unify's own time per document.

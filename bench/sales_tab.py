@@ -34,7 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import ROOT, host_url, recreate_database
+
 sys.path.insert(0, str(ROOT))
 
 TARGET_MS = 150.0
@@ -52,16 +53,12 @@ QUICK_SAMPLES = 20
 SEED_STEP = 100_000  # orders per INSERT .. SELECT statement
 
 
-def _host() -> str:
-    return os.environ.get("BENCH_DATABASE_HOST_URL", "postgres://postgres@127.0.0.1:5432")
-
-
 def already_seeded(db_name: str, total: int) -> bool:
     """Checked before Django starts, so a half-seeded database can be dropped cleanly."""
     import psycopg
 
     try:
-        with psycopg.connect(f"{_host()}/{db_name}", autocommit=True) as conn:
+        with psycopg.connect(f"{host_url()}/{db_name}", autocommit=True) as conn:
             if not conn.execute("SELECT to_regclass('bench_orgs') IS NOT NULL").fetchone()[0]:
                 return False
             return conn.execute("SELECT count(*) FROM sales_order").fetchone()[0] == total
@@ -69,16 +66,8 @@ def already_seeded(db_name: str, total: int) -> bool:
         return False
 
 
-def recreate_database(db_name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{_host()}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-
-
 def configure(db_name: str) -> None:
-    os.environ["DATABASE_URL"] = f"{_host()}/{db_name}"
+    os.environ["DATABASE_URL"] = f"{host_url()}/{db_name}"
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
     os.environ["DJANGO_SETTINGS_MODULE"] = "unify.settings.base"
     # Production mode: DEBUG off (no query log, cached templates, manifest static files).
