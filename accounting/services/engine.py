@@ -1125,29 +1125,8 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
                 )
             else:
                 result = ctx.adapter.post(doc)
-    except ProviderAuthError as exc:
-        ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
-        ctx.connection.status = LedgerStatus.NEEDS_REAUTH
-        _release(
-            claim,
-            status=PostingState.PENDING,
-            message=_("The ledger refused Unify's access; waiting until it is reconnected."),
-            detail=str(exc),
-            next_attempt_at=timezone.now() + timedelta(minutes=5),
-            restore_sent=True,
-            attempts_delta=-1,
-        )
-        return posting
-    except ProviderRateLimited as exc:
-        _release(
-            claim,
-            status=PostingState.PENDING,
-            message=_("The ledger's rate limit was reached; trying again shortly."),
-            detail=str(exc),
-            next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_after),
-            restore_sent=True,
-            attempts_delta=-1,
-        )
+    except (ProviderAuthError, ProviderRateLimited) as exc:
+        _wait_for_ledger(claim, ctx, exc)
         return posting
     except ProviderRejected as exc:
         _release(
@@ -1160,16 +1139,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         )
         return posting
     except IntegrationError as exc:
-        if exc.retryable and posting.attempts < int(settings.ACCOUNTING_POSTING_MAX_ATTEMPTS):
-            _release(
-                claim,
-                status=PostingState.PENDING,
-                message=_("The ledger did not answer properly; trying again."),
-                detail=str(exc),
-                next_attempt_at=timezone.now() + _backoff(posting.attempts),
-                restore_sent=False,
-            )
-        else:
+        if not _retry_later(claim, exc):
             _release(
                 claim,
                 status=PostingState.FAILED,
@@ -1195,6 +1165,47 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     faults.fault_point(faults.AFTER_LEDGER_ANSWER)
     _record(claim, ctx, result, document, content_hash, covered_orders)
     return posting
+
+
+def _wait_for_ledger(
+    claim: Claim, ctx: _Context, exc: ProviderAuthError | ProviderRateLimited
+) -> None:
+    """The ledger refused our access (the connection needs reconnecting; owners are told) or
+    its rate limit was reached: the posting waits, and the attempt does not count."""
+    if isinstance(exc, ProviderAuthError):
+        ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
+        ctx.connection.status = LedgerStatus.NEEDS_REAUTH
+        message = _("The ledger refused Unify's access; waiting until it is reconnected.")
+        wait = timedelta(minutes=5)
+    else:
+        message = _("The ledger's rate limit was reached; trying again shortly.")
+        wait = timedelta(seconds=exc.retry_after)
+    _release(
+        claim,
+        status=PostingState.PENDING,
+        message=message,
+        detail=str(exc),
+        next_attempt_at=timezone.now() + wait,
+        restore_sent=True,
+        attempts_delta=-1,
+    )
+
+
+def _retry_later(claim: Claim, exc: IntegrationError) -> bool:
+    """Queue another attempt, with backoff, when the error is retryable and attempts are
+    left; False when the caller must give up."""
+    posting = claim.posting
+    if not exc.retryable or posting.attempts >= int(settings.ACCOUNTING_POSTING_MAX_ATTEMPTS):
+        return False
+    _release(
+        claim,
+        status=PostingState.PENDING,
+        message=_("The ledger did not answer properly; trying again."),
+        detail=str(exc),
+        next_attempt_at=timezone.now() + _backoff(posting.attempts),
+        restore_sent=False,
+    )
+    return True
 
 
 def _record(
@@ -1413,29 +1424,8 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
             detail=str(exc),
         )
         return
-    except ProviderAuthError as exc:
-        ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
-        ctx.connection.status = LedgerStatus.NEEDS_REAUTH
-        _release(
-            claim,
-            status=PostingState.PENDING,
-            message=_("The ledger refused Unify's access; waiting until it is reconnected."),
-            detail=str(exc),
-            next_attempt_at=timezone.now() + timedelta(minutes=5),
-            restore_sent=True,
-            attempts_delta=-1,
-        )
-        return
-    except ProviderRateLimited as exc:
-        _release(
-            claim,
-            status=PostingState.PENDING,
-            message=_("The ledger's rate limit was reached; trying again shortly."),
-            detail=str(exc),
-            next_attempt_at=timezone.now() + timedelta(seconds=exc.retry_after),
-            restore_sent=True,
-            attempts_delta=-1,
-        )
+    except (ProviderAuthError, ProviderRateLimited) as exc:
+        _wait_for_ledger(claim, ctx, exc)
         return
     except ProviderRejected as exc:
         _keep_flagged(
@@ -1450,17 +1440,8 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         )
         return
     except IntegrationError as exc:
-        if exc.retryable and posting.attempts < int(settings.ACCOUNTING_POSTING_MAX_ATTEMPTS):
-            # The delete may have happened: the next attempt reads the document first.
-            _release(
-                claim,
-                status=PostingState.PENDING,
-                message=_("The ledger did not answer properly; trying again."),
-                detail=str(exc),
-                next_attempt_at=timezone.now() + _backoff(posting.attempts),
-                restore_sent=False,
-            )
-        else:
+        # A delete that may have happened: the next attempt reads the document first.
+        if not _retry_later(claim, exc):
             _keep_flagged(claim, exc.user_message, detail=str(exc))
         return
     except Exception as exc:
