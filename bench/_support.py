@@ -18,6 +18,21 @@ def host_url() -> str:
     return os.environ.get("BENCH_DATABASE_HOST_URL", "postgres://postgres@127.0.0.1:5432")
 
 
+def production_env(db_name: str) -> dict[str, str]:
+    """Settings of a benchmark's worker or drains: production mode (``DEBUG`` off) on the
+    benchmark's own database and Redis."""
+    return {
+        "DATABASE_URL": f"{host_url()}/{db_name}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "DJANGO_SETTINGS_MODULE": "unify.settings.base",
+        "DJANGO_DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "UNIFY_ENCRYPTION_KEYS": "vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0=",
+        "ALLOWED_HOSTS": "localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def recreate_database(db_name: str) -> None:
     """Drop and create ``db_name``: figures do not depend on what earlier runs left."""
     import psycopg

@@ -38,7 +38,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from _support import ROOT, fresh_database, host_url, setup_django, start_sandbox
+from _support import ROOT, fresh_database, production_env, setup_django, start_sandbox
 
 sys.path.insert(0, str(ROOT))
 
@@ -51,14 +51,7 @@ TARGET_RSS_MB = 300.0
 
 def bench_env() -> dict[str, str]:
     return {
-        "DATABASE_URL": f"{host_url()}/{DB_NAME}",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
-        "DJANGO_SETTINGS_MODULE": "unify.settings.base",
-        "DJANGO_DEBUG": "0",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "UNIFY_ENCRYPTION_KEYS": "vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0=",
-        "ALLOWED_HOSTS": "localhost",
-        "LOG_LEVEL": "WARNING",
+        **production_env(DB_NAME),
         "SHIPSTATION_RATE_LIMIT_PER_MINUTE": "1000000",
         "SHIPSTATION_TIMEOUT_READ": "120",
         "SALES_SYNC_PAGE_SIZE": str(PAGE_SIZE),

@@ -39,7 +39,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import requests
-from _support import ROOT, fresh_database, host_url, setup_django, start_sandbox
+from _support import ROOT, fresh_database, production_env, setup_django, start_sandbox
 
 sys.path.insert(0, str(ROOT))
 
@@ -52,14 +52,7 @@ def bench_env(qbo_base: str) -> dict[str, str]:
     from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     return {
-        "DATABASE_URL": f"{host_url()}/{DB_NAME}",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
-        "DJANGO_SETTINGS_MODULE": "unify.settings.base",
-        "DJANGO_DEBUG": "0",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "UNIFY_ENCRYPTION_KEYS": "vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0=",
-        "ALLOWED_HOSTS": "localhost",
-        "LOG_LEVEL": "WARNING",
+        **production_env(DB_NAME),
         "QBO_CLIENT_ID": DEMO_CLIENT_ID,
         "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
         "QBO_DISCOVERY_URL": f"{qbo_base}/.well-known/openid_configuration",
