@@ -16,6 +16,7 @@ marketplace collected and remitted itself, FBA orders and unpaid orders all show
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -40,9 +41,24 @@ ZERO = Decimal("0.00")
 
 
 class SourceRecordField(models.JSONField):
-    """A provider's record as JSON. Bulk inserts send it as one parameter per row: Django's
-    UNNEST bulk insert on PostgreSQL would pass it inside a text array, whose per-character
-    escaping of JSON (quotes everywhere) costs more than the rest of an import page."""
+    """A provider's record as JSON, kept as the JSON text itself (``text``, not ``jsonb``).
+
+    Nothing queries inside a source record: support staff read it, and the import compares
+    its hash. Stored as text, it is written without PostgreSQL parsing it into ``jsonb``
+    first (a third of a first import's database time went there), and it reads back as the
+    record's own text. In Python it is still the parsed record (a dict).
+
+    Bulk inserts send it as one parameter per row: Django's UNNEST bulk insert on PostgreSQL
+    would pass it inside a text array, whose per-character escaping of JSON (quotes
+    everywhere) costs more than the rest of an import page."""
+
+    def db_type(self, connection) -> str:
+        return "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if not prepared:
+            value = self.get_prep_value(value)
+        return json.dumps(value, cls=self.encoder)
 
     def get_placeholder(self, value, compiler, connection) -> str:
         return "%s"

@@ -112,22 +112,26 @@ def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
     return True
 
 
-def orders_write(items: Sequence[MappedOrder], *, conflict: str, conflict_where: str = "") -> None:
+def orders_write(
+    items: Sequence[MappedOrder], *, conflict: str, conflict_where: str = ""
+) -> set[int]:
     """Insert or rewrite these orders; sets ``item.pk`` on each. ``conflict`` names the
     unique columns (``conflict_where`` the predicate of a partial unique index). Items
-    without a ``pk`` are taken for new ones."""
+    without a ``pk`` are taken for new ones. Returns the ``id()`` of the items that were
+    certainly new rows (inserted under fresh ids: nothing can refer to them yet)."""
     if not items:
-        return
+        return set()
     now = timezone.now()
     if not use_copy():
         _orders_write_orm(items, now)
-        return
+        return set()
     new = [i for i in items if i.pk is None]
+    copied: set[int] = set()
     if new and _orders_copy_new(new, now):
         copied = {id(i) for i in new}
         items = [i for i in items if id(i) not in copied]
         if not items:
-            return
+            return copied
     columns = [*ORDER_COLUMNS, "created_at", "updated_at"]
     insert_columns = [*columns, *_ORDER_INSERT_CONSTANTS]
     select = ", ".join([*columns, *_ORDER_INSERT_CONSTANTS.values()])
@@ -146,6 +150,7 @@ def orders_write(items: Sequence[MappedOrder], *, conflict: str, conflict_where:
     for item in items:
         v = item.values
         item.pk = ids[(v["organization_id"], v["connection_id"], v["store_name"], v["external_id"])]
+    return copied
 
 
 def _orders_write_orm(items: Sequence[MappedOrder], now) -> None:

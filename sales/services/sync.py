@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -374,10 +375,18 @@ class _RunExecutor:
         self.adapter: SourceAdapter | None = None
         self._lease_renewed_at = time.monotonic()
         self.page_size = int(_setting("SALES_SYNC_PAGE_SIZE", 500))
-        # The next page is downloaded (and parsed) while this one is written: the provider's
-        # and the database's waiting overlap. One thread; it never touches the database.
+        # The next pages are downloaded and mapped while this one is written, so that the
+        # provider's and the database's waiting overlap with our own work. One thread (it
+        # never touches the database) follows the listing on its own, page after page, up to
+        # SALES_SYNC_PREFETCH_PAGES ahead: keyset paging makes each page's position depend
+        # only on the page before it, not on what was written.
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch")
-        self._ahead: tuple[tuple, Future] | None = None
+        self._ahead: dict[tuple, Future] = {}
+        self._ahead_lock = threading.Lock()
+        # The last page fetched ahead whose successor is not queued yet (the queue was full).
+        self._ahead_tail: tuple[tuple, Page] | None = None
+        self._ahead_depth = max(1, int(_setting("SALES_SYNC_PREFETCH_PAGES", 3)))
+        self._ahead_generation = 0  # bumped when the pages ahead are dropped
         self._rows_since_analyze = 0
         # Orders of the last page read again by the next one (keyset paging restarts at the
         # boundary second): not "unchanged" orders, just seen twice.
@@ -637,30 +646,62 @@ class _RunExecutor:
         return phase, cursor, page_no + 1
 
     def _get_page(self, position: tuple[str, datetime, int]) -> tuple[Page, upsert.MappedPage]:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == position:
-            future = ahead[1]
+        with self._ahead_lock:
+            future = self._ahead.pop(position, None)
+            if future is None:
+                # Not the listing fetched ahead (a resumed or restarted position): drop it.
+                stale, self._ahead, self._ahead_tail = list(self._ahead.values()), {}, None
+                self._ahead_generation += 1
+        if future is not None:
             while True:
                 try:
                     return future.result(timeout=1.0)
                 except FutureTimeout:
                     self.renew_lease()
-        if ahead is not None and not ahead[1].cancel():
-            # It is running: let it finish first, so two requests never share the session.
-            with contextlib.suppress(Exception):
-                ahead[1].result()
+        for ahead in stale:
+            if not ahead.cancel():
+                # It is running: let it finish first, so two requests never share the session.
+                with contextlib.suppress(Exception):
+                    ahead.result()
         return self._fetch(*position)
 
-    def _fetch_ahead(self, position: tuple[str, datetime | None, int], phases: list[str]) -> None:
+    def _key(self, position: tuple[str, datetime | None, int]) -> tuple[str, datetime, int]:
         phase, cursor, page_no = position
-        if phase == SyncPhase.DONE or phase not in phases or time.monotonic() > self.deadline:
-            return
-        since = cursor or self.run.window_start
-        key = (phase, since, page_no)
-        self._ahead = (
-            key,
-            self._prefetcher.submit(self._fetch, phase, since, page_no, in_worker_thread=True),
-        )
+        return phase, cursor or self.run.window_start, page_no
+
+    def _fetch_ahead(self, after: tuple[tuple, Page] | None, phases: list[str]) -> None:
+        """Queue the page that follows ``after`` (a position and its page), or the one that
+        follows the last page fetched ahead, while fewer than the depth are waiting."""
+        with self._ahead_lock:
+            if after is not None and not self._ahead and self._ahead_tail is None:
+                self._ahead_tail = after
+            if self._ahead_tail is None or len(self._ahead) >= self._ahead_depth:
+                return
+            key, page = self._ahead_tail
+            phase, since, page_no = self._key(self._next_position(key, page, phases))
+            if phase == SyncPhase.DONE or phase not in phases or time.monotonic() > self.deadline:
+                self._ahead_tail = None
+                return
+            nxt = (phase, since, page_no)
+            if nxt in self._ahead:
+                return
+            self._ahead_tail = None
+            self._ahead[nxt] = self._prefetcher.submit(
+                self._fetch_and_follow, nxt, phases, self._ahead_generation
+            )
+
+    def _fetch_and_follow(
+        self, key: tuple, phases: list[str], generation: int
+    ) -> tuple[Page, upsert.MappedPage]:
+        """In the prefetch thread: fetch and map a page, then queue the one after it (unless
+        the pages ahead were dropped meanwhile)."""
+        fetched = self._fetch(*key, in_worker_thread=True)
+        with self._ahead_lock:
+            if generation != self._ahead_generation:
+                return fetched
+            self._ahead_tail = (key, fetched[0])
+        self._fetch_ahead(None, phases)
+        return fetched
 
     def _page(self, phases: list[str]) -> None:
         phase = self.run.phase
@@ -670,7 +711,7 @@ class _RunExecutor:
         next_phase, next_cursor, next_page = self._next_position(
             (phase, since, page_no), page, phases
         )
-        self._fetch_ahead((next_phase, next_cursor, next_page), phases)
+        self._fetch_ahead(((phase, since, page_no), page), phases)
         now = timezone.now()
         with transaction.atomic():
             run = self._locked_run()

@@ -271,11 +271,14 @@ def _write_orders(
         return []
     if before_write is not None:
         before_write(to_write)
-    bulk.orders_write(to_write, conflict=conflict, conflict_where=conflict_where)
+    fresh = bulk.orders_write(to_write, conflict=conflict, conflict_where=conflict_where)
     if relined:
         # Also for orders we believed new: one written meanwhile by someone else (a re-import
-        # from the Sales tab) must not keep its old lines next to the new ones.
-        OrderLine.objects.filter(order_id__in=[i.pk for i in relined]).delete()
+        # from the Sales tab) must not keep its old lines next to the new ones. Rows inserted
+        # under fresh ids have none.
+        stale = [i.pk for i in relined if id(i) not in fresh]
+        if stale:
+            OrderLine.objects.filter(order_id__in=stale).delete()
         bulk.order_lines_write(relined)
     result.order_ids.extend(i.pk for i in to_write)
     return changed_content

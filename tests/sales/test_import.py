@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -235,6 +236,90 @@ def test_a_second_sync_of_the_same_data_writes_nothing(ss_app, org_a):
     assert (again.orders_created, again.orders_updated, again.costs_created) == (0, 0, 0)
     assert again.orders_unchanged == 80
     assert table_snapshot(org_a) == snapshot
+
+
+def test_pages_are_fetched_ahead_but_never_more_than_the_set_depth(
+    ss_app, shipstation, org_a, settings, monkeypatch
+):
+    """While a page is written, the next ones are fetched (following the listing's keyset
+    cursor on their own), at most SALES_SYNC_PREFETCH_PAGES ahead: memory stays bounded and
+    the end state is the same."""
+    from sales.services import upsert
+
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    settings.SALES_SYNC_PREFETCH_PAGES = 2
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=21, orders=90, days=30)
+    connection = make_connection(org_a)
+    ahead: list[int] = []
+
+    def counting(write):
+        def wrapper(**kwargs):
+            listed = [r for r in shipstation.requests_log(SS_KEY)
+                      if r.path in ("/orders", "/shipments")]  # fmt: skip
+            ahead.append(len(listed) - (len(ahead) + 1))  # beyond the page being written
+            return write(**kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(upsert, "order_upsert_page", counting(upsert.order_upsert_page))
+    monkeypatch.setattr(
+        upsert, "shipping_cost_upsert_page", counting(upsert.shipping_cost_upsert_page)
+    )
+    run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error_detail
+    assert len(ahead) == run.pages_done > 10
+    assert max(ahead) <= 2
+    assert min(ahead) >= 0
+    assert imported_orders(org_a) == expected_orders(account)
+    assert imported_costs(org_a) == expected_costs(account)
+
+
+def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
+    """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
+    read back as the parsed record."""
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=4, orders=12, days=30)
+    connection = make_connection(org_a)
+    run_sync(org_a, connection)
+
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, data_type FROM information_schema.columns "
+            "WHERE column_name = 'raw' AND table_name IN ('sales_order', 'sales_shippingcost')"
+        )
+        assert dict(cursor.fetchall()) == {"sales_order": "text", "sales_shippingcost": "text"}
+        cursor.execute("SELECT external_id, raw FROM sales_order WHERE organization_id = %s",
+                       [org_a.pk])  # fmt: skip
+        stored = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT external_id, raw FROM sales_shippingcost WHERE organization_id = %s",
+            [org_a.pk],
+        )
+        stored_costs = dict(cursor.fetchall())
+    assert len(stored) == len(account.orders.records) == 12
+    assert stored_costs
+    for external_id, text in [*stored.items(), *stored_costs.items()]:
+        record = json.loads(text)
+        assert str(record.get("orderId") if external_id in stored else record["shipmentId"]) == (
+            external_id
+        )
+    for external_id, order in orders_by_ref(org_a).items():
+        assert order.raw == json.loads(stored[external_id])
+        assert order.raw["orderNumber"] == order.number
+
+
+def test_address_text_is_the_same_by_either_encoder():
+    """Addresses are written with orjson; their text is part of the content hash, so it must
+    be exactly the standard library's, including where orjson gives up (a lone surrogate,
+    an integer over 64 bits): there the standard library writes it."""
+    from sales.services.records import _dump, _dump_fast
+
+    for value in (
+        {"name": "Zoë \u2028 😀 \x01 \\ \"q\" /", "n": Decimal("1.10"), "r": True, "x": None},
+        {"name": "lone \ud800", "big": 2**70},
+        {"street": "", "nested": [Decimal("-0.00"), 1, "\t"]},
+    ):
+        assert _dump_fast(value) == _dump(value)
 
 
 def test_order_edited_after_posting_is_updated_and_flagged(ss_app, org_a):

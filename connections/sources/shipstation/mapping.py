@@ -90,6 +90,32 @@ def pacific_to_utc(local: datetime) -> datetime:
     return local.replace(tzinfo=PACIFIC, fold=0).astimezone(UTC)
 
 
+# Pacific's UTC offset by local "yyyy-mm-ddThh": DST changes on the hour, and the hour of a
+# wall time decides its offset (fold=0 included), so a cached offset equals the zone lookup.
+_HOUR_OFFSETS: dict[str, timedelta] = {}
+_HOUR_OFFSETS_MAX = 50_000
+
+
+def _parse_wire_timestamp(value: str) -> datetime | None:
+    """The common shape, ``yyyy-mm-ddThh:mm:ss[.fffffff]`` (no offset), fast; ``None`` for
+    anything else (the general parser below decides)."""
+    if len(value) < 19 or value[10] != "T" or (len(value) > 19 and value[19] != "."):
+        return None
+    try:
+        local = datetime.fromisoformat(value)  # truncates past 6 fractional digits, as below
+    except ValueError:
+        return None
+    if local.tzinfo is not None:
+        return None
+    hour = value[:13]
+    offset = _HOUR_OFFSETS.get(hour)
+    if offset is None:
+        if len(_HOUR_OFFSETS) >= _HOUR_OFFSETS_MAX:
+            _HOUR_OFFSETS.clear()
+        offset = _HOUR_OFFSETS[hour] = local.replace(tzinfo=PACIFIC, fold=0).utcoffset()
+    return (local - offset).replace(tzinfo=UTC)
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """``2024-05-02T13:02:45.1270000`` (naive Pacific) -> aware UTC. ``None`` stays ``None``.
 
@@ -98,6 +124,10 @@ def parse_timestamp(value: Any) -> datetime | None:
     """
     if value is None:
         return None
+    if type(value) is str:
+        moment = _parse_wire_timestamp(value)
+        if moment is not None:
+            return moment
     if not isinstance(value, str) or not value.strip():
         raise MappingError(f"not a timestamp: {value!r:.60}")
     text = value.strip()
