@@ -315,7 +315,7 @@ def test_address_text_is_the_same_by_either_encoder():
     from sales.services.records import _dump, _dump_fast
 
     for value in (
-        {"name": "Zoë \u2028 😀 \x01 \\ \"q\" /", "n": Decimal("1.10"), "r": True, "x": None},
+        {"name": 'Zoë \u2028 😀 \x01 \\ "q" /', "n": Decimal("1.10"), "r": True, "x": None},
         {"name": "lone \ud800", "big": 2**70},
         {"street": "", "nested": [Decimal("-0.00"), 1, "\t"]},
     ):
