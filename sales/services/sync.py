@@ -29,6 +29,7 @@ when its predecessor failed part-way, carries on from that checkpoint.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import random
 import threading
@@ -352,7 +353,34 @@ def sync_run_execute(
         deadline=time.monotonic() + budget,
         adapter_factory=adapter_factory or default_adapter_factory,
     )
-    return executor.execute()
+    with _bulk_allocation_gc():
+        return executor.execute()
+
+
+# Generation-0 collections every this many allocations while a run executes (CPython's
+# default is 700).
+IMPORT_GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _bulk_allocation_gc() -> Iterator[None]:
+    """Collect cyclic garbage less often while a run executes.
+
+    A page is tens of thousands of short-lived, acyclic objects (dicts, Decimals, tuples).
+    With CPython's defaults they trigger a generation-0 collection every 700 allocations,
+    and the older generations, which include everything the process imported, are scanned
+    again and again: a tenth of an import's time. What exists before the run is frozen
+    (never scanned again), collections come every ``IMPORT_GC_THRESHOLD`` allocations, and
+    the previous thresholds are back afterwards. Reference counting still frees the pages;
+    only cycles wait a little longer."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(IMPORT_GC_THRESHOLD, previous[1], previous[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 class _RunExecutor:

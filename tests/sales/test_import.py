@@ -275,6 +275,30 @@ def test_pages_are_fetched_ahead_but_never_more_than_the_set_depth(
     assert imported_costs(org_a) == expected_costs(account)
 
 
+def test_a_run_collects_garbage_less_often_and_restores_the_settings(ss_app, org_a, monkeypatch):
+    import gc
+
+    from sales.services import sync, upsert
+
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=22, orders=15, days=30)
+    connection = make_connection(org_a)
+    before = gc.get_threshold()
+    seen = []
+    write = upsert.order_upsert_page
+
+    def watching(**kwargs):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return write(**kwargs)
+
+    monkeypatch.setattr(upsert, "order_upsert_page", watching)
+    run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert seen and set(seen) == {(sync.IMPORT_GC_THRESHOLD, True)}
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
