@@ -299,6 +299,39 @@ def test_a_run_collects_garbage_less_often_and_restores_the_settings(ss_app, org
     assert gc.get_freeze_count() == 0
 
 
+def test_deleting_an_organization_deletes_its_lines_and_labels_without_a_constraint(
+    ss_app, org_a, org_b
+):
+    """Lines and labels carry their parent's organization without a database constraint;
+    deleting an organization still takes all of its rows, and none of another's."""
+    from unify.tenancy.models import Organization
+
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=23, orders=20, days=30)
+    ss_app.add_account("key-of-b", "secret-of-b", seed=24, orders=10, days=30)
+    run_sync(org_a, make_connection(org_a))
+    run_sync(org_b, make_connection(org_b, key="key-of-b", secret="secret-of-b"))
+
+    def counts(org_id):
+        with org_scope(org_id):
+            return (Order.objects.count(), OrderLine.objects.count(),
+                    ShippingCost.objects.count())  # fmt: skip
+
+    a_before, b_before = counts(org_a.pk), counts(org_b.pk)
+    assert all(a_before) and all(b_before)
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = 'tenancy_organization'::regclass "
+            "AND conrelid IN ('sales_orderline'::regclass, 'sales_shippingcost'::regclass)"
+        )
+        assert cursor.fetchall() == []
+
+    Organization.objects.filter(pk=org_a.pk).delete()
+
+    assert counts(org_a.pk) == (0, 0, 0)
+    assert counts(org_b.pk) == b_before
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
