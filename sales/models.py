@@ -25,6 +25,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from connections.sources.base import RawRecord
 from unify.tenancy.models import Organization, OrgOwnedModel
 
 
@@ -66,6 +67,8 @@ class SourceRecordField(models.JSONField):
         return "text"
 
     def get_db_prep_value(self, value, connection, prepared=False):
+        if isinstance(value, RawRecord):
+            return value.text  # the record as received
         if not prepared:
             value = self.get_prep_value(value)
         return json.dumps(value, cls=self.encoder)

@@ -23,11 +23,49 @@ from typing import Any, ClassVar, Generic, TypeVar
 from django.utils.translation import gettext_lazy as _
 
 from unify.core.exceptions import IntegrationError
-from unify.core.http import RateLimiter
+from unify.core.http import RateLimiter, parse_json
 
 T = TypeVar("T")
 
 ZERO = Decimal("0")
+
+
+class RawRecord(Mapping[str, Any]):
+    """A provider record as received: its JSON text (``data``, UTF-8), read as a mapping
+    (exact money, like every parsed answer) only when something looks inside.
+
+    The import stores and hashes the text itself, so a record that is read by typed fields
+    (see ``shipstation.wire``) is never turned into a dict at all."""
+
+    __slots__ = ("_parsed", "data")
+
+    def __init__(self, data: bytes, parsed: dict[str, Any] | None = None) -> None:
+        self.data = data
+        self._parsed = parsed
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+    def _mapping(self) -> dict[str, Any]:
+        if self._parsed is None:
+            value = parse_json(self.data)
+            if not isinstance(value, dict):
+                raise TypeError("a raw record is a JSON object")
+            self._parsed = value
+        return self._parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __repr__(self) -> str:
+        return f"RawRecord({self.data[:80]!r}{'...' if len(self.data) > 80 else ''})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from connections.sources.base import SourceOrder, SourceOrderLine, SourceShipment
+from connections.sources.base import RawRecord, SourceOrder, SourceOrderLine, SourceShipment
 from sales.models import LabelStatus, Order, OrderSource, ShippingCost
 
 CENT = Decimal("0.01")
@@ -105,8 +105,12 @@ def raw_for_storage_text(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str, s
     orjson writes the same text as ``_dump`` (compact, UTF-8, a Decimal as its string)
     several times faster, and refuses a lone surrogate; a record with one of those or a NUL
     (which PostgreSQL will not store) takes the slow path and is cleaned."""
+    if isinstance(raw, RawRecord) and b"\\u" not in raw.data:
+        # The record's own text. Without escapes it has no NUL and no lone surrogate (JSON
+        # forbids raw control characters, and the bytes are valid UTF-8).
+        return raw, hashlib.md5(raw.data, usedforsecurity=False).hexdigest(), raw.text, False
     try:
-        dumped = orjson.dumps(raw, default=str)
+        dumped = orjson.dumps(raw if isinstance(raw, dict) else dict(raw), default=str)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, an integer over 64 bits
         dumped = None
     if dumped is None or b"\\u0000" in dumped:
@@ -125,6 +129,8 @@ def raw_for_storage_text(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str, s
 
 
 def raw_text(raw: Any) -> str:
+    if isinstance(raw, RawRecord):
+        return _clean_text(raw.text[:RAW_TEXT_LIMIT])
     try:
         dumped = json.dumps(raw, cls=DjangoJSONEncoder, ensure_ascii=False, default=str)
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,7 +17,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connections.sources.base import RawRecord
 from connections.sources.shipstation import mapping
+from connections.sources.shipstation import wire as ss_wire
 from sales.models import ImportIssue, Order, OrderLine, SyncKind, SyncRun
 from sales.services.upsert import OrderFilter, order_upsert_page
 from sandbox.framework import json_bytes, json_loads
@@ -188,3 +191,46 @@ def test_broken_orders_become_issues_and_never_sink_their_page(run, generated):
     with org_scope(run.organization_id):
         # Lines belong only to imported orders; a broken order left nothing half-written.
         assert set(OrderLine.objects.values_list("order__external_id", flat=True)) <= imported
+
+
+def _summary(page):
+    return (
+        [(o, dict(o.bill_to), dict(o.ship_to)) for o in page.items],
+        [(e.kind, e.external_ref, e.reason) for e in page.errors],
+        page.skipped_nulls,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(generated=page())
+def test_the_typed_reader_maps_every_record_as_the_dict_mapper_does(generated):
+    """Pages are read by typed fields where a record has the usual shape and by the dict
+    mapper otherwise; whichever reads a record, the result (or the reason it is refused)
+    is the dict mapper's."""
+    entries, good, _broken = generated
+    envelope = {"orders": entries, "total": len(entries), "page": 1, "pages": 1}
+    try:
+        body = json_bytes(envelope)
+    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
+        body = json.dumps(envelope, default=str).encode()
+    reference = mapping.map_page(
+        "order", json_loads(body), list_key="orders", page=1, mapper=mapping.map_order
+    )
+    read = mapping.map_page(
+        "order", ss_wire.read_list_page(body, "orders"), list_key="orders", page=1,
+        mapper=mapping.map_order,
+    )  # fmt: skip
+    assert _summary(read) == _summary(reference)
+    assert len(read.items) >= len(good)  # out-of-range amounts are refused later
+
+
+def test_the_typed_reader_takes_the_usual_orders_and_keeps_their_text():
+    for template in TEMPLATES:
+        record = RawRecord(json_bytes(template))
+        order = mapping._map_wire_order(record)
+        assert order is not None
+        assert order == mapping.map_order(dict(json_loads(record.data)))
+        assert order.raw is record
+    odd = RawRecord(json_bytes({**TEMPLATES[0], "orderNumber": 1042}))  # a number, not text
+    assert mapping._map_wire_order(odd) is None
+    assert mapping.map_order(odd).number == "1042"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -160,12 +160,14 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         allow_empty: bool = False,
+        decode: Callable[[bytes], Any] = parse_json,
     ) -> Any:
         """Send one request and return the parsed JSON body (``None`` for an allowed empty
-        body). ``url`` (absolute) replaces ``path``; callers check where it points first."""
+        body). ``url`` (absolute) replaces ``path``; callers check where it points first.
+        ``decode`` reads the body (it raises ``ValueError`` for what is not JSON)."""
         target = url if url is not None else self.url_for(path)
         response = self._send(method, target, params=params, json_body=json_body)
-        return self._read_json(response, allow_empty=allow_empty)
+        return self._read_json(response, allow_empty=allow_empty, decode=decode)
 
     def _error(self, cls: type[IntegrationError], message: str, **kwargs: Any) -> IntegrationError:
         return cls(message, provider=self.provider, connection_id=self.connection_id, **kwargs)
@@ -261,7 +263,13 @@ class ApiClient:
             user_message=redact(message) or None,
         )
 
-    def _read_json(self, response: requests.Response, *, allow_empty: bool) -> Any:
+    def _read_json(
+        self,
+        response: requests.Response,
+        *,
+        allow_empty: bool,
+        decode: Callable[[bytes], Any] = parse_json,
+    ) -> Any:
         path = urlsplit(response.url or "").path
         try:
             content = response.content
@@ -281,7 +289,7 @@ class ApiClient:
                 status_code=response.status_code,
             )
         try:
-            return parse_json(content)
+            return decode(content)
         except (ValueError, RecursionError) as exc:
             raise self._error(
                 ProviderResponseInvalid,

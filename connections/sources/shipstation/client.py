@@ -14,6 +14,7 @@ import requests
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from connections.sources.shipstation.wire import read_list_page
 from unify.core.http import ApiClient, RateLimiter
 
 PROVIDER = "shipstation"
@@ -82,10 +83,19 @@ class ShipStationClient(ApiClient):
         )
 
     def list_orders(self, params: Mapping[str, Any]) -> Any:
-        return self.request_json("GET", "/orders", params=params)
+        """The page's envelope; each order a ``RawRecord`` (see ``wire``)."""
+        return self.request_json(
+            "GET", "/orders", params=params, decode=lambda body: read_list_page(body, "orders")
+        )
 
     def list_shipments(self, params: Mapping[str, Any]) -> Any:
-        return self.request_json("GET", "/shipments", params=params)
+        """The page's envelope; each label a ``RawRecord`` (see ``wire``)."""
+        return self.request_json(
+            "GET",
+            "/shipments",
+            params=params,
+            decode=lambda body: read_list_page(body, "shipments"),
+        )
 
     def list_fulfillments(self, params: Mapping[str, Any]) -> Any:
         return self.request_json("GET", "/fulfillments", params=params)

@@ -34,6 +34,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from connections.sources.base import (
     ZERO,
     Page,
+    RawRecord,
     SourceFulfillment,
     SourceOrder,
     SourceOrderLine,
@@ -42,6 +43,8 @@ from connections.sources.base import (
     SourceStore,
     SourceWebhook,
 )
+from connections.sources.shipstation.wire import read_order
+from unify.core.http import parse_json
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -270,6 +273,12 @@ def map_store(raw: Mapping[str, Any]) -> SourceStore:
     )
 
 
+def _kept(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record kept on its contract: a ``RawRecord`` as it is (its text is what is
+    stored), anything else copied."""
+    return raw if isinstance(raw, RawRecord) else dict(raw)
+
+
 def map_order_line(raw: Any) -> SourceOrderLine:
     if not isinstance(raw, dict):
         raise MappingError("an item is not an object")
@@ -287,7 +296,101 @@ def map_order_line(raw: Any) -> SourceOrderLine:
     )
 
 
+def _wire_money(value: Decimal | None) -> Decimal:
+    if value is None:
+        return ZERO
+    if not value.is_finite():
+        raise _NotUsual
+    return value
+
+
+class _NotUsual(Exception):
+    """A record the typed reader leaves to the dict-based mapper."""
+
+
+def _wire_text(value: str) -> str:
+    if not value.strip():
+        raise _NotUsual
+    return value
+
+
+def _map_wire_order(record: RawRecord) -> SourceOrder | None:
+    """``map_order`` for an order in the usual shape, read by typed fields (see ``wire``);
+    ``None`` for anything else, which ``map_order`` then reads the long way."""
+    wire = read_order(record)
+    if wire is None:
+        return None
+    try:
+        bill_to = _wire_address(wire.billTo)
+        ship_to = _wire_address(wire.shipTo)
+        lines = []
+        for item in wire.items or ():
+            if item is None:
+                continue
+            if item.quantity is None or not item.quantity.is_finite():
+                raise _NotUsual
+            lines.append(
+                SourceOrderLine(
+                    external_id="" if item.orderItemId is None else str(item.orderItemId),
+                    line_key=item.lineItemKey,
+                    sku=item.sku,
+                    name=item.name or "",
+                    quantity=item.quantity,
+                    unit_price=_wire_money(item.unitPrice),
+                    tax_amount=_wire_money(item.taxAmount),
+                    shipping_amount=_wire_money(item.shippingAmount),
+                    is_adjustment=bool(item.adjustment),
+                    product_id=None if item.productId is None else str(item.productId),
+                )
+            )
+        order_date = parse_timestamp(wire.orderDate)
+        create_date = parse_timestamp(wire.createDate)
+        modify_date = parse_timestamp(wire.modifyDate)
+        payment_date = parse_timestamp(wire.paymentDate)
+        ship_date = parse_day(wire.shipDate)
+        advanced = wire.advancedOptions
+        return SourceOrder(
+            external_id=str(wire.orderId),
+            order_key=wire.orderKey or "",
+            number=_wire_text(wire.orderNumber),
+            status=_wire_text(wire.orderStatus),
+            order_date=order_date,
+            create_date=create_date,
+            modify_date=modify_date,
+            payment_date=payment_date,
+            ship_date=ship_date,
+            customer_name=text(bill_to.get("name")) or text(ship_to.get("name")),
+            customer_email=wire.customerEmail or "",
+            bill_to=bill_to,
+            ship_to=ship_to,
+            store_id=None if advanced is None else advanced.storeId,
+            lines=tuple(lines),
+            tax_amount=_wire_money(wire.taxAmount),
+            shipping_amount=_wire_money(wire.shippingAmount),
+            order_total=_wire_money(wire.orderTotal),
+            amount_paid=_wire_money(wire.amountPaid),
+            externally_fulfilled=bool(wire.externallyFulfilled),
+            payment_method=wire.paymentMethod or "",
+            raw=record,
+        )
+    except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
+        return None
+
+
+def _wire_address(raw: Any) -> dict[str, Any]:
+    value = parse_json(bytes(raw))
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _NotUsual
+    return value
+
+
 def map_order(raw: Mapping[str, Any]) -> SourceOrder:
+    if isinstance(raw, RawRecord):
+        order = _map_wire_order(raw)
+        if order is not None:
+            return order
     items = raw.get("items")
     if items is None:
         items = []
@@ -322,7 +425,7 @@ def map_order(raw: Mapping[str, Any]) -> SourceOrder:
         amount_paid=money(raw.get("amountPaid"), field="amountPaid"),
         externally_fulfilled=bool(raw.get("externallyFulfilled") or False),
         payment_method=text(raw.get("paymentMethod")),
-        raw=dict(raw),
+        raw=_kept(raw),
     )
 
 
@@ -346,7 +449,7 @@ def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
         voided=bool(raw.get("voided") or False),
         void_date=parse_timestamp(raw.get("voidDate")),
         is_return=bool(raw.get("isReturnLabel") or False),
-        raw=dict(raw),
+        raw=_kept(raw),
     )
 
 
@@ -392,6 +495,8 @@ _REF_KEYS = {
 
 
 def raw_text(raw: Any) -> str:
+    if isinstance(raw, RawRecord):
+        return raw.text[:RAW_TEXT_LIMIT]
     try:
         dumped = json.dumps(raw, cls=DjangoJSONEncoder, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
@@ -400,7 +505,7 @@ def raw_text(raw: Any) -> str:
 
 
 def _external_ref(kind: str, raw: Any) -> str:
-    if isinstance(raw, dict):
+    if isinstance(raw, dict | RawRecord):
         for key in _REF_KEYS.get(kind, ()):
             value = raw.get(key)
             if value not in (None, ""):
@@ -419,7 +524,7 @@ def map_records(
         if raw is None:
             nulls += 1
             continue
-        if not isinstance(raw, dict):
+        if not isinstance(raw, dict | RawRecord):
             errors.append(SourceRecordError(kind, "", f"{kind} is not an object", raw_text(raw)))
             continue
         try:

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("core", "0001_initial"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['organization', 'target', '-at'], name='audit_org_target_at'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["organization", "target", "-at"], name="audit_org_target_at"
+            ),
         ),
     ]
