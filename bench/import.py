@@ -233,6 +233,78 @@ def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
             worker.kill()
 
 
+def database_floor_seconds(database_url: str, organization_id: int) -> float:
+    """PostgreSQL alone taking the rows an import wrote, with nothing else to do: the
+    organization's orders, lines and labels are copied out, deleted (then vacuumed) and
+    copied back in, one transaction per 500 orders with their lines and labels, every index,
+    constraint and trigger of the schema in place. No import into this schema on this
+    machine can be faster; it is the import's other floor."""
+    import psycopg
+
+    def columns(conn, table: str) -> list[str]:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                [table],
+            )
+        ]
+
+    def copy_out(conn, table: str, cols: list[str], order_by: str) -> list[bytes]:
+        query = (
+            f"COPY (SELECT {', '.join(cols)} FROM {table} WHERE organization_id = "  # noqa: S608
+            f"{int(organization_id)} ORDER BY {order_by}) TO STDOUT"
+        )
+        with conn.cursor().copy(query) as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+        return [line for line in data.split(b"\n") if line]
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        tables = {t: columns(conn, t)
+                  for t in ("sales_order", "sales_orderline", "sales_shippingcost")}  # fmt: skip
+        orders = copy_out(conn, "sales_order", tables["sales_order"], "id")
+        lines = copy_out(conn, "sales_orderline", tables["sales_orderline"], "order_id, id")
+        costs = copy_out(conn, "sales_shippingcost", tables["sales_shippingcost"], "id")
+        line_order = tables["sales_orderline"].index("order_id")
+        cost_order = tables["sales_shippingcost"].index("order_id")
+        by_order: dict[bytes, tuple[list[bytes], list[bytes]]] = {}
+        for line in lines:
+            by_order.setdefault(line.split(b"\t")[line_order], ([], []))[0].append(line)
+        unmatched = []
+        for cost in costs:
+            ref = cost.split(b"\t")[cost_order]
+            if ref == b"\\N":
+                unmatched.append(cost)
+            else:
+                by_order.setdefault(ref, ([], []))[1].append(cost)
+        for table in ("sales_shippingcost", "sales_orderline", "sales_order"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE organization_id = %s",  # noqa: S608
+                [organization_id],
+            )
+            conn.execute(f"VACUUM {table}")
+        conn.autocommit = False
+        started = time.perf_counter()
+        for first in range(0, len(orders), PAGE_SIZE):
+            chunk = orders[first : first + PAGE_SIZE]
+            ids = [row.split(b"\t", 1)[0] for row in chunk]
+            groups = {
+                "sales_order": chunk,
+                "sales_orderline": [r for i in ids for r in by_order.get(i, ([], []))[0]],
+                "sales_shippingcost": [r for i in ids for r in by_order.get(i, ([], []))[1]],
+            }
+            if first + PAGE_SIZE >= len(orders):
+                groups["sales_shippingcost"] += unmatched
+            with conn.transaction():
+                for table in ("sales_order", "sales_orderline", "sales_shippingcost"):
+                    if groups[table]:
+                        query = f"COPY {table} ({', '.join(tables[table])}) FROM STDIN"
+                        with conn.cursor().copy(query) as copy:
+                            copy.write(b"\n".join(groups[table]) + b"\n")
+        return time.perf_counter() - started
+
+
 def window_filters(window) -> tuple[str, str]:
     from connections.sources.shipstation.mapping import format_filter_end, format_filter_start
 
@@ -293,6 +365,7 @@ def main() -> int:
             requests_made = len(request_log(control, base, key)) - logged
             results[n] = {**result, "requests": requests_made, "floor": floor_plain}
             seconds = result["seconds"]
+            db_floor = database_floor_seconds(env["DATABASE_URL"], result["run"].organization_id)
             print(f"n{n}_orders_imported: {result['orders']}")
             print(f"n{n}_label_costs_imported: {result['costs']}")
             print(f"n{n}_requests: {requests_made}")
@@ -302,6 +375,11 @@ def main() -> int:
             print(f"n{n}_floor_seconds_decimal_json: {floor_decimal:.2f}")
             print(f"n{n}_ratio_to_floor: {seconds / floor_plain:.2f}")
             print(f"n{n}_ratio_to_decimal_floor: {seconds / floor_decimal:.2f}")
+            # PostgreSQL alone taking the same rows (see database_floor_seconds): the least
+            # any import into this schema needs, as a multiple of the download floor.
+            print(f"n{n}_database_floor_seconds: {db_floor:.2f}")
+            print(f"n{n}_database_floor_ratio_to_floor: {db_floor / floor_plain:.2f}")
+            print(f"n{n}_ratio_to_database_floor: {seconds / db_floor:.2f}")
             print(f"n{n}_worker_peak_rss_mb: {result['peak_rss_mb']:.0f}")
             print("", flush=True)
 
