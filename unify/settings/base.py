@@ -344,6 +344,8 @@ SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS = env.float(
 # Import (sales): overlap of incremental windows, page size, retry bounds, run lease.
 SALES_SYNC_OVERLAP_MINUTES = env.int("SALES_SYNC_OVERLAP_MINUTES", default=5)
 SALES_SYNC_PAGE_SIZE = env.int("SALES_SYNC_PAGE_SIZE", default=500)
+# Pages downloaded and mapped ahead of the one being written (memory: a few MB a page).
+SALES_SYNC_PREFETCH_PAGES = env.int("SALES_SYNC_PREFETCH_PAGES", default=3)
 SALES_SYNC_MAX_ATTEMPTS = env.int("SALES_SYNC_MAX_ATTEMPTS", default=6)
 SALES_SYNC_BACKOFF_SECONDS = env.float("SALES_SYNC_BACKOFF_SECONDS", default=2.0)
 SALES_SYNC_BACKOFF_MAX_SECONDS = env.float("SALES_SYNC_BACKOFF_MAX_SECONDS", default=60.0)
