@@ -714,9 +714,12 @@ class _RunExecutor:
             if nxt in self._ahead:
                 return
             self._ahead_tail = None
-            self._ahead[nxt] = self._prefetcher.submit(
-                self._fetch_and_follow, nxt, phases, self._ahead_generation
-            )
+            try:
+                self._ahead[nxt] = self._prefetcher.submit(
+                    self._fetch_and_follow, nxt, phases, self._ahead_generation
+                )
+            except RuntimeError:  # the run has ended (the prefetcher is shut down)
+                return
 
     def _fetch_and_follow(
         self, key: tuple, phases: list[str], generation: int
