@@ -98,9 +98,12 @@ def required_id(value: str | None, *, field: str, limit: int) -> str:
     return result
 
 
-def raw_for_storage_text(raw: Mapping[str, Any]) -> tuple[dict[str, Any], str, str, bool]:
+def raw_for_storage_text(
+    raw: Mapping[str, Any],
+) -> tuple[Mapping[str, Any], str, str, bool]:
     """(the raw record safe to store, its hash, its JSON text, whether it needed cleaning).
-    One JSON dump serves all of them.
+    One JSON dump serves all of them; a ``RawRecord`` without escapes is its own text (the
+    record itself is returned: the source-record field stores its text).
 
     orjson writes the same text as ``_dump`` (compact, UTF-8, a Decimal as its string)
     several times faster, and refuses a lone surrogate; a record with one of those or a NUL
