@@ -58,7 +58,7 @@ from sales.models import (
     SyncRun,
     SyncStatus,
 )
-from sales.services import upsert
+from sales.services import bulk, upsert
 from sales.services.upsert import OrderFilter, StoreInfo
 from unify.core.exceptions import (
     DecryptionError,
@@ -353,7 +353,7 @@ def sync_run_execute(
         deadline=time.monotonic() + budget,
         adapter_factory=adapter_factory or default_adapter_factory,
     )
-    with _bulk_allocation_gc():
+    with _bulk_allocation_gc(), bulk.id_reserve():
         return executor.execute()
 
 

@@ -332,6 +332,32 @@ def test_deleting_an_organization_deletes_its_lines_and_labels_without_a_constra
     assert counts(org_b.pk) == b_before
 
 
+def test_a_run_draws_new_order_ids_thousands_at_a_time(ss_app, org_a, settings):
+    """New orders' ids come from the sequence once for many pages (not once per page); ids
+    stay unique, and what the run leaves unused is only a gap in the sequence."""
+    from django.test.utils import CaptureQueriesContext
+
+    from sales.services import bulk
+
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=25, orders=45, days=30)
+    connection = make_connection(org_a)
+    with CaptureQueriesContext(db_connection) as queries:
+        run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.orders_created == 45
+    draws = [q for q in queries.captured_queries if "nextval" in q["sql"]]
+    assert len(draws) == 1
+    ids = sorted(orders_by_ref(org_a)[ref].pk for ref in orders_by_ref(org_a))
+    assert len(set(ids)) == 45
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM sales_order_id_seq")
+        assert cursor.fetchone()[0] >= ids[-1] + bulk.ID_RESERVE_BATCH - 45
+    # Outside a run, ids are drawn as needed.
+    assert bulk._reserve.get() is None
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
