@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,7 +164,7 @@ ORDER_COLUMNS = (
     "externally_fulfilled", "raw", "raw_hash", "content_hash", "lines_hash", "last_synced_at",
     "label_cost_total", "return_label_cost_total", "label_status",
 )  # fmt: skip
-JSON_COLUMNS = frozenset({"bill_to", "ship_to", "raw"})
+_order_row = operator.itemgetter(*ORDER_COLUMNS)  # values -> the row's tuple, in C
 LINE_COLUMNS = (
     "line_key", "position", "sku", "name", "quantity", "unit_price", "tax", "shipping",
     "is_adjustment", "is_discount",
@@ -204,8 +205,7 @@ class MappedOrder:
     pk: int | None = None
 
     def row(self) -> tuple:
-        json_text = self.json_text
-        return tuple(json_text[c] if c in JSON_COLUMNS else self.values[c] for c in ORDER_COLUMNS)
+        return _order_row({**self.values, **self.json_text})
 
     def model(self) -> Order:
         return Order(pk=self.pk, **self.values)
@@ -376,6 +376,8 @@ COST_COLUMNS = (
     "raw_hash", "last_synced_at",
 )  # fmt: skip
 
+_cost_row = operator.itemgetter(*COST_COLUMNS)
+
 SHIPPING_COST_IMPORT_FIELDS = (
     "order_external_id", "order_number", "order_key", "store_external_id", "ship_date",
     "create_date", "carrier", "service", "tracking_number", "cost", "insurance", "voided",
@@ -391,7 +393,7 @@ class MappedShipment:
     raw_hash: str
 
     def row(self) -> tuple:
-        return tuple(self.raw_json if c == "raw" else self.values[c] for c in COST_COLUMNS)
+        return _cost_row({**self.values, "raw": self.raw_json})
 
     def model(self) -> ShippingCost:
         return ShippingCost(**self.values)
