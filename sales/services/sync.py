@@ -84,7 +84,8 @@ PHASE_ORDER = (SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED, SyncPhase.ORDE
 # statistics; with stale numbers PostgreSQL takes the new connection for an empty one and
 # looks orders up by scanning all of its rows (a date index) instead of by source id (the
 # unique index): every page would cost more than the last. Statistics are refreshed after
-# this many new rows.
+# this many new rows, then after twice as many each time (plans change with the table's
+# order of magnitude, not with every 10,000 rows), and when a listing ends.
 ANALYZE_EVERY_ROWS = 10_000
 
 
@@ -416,6 +417,7 @@ class _RunExecutor:
         self._ahead_depth = max(1, int(_setting("SALES_SYNC_PREFETCH_PAGES", 3)))
         self._ahead_generation = 0  # bumped when the pages ahead are dropped
         self._rows_since_analyze = 0
+        self._analyze_after = ANALYZE_EVERY_ROWS
         # Orders of the last page read again by the next one (keyset paging restarts at the
         # boundary second): not "unchanged" orders, just seen twice.
         self._boundary_refs: set[str] = set()
@@ -792,11 +794,12 @@ class _RunExecutor:
         self._lease_renewed_at = time.monotonic()
         self._rows_since_analyze += result.created
         # Also when a listing ends: the next one looks up what this one wrote.
-        if self._rows_since_analyze >= ANALYZE_EVERY_ROWS or (
-            next_phase != phase and self._rows_since_analyze >= ANALYZE_EVERY_ROWS // 2
-        ):
-            self._rows_since_analyze = 0
-            _refresh_statistics()
+        if self._rows_since_analyze >= self._analyze_after:
+            self._analyze_after *= 2
+        elif next_phase == phase or self._rows_since_analyze < ANALYZE_EVERY_ROWS // 2:
+            return
+        self._rows_since_analyze = 0
+        _refresh_statistics()
 
     @staticmethod
     def _pages_left_estimate(phase: str, page: Page, phases: list[str]) -> int:

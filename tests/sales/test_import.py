@@ -358,6 +358,31 @@ def test_a_run_draws_new_order_ids_thousands_at_a_time(ss_app, org_a, settings):
     assert bulk._reserve.get() is None
 
 
+def test_statistics_are_refreshed_as_the_tables_grow_not_every_few_pages(
+    ss_app, org_a, settings, monkeypatch
+):
+    """ANALYZE after the first N new rows, then after 2N, 4N, ... more, and when a listing
+    that wrote enough ends: a handful for a large first import, not one every N rows."""
+    from django.test.utils import CaptureQueriesContext
+
+    from sales.services import sync
+
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    monkeypatch.setattr(sync, "ANALYZE_EVERY_ROWS", 20)
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=160, days=30)
+    connection = make_connection(org_a)
+    with CaptureQueriesContext(db_connection) as queries:
+        run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    written = run.orders_created + run.costs_created
+    assert written > 250
+    analyzes = [q for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    # Every 20 rows would be more than a dozen; doubling gives 20, 60, 140, 300 (+ the ends
+    # of the two label listings and of the orders).
+    assert 3 <= len(analyzes) <= 7
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
