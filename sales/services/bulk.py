@@ -115,11 +115,33 @@ def _new_ids(cursor, table: str, count: int) -> list[int]:
     return ids
 
 
+# Set by a caller that retries its whole transaction on a unique violation (the sync's page
+# writer): then new rows are copied without a savepoint around them.
+_optimistic: ContextVar[bool] = ContextVar("sales_copy_optimistic", default=False)
+
+
+@contextlib.contextmanager
+def optimistic_copy(enabled: bool = True) -> Iterator[None]:
+    """Within: ``_copy_new`` takes no savepoint (two round trips fewer) and a row that exists
+    after all raises ``IntegrityError``, which aborts the caller's transaction; the caller
+    must roll it back and write again outside this block, where such rows are merged."""
+    token = _optimistic.set(enabled)
+    try:
+        yield
+    finally:
+        _optimistic.reset(token)
+
+
 def _copy_new(table: str, columns: Sequence[str], rows) -> bool:
     """Rows believed new go straight into ``table`` with ``COPY``, skipping the staging table
     and the merge: half the writing, most of a first import. If one exists after all
     (written meanwhile by someone else: a unique violation), nothing of this step stays and
-    ``False`` tells the caller to merge them instead."""
+    ``False`` tells the caller to merge them instead (or, in ``optimistic_copy``, the
+    ``IntegrityError`` goes to the caller)."""
+    if _optimistic.get():
+        with db.cursor() as cursor:
+            _copy(cursor, table, columns, rows)
+        return True
     try:
         with transaction.atomic(), db.cursor() as cursor:
             _copy(cursor, table, columns, rows)

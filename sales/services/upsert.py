@@ -252,6 +252,7 @@ def _write_orders(
     for ref, item in mapped.items():
         current = existing.get(ref)
         if current is None:
+            item.pk = None  # (an id from an attempt that was rolled back is not the row's)
             to_write.append(item)
             relined.append(item)
             result.created += 1

@@ -813,6 +813,40 @@ def test_an_order_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_a
     assert all(o.customer_name == "Rewritten " + ref for ref, o in after.items())
 
 
+def test_a_page_whose_new_order_was_written_meanwhile_is_written_again_not_doubled(
+    ss_app, org_a, settings, monkeypatch
+):
+    """The run copies new orders without a savepoint; when one of them was written by
+    someone else between the page's look-up and its write, the page is rolled back and
+    written again the careful way: every order once, the run unharmed."""
+    import dataclasses
+
+    from sales.services import bulk
+
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=27, orders=25, days=30)
+    connection = make_connection(org_a)
+    write = bulk.orders_write
+    calls: list[list[str]] = []
+
+    def racing(items, **kwargs):
+        calls.append([i.external_id for i in items])
+        if len(calls) == 1:
+            # Someone else writes the first order just before us (same look-up missed it).
+            meanwhile = dataclasses.replace(items[0], values=dict(items[0].values))
+            write([meanwhile], **kwargs)
+        return write(items, **kwargs)
+
+    monkeypatch.setattr(bulk, "orders_write", racing)
+    run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error_detail
+    assert calls[0] == calls[1]  # the first page, written a second time
+    assert imported_orders(org_a) == expected_orders(account)
+    with org_scope(org_a.pk):
+        assert Order.objects.count() == len(account.orders.records) == 25
+
+
 def test_a_label_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_app, org_a):
     """Like orders: labels the page's look-up did not find go in with a plain COPY; one
     written meanwhile meets the unique index and the page is merged instead (keeping the
