@@ -503,13 +503,12 @@ def shipping_cost_upsert_page(
         # Sales channel: a label names its ShipStation order; when that order is already
         # here, the label is written attached and the order's totals are refreshed.
         orders = dict(
-            Order.objects.filter(
-                organization_id=organization_id,
-                connection_id=connection_id,
-                external_id__in={i.values["order_external_id"] for i in to_write},
+            _rows(
+                "SELECT external_id, id FROM sales_order WHERE organization_id = %s "
+                "AND connection_id = %s AND external_id {ids}",
+                [organization_id, connection_id],
+                list({i.values["order_external_id"] for i in to_write}),
             )
-            .order_by()
-            .values_list("external_id", "pk")
         )
         for item in to_write:
             item.values["order_id"] = orders.get(item.values["order_external_id"])
