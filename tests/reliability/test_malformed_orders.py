@@ -234,3 +234,54 @@ def test_the_typed_reader_takes_the_usual_orders_and_keeps_their_text():
     odd = RawRecord(json_bytes({**TEMPLATES[0], "orderNumber": 1042}))  # a number, not text
     assert mapping._map_wire_order(odd) is None
     assert mapping.map_order(odd).number == "1042"
+
+
+# --- labels: the typed reader against the dict mapper ----------------------------------------
+
+LABELS = [json_loads(json_bytes(wire.shipment(s, include_items=False))) for s in _DATA.shipments]
+LABEL_FIELDS = [
+    "shipmentId", "orderId", "orderKey", "orderNumber", "createDate", "shipDate", "carrierCode",
+    "serviceCode", "trackingNumber", "shipmentCost", "insuranceCost", "voided", "voidDate",
+    "isReturnLabel", "advancedOptions",
+]  # fmt: skip
+any_value = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(max_size=12), st.sampled_from(["", "  ", "12.50", "NaN", "2024-05-02T13:02:45",
+                                           "2024-05-02", "1e400"]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.sampled_from(["storeId"]),
+                                                         st.integers(), max_size=1),
+)  # fmt: skip
+
+
+def _read_label(raw) -> tuple:
+    try:
+        return ("ok", mapping.map_shipment(raw))
+    except (mapping.MappingError, ValueError, TypeError, ArithmeticError) as exc:
+        return ("refused", str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    template=st.sampled_from(LABELS),
+    changes=st.dictionaries(st.sampled_from(LABEL_FIELDS), any_value, max_size=3),
+    dropped=st.lists(st.sampled_from(LABEL_FIELDS), max_size=2),
+)
+def test_the_typed_reader_maps_every_label_as_the_dict_mapper_does(template, changes, dropped):
+    record = {k: v for k, v in {**template, **changes}.items() if k not in dropped}
+    try:
+        body = json_bytes(record)  # money as JSON numbers, like ShipStation
+    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
+        body = json.dumps(record, default=str).encode()
+    reference = _read_label(json_loads(body))
+    read = _read_label(RawRecord(body))
+    assert read == reference
+
+
+def test_the_typed_reader_takes_the_usual_labels():
+    for template in LABELS:
+        record = RawRecord(json_bytes(template))
+        label = mapping._map_wire_shipment(record)
+        assert label is not None
+        assert label == mapping.map_shipment(dict(json_loads(record.data)))
+        assert label.raw is record

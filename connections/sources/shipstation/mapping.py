@@ -43,7 +43,7 @@ from connections.sources.base import (
     SourceStore,
     SourceWebhook,
 )
-from connections.sources.shipstation.wire import read_order
+from connections.sources.shipstation.wire import read_order, read_shipment
 from unify.core.http import parse_json
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -429,7 +429,41 @@ def map_order(raw: Mapping[str, Any]) -> SourceOrder:
     )
 
 
+def _map_wire_shipment(record: RawRecord) -> SourceShipment | None:
+    """``map_shipment`` for a label in the usual shape, read by typed fields (see ``wire``);
+    ``None`` for anything else, which ``map_shipment`` then reads the long way."""
+    wire = read_shipment(record)
+    if wire is None:
+        return None
+    try:
+        advanced = wire.advancedOptions
+        return SourceShipment(
+            external_id=str(wire.shipmentId),
+            order_id=None if wire.orderId is None else str(wire.orderId),
+            order_key=wire.orderKey,
+            order_number=wire.orderNumber,
+            store_id=None if advanced is None else advanced.storeId,
+            create_date=parse_timestamp(wire.createDate),
+            ship_date=parse_day(wire.shipDate),
+            carrier=wire.carrierCode or "",
+            service=wire.serviceCode or "",
+            tracking_number=wire.trackingNumber or "",
+            cost=_wire_money(wire.shipmentCost),
+            insurance_cost=_wire_money(wire.insuranceCost),
+            voided=bool(wire.voided),
+            void_date=parse_timestamp(wire.voidDate),
+            is_return=bool(wire.isReturnLabel),
+            raw=record,
+        )
+    except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
+        return None
+
+
 def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
+    if isinstance(raw, RawRecord):
+        shipment = _map_wire_shipment(raw)
+        if shipment is not None:
+            return shipment
     advanced = raw.get("advancedOptions") or {}
     if not isinstance(advanced, dict):
         raise MappingError("advancedOptions is not an object")

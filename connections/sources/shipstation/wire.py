@@ -3,7 +3,7 @@
 A list page (``{"orders": [...], "total", "page", "pages"}``) is split into its records
 without parsing them: each record stays the JSON text ShipStation sent
 (:class:`~connections.sources.base.RawRecord`), stored as it is and parsed only when needed.
-An order in the usual shape is then read straight into typed fields (msgspec: only the
+An order or a label in the usual shape is then read straight into typed fields (msgspec: only the
 fields the import uses, money as exact ``Decimal``) instead of a dict of everything.
 
 The dict-based mapper in :mod:`~connections.sources.shipstation.mapping` stays the
@@ -107,5 +107,37 @@ def read_order(record: RawRecord) -> WireOrder | None:
     """The order's fields, or ``None`` when it is not in the usual shape."""
     try:
         return _order.decode(record.data)
+    except msgspec.DecodeError:
+        return None
+
+
+# --- labels in the usual shape ---------------------------------------------------------------
+
+
+class WireShipment(msgspec.Struct, kw_only=True):
+    shipmentId: int
+    orderId: int | None = None
+    orderKey: str | None = None
+    orderNumber: str | None = None
+    createDate: str
+    shipDate: str | None = None
+    carrierCode: str | None = None
+    serviceCode: str | None = None
+    trackingNumber: str | None = None
+    shipmentCost: Decimal | None = None
+    insuranceCost: Decimal | None = None
+    voided: bool | None = None
+    voidDate: str | None = None
+    isReturnLabel: bool | None = None
+    advancedOptions: WireAdvancedOptions | None = None
+
+
+_shipment = msgspec.json.Decoder(WireShipment)
+
+
+def read_shipment(record: RawRecord) -> WireShipment | None:
+    """The label's fields, or ``None`` when it is not in the usual shape."""
+    try:
+        return _shipment.decode(record.data)
     except msgspec.DecodeError:
         return None
