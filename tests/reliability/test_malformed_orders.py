@@ -193,6 +193,15 @@ def test_broken_orders_become_issues_and_never_sink_their_page(run, generated):
         assert set(OrderLine.objects.values_list("order__external_id", flat=True)) <= imported
 
 
+def _wire_body(value) -> bytes:
+    """JSON as ShipStation sends it (money as numbers); a lone surrogate, which only an
+    escape can carry, makes it ASCII-escaped JSON instead."""
+    try:
+        return json_bytes(value)
+    except UnicodeEncodeError:
+        return json.dumps(value, default=str).encode()
+
+
 def _summary(page):
     return (
         [(o, dict(o.bill_to), dict(o.ship_to)) for o in page.items],
@@ -208,11 +217,7 @@ def test_the_typed_reader_maps_every_record_as_the_dict_mapper_does(generated):
     mapper otherwise; whichever reads a record, the result (or the reason it is refused)
     is the dict mapper's."""
     entries, good, _broken = generated
-    envelope = {"orders": entries, "total": len(entries), "page": 1, "pages": 1}
-    try:
-        body = json_bytes(envelope)
-    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
-        body = json.dumps(envelope, default=str).encode()
+    body = _wire_body({"orders": entries, "total": len(entries), "page": 1, "pages": 1})
     reference = mapping.map_page(
         "order", json_loads(body), list_key="orders", page=1, mapper=mapping.map_order
     )
@@ -269,10 +274,7 @@ def _read_label(raw) -> tuple:
 )
 def test_the_typed_reader_maps_every_label_as_the_dict_mapper_does(template, changes, dropped):
     record = {k: v for k, v in {**template, **changes}.items() if k not in dropped}
-    try:
-        body = json_bytes(record)  # money as JSON numbers, like ShipStation
-    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
-        body = json.dumps(record, default=str).encode()
+    body = _wire_body(record)
     reference = _read_label(json_loads(body))
     read = _read_label(RawRecord(body))
     assert read == reference

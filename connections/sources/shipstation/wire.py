@@ -103,12 +103,16 @@ class WireOrder(msgspec.Struct, kw_only=True):
 _order = msgspec.json.Decoder(WireOrder)
 
 
-def read_order(record: RawRecord) -> WireOrder | None:
-    """The order's fields, or ``None`` when it is not in the usual shape."""
+def _read(decoder: msgspec.json.Decoder, record: RawRecord) -> Any:
     try:
-        return _order.decode(record.data)
+        return decoder.decode(record.data)
     except msgspec.DecodeError:
         return None
+
+
+def read_order(record: RawRecord) -> WireOrder | None:
+    """The order's fields, or ``None`` when it is not in the usual shape."""
+    return _read(_order, record)
 
 
 # --- labels in the usual shape ---------------------------------------------------------------
@@ -137,7 +141,4 @@ _shipment = msgspec.json.Decoder(WireShipment)
 
 def read_shipment(record: RawRecord) -> WireShipment | None:
     """The label's fields, or ``None`` when it is not in the usual shape."""
-    try:
-        return _shipment.decode(record.data)
-    except msgspec.DecodeError:
-        return None
+    return _read(_shipment, record)
