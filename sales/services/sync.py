@@ -83,29 +83,52 @@ PHASE_ORDER = (SyncPhase.LABELS_CREATED, SyncPhase.LABELS_VOIDED, SyncPhase.ORDE
 # A first import of a large account grows the tables faster than autovacuum re-reads their
 # statistics; with stale numbers PostgreSQL takes the new connection for an empty one and
 # looks orders up by scanning all of its rows (a date index) instead of by source id (the
-# unique index): every page would cost more than the last. Statistics are refreshed after
-# this many new rows, then after twice as many each time (plans change with the table's
-# order of magnitude, not with every 10,000 rows), and when a listing ends.
+# unique index): every page would cost more than the last. Each table's statistics are
+# refreshed after this many of its new rows, then after twice as many each time (plans
+# change with the table's order of magnitude, not with every 10,000 rows), and when a listing
+# that wrote to it ends. The schedule is kept per table: the labels listed first must not
+# put off the orders table's first refresh (its look-ups would then scan for 80,000 rows).
 ANALYZE_EVERY_ROWS = 10_000
 
+# What each listing writes, and the columns its look-ups filter on (only those: the source
+# records, several KB of JSON a row, would otherwise be read back and decompressed for
+# statistics nobody uses; lines are only replaced by order id).
+_ANALYZED = {
+    "sales_order": "sales_order (organization_id, connection_id, external_id, store_name)",
+    "sales_shippingcost": (
+        "sales_shippingcost (organization_id, connection_id, external_id, order_external_id, "
+        "order_id)"
+    ),
+}
 
-def _refresh_statistics() -> None:
+
+def _refresh_statistics(table: str) -> None:
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        # The tables the import looks rows up in (lines are only replaced by order id), and
-        # only the columns its look-ups filter on: the source records (several KB of JSON a
-        # row) would otherwise be read back and decompressed for statistics nobody uses. A
-        # small sample is enough to tell the planner the connection is no longer empty;
+        # A small sample is enough to tell the planner the connection is no longer empty;
         # autovacuum's own ANALYZE later reads the full sample.
         cursor.execute("SET LOCAL default_statistics_target = 10")
-        cursor.execute(
-            "ANALYZE sales_order (organization_id, connection_id, external_id, store_name), "
-            "sales_shippingcost (organization_id, connection_id, external_id, "
-            "order_external_id, order_id)"
-        )
+        cursor.execute(f"ANALYZE {_ANALYZED[table]}")
+
+
+@dataclass
+class _StatisticsSchedule:
+    """When one table's statistics are refreshed next (see ``ANALYZE_EVERY_ROWS``)."""
+
+    rows_since: int = 0
+    after: int = 0
+
+    def due(self, created: int, *, listing_ended: bool) -> bool:
+        self.rows_since += created
+        if self.rows_since >= (self.after or ANALYZE_EVERY_ROWS):
+            self.after = 2 * (self.after or ANALYZE_EVERY_ROWS)
+        elif not listing_ended or self.rows_since < ANALYZE_EVERY_ROWS // 2:
+            return False
+        self.rows_since = 0
+        return True
 
 
 class LeaseLost(Exception):
@@ -416,8 +439,7 @@ class _RunExecutor:
         self._ahead_tail: tuple[tuple, Page] | None = None
         self._ahead_depth = max(1, int(_setting("SALES_SYNC_PREFETCH_PAGES", 3)))
         self._ahead_generation = 0  # bumped when the pages ahead are dropped
-        self._rows_since_analyze = 0
-        self._analyze_after = ANALYZE_EVERY_ROWS
+        self._statistics = {table: _StatisticsSchedule() for table in _ANALYZED}
         # Orders of the last page read again by the next one (keyset paging restarts at the
         # boundary second): not "unchanged" orders, just seen twice.
         self._boundary_refs: set[str] = set()
@@ -764,14 +786,10 @@ class _RunExecutor:
         self._boundary_refs = boundary_refs
         self.run = run
         self._lease_renewed_at = time.monotonic()
-        self._rows_since_analyze += result.created
+        table = "sales_order" if phase == SyncPhase.ORDERS else "sales_shippingcost"
         # Also when a listing ends: the next one looks up what this one wrote.
-        if self._rows_since_analyze >= self._analyze_after:
-            self._analyze_after *= 2
-        elif next_phase == phase or self._rows_since_analyze < ANALYZE_EVERY_ROWS // 2:
-            return
-        self._rows_since_analyze = 0
-        _refresh_statistics()
+        if self._statistics[table].due(result.created, listing_ended=next_phase != phase):
+            _refresh_statistics(table)
 
     def _write_page(
         self,

@@ -383,6 +383,43 @@ def test_statistics_are_refreshed_as_the_tables_grow_not_every_few_pages(
     assert 3 <= len(analyzes) <= 7
 
 
+def test_the_orders_table_gets_its_first_statistics_early_even_after_many_labels(
+    ss_app, org_a, settings, monkeypatch
+):
+    """Labels are listed first. Their rows must not put off the orders table's own schedule:
+    its statistics are refreshed within its first N new rows, or every order page's look-up
+    by source id would be planned for an empty connection (a scan that grows page by page)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from sales.services import sync
+
+    settings.SALES_SYNC_PAGE_SIZE = 10
+    monkeypatch.setattr(sync, "ANALYZE_EVERY_ROWS", 20)
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=160, days=30)
+    connection = make_connection(org_a)
+    with CaptureQueriesContext(db_connection) as queries:
+        run = run_sync(org_a, connection)
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.costs_created > 40  # the labels alone pass the threshold twice
+    order_pages = 0
+    first_refresh_after = None
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if sql.startswith("SELECT external_id, id, raw_hash") and "FROM sales_order" in sql:
+            order_pages += 1
+        elif sql.startswith("ANALYZE sales_order") and order_pages and first_refresh_after is None:
+            first_refresh_after = order_pages
+    # 20 new orders are two pages of ten (three, as keyset paging reads a page's last second
+    # again); the refresh follows the page that crosses them. Counted with the labels, it
+    # would come after 80 orders.
+    assert first_refresh_after is not None
+    assert first_refresh_after <= 3
+    # Each table is analyzed on its own: no ANALYZE names both.
+    analyzes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert all(("sales_order " in a) != ("sales_shippingcost" in a) for a in analyzes)
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
