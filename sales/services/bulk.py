@@ -29,6 +29,7 @@ from sales.services.records import (
     SHIPPING_COST_IMPORT_FIELDS,
     MappedOrder,
     MappedShipment,
+    copy_timestamp,
 )
 
 # Set on insert only; the import never rewrites them (posting and review own them), so they
@@ -157,7 +158,10 @@ def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
     constants = (False, False, PostingStatus.NOT_POSTED.value)
     with db.cursor() as cursor:
         ids = _new_ids(cursor, "sales_order", len(items))
-    rows = ((pk, *item.row(), now, now, *constants) for pk, item in zip(ids, items, strict=True))
+    stamp = copy_timestamp(now)
+    rows = (
+        (pk, *item.row(), stamp, stamp, *constants) for pk, item in zip(ids, items, strict=True)
+    )
     if not _copy_new("sales_order", columns, rows):
         return False
     for pk, item in zip(ids, items, strict=True):
@@ -192,7 +196,8 @@ def orders_write(
     where = f" WHERE {conflict_where}" if conflict_where else ""
     with db.cursor() as cursor:
         _temp_table(cursor, "sales_incoming_order", "sales_order", ORDER_COLUMNS)
-        _copy(cursor, "sales_incoming_order", columns, (i.row() + (now, now) for i in items))
+        stamp = copy_timestamp(now)
+        _copy(cursor, "sales_incoming_order", columns, (i.row() + (stamp, stamp) for i in items))
         cursor.execute(
             f"INSERT INTO sales_order ({', '.join(insert_columns)}) "  # noqa: S608
             f"SELECT {select} FROM sales_incoming_order "
@@ -228,8 +233,9 @@ def order_lines_write(items: Sequence[MappedOrder]) -> None:
     now = timezone.now()
     if use_copy():
         columns = ["organization_id", "order_id", *LINE_COLUMNS, "created_at", "updated_at"]
+        stamp = copy_timestamp(now)
         rows = (
-            (item.values["organization_id"], item.pk, *line, now, now)
+            (item.values["organization_id"], item.pk, *line, stamp, stamp)
             for item in items
             for line in item.lines
         )
@@ -261,7 +267,9 @@ def shipping_costs_write(
     columns = [*COST_COLUMNS, "created_at", "updated_at"]
     if use_copy() and known is not None:
         new = [i for i in items if i.external_id not in known]
-        if new and _copy_new("sales_shippingcost", columns, (i.row() + (now, now) for i in new)):
+        stamp = copy_timestamp(now)
+        rows = (i.row() + (stamp, stamp) for i in new)
+        if new and _copy_new("sales_shippingcost", columns, rows):
             items = [i for i in items if i.external_id in known]
             if not items:
                 return
@@ -292,7 +300,8 @@ def shipping_costs_write(
     )
     with db.cursor() as cursor:
         _temp_table(cursor, "sales_incoming_cost", "sales_shippingcost", COST_COLUMNS)
-        _copy(cursor, "sales_incoming_cost", columns, (i.row() + (now, now) for i in items))
+        stamp = copy_timestamp(now)
+        _copy(cursor, "sales_incoming_cost", columns, (i.row() + (stamp, stamp) for i in items))
         cursor.execute(
             f"INSERT INTO sales_shippingcost ({', '.join(columns)}) "  # noqa: S608
             f"SELECT {', '.join(columns)} FROM sales_incoming_cost "

@@ -420,6 +420,34 @@ def test_the_orders_table_gets_its_first_statistics_early_even_after_many_labels
     assert all(("sales_order " in a) != ("sales_shippingcost" in a) for a in analyzes)
 
 
+def test_page_stamps_copied_as_text_keep_their_moment_in_any_session_time_zone(ss_app, org_a):
+    """The written/synced stamps a page shares go to COPY as text with their offset: read
+    back, they are the moment of the run, even when the database session is not in UTC."""
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=27, orders=15, days=30)
+    connection = make_connection(org_a)
+    before = timezone.now()
+    with db_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+    try:
+        run = run_sync(org_a, connection)
+    finally:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    after = timezone.now()
+
+    assert run.orders_created == 15 and run.costs_created > 0
+    with org_scope(org_a.pk):
+        orders = list(Order.objects.filter(organization=org_a))
+        costs = list(ShippingCost.objects.filter(organization=org_a))
+        lines = list(OrderLine.objects.filter(organization=org_a))
+    assert lines
+    for row in [*orders, *costs, *lines]:
+        assert before <= row.created_at <= after
+        assert row.updated_at == row.created_at
+    for row in [*orders, *costs]:
+        assert before <= row.last_synced_at <= after
+
+
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
     """The records as ShipStation sent them, stored as JSON text (not parsed into jsonb) and
     read back as the parsed record."""
