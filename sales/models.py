@@ -195,10 +195,8 @@ class Order(OrgOwnedModel):
         # case-insensitive prefix and trigram search) are created by migration
         # 0003_sales_tab with SQL per database vendor: PostgreSQL gets INCLUDE columns,
         # text_pattern_ops and a pg_trgm GIN index, which Django's Index cannot express
-        # portably. They replace the plain (organization, x) indexes that used to be here.
-        indexes = [
-            models.Index(fields=["organization", "customer_email"], name="order_org_email"),
-        ]
+        # portably. They replace the plain (organization, x) indexes that used to be here
+        # (the last of them, on the exact e-mail, served no query: search is by prefix).
 
     def __str__(self) -> str:
         return f"#{self.number}"
@@ -210,7 +208,9 @@ class Order(OrgOwnedModel):
 
 class OrderLine(OrgOwnedModel):
     organization = _organization_unindexed(copy_of_parents=True)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the unique (order, position) below, which it leads: lines are only ever read
+    # and replaced by their order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_key = models.CharField(_("line key"), max_length=200, blank=True)
     position = models.PositiveIntegerField(_("position"))
     sku = models.CharField(_("SKU"), max_length=200, blank=True)
@@ -226,11 +226,11 @@ class OrderLine(OrgOwnedModel):
         ordering = ["order_id", "position"]
         verbose_name = _("order line")
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "order", "position"], name="order_line_unique_position"
-            )
+            # The organization is a copy of the order's: unique per order is the same rule,
+            # and the same index serves every look-up by order.
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_unique_position")
         ]
-        indexes = [models.Index(fields=["organization", "sku"], name="order_line_org_sku")]
+        # SKU search is by prefix: ``orderline_tab_sku_prefix`` (migration 0003).
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku or self.name}"
@@ -281,7 +281,6 @@ class ShippingCost(OrgOwnedModel):
             )
         ]
         indexes = [
-            models.Index(fields=["organization", "order"], name="shipcost_org_order"),
             models.Index(
                 fields=["organization", "connection", "order_external_id"],
                 name="shipcost_org_conn_orderid",

@@ -974,3 +974,33 @@ def test_a_label_taken_for_new_but_written_meanwhile_is_merged_not_doubled(ss_ap
         )
     assert after == before  # same rows, same ids, still matched to their orders
     assert carriers == {"rewritten"}
+
+
+def test_a_line_position_is_unique_per_order_and_lines_are_found_by_their_order(org_a):
+    """One unique index on (order, position) keeps positions unique and serves every look-up
+    of an order's lines (no separate index on the order, none on the organization)."""
+    from django.db import IntegrityError, transaction
+
+    from tests.accounting.factories import OrderFactory, OrderLineFactory
+
+    first, second = OrderFactory(organization=org_a), OrderFactory(organization=org_a)
+    OrderLineFactory(order=first, position=1)
+    OrderLineFactory(order=second, position=1)  # the same position on another order
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderLineFactory(order=first, position=1)
+
+    with db_connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT * FROM sales_orderline WHERE order_id = ANY(%s) "
+            "ORDER BY order_id, position",
+            [[first.pk, second.pk]],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "order_line_unique_position" in plan
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'sales_orderline' "
+            "AND indexdef LIKE '%%USING btree (order_id)'"
+        )
+        assert cursor.fetchall() == []
