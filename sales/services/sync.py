@@ -32,6 +32,7 @@ import contextlib
 import gc
 import logging
 import random
+import sys
 import threading
 import time
 import uuid
@@ -377,13 +378,34 @@ def sync_run_execute(
         deadline=time.monotonic() + budget,
         adapter_factory=adapter_factory or default_adapter_factory,
     )
-    with _bulk_allocation_gc(), bulk.id_reserve():
+    with _bulk_allocation_gc(), _responsive_thread_switches(), bulk.id_reserve():
         return executor.execute()
 
 
 # Generation-0 collections every this many allocations while a run executes (CPython's
 # default is 700).
 IMPORT_GC_THRESHOLD = 50_000
+# How long a thread may keep the interpreter while another waits for it, during a run
+# (CPython's default is 5 ms).
+IMPORT_SWITCH_INTERVAL = 0.0005
+
+
+@contextlib.contextmanager
+def _responsive_thread_switches() -> Iterator[None]:
+    """While a run executes, the writing thread gets the interpreter back sooner.
+
+    It spends most of a page waiting for PostgreSQL, then has a moment of work before its
+    next statement; meanwhile the prefetch thread maps the next pages. With CPython's 5 ms
+    switch interval each of those moments can wait up to 5 ms for the mapping to let go,
+    with the database idle: about ten statements a page, hundreds of pages. At 0.5 ms the
+    database is kept busy; a 100,000-order import measured 4-7 % faster (two A/B pairs). The
+    previous interval is back afterwards."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(IMPORT_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 @contextlib.contextmanager

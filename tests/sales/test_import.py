@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -275,7 +276,7 @@ def test_pages_are_fetched_ahead_but_never_more_than_the_set_depth(
     assert imported_costs(org_a) == expected_costs(account)
 
 
-def test_a_run_collects_garbage_less_often_and_restores_the_settings(ss_app, org_a, monkeypatch):
+def test_a_run_tunes_the_interpreter_and_restores_its_settings(ss_app, org_a, monkeypatch):
     import gc
 
     from sales.services import sync, upsert
@@ -286,17 +287,21 @@ def test_a_run_collects_garbage_less_often_and_restores_the_settings(ss_app, org
     seen = []
     write = upsert.order_upsert_page
 
+    switch_before = sys.getswitchinterval()
+
     def watching(**kwargs):
-        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0, sys.getswitchinterval()))
         return write(**kwargs)
 
     monkeypatch.setattr(upsert, "order_upsert_page", watching)
     run = run_sync(org_a, connection)
 
     assert run.status == SyncStatus.SUCCEEDED
-    assert seen and set(seen) == {(sync.IMPORT_GC_THRESHOLD, True)}
+    assert switch_before > sync.IMPORT_SWITCH_INTERVAL
+    assert seen and set(seen) == {(sync.IMPORT_GC_THRESHOLD, True, sync.IMPORT_SWITCH_INTERVAL)}
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == switch_before
 
 
 def test_deleting_an_organization_deletes_its_lines_and_labels_without_a_constraint(
