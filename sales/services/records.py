@@ -154,6 +154,12 @@ def copy_timestamp(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def _copy_text_of(moment: date | None) -> str | None:
+    """A record's own date or aware timestamp as COPY text, formatted where the page is mapped
+    (the prefetch thread) rather than by psycopg in the writing thread, which waits for it."""
+    return None if moment is None else moment.isoformat()
+
+
 def _aware(moment: datetime | None, *, field: str) -> datetime | None:
     if moment is None or moment.tzinfo is UTC:
         return moment
@@ -207,8 +213,8 @@ def label_status_for(*, has_outbound_label: bool, status: str, externally_fulfil
 @dataclass(slots=True)
 class MappedOrder:
     values: dict[str, Any]  # ORDER_COLUMNS -> value (JSON columns as Python objects)
-    # For COPY: JSON columns as JSON text, the page's sync stamp as text (copy_timestamp).
-    copy_text: dict[str, str]
+    # For COPY: JSON columns as JSON text, dates and stamps as text (see copy_timestamp).
+    copy_text: dict[str, str | None]
     lines: list[tuple]  # LINE_COLUMNS values
     external_id: str
     store_external_id: str
@@ -371,6 +377,11 @@ def map_order(
             "bill_to": bill_to_json,
             "ship_to": ship_to_json,
             "raw": raw_text_json,
+            "order_date": _copy_text_of(order_date),
+            "payment_date": _copy_text_of(payment_date),
+            "create_date": _copy_text_of(create_date),
+            "modify_date": _copy_text_of(modify_date),
+            "ship_date": _copy_text_of(ship_date),
             "last_synced_at": copy_timestamp(synced_at),
         },
         lines=lines,
@@ -406,13 +417,12 @@ SHIPPING_COST_IMPORT_FIELDS = (
 @dataclass(slots=True)
 class MappedShipment:
     values: dict[str, Any]
-    raw_json: str
+    copy_text: dict[str, str | None]  # as MappedOrder's
     external_id: str
     raw_hash: str
 
     def row(self) -> tuple:
-        synced = copy_timestamp(self.values["last_synced_at"])
-        return _cost_row({**self.values, "raw": self.raw_json, "last_synced_at": synced})
+        return _cost_row({**self.values, **self.copy_text})
 
     def model(self) -> ShippingCost:
         return ShippingCost(**self.values)
@@ -447,6 +457,13 @@ def map_shipment(
         "raw_hash": raw_hash,
         "last_synced_at": synced_at,
     }
+    copy_text = {
+        "raw": raw_json,
+        "ship_date": _copy_text_of(values["ship_date"]),
+        "create_date": _copy_text_of(values["create_date"]),
+        "void_date": _copy_text_of(values["void_date"]),
+        "last_synced_at": copy_timestamp(synced_at),
+    }
     return MappedShipment(
-        values=values, raw_json=raw_json, external_id=external_id, raw_hash=raw_hash
+        values=values, copy_text=copy_text, external_id=external_id, raw_hash=raw_hash
     )

@@ -425,10 +425,11 @@ def test_the_orders_table_gets_its_first_statistics_early_even_after_many_labels
     assert all(("sales_order " in a) != ("sales_shippingcost" in a) for a in analyzes)
 
 
-def test_page_stamps_copied_as_text_keep_their_moment_in_any_session_time_zone(ss_app, org_a):
-    """The written/synced stamps a page shares go to COPY as text with their offset: read
-    back, they are the moment of the run, even when the database session is not in UTC."""
-    ss_app.add_account(SS_KEY, SS_SECRET, seed=27, orders=15, days=30)
+def test_dates_copied_as_text_keep_their_moment_in_any_session_time_zone(ss_app, org_a):
+    """Dates and timestamps go to COPY as text with their offset (the records' own, and the
+    written/synced stamps a page shares): read back, each is the moment ShipStation meant,
+    even when the database session is not in UTC."""
+    account = ss_app.add_account(SS_KEY, SS_SECRET, seed=27, orders=15, days=30)
     connection = make_connection(org_a)
     before = timezone.now()
     with db_connection.cursor() as cursor:
@@ -451,6 +452,26 @@ def test_page_stamps_copied_as_text_keep_their_moment_in_any_session_time_zone(s
         assert row.updated_at == row.created_at
     for row in [*orders, *costs]:
         assert before <= row.last_synced_at <= after
+
+    def same_moment(stored, sent):
+        # ShipStation's wire format keeps milliseconds at most.
+        if sent is None:
+            return stored is None
+        return abs(stored - sent) < timedelta(milliseconds=1)
+
+    sent_orders = {str(o.order_id): o for o in account.orders.records.values()}
+    for order in orders:
+        sent = sent_orders[order.external_id]
+        for field in ("order_date", "create_date", "modify_date", "payment_date"):
+            assert same_moment(getattr(order, field), getattr(sent, field)), field
+        assert order.ship_date == sent.ship_date
+    sent_labels = {str(s.shipment_id): s for s in account.shipments.records.values()}
+    for cost in costs:
+        sent = sent_labels[cost.external_id]
+        assert same_moment(cost.create_date, sent.create_date)
+        assert same_moment(cost.void_date, sent.void_date)
+        assert cost.ship_date == sent.ship_date
+    assert any(c.void_date for c in costs)  # the account has voided labels
 
 
 def test_source_records_are_kept_as_their_json_text(ss_app, org_a):
