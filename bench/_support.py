@@ -78,3 +78,78 @@ def start_sandbox(stand_in: str) -> tuple[subprocess.Popen[str], str]:
             threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc, line.split(":", 1)[1].strip()
     raise RuntimeError(f"the {stand_in} stand-in did not start")
+
+
+def _cpu_seconds(pid: int | str) -> float | None:
+    """User + system CPU time of a live process (Linux ``/proc``), or ``None``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_backends(database: str) -> list[str]:
+    """Pids of the PostgreSQL server processes serving ``database`` (by process title)."""
+    marker = f" {database} ".encode()
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                title = cmdline.read()
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and marker in title:
+            pids.append(pid)
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent while it runs by named processes and by the PostgreSQL backends of
+    ``database``, sampled every ``interval`` so that a backend which exits before the end
+    (a worker closes its connection after each task) still counts. Linux only: elsewhere
+    ``stop`` returns an empty dict."""
+
+    def __init__(self, *, pids: dict[str, int], database: str, interval: float = 0.1) -> None:
+        self.pids = pids
+        self.database = database
+        self.interval = interval
+        self._first: dict[tuple[str, str], float] = {}
+        self._last: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, *, initial: bool = False) -> None:
+        watched = [(name, str(pid)) for name, pid in self.pids.items()]
+        watched += [("postgres", pid) for pid in _postgres_backends(self.database)]
+        for key in watched:
+            seconds = _cpu_seconds(key[1])
+            if seconds is None:
+                continue
+            # A process first seen after the start did all its work within the measure.
+            self._first.setdefault(key, seconds if initial else 0.0)
+            self._last[key] = seconds
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def start(self) -> CpuMeter:
+        if os.path.isdir("/proc/self"):
+            self._sample(initial=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        if not self._thread.is_alive():
+            return {}
+        self._sample()
+        self._stop.set()
+        self._thread.join()
+        totals: dict[str, float] = {}
+        for key, last in self._last.items():
+            totals[key[0]] = totals.get(key[0], 0.0) + last - self._first[key]
+        return totals

@@ -38,7 +38,14 @@ import uuid
 from pathlib import Path
 
 import requests
-from _support import ROOT, fresh_database, production_env, setup_django, start_sandbox
+from _support import (
+    ROOT,
+    CpuMeter,
+    fresh_database,
+    production_env,
+    setup_django,
+    start_sandbox,
+)
 
 sys.path.insert(0, str(ROOT))
 
@@ -187,8 +194,9 @@ def wait_ready(queue: str, timeout: float = 60) -> None:
     raise RuntimeError("the bench worker did not start")
 
 
-def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
-    """A first import through a fresh worker. Returns its figures."""
+def run_import(env: dict[str, str], api_key: str, base_url: str, standin_pid: int) -> dict:
+    """A first import through a fresh worker. Returns its figures, with the CPU seconds the
+    worker, PostgreSQL and the stand-in spent on it."""
     from django.conf import settings
 
     from sales.models import SyncStatus
@@ -201,6 +209,9 @@ def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
         wait_ready(queue)
         org, connection = make_connection(api_key, base_url)
         settings.SALES_TASK_QUEUE = queue
+        meter = CpuMeter(
+            pids={"worker": worker.pid, "standin": standin_pid}, database=DB_NAME
+        ).start()
         started = time.perf_counter()
         with org_scope(org.pk):
             run = sync_request(organization=org, connection=connection)
@@ -212,6 +223,7 @@ def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
                 raise RuntimeError(f"worker died: {worker.stderr.read()[-2000:]}")
             time.sleep(0.05)
         seconds = time.perf_counter() - started
+        cpu = meter.stop()
         peak = rss_mb(worker.pid, "VmHWM")
         if run.status != SyncStatus.SUCCEEDED:
             raise RuntimeError(f"import ended {run.status}: {run.error} {run.error_detail}")
@@ -224,6 +236,7 @@ def run_import(env: dict[str, str], api_key: str, base_url: str) -> dict:
             "pages": run.pages_done,
             "window": (run.window_start, run.window_end),
             "run": run,
+            "cpu": cpu,
         }
     finally:
         worker.terminate()
@@ -358,10 +371,14 @@ def main() -> int:
             org, connection = make_connection(key, base)
             filters = window_filters((_initial_start(connection, org), timezone.now()))
             floor_seconds(base, key, filters, parse_decimal=False)
+            floor_meter = CpuMeter(pids={"standin": proc.pid}, database=DB_NAME).start()
+            client_cpu = time.process_time()
             floor_plain = floor_seconds(base, key, filters, parse_decimal=False)
+            client_cpu = time.process_time() - client_cpu
+            floor_standin_cpu = floor_meter.stop().get("standin", 0.0)
             floor_decimal = floor_seconds(base, key, filters, parse_decimal=True)
             logged = len(request_log(control, base, key))
-            result = run_import(env, key, base)
+            result = run_import(env, key, base, proc.pid)
             requests_made = len(request_log(control, base, key)) - logged
             results[n] = {**result, "requests": requests_made, "floor": floor_plain}
             seconds = result["seconds"]
@@ -381,6 +398,20 @@ def main() -> int:
             print(f"n{n}_database_floor_ratio_to_floor: {db_floor / floor_plain:.2f}")
             print(f"n{n}_ratio_to_database_floor: {seconds / db_floor:.2f}")
             print(f"n{n}_worker_peak_rss_mb: {result['peak_rss_mb']:.0f}")
+            # CPU: what the import costs the machine, whatever overlaps with what. Divided by
+            # the cores, it is the least time any schedule of this work needs here.
+            cpu = result["cpu"]
+            if cpu:
+                total = sum(cpu.values())
+                cores = os.cpu_count() or 1
+                print(f"n{n}_floor_cpu_seconds_client: {client_cpu:.2f}")
+                print(f"n{n}_floor_cpu_seconds_standin: {floor_standin_cpu:.2f}")
+                for name in ("worker", "postgres", "standin"):
+                    print(f"n{n}_import_cpu_seconds_{name}: {cpu.get(name, 0.0):.2f}")
+                print(f"n{n}_import_cpu_seconds_total: {total:.2f}")
+                print(f"n{n}_cpus: {cores}")
+                print(f"n{n}_import_cpu_bound_seconds: {total / cores:.2f}")
+                print(f"n{n}_import_cpu_bound_ratio_to_floor: {total / cores / floor_plain:.2f}")
             print("", flush=True)
 
         largest = max(results)
