@@ -363,11 +363,9 @@ def test_a_run_draws_new_order_ids_thousands_at_a_time(ss_app, org_a, settings):
     assert bulk._reserve.get() is None
 
 
-def test_statistics_are_refreshed_as_the_tables_grow_not_every_few_pages(
-    ss_app, org_a, settings, monkeypatch
-):
-    """ANALYZE after the first N new rows, then after 2N, 4N, ... more, and when a listing
-    that wrote enough ends: a handful for a large first import, not one every N rows."""
+def _import_with_statistics_every_20_rows(ss_app, org, settings, monkeypatch):
+    """A first import of 160 orders (and their labels) in pages of ten, statistics due after
+    20 new rows: the run and the queries it made."""
     from django.test.utils import CaptureQueriesContext
 
     from sales.services import sync
@@ -375,14 +373,23 @@ def test_statistics_are_refreshed_as_the_tables_grow_not_every_few_pages(
     settings.SALES_SYNC_PAGE_SIZE = 10
     monkeypatch.setattr(sync, "ANALYZE_EVERY_ROWS", 20)
     ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=160, days=30)
-    connection = make_connection(org_a)
+    connection = make_connection(org)
     with CaptureQueriesContext(db_connection) as queries:
-        run = run_sync(org_a, connection)
+        run = run_sync(org, connection)
+    return run, queries.captured_queries
+
+
+def test_statistics_are_refreshed_as_the_tables_grow_not_every_few_pages(
+    ss_app, org_a, settings, monkeypatch
+):
+    """ANALYZE after the first N new rows, then after 2N, 4N, ... more, and when a listing
+    that wrote enough ends: a handful for a large first import, not one every N rows."""
+    run, queries = _import_with_statistics_every_20_rows(ss_app, org_a, settings, monkeypatch)
 
     assert run.status == SyncStatus.SUCCEEDED
     written = run.orders_created + run.costs_created
     assert written > 250
-    analyzes = [q for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    analyzes = [q for q in queries if q["sql"].startswith("ANALYZE")]
     # Every 20 rows would be more than a dozen; doubling gives 20, 60, 140, 300 (+ the ends
     # of the two label listings and of the orders).
     assert 3 <= len(analyzes) <= 7
@@ -394,22 +401,13 @@ def test_the_orders_table_gets_its_first_statistics_early_even_after_many_labels
     """Labels are listed first. Their rows must not put off the orders table's own schedule:
     its statistics are refreshed within its first N new rows, or every order page's look-up
     by source id would be planned for an empty connection (a scan that grows page by page)."""
-    from django.test.utils import CaptureQueriesContext
-
-    from sales.services import sync
-
-    settings.SALES_SYNC_PAGE_SIZE = 10
-    monkeypatch.setattr(sync, "ANALYZE_EVERY_ROWS", 20)
-    ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=160, days=30)
-    connection = make_connection(org_a)
-    with CaptureQueriesContext(db_connection) as queries:
-        run = run_sync(org_a, connection)
+    run, queries = _import_with_statistics_every_20_rows(ss_app, org_a, settings, monkeypatch)
 
     assert run.status == SyncStatus.SUCCEEDED
     assert run.costs_created > 40  # the labels alone pass the threshold twice
     order_pages = 0
     first_refresh_after = None
-    for query in queries.captured_queries:
+    for query in queries:
         sql = query["sql"]
         if sql.startswith("SELECT external_id, id, raw_hash") and "FROM sales_order" in sql:
             order_pages += 1
@@ -421,7 +419,7 @@ def test_the_orders_table_gets_its_first_statistics_early_even_after_many_labels
     assert first_refresh_after is not None
     assert first_refresh_after <= 3
     # Each table is analyzed on its own: no ANALYZE names both.
-    analyzes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    analyzes = [q["sql"] for q in queries if q["sql"].startswith("ANALYZE")]
     assert all(("sales_order " in a) != ("sales_shippingcost" in a) for a in analyzes)
 
 
