@@ -143,21 +143,18 @@ def raw_text(raw: Any) -> str:
     return _clean_text(dumped[:RAW_TEXT_LIMIT])
 
 
-@functools.lru_cache(maxsize=16)
-def copy_timestamp(moment: datetime) -> str:
-    """An aware timestamp as the text ``COPY`` reads back as the same moment (it carries its
-    offset). For the stamps a whole page shares (written, synced): psycopg formats an aware
-    datetime for every row it copies, slower than any other column, where this formats each
-    of them once."""
-    if timezone.is_naive(moment):
-        raise ValueError("copy_timestamp needs an aware datetime")
-    return moment.isoformat()
-
-
 def _copy_text_of(moment: date | None) -> str | None:
-    """A record's own date or aware timestamp as COPY text, formatted where the page is mapped
-    (the prefetch thread) rather than by psycopg in the writing thread, which waits for it."""
+    """A date or aware timestamp as the text ``COPY`` reads back as the same moment (it
+    carries its offset). psycopg formats an aware datetime per row and column, slower than
+    any other column; a record's own dates are formatted here where the page is mapped (the
+    prefetch thread) instead of in the writing thread, which the database waits for."""
+    if isinstance(moment, datetime) and timezone.is_naive(moment):
+        raise ValueError("a timestamp for COPY needs its time zone")
     return None if moment is None else moment.isoformat()
+
+
+# The stamps a whole page shares (written, synced): each formatted once, not once a row.
+copy_timestamp = functools.lru_cache(maxsize=16)(_copy_text_of)
 
 
 def _aware(moment: datetime | None, *, field: str) -> datetime | None:
@@ -213,7 +210,7 @@ def label_status_for(*, has_outbound_label: bool, status: str, externally_fulfil
 @dataclass(slots=True)
 class MappedOrder:
     values: dict[str, Any]  # ORDER_COLUMNS -> value (JSON columns as Python objects)
-    # For COPY: JSON columns as JSON text, dates and stamps as text (see copy_timestamp).
+    # For COPY: JSON columns as JSON text, dates and stamps as text (see _copy_text_of).
     copy_text: dict[str, str | None]
     lines: list[tuple]  # LINE_COLUMNS values
     external_id: str
