@@ -171,25 +171,50 @@ class SyncSettingsForm(forms.Form):
 
 
 class OrderFileForm(forms.Form):
+    connection = forms.TypedChoiceField(
+        label=_("Shipping-expense connection"),
+        coerce=int,
+        help_text=_("The orders belong to this connection; its label costs are matched to them."),
+    )
     file = forms.FileField(
         label=_("Order file (CSV or XLSX)"),
         help_text=_("One row per order line. Download the template to see the columns."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
-    source_store = forms.TypedChoiceField(
-        label=_("ShipStation store that ships these orders"),
+    default_store = forms.TypedChoiceField(
+        label=_("ShipStation store for rows that name no ShipStation store"),
         required=False,
         coerce=int,
         empty_value=None,
         help_text=_(
-            "Label costs of this store are matched to the file's orders by order number. "
-            "Leave empty to match by order number across all stores."
+            "Labels are matched by store and order number. Rows whose store column gives the "
+            "store's name as ShipStation shows it need nothing here."
         ),
     )
 
-    def __init__(self, *args, stores: list[SourceStore], **kwargs) -> None:
+    def __init__(
+        self, *args, connections: list[StoreConnection], stores: list[SourceStore], **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.connections = {c.pk: c for c in connections}
         self.stores = {s.pk: s for s in stores}
-        self.fields["source_store"].choices = [("", _("Any store"))] + [
-            (s.pk, f"{s.connection.name}: {s}") for s in stores
+        self.fields["connection"].choices = [(c.pk, c.name) for c in connections]
+        if len(connections) == 1 and not self.is_bound:
+            self.initial.setdefault("connection", connections[0].pk)
+        self.fields["default_store"].choices = [("", _("None: match by the store column"))] + [
+            (s.pk, f"{s} ({s.connection.name})") for s in stores
         ]
+
+    def clean(self):
+        cleaned = super().clean()
+        connection = self.connections.get(cleaned.get("connection") or 0)
+        store = self.stores.get(cleaned.get("default_store") or 0)
+        cleaned["connection"] = connection
+        cleaned["default_store"] = store
+        if connection is not None and store is not None and store.connection_id != connection.pk:
+            self.add_error(
+                "default_store",
+                _("This store belongs to another connection. Choose one of %(name)s's stores.")
+                % {"name": connection.name},
+            )
+        return cleaned

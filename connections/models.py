@@ -136,14 +136,21 @@ class OrderFileStatus(models.TextChoices):
 class OrderFileUpload(OrgOwnedModel):
     """One uploaded order file (shipping-expense mode) and what came of it.
 
-    The file itself is not kept: it is read once while uploading. Only the first
-    ``PROBLEMS_KEPT`` rejected rows are stored with their reasons; the counters cover all.
+    The file itself is not kept: it is read once while uploading. Its orders belong to the
+    shipping-expense connection it was uploaded for; every rejected row is kept as an
+    ``OrderFileProblem`` with its reason.
     """
-
-    PROBLEMS_KEPT = 200
 
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    connection = models.ForeignKey(
+        StoreConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_files",
+        verbose_name=_("connection"),
     )
     file_name = models.CharField(_("file"), max_length=255)
     file_format = models.CharField(_("format"), max_length=10, choices=OrderFileFormat)
@@ -158,8 +165,9 @@ class OrderFileUpload(OrgOwnedModel):
     orders_found = models.PositiveIntegerField(_("orders in the file"), default=0)
     orders_created = models.PositiveIntegerField(_("orders new"), default=0)
     orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
-    # [{"row": 12, "order": "1001", "reason": "..."}], at most PROBLEMS_KEPT entries.
-    problems = models.JSONField(default=list, blank=True)
+    costs_matched = models.PositiveIntegerField(_("label costs matched"), default=0)
+    # Store names in the file that are none of the connection's ShipStation stores.
+    unknown_stores = models.JSONField(default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -174,6 +182,21 @@ class OrderFileUpload(OrgOwnedModel):
     def rows_imported(self) -> int:
         return self.rows_total - self.rows_rejected
 
-    @property
-    def problems_truncated(self) -> bool:
-        return self.rows_rejected > len(self.problems)
+
+class OrderFileProblem(OrgOwnedModel):
+    """A rejected row of an order file, with the reason (a rejected row rejects its order)."""
+
+    upload = models.ForeignKey(
+        OrderFileUpload, on_delete=models.CASCADE, related_name="problems", db_index=False
+    )
+    row = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    order_number = models.CharField(_("order number"), max_length=100, blank=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["upload", "row", "id"]
+        verbose_name = _("order file problem")
+        indexes = [models.Index(fields=["upload", "row"], name="orderfileproblem_upload_row")]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.reason}"

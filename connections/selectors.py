@@ -15,6 +15,7 @@ from connections import hooks
 from connections.models import (
     ConnectionMode,
     ConnectionStatus,
+    OrderFileProblem,
     OrderFileUpload,
     SourceStore,
     StoreConnection,
@@ -198,7 +199,16 @@ def order_file_uploads_for(*, organization: Organization, limit: int = 10) -> li
 
 
 def order_file_upload_get(*, organization: Organization, upload_id: int) -> OrderFileUpload:
-    return OrderFileUpload.all_orgs.get(organization=organization, pk=upload_id)
+    return OrderFileUpload.all_orgs.select_related("connection", "uploaded_by").get(
+        organization=organization, pk=upload_id
+    )
+
+
+def order_file_problems(*, upload: OrderFileUpload) -> QuerySet[OrderFileProblem]:
+    """Every rejected row of an upload (already scoped by the upload's organization)."""
+    return OrderFileProblem.all_orgs.filter(
+        organization_id=upload.organization_id, upload=upload
+    ).order_by("row", "pk")
 
 
 def order_file_target_stores(*, organization: Organization) -> QuerySet[SourceStore]:

@@ -22,6 +22,7 @@ from connections import hooks
 from connections.models import (
     ConnectionMode,
     ConnectionStatus,
+    OrderFileProblem,
     OrderFileStatus,
     OrderFileUpload,
     Provider,
@@ -40,6 +41,7 @@ from unify.core.exceptions import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
+    TenantScopeError,
 )
 from unify.core.secrets import mask_hint
 from unify.tenancy.models import Organization
@@ -714,16 +716,16 @@ def order_file_check_allowed(*, organization: Organization) -> None:
         )
 
 
-def _order_file_store(orders: list, **kwargs: Any):
-    store = hooks.resolve("sales.services.order_upsert_from_file") or hooks.resolve(
-        "sales.services.upsert.order_upsert_from_file"
-    )
-    if store is None:
-        raise DomainError(
-            "sales.services.order_upsert_from_file is not available",
-            user_message=_("Order files cannot be imported yet."),
+def order_file_connections(*, organization: Organization) -> list[StoreConnection]:
+    """The connections an order file can be uploaded for: shipping-expense ones not
+    disconnected."""
+    return list(
+        StoreConnection.all_orgs.filter(
+            organization=organization, mode=ConnectionMode.SHIPPING_EXPENSE
         )
-    return store(orders=orders, **kwargs)
+        .exclude(status=ConnectionStatus.DISABLED)
+        .order_by("name", "pk")
+    )
 
 
 def order_file_import(
@@ -732,69 +734,100 @@ def order_file_import(
     actor: Any,
     fileobj: IO[bytes],
     file_name: str,
-    source_store: SourceStore | None = None,
-    currency: str = "USD",
+    connection: StoreConnection,
+    default_store: SourceStore | None = None,
     request: Any = None,
 ) -> OrderFileUpload:
-    """Read an uploaded order file row by row and store its good orders in batches.
+    """Read an uploaded order file row by row and store its good orders, in batches, under
+    ``connection`` (a shipping-expense connection); waiting label costs are matched to them.
 
-    A file that cannot be read at all raises ``ConnectionRefused`` and records nothing. Bad
-    rows are listed on the returned upload; their orders are left out, every other order is
-    imported. All batches of one file are one transaction, so a crash midway imports nothing.
+    A file that cannot be read at all raises ``ConnectionRefused`` and records nothing. Every
+    rejected row is kept with its reason; a rejected row's order is left out whole, every
+    other order is imported. All batches of one file are one transaction, so a crash midway
+    imports nothing.
     """
+    from sales.services import order_upsert_from_file
+
     order_file_check_allowed(organization=organization)
-    if source_store is not None and source_store.organization_id != organization.pk:
-        raise DomainError("store of another organization")
+    if connection.organization_id != organization.pk:
+        raise TenantScopeError("connection of another organization")
+    if default_store is not None and default_store.connection_id != connection.pk:
+        raise TenantScopeError("store of another connection")
+    if connection.mode != ConnectionMode.SHIPPING_EXPENSE:
+        raise ConnectionRefused(
+            "mode",
+            _("Order files are for shipping-expense connections. Choose one of those."),
+            field="connection",
+        )
     try:
         reader = OrderFileReader(
-            fileobj, file_name=file_name, timezone=organization.tzinfo, default_currency=currency
+            fileobj,
+            file_name=file_name,
+            timezone=organization.tzinfo,
+            default_currency=connection.currency,
         )
     except OrderFileError as exc:
         raise ConnectionRefused("file", exc.user_message, field="file") from None
     upload = OrderFileUpload(
         organization=organization,
+        connection=connection,
         uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
         file_name=file_name[:255],
         file_format=reader.file_format,
     )
-    problems: list[dict[str, Any]] = []
+    problems: list[OrderFileProblem] = []
     batch: list = []
-    store_kwargs = {
-        "organization_id": organization.pk,
-        "source_store_id": source_store.pk if source_store is not None else None,
-        "currency": currency,
-    }
+    unknown_stores: set[str] = set()
+
+    def flush_problems() -> None:
+        OrderFileProblem.all_orgs.bulk_create(problems, batch_size=1000)
+        problems.clear()
+
+    def problem(row: int | None, order: str, reason: str) -> None:
+        problems.append(
+            OrderFileProblem(
+                organization=organization,
+                upload=upload,
+                row=row,
+                order_number=order[:100],
+                reason=reason,
+            )
+        )
+        if len(problems) >= FILE_BATCH_SIZE:
+            flush_problems()
 
     def flush() -> None:
         if not batch:
             return
-        result = _order_file_store(list(batch), **store_kwargs)
+        result = order_upsert_from_file(
+            connection=connection, orders=list(batch), default_store=default_store
+        )
         upload.orders_created += result.created
         upload.orders_updated += result.updated
-        for ref, reason in getattr(result, "problems", []) or []:
-            if len(problems) < OrderFileUpload.PROBLEMS_KEPT:
-                problems.append({"row": None, "order": ref, "reason": reason})
+        upload.costs_matched += result.costs_matched
+        unknown_stores.update(result.unknown_stores)
+        for ref, reason in result.problems:
+            problem(None, ref, reason)
         batch.clear()
 
     try:
         with transaction.atomic():
+            upload.save()
             for item in reader:
                 if isinstance(item, RowProblem):
-                    if len(problems) < OrderFileUpload.PROBLEMS_KEPT:
-                        problems.append(
-                            {"row": item.row, "order": item.order_number, "reason": item.reason}
-                        )
+                    problem(item.row, item.order_number, item.reason)
                     continue
                 batch.append(item)
                 if len(batch) >= FILE_BATCH_SIZE:
                     flush()
             flush()
+            flush_problems()
             if reader.rows_total == 0:
                 raise OrderFileError(_("The file has a header row but no orders."))
             upload.rows_total = reader.rows_total
             upload.rows_rejected = reader.rows_rejected
             upload.orders_found = reader.orders_found
-            upload.problems = problems
+            upload.unknown_stores = sorted(unknown_stores)[:50]
             upload.status = OrderFileStatus.FINISHED
             upload.finished_at = timezone.now()
             upload.save()
@@ -805,10 +838,12 @@ def order_file_import(
                 target=upload,
                 metadata={
                     "file": upload.file_name,
+                    "connection": connection.pk,
                     "rows": upload.rows_total,
                     "rejected": upload.rows_rejected,
                     "created": upload.orders_created,
                     "updated": upload.orders_updated,
+                    "costs_matched": upload.costs_matched,
                 },
                 request=request,
             )

@@ -21,4 +21,9 @@ urlpatterns = [
     path("order-file/", views.order_file_upload, name="order_file"),
     path("order-file/template.csv", views.order_file_template, name="order_file_template"),
     path("order-file/<int:upload_id>/", views.order_file_result, name="order_file_result"),
+    path(
+        "order-file/<int:upload_id>/rejected-rows.csv",
+        views.order_file_problems_csv,
+        name="order_file_problems_csv",
+    ),
 ]

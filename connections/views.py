@@ -8,10 +8,13 @@ selectors scoped to it, so another organization's ids answer 404.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -32,12 +35,14 @@ from connections.forms import (
 )
 from connections.models import ConnectionStatus, OrderFileUpload, SourceStore, StoreConnection
 from connections.sources.csv.parser import COLUMNS, template_csv
+from sales.export import spreadsheet_text
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
 
 SYNC_PANEL_TEMPLATE = "sales/_connection_sync_panel.html"
 SYNC_PANEL_CONTEXT = "sales.selectors.connection_sync_panel_context"
 ORDER_FILE_MAX_BYTES = 200 * 1024 * 1024
+PROBLEMS_PER_PAGE = 100
 
 
 def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
@@ -329,14 +334,18 @@ def connection_disconnect(request: HttpRequest, connection_id: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def order_file_upload(request: HttpRequest) -> HttpResponse:
     organization = request.organization
+    connections = services.order_file_connections(organization=organization)
     stores = list(selectors.order_file_target_stores(organization=organization))
     allowed = organization.plan_rules.shipping_expense_mode
-    form = OrderFileForm(request.POST or None, request.FILES or None, stores=stores)
+    form = OrderFileForm(
+        request.POST or None, request.FILES or None, connections=connections, stores=stores
+    )
+    if request.method == "GET" and request.GET.get("connection", "").isdigit():
+        form.initial["connection"] = int(request.GET["connection"])
     status = 200
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         max_bytes = getattr(settings, "UNIFY_ORDER_FILE_MAX_BYTES", ORDER_FILE_MAX_BYTES)
-        store = form.stores.get(form.cleaned_data["source_store"] or 0)
         if uploaded.size > max_bytes:
             form.add_error(
                 "file",
@@ -350,8 +359,8 @@ def order_file_upload(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     fileobj=uploaded.file,
                     file_name=uploaded.name,
-                    source_store=store,
-                    currency=store.connection.currency if store is not None else "USD",
+                    connection=form.cleaned_data["connection"],
+                    default_store=form.cleaned_data["default_store"],
                     request=request,
                 )
             except services.ConnectionRefused as exc:
@@ -366,6 +375,7 @@ def order_file_upload(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "allowed": allowed,
+            "has_connection": bool(connections),
             "columns": [
                 {"name": name, "required": required, "help": help_text}
                 for name, (required, _order_level, help_text) in COLUMNS.items()
@@ -384,7 +394,37 @@ def order_file_result(request: HttpRequest, upload_id: int) -> HttpResponse:
         )
     except OrderFileUpload.DoesNotExist:
         raise Http404 from None
-    return render(request, "connections/order_file_result.html", {"upload": upload})
+    problems = Paginator(selectors.order_file_problems(upload=upload), PROBLEMS_PER_PAGE)
+    page = problems.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "connections/order_file_result.html",
+        {"upload": upload, "problems": page, "problems_total": problems.count},
+    )
+
+
+@require_role(Role.MEMBER)
+def order_file_problems_csv(request: HttpRequest, upload_id: int) -> HttpResponse:
+    try:
+        upload = selectors.order_file_upload_get(
+            organization=request.organization, upload_id=upload_id
+        )
+    except OrderFileUpload.DoesNotExist:
+        raise Http404 from None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_("row"), _("order_number"), _("problem")])
+    for problem in selectors.order_file_problems(upload=upload).iterator():
+        writer.writerow(
+            [
+                problem.row or "",
+                spreadsheet_text(problem.order_number),
+                spreadsheet_text(problem.reason),
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="unify-rejected-rows-{upload.pk}.csv"'
+    return response
 
 
 @require_role(Role.MEMBER)

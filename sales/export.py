@@ -77,6 +77,10 @@ def _text(value: Any) -> str:
     return text
 
 
+# For other CSV downloads of what people typed (order-file problems).
+spreadsheet_text = _text
+
+
 def _money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 

@@ -12,20 +12,17 @@ from sales.services.lifecycle import (
 from sales.services.matching import (
     order_label_totals_refresh,
     shipping_costs_match_order_files,
+    shipping_costs_match_waiting,
 )
 from sales.services.notify import connection_needs_credentials
+from sales.services.order_files import FileImportResult, order_upsert_from_file
 from sales.services.sync import (
     sync_due_connections,
     sync_request,
     sync_run_execute,
     sync_runs_recover,
 )
-from sales.services.upsert import (
-    FileImportResult,
-    order_upsert_from_file,
-    order_upsert_page,
-    shipping_cost_upsert_page,
-)
+from sales.services.upsert import order_upsert_page, shipping_cost_upsert_page
 from sales.services.webhooks import webhook_receive, webhooks_subscribe, webhooks_unsubscribe
 
 __all__ = [
@@ -40,6 +37,7 @@ __all__ = [
     "order_upsert_page",
     "shipping_cost_upsert_page",
     "shipping_costs_match_order_files",
+    "shipping_costs_match_waiting",
     "sync_due_connections",
     "sync_request",
     "sync_run_execute",

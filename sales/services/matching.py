@@ -2,11 +2,14 @@
 
 - Sales channel: a label names its ShipStation ``orderId``; it is attached to the order with
   that source id on the same connection, now or when the order arrives later.
-- Shipping expense: orders come from the shop's order file, labels from ShipStation. A label
-  is matched to an order-file order with the same order number; when both sides know their
-  store, the stores must agree (the order's ShipStation store = the label's ``storeId``), and
-  when both carry an order key, the keys must agree. A label that leaves more than one
-  candidate is left unmatched rather than guessed: it stays listed until an order settles it.
+- Shipping expense: orders come from the shop's order file, uploaded for the connection, and
+  labels from ShipStation. A label is matched to an order-file order of its own connection
+  with the same order number and the same store (the order's ShipStation store = the label's
+  ``storeId``; a label without a store accepts any), and when both carry an order key, the
+  keys must agree. Order numbers repeat across stores, so a number alone never matches. A
+  label that leaves more than one candidate is left unmatched rather than guessed: it stays
+  listed until an order settles it. Matching runs when orders are uploaded and at the end of
+  every sync, so either side may arrive first.
 
 An order's ``label_cost_total`` is the sum of ``cost + insurance`` over its labels that are
 neither voided nor return labels; return labels are summed apart. ``label_status`` says
@@ -35,6 +38,7 @@ from django.db.models.functions import Coalesce
 from connections.models import ConnectionMode
 from sales.models import LabelStatus, Order, OrderSource, ShippingCost
 
+WAITING_CHUNK = 2000
 ZERO = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
@@ -128,12 +132,7 @@ def _pick(cost: dict, candidates: list[dict]) -> int | None:
     found = candidates
     store = cost["store_external_id"]
     if store:
-        same_store = [
-            o
-            for o in found
-            if o["store"] == store and o["store_connection"] == cost["connection_id"]
-        ]
-        found = same_store or [o for o in found if o["store"] is None]
+        found = [o for o in found if o["store"] == store]
     key = cost["order_key"]
     if key:
         exact = [o for o in found if o["order_key"] == key]
@@ -147,8 +146,9 @@ def shipping_costs_match_order_files(
     cost_filter: Q,
     numbers: Sequence[str] | None = None,
 ) -> int:
-    """Shipping expense: match unmatched labels of shipping-expense connections to order-file
-    orders (rules in the module doc). Returns how many labels were matched."""
+    """Shipping expense: match unmatched labels of shipping-expense connections to the
+    order-file orders of the same connection (rules in the module doc). Returns how many
+    labels were matched."""
     costs_qs = ShippingCost.objects.filter(
         cost_filter,
         organization_id=organization_id,
@@ -162,27 +162,30 @@ def shipping_costs_match_order_files(
     )
     if not costs:
         return 0
-    orders = Order.objects.filter(
-        organization_id=organization_id,
-        source=OrderSource.ORDER_FILE,
-        number__in={c["order_number"] for c in costs},
-    ).values(
-        "pk", "number", "order_key", "source_store__external_id", "source_store__connection_id"
+    orders = (
+        Order.objects.filter(
+            organization_id=organization_id,
+            source=OrderSource.ORDER_FILE,
+            connection_id__in={c["connection_id"] for c in costs},
+            number__in={c["order_number"] for c in costs},
+        )
+        .order_by()
+        .values("pk", "connection_id", "number", "order_key", "source_store__external_id")
     )
-    by_number: dict[str, list[dict]] = defaultdict(list)
+    by_number: dict[tuple[int, str], list[dict]] = defaultdict(list)
     for row in orders:
         store = row["source_store__external_id"]
-        by_number[row["number"]].append(
+        by_number[(row["connection_id"], row["number"])].append(
             {
                 "pk": row["pk"],
                 "order_key": row["order_key"],
                 "store": None if store is None else str(store),
-                "store_connection": row["source_store__connection_id"],
             }
         )
     matched = []
     for cost in costs:
-        order_id = _pick(cost, by_number.get(cost["order_number"], []))
+        candidates = by_number.get((cost["connection_id"], cost["order_number"]), [])
+        order_id = _pick(cost, candidates)
         if order_id is not None:
             matched.append(ShippingCost(pk=cost["pk"], order_id=order_id))
     if matched:
@@ -191,3 +194,24 @@ def shipping_costs_match_order_files(
             organization_id=organization_id, order_ids=[c.order_id for c in matched]
         )
     return len(matched)
+
+
+def shipping_costs_match_waiting(*, organization_id: int, connection_id: int) -> int:
+    """Shipping expense: try every label of the connection still waiting for its order (run
+    at the end of each sync, so a label whose order was uploaded earlier but which itself
+    did not change is matched too). Returns how many were matched."""
+    waiting = list(
+        ShippingCost.objects.filter(
+            organization_id=organization_id, connection_id=connection_id, order__isnull=True
+        )
+        .exclude(order_number="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    matched = 0
+    for start in range(0, len(waiting), WAITING_CHUNK):
+        chunk = waiting[start : start + WAITING_CHUNK]
+        matched += shipping_costs_match_order_files(
+            organization_id=organization_id, cost_filter=Q(pk__in=chunk)
+        )
+    return matched

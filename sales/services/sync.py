@@ -59,7 +59,7 @@ from sales.models import (
     SyncRun,
     SyncStatus,
 )
-from sales.services import bulk, upsert
+from sales.services import bulk, matching, upsert
 from sales.services.upsert import OrderFilter, StoreInfo
 from unify.core.exceptions import (
     DecryptionError,
@@ -917,6 +917,11 @@ class _RunExecutor:
             }
             if self.connection.mode != ConnectionMode.SHIPPING_EXPENSE:
                 changes["orders_watermark"] = run.window_end
+            else:
+                # Labels that did not change on this run may have an order uploaded since.
+                matching.shipping_costs_match_waiting(
+                    organization_id=run.organization_id, connection_id=self.connection.pk
+                )
             StoreConnection.objects.filter(pk=self.connection.pk).update(**changes)
             self.run = run
             # Accounting posts what the import brought, when its settings say so (h7).

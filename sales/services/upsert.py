@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
-from django.utils import timezone
 
-from connections.models import SourceStore
 from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
 from sales.models import (
     ImportIssue,
@@ -39,9 +37,6 @@ from sales.services.records import (
     map_shipment,
     raw_text,
 )
-from unify.core.exceptions import TenantScopeError
-from unify.tenancy.models import Organization
-from unify.tenancy.scoping import org_scope
 
 
 @dataclass(slots=True)
@@ -143,7 +138,7 @@ def import_issues_record(
 # ---------------------------------------------------------------------------------------------
 
 
-def _map_orders(
+def orders_map_sources(
     sources: Sequence[SourceOrder],
     *,
     organization_id: int,
@@ -235,7 +230,7 @@ def _label_totals_from_costs(
     return waiting
 
 
-def _write_orders(
+def orders_write_mapped(
     mapped: dict[Hashable, MappedOrder],
     existing: dict[Hashable, tuple[int, str, str, str, str]],
     *,
@@ -285,7 +280,7 @@ def _write_orders(
     return changed_content
 
 
-def _flag_changed_after_posting(order_ids: list[int]) -> None:
+def orders_flag_changed_after_posting(order_ids: list[int]) -> None:
     if order_ids:
         # Conditional in SQL, not from the rows read earlier: posting may run concurrently.
         Order.objects.filter(pk__in=order_ids, posting_status=PostingStatus.POSTED).update(
@@ -318,7 +313,7 @@ def orders_map(
         info = order_filter.stores.get("" if source.store_id is None else str(source.store_id))
         return (info.pk, info.name) if info else (None, "")
 
-    mapped = _map_orders(
+    mapped = orders_map_sources(
         orders,
         organization_id=organization_id,
         connection_id=connection_id,
@@ -381,14 +376,14 @@ def order_upsert_page(
             )
         )
 
-    changed = _write_orders(
+    changed = orders_write_mapped(
         mapped,
         existing,
         conflict="organization_id, connection_id, external_id",
         result=result,
         before_write=with_label_totals,
     )
-    _flag_changed_after_posting(changed)
+    orders_flag_changed_after_posting(changed)
     if waiting:
         # Labels imported before their order: attach them now that the order has an id.
         bulk.shipping_costs_attach(
@@ -523,123 +518,4 @@ def shipping_cost_upsert_page(
         connection_id=connection_id,
         run_id=run_id,
     )
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Order files (shipping-expense mode)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class FileImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    costs_matched: int = 0
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (order ref, reason)
-
-
-def order_upsert_from_file(
-    *,
-    orders: Sequence[SourceOrder],
-    organization: Organization | None = None,
-    organization_id: int | None = None,
-    source_store: SourceStore | None = None,
-    source_store_id: int | None = None,
-    store_name: str = "",
-    currency: str = "USD",
-    synced_at: datetime | None = None,
-) -> FileImportResult:
-    """Upsert orders parsed from a shop's order file, then match waiting label costs to them.
-
-    Give the organization (or its id) and optionally the ShipStation store the file's shop
-    feeds (``source_store`` or its id), when the merchant said which. Orders are identified
-    by ``(organization, store name, external id)``; ``external_id`` is the shop's order id
-    (the order number when the file has none); a row's ``SourceOrder.store_name`` wins over
-    ``store_name``. Labels are matched by store + order number (+ order key when both sides
-    have one), otherwise by order number alone when that is unambiguous. Rows that cannot be
-    read come back in ``problems``; the others are imported, all in one transaction.
-    """
-    if organization is None:
-        organization = Organization.objects.get(pk=organization_id)
-    if source_store is None and source_store_id is not None:
-        source_store = SourceStore.all_orgs.get(pk=source_store_id)
-    if source_store is not None and source_store.organization_id != organization.pk:
-        raise TenantScopeError("source store of another organization")
-    with org_scope(organization.pk):
-        return _order_upsert_from_file(
-            organization_id=organization.pk,
-            orders=orders,
-            source_store=source_store,
-            store_name=store_name,
-            currency=currency,
-            synced_at=synced_at,
-        )
-
-
-def _order_upsert_from_file(
-    *,
-    organization_id: int,
-    orders: Sequence[SourceOrder],
-    source_store: SourceStore | None,
-    store_name: str,
-    currency: str,
-    synced_at: datetime | None,
-) -> FileImportResult:
-    source_store_id = source_store.pk if source_store is not None else None
-    synced_at = synced_at or timezone.now()
-    result = FileImportResult()
-    issues: list[tuple[str, str, str, str]] = []
-    resolved_store_name = store_name or (source_store.name if source_store is not None else "")
-
-    def store_for(source: SourceOrder) -> tuple[int | None, str]:
-        return source_store_id, (source.store_name or resolved_store_name)
-
-    with transaction.atomic():
-        mapped = _map_orders(
-            orders,
-            organization_id=organization_id,
-            connection_id=None,
-            origin=OrderSource.ORDER_FILE,
-            store_for=store_for,
-            currency=currency,
-            synced_at=synced_at,
-            issues=issues,
-            # One file may name several stores, and order ids are only unique per store.
-            key=lambda item: (item.values["store_name"], item.external_id),
-        )
-        existing_rows = Order.objects.filter(
-            organization_id=organization_id,
-            connection__isnull=True,
-            external_id__in=[ext for _store, ext in mapped],
-        ).values_list(
-            "store_name", "external_id", "pk", "raw_hash", "content_hash", "lines_hash",
-            "posting_status",
-        )  # fmt: skip
-        existing = {(store, ext): tuple(rest) for store, ext, *rest in existing_rows}
-        page = PageResult()
-        changed = _write_orders(
-            mapped,
-            existing,
-            conflict="organization_id, store_name, external_id",
-            conflict_where="connection_id IS NULL",
-            result=page,
-        )
-        _flag_changed_after_posting(changed)
-        result.created, result.updated, result.unchanged = (
-            page.created,
-            page.updated,
-            page.unchanged,
-        )
-        if page.order_ids:
-            result.costs_matched = matching.shipping_costs_match_order_files(
-                organization_id=organization_id,
-                cost_filter=Q(order__isnull=True),
-                numbers=[item.values["number"] for item in mapped.values()],
-            )
-            matching.order_label_totals_refresh(
-                organization_id=organization_id, order_ids=page.order_ids
-            )
-        result.problems = [(ref, reason) for _k, ref, reason, _raw in issues]
     return result

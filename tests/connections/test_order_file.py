@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from connections import services
-from connections.models import OrderFileUpload
+from connections.models import ConnectionMode, OrderFileUpload
 from connections.sources.base import SourceOrder
 from connections.sources.csv.parser import (
     COLUMNS,
@@ -30,6 +30,7 @@ from connections.sources.csv.parser import (
     RowProblem,
     template_csv,
 )
+from tests.connections.factories import StoreConnectionFactory
 from unify.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def row(number="1001", date="2024-05-01 09:14", sku="SKU-1", qty="1", price="10.
         "status": "",
     }
     values.update(extra)
-    return [values[name] for name in HEADER]
+    return [values.get(name, "") for name in HEADER]
 
 
 def read(
@@ -87,12 +88,26 @@ def pro_a(org_a):
     return org_a
 
 
+@pytest.fixture
+def expense_connection(pro_a):
+    return StoreConnectionFactory(
+        organization=pro_a, name="Shop labels", mode=ConnectionMode.SHIPPING_EXPENSE
+    )
+
+
 def upload_url(org):
     return reverse("connections:order_file", kwargs={"org_slug": org.slug})
 
 
-def post_file(client, org, data: bytes, name="orders.csv"):
-    return client.post(upload_url(org), {"file": SimpleUploadedFile(name, data)})
+def post_file(client, org, data: bytes, name="orders.csv", **fields):
+    from connections.models import StoreConnection
+
+    if "connection" not in fields:
+        connection = StoreConnection.all_orgs.filter(
+            organization=org, mode=ConnectionMode.SHIPPING_EXPENSE
+        ).first()
+        fields["connection"] = connection.pk if connection else ""
+    return client.post(upload_url(org), {"file": SimpleUploadedFile(name, data), **fields})
 
 
 def orders_of(org):
@@ -162,8 +177,8 @@ def test_bad_rows_are_listed_and_their_orders_left_out_good_ones_kept():
         (5, "4", "sku and item_name are both empty"),
         # A row without an order number is reported at once; order 6 when its rows end.
         (10, "", "order_number is empty"),
-        (9, "6", "order_total differs from the first row of order 6"),
         (8, "6", "order 6 was not imported because row 9 has a problem"),
+        (9, "6", "order_total differs from the first row of order 6"),
         (11, "7", "unit_price has more than 4 decimals"),
         (12, "8", "customer_email is not an email address"),
         (13, "9", "currency must be a three-letter code such as USD"),
@@ -172,12 +187,43 @@ def test_bad_rows_are_listed_and_their_orders_left_out_good_ones_kept():
     assert (reader.rows_total, reader.rows_rejected, reader.orders_found) == (13, 10, 10)
 
 
-def test_rows_of_one_order_must_be_next_to_each_other():
-    orders, problems, _ = read(csv_bytes([row("1"), row("2"), row("1", sku="LATE")]))
-    assert [o.number for o in orders] == ["1", "2"]
-    assert [(p.row, p.reason) for p in problems] == [
-        (4, "the rows of order 1 must be next to each other; this order already appeared above")
+def test_rows_of_one_order_that_are_apart_are_still_one_order():
+    orders, problems, reader = read(
+        csv_bytes([row("1"), row("2"), row("1", sku="LATE", price="25.00"), row("3")])
+    )
+    assert problems == []
+    assert sorted(o.number for o in orders) == ["1", "2", "3"]
+    [first] = [o for o in orders if o.number == "1"]
+    assert [line.sku for line in first.lines] == ["SKU-1", "LATE"]
+    # 10.00 + 25.00 + shipping 5.00 + tax 0.80 twice
+    assert first.order_total == Decimal("41.60")
+    assert (reader.rows_total, reader.rows_rejected, reader.orders_found) == (4, 0, 3)
+
+
+def test_a_continuation_row_with_an_empty_store_belongs_to_the_order_above():
+    data = csv_bytes(
+        [
+            row("1", price="17.00", shipping_charged="0", line_tax="0"),
+            row("1", date="", store="", customer_name="", customer_email="", sku="SKU-2",
+                price="18.00", line_tax="0", shipping_charged=""),
+        ]
+    )  # fmt: skip
+    [order], problems, _ = read(data)
+    assert problems == []
+    assert order.store_name == "My Shop"
+    assert order.order_total == Decimal("35.00") and len(order.lines) == 2
+
+
+def test_a_bad_row_rejects_its_whole_order_listing_every_row_even_when_apart():
+    data = csv_bytes([row("1"), row("2"), row("1", sku="B", qty="zero"), row("1", sku="C")])
+    orders, problems, reader = read(data)
+    assert [o.number for o in orders] == ["2"]
+    assert [(p.row, p.order_number, p.reason) for p in problems] == [
+        (2, "1", "order 1 was not imported because row 4 has a problem"),
+        (4, "1", "quantity is not a number: zero"),
+        (5, "1", "order 1 was not imported because row 4 has a problem"),
     ]
+    assert (reader.rows_total, reader.rows_rejected) == (4, 3)
 
 
 @pytest.mark.parametrize(
@@ -354,7 +400,7 @@ def test_big_xlsx_is_read_row_by_row(tmp_path):
 # --- upload through the Connections tab -----------------------------------------------------
 
 
-def test_good_file_is_imported_as_orders(owner_client, pro_a, owner_of_a):
+def test_good_file_is_imported_as_orders(owner_client, pro_a, owner_of_a, expense_connection):
     response = post_file(owner_client, pro_a, template_csv().encode())
     upload = OrderFileUpload.all_orgs.get(organization=pro_a)
     assert response.status_code == 302
@@ -368,9 +414,10 @@ def test_good_file_is_imported_as_orders(owner_client, pro_a, owner_of_a):
     assert (first.number, first.source, first.connection_id, first.store_name) == (
         "1001",
         "order_file",
-        None,
+        expense_connection.pk,
         "My Shop",
     )
+    assert upload.connection == expense_connection
     assert first.order_total == Decimal("60.26") and first.amount_paid == Decimal("60.26")
     assert first.shipping_charged == Decimal("7.99") and first.tax_total == Decimal("4.29")
     assert first.discount_total == Decimal("4.00")
@@ -387,12 +434,16 @@ def test_good_file_is_imported_as_orders(owner_client, pro_a, owner_of_a):
     assert orders_of(pro_a).count() == 2
 
 
-def test_file_with_bad_rows_keeps_the_good_orders_and_lists_the_rest(owner_client, pro_a):
+def test_file_with_bad_rows_keeps_the_good_orders_and_lists_the_rest(
+    owner_client, pro_a, expense_connection
+):
     data = csv_bytes([row("1"), row("2", qty="lots"), row("3")])
     response = post_file(owner_client, pro_a, data)
     upload = OrderFileUpload.all_orgs.get(organization=pro_a)
     assert (upload.rows_total, upload.rows_rejected, upload.orders_created) == (3, 1, 2)
-    assert upload.problems == [{"row": 3, "order": "2", "reason": "quantity is not a number: lots"}]
+    assert [(p.row, p.order_number, p.reason) for p in upload.problems.all()] == [
+        (3, "2", "quantity is not a number: lots")
+    ]
     assert [o.number for o in orders_of(pro_a)] == ["1", "3"]
     page = owner_client.get(response["Location"]).content.decode()
     assert "quantity is not a number: lots" in page and "Rows that were not imported" in page
@@ -413,7 +464,7 @@ def test_file_with_bad_rows_keeps_the_good_orders_and_lists_the_rest(owner_clien
     ],
 )
 def test_wrong_or_empty_files_are_refused_and_nothing_is_saved(
-    owner_client, pro_a, name, data, message
+    owner_client, pro_a, expense_connection, name, data, message
 ):
     response = post_file(owner_client, pro_a, data, name=name)
     assert response.status_code == 400
@@ -423,6 +474,7 @@ def test_wrong_or_empty_files_are_refused_and_nothing_is_saved(
 
 
 def test_order_files_need_the_pro_plan(owner_client, org_a, owner_of_a):
+    connection = StoreConnectionFactory(organization=org_a, mode=ConnectionMode.SHIPPING_EXPENSE)
     page = owner_client.get(upload_url(org_a)).content.decode()
     assert "part of the Pro and Advanced plans" in page and 'type="file"' not in page
     response = post_file(owner_client, org_a, template_csv().encode())
@@ -433,6 +485,7 @@ def test_order_files_need_the_pro_plan(owner_client, org_a, owner_of_a):
             actor=owner_of_a.user,
             fileobj=io.BytesIO(template_csv().encode()),
             file_name="orders.csv",
+            connection=connection,
         )
     assert info.value.code == "plan_mode"
     assert not orders_of(org_a).exists()

@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -790,8 +791,8 @@ def test_shipping_expense_mode_matches_labels_to_order_file_orders(ss_app, org_a
         stores = {s.external_id: s for s in SourceStore.objects.filter(connection=connection)}
         for record in early:
             order_upsert_from_file(
-                organization=org_a, orders=[_file_order(record)],
-                source_store=stores[record.store_id],
+                connection=connection, orders=[_file_order(record)],
+                default_store=stores[record.store_id],
             )  # fmt: skip
 
     run = run_sync(org_a, connection)
@@ -813,8 +814,8 @@ def test_shipping_expense_mode_matches_labels_to_order_file_orders(ss_app, org_a
 
         # Orders uploaded after their labels were imported pick them up.
         result = order_upsert_from_file(
-            organization=org_a, orders=[_file_order(r) for r in late],
-            source_store=stores[late[0].store_id],
+            connection=connection, orders=[_file_order(r) for r in late],
+            default_store=stores[late[0].store_id],
         )  # fmt: skip
         same_store = [r for r in late if r.store_id == late[0].store_id]
         assert result.created == len(late)
@@ -843,14 +844,23 @@ def test_order_file_upsert_is_idempotent_and_reports_unreadable_rows(ss_app, org
     records = list(account.orders.records.values())
     rows = [_file_order(r) for r in records] + [_file_order(records[0], external_id="x",
                                                             number="")]  # fmt: skip
-    first = order_upsert_from_file(organization=org_a, orders=rows, store_name="My Shop")
-    again = order_upsert_from_file(organization=org_a, orders=rows, store_name="My Shop")
+    org_a.plan = "pro"
+    org_a.save()
+    connection = make_connection(org_a, mode=ConnectionMode.SHIPPING_EXPENSE)
+    rows = [replace(r, store_name="My Shop") for r in rows]
+    first = order_upsert_from_file(connection=connection, orders=rows)
+    again = order_upsert_from_file(connection=connection, orders=rows)
 
     assert (first.created, first.updated) == (5, 0)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
     assert first.problems == [("x", "order number is missing")]
     with org_scope(org_a.pk):
-        assert Order.objects.filter(source="order_file", store_name="My Shop").count() == 5
+        assert (
+            Order.objects.filter(
+                source="order_file", store_name="My Shop", connection=connection
+            ).count()
+            == 5
+        )
         assert not ImportIssue.objects.exists()
 
 

@@ -5,26 +5,29 @@ label costs. The format is documented in ``COLUMNS`` (and in the README and the 
 file offered for download):
 
 - the first row names the columns (case and spaces/underscores/dashes do not matter);
-- one row per order line; the rows of one order are next to each other and repeat (or leave
-  empty) the order-level columns;
+- one row per order line; ``order_number`` is on every row, the other order-level columns
+  (``store`` included) may be left empty after an order's first row. The rows of one order
+  are usually next to each other; when they are not, they are still read as one order;
 - amounts use a dot as decimal separator and no thousands separator (``1234.50``); a leading
   currency symbol is allowed (``$19.99``);
 - dates are ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM[:SS]`` (optionally with an offset such as
   ``-07:00`` or ``-0700``); times without an offset are in the organization's time zone.
 
 Reading is streamed: rows are read one at a time (``csv`` over a text wrapper of the upload,
-``openpyxl`` in read-only mode for XLSX), an order is yielded as soon as its last row has
-been read, and only a fixed-size fingerprint per finished order is remembered (to reject an
-order whose rows are split across the file). Memory does not grow with the file beyond that.
+``openpyxl`` in read-only mode for XLSX) and an order is yielded as soon as its last row has
+been read. A first, cheaper pass over the file only reads each row's order number and store,
+to find the orders whose rows are spread over the file: only those are held in memory until
+the end. Beyond that, memory does not grow with the file.
 
-Validation is per row: a bad row is reported with its row number and reason, and the order
-it belongs to is not imported (a partial order would post wrong totals); every other order
-is kept.
+Validation is per row, and an order is imported whole or not at all: a bad row is reported
+with its row number and reason, and every other row of its order is reported too (the order
+is left out: a partial order would post wrong totals); every other order is kept.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -40,6 +43,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from connections.sources.base import ZERO, SourceOrder, SourceOrderLine
 
@@ -48,7 +52,17 @@ from connections.sources.base import ZERO, SourceOrder, SourceOrderLine
 COLUMNS: dict[str, tuple[bool, bool, str]] = {
     "order_number": (True, True, "The shop's order number, e.g. 1001."),
     "order_date": (True, True, "YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], optional offset."),
-    "store": (False, True, "Shop or marketplace name; default: Order file."),
+    "store": (
+        False,
+        True,
+        "Shop or marketplace name as ShipStation shows it (matches the labels of that "
+        "store); default: Order file.",
+    ),
+    "order_key": (
+        False,
+        True,
+        "The shop's order key, when ShipStation shows one; makes label matching exact.",
+    ),
     "customer_name": (False, True, "Buyer's name."),
     "customer_email": (False, True, "Buyer's email address."),
     "sku": (False, False, "Product SKU (sku or item_name is needed)."),
@@ -120,6 +134,13 @@ class RowProblem:
     row: int  # spreadsheet row number (the header is row 1)
     order_number: str
     reason: str
+
+
+def order_file_external_id(store: str, number: str) -> str:
+    """An order-file order's source id within its connection: order numbers are unique only
+    per store, so the id stands for the pair (the number itself is kept as the number)."""
+    digest = hashlib.blake2b(f"{store}\x00{number}".encode(), digest_size=12).hexdigest()
+    return f"file-{digest}"
 
 
 def normalise_header(name: Any) -> str:
@@ -253,7 +274,16 @@ class _PendingOrder:
     lines: list[SourceOrderLine] = field(default_factory=list)
     raw_lines: list[dict[str, str]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    problem: RowProblem | None = None
+    # row number -> what is wrong with it; any entry rejects the whole order.
+    problems: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyedRow:
+    row: int
+    number: str
+    store: str
+    cells: dict[str, Any]
 
 
 class OrderFileReader:
@@ -280,7 +310,6 @@ class OrderFileReader:
         self.rows_total = 0
         self.rows_rejected = 0
         self.orders_found = 0
-        self._seen: set[bytes] = set()
 
     # -- rows -----------------------------------------------------------------------------------
 
@@ -311,7 +340,8 @@ class OrderFileReader:
                 _("The file is not valid CSV (%(detail)s).") % {"detail": str(exc)[:80]}
             ) from None
         finally:
-            text.detach()
+            with contextlib.suppress(ValueError):  # the upload was closed before the reader
+                text.detach()
 
     def _xlsx_rows(self) -> Iterator[tuple[Any, ...]]:
         import openpyxl
@@ -334,58 +364,84 @@ class OrderFileReader:
 
     # -- iteration ------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[SourceOrder | RowProblem]:
+    def _keyed_rows(self) -> Iterator[_KeyedRow | RowProblem]:
+        """Every non-blank row with the order it belongs to (its number and store). A row
+        whose store is empty continues the order above it when it names the same number."""
         rows = self._rows()
         columns = self._header(rows)
-        pending: _PendingOrder | None = None
         row_number = 1
+        previous: tuple[str, str] | None = None
         for values in rows:
             row_number += 1
             if not any(v not in (None, "") and str(v).strip() for v in values):
                 continue
-            self.rows_total += 1
             cells = {name: values[i] if i < len(values) else None for name, i in columns.items()}
             try:
                 number = _text(cells.get("order_number"))
-                store = _text(cells.get("store")) or DEFAULT_STORE
+                store = _text(cells.get("store"))
             except RowError as exc:
-                number, store = "", DEFAULT_STORE
-                problem = RowProblem(row_number, "", str(exc))
-                yield from self._reject_row(problem)
+                yield RowProblem(row_number, "", str(exc))
                 continue
             if not number:
-                yield from self._reject_row(RowProblem(row_number, "", _("order_number is empty")))
+                yield RowProblem(row_number, "", _("order_number is empty"))
                 continue
-            if pending is not None and (pending.number, pending.store) != (number, store):
-                yield from self._finish(pending)
+            if not store:
+                same_order = previous is not None and previous[0] == number
+                store = previous[1] if same_order else DEFAULT_STORE
+            previous = (number, store)
+            yield _KeyedRow(row_number, number, store, cells)
+
+    def _spread_orders(self) -> set[bytes]:
+        """Fingerprints of the orders whose rows are not all next to each other."""
+        seen: set[bytes] = set()
+        spread: set[bytes] = set()
+        current: bytes | None = None
+        for item in self._keyed_rows():
+            if isinstance(item, RowProblem):
+                continue
+            fingerprint = self._fingerprint(item.store, item.number)
+            if fingerprint != current:
+                if fingerprint in seen:
+                    spread.add(fingerprint)
+                seen.add(fingerprint)
+                current = fingerprint
+        self._file.seek(0)
+        return spread
+
+    def __iter__(self) -> Iterator[SourceOrder | RowProblem]:
+        spread = self._spread_orders()
+        held: dict[bytes, _PendingOrder] = {}
+        pending: _PendingOrder | None = None
+        for item in self._keyed_rows():
+            self.rows_total += 1
+            if isinstance(item, RowProblem):
+                yield from self._reject_row(item)
+                continue
+            fingerprint = self._fingerprint(item.store, item.number)
+            if pending is not None and (pending.number, pending.store) != (item.number, item.store):
+                if self._fingerprint(pending.store, pending.number) not in spread:
+                    yield from self._finish(pending)
                 pending = None
             if pending is None:
-                fingerprint = self._fingerprint(store, number)
-                if fingerprint in self._seen:
-                    yield from self._reject_row(
-                        RowProblem(
-                            row_number,
-                            number,
-                            _(
-                                "the rows of order %(number)s must be next to each other; "
-                                "this order already appeared above"
-                            )
-                            % {"number": number},
-                        )
-                    )
-                    continue
-                self._seen.add(fingerprint)
+                pending = held.get(fingerprint)
+            if pending is None:
                 self.orders_found += 1
-                pending = _PendingOrder(number=number, store=store, first_row=row_number, header={})
-            pending.rows.append(row_number)
-            if pending.problem is not None:
-                continue
+                pending = _PendingOrder(
+                    number=item.number, store=item.store, first_row=item.row, header={}
+                )
+                if fingerprint in spread:
+                    held[fingerprint] = pending
+            pending.rows.append(item.row)
+            if pending.problems and not pending.header:
+                continue  # its first row is unreadable: later rows cannot be checked against it
             try:
-                self._read_row(pending, cells, row_number)
+                self._read_row(pending, item.cells, item.row)
             except RowError as exc:
-                pending.problem = RowProblem(row_number, number, str(exc))
-        if pending is not None:
+                pending.problems[item.row] = str(exc)
+        if pending is not None and self._fingerprint(pending.store, pending.number) not in spread:
             yield from self._finish(pending)
+        for order in held.values():
+            yield from self._finish(order)
 
     def _header(self, rows: Iterator[Any]) -> dict[str, int]:
         for values in rows:
@@ -484,7 +540,7 @@ class OrderFileReader:
         fields: dict[str, Any] = {}
         if _text(cells.get("order_date")) or isinstance(cells.get("order_date"), date):
             fields["order_date"] = _datetime(cells.get("order_date"), self._tz)
-        for key in ("customer_name", "customer_email"):
+        for key in ("customer_name", "customer_email", "order_key"):
             value = _text(cells.get(key))
             if value:
                 fields[key] = value
@@ -513,17 +569,16 @@ class OrderFileReader:
         return fields
 
     def _finish(self, pending: _PendingOrder) -> Iterator[SourceOrder | RowProblem]:
-        if pending.problem is not None:
+        if pending.problems:
+            bad_rows = ", ".join(str(r) for r in sorted(pending.problems))
             self.rows_rejected += len(pending.rows)
-            yield pending.problem
-            others = [r for r in pending.rows if r != pending.problem.row]
-            if others:
-                yield RowProblem(
-                    others[0],
-                    pending.number,
-                    _("order %(number)s was not imported because row %(row)s has a problem")
-                    % {"number": pending.number, "row": pending.problem.row},
-                )
+            for row in pending.rows:
+                reason = pending.problems.get(row) or ngettext(
+                    "order %(number)s was not imported because row %(rows)s has a problem",
+                    "order %(number)s was not imported because rows %(rows)s have problems",
+                    len(pending.problems),
+                ) % {"number": pending.number, "rows": bad_rows}
+                yield RowProblem(row, pending.number, reason)
             return
         header = pending.header
         lines = tuple(pending.lines)
@@ -539,6 +594,7 @@ class OrderFileReader:
             "file": self.file_name,
             "rows": [pending.rows[0], pending.rows[-1]],
             "order_number": pending.number,
+            "order_key": header.get("order_key", ""),
             "store": pending.store,
             "order_date": moment.isoformat(),
             "customer_name": header.get("customer_name", ""),
@@ -550,8 +606,8 @@ class OrderFileReader:
             "lines": pending.raw_lines,
         }
         yield SourceOrder(
-            external_id=pending.number,
-            order_key=f"{pending.store}:{pending.number}",
+            external_id=order_file_external_id(pending.store, pending.number),
+            order_key=header.get("order_key", ""),
             number=pending.number,
             status=header.get("status", "shipped"),
             order_date=moment,
@@ -576,49 +632,31 @@ class OrderFileReader:
 
 
 def template_csv() -> str:
-    """The downloadable example file: the header and two orders (one with two lines)."""
+    """The downloadable example file: the header and two orders (one with two lines, the
+    second line leaving the order columns empty)."""
+    rows = [
+        {
+            "order_number": "1001", "order_date": "2024-05-01 09:14", "store": "My Shop",
+            "customer_name": "Jane Doe", "customer_email": "jane@example.com",
+            "sku": "TSHIRT-BLK-M", "item_name": "T-Shirt Black M", "quantity": "2",
+            "unit_price": "19.99", "line_tax": "3.30", "discount": "4.00",
+            "shipping_charged": "7.99", "order_total": "60.26", "currency": "USD",
+            "status": "shipped",
+        },
+        {
+            "order_number": "1001", "sku": "MUG-01", "item_name": "Mug", "quantity": "1",
+            "unit_price": "12.00", "line_tax": "0.99", "discount": "0",
+        },
+        {
+            "order_number": "1002", "order_date": "2024-05-01 11:30", "store": "My Shop",
+            "customer_name": "Sam Lee", "customer_email": "sam@example.com", "sku": "CAP-RED",
+            "item_name": "Cap Red", "quantity": "1", "unit_price": "15.00", "line_tax": "1.24",
+            "discount": "0", "shipping_charged": "5.00", "order_total": "21.24",
+            "currency": "USD", "status": "shipped",
+        },
+    ]  # fmt: skip
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(list(COLUMNS))
-    writer.writerow(
-        [
-            "1001",
-            "2024-05-01 09:14",
-            "My Shop",
-            "Jane Doe",
-            "jane@example.com",
-            "TSHIRT-BLK-M",
-            "T-Shirt Black M",
-            "2",
-            "19.99",
-            "3.30",
-            "4.00",
-            "7.99",
-            "60.26",
-            "USD",
-            "shipped",
-        ]
-    )
-    writer.writerow(
-        ["1001", "", "My Shop", "", "", "MUG-01", "Mug", "1", "12.00", "0.99", "0", "", "", "", ""]
-    )
-    writer.writerow(
-        [
-            "1002",
-            "2024-05-01 11:30",
-            "My Shop",
-            "Sam Lee",
-            "sam@example.com",
-            "CAP-RED",
-            "Cap Red",
-            "1",
-            "15.00",
-            "1.24",
-            "0",
-            "5.00",
-            "21.24",
-            "USD",
-            "shipped",
-        ]
-    )
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\r\n", restval="")
+    writer.writeheader()
+    writer.writerows(rows)
     return out.getvalue()
