@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -30,7 +31,7 @@ from connections.sources.csv.parser import (
     RowProblem,
     template_csv,
 )
-from tests.connections.factories import StoreConnectionFactory
+from tests.connections.factories import SourceStoreFactory, StoreConnectionFactory
 from unify.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -511,3 +512,63 @@ def test_upload_result_of_another_organization_is_404(owner_client, org_a, org_b
         )
     )
     assert response.status_code == 404
+
+
+def test_every_rejected_row_is_listed_page_by_page_and_downloadable(
+    owner_client, pro_a, expense_connection
+):
+    rows = [row(str(n), qty="none") for n in range(1, 251)] + [row("ok")]
+    response = post_file(owner_client, pro_a, csv_bytes(rows))
+    upload = OrderFileUpload.all_orgs.get(organization=pro_a)
+    assert (upload.rows_total, upload.rows_rejected, upload.orders_created) == (251, 250, 1)
+    listed = []
+    for page_number in (1, 2, 3):
+        page = owner_client.get(response["Location"], {"page": page_number}).content.decode()
+        listed += [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", page)]
+    assert listed == list(range(2, 252))
+    assert "Download all 250 rejected rows (CSV)" in page
+
+    download = owner_client.get(
+        reverse(
+            "connections:order_file_problems_csv",
+            kwargs={"org_slug": pro_a.slug, "upload_id": upload.pk},
+        )
+    )
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    lines = list(csv.reader(io.StringIO(download.content.decode())))
+    assert lines[0] == ["row", "order_number", "problem"]
+    assert lines[1] == ["2", "1", "quantity is not a number: none"]
+    assert len(lines) == 251
+
+
+def test_upload_is_for_a_shipping_expense_connection_of_ones_own(
+    owner_client, pro_a, org_b, expense_connection
+):
+    from connections.models import StoreConnection
+
+    sales_channel = StoreConnectionFactory(organization=pro_a, name="Main")
+    theirs = StoreConnectionFactory(organization=org_b, mode=ConnectionMode.SHIPPING_EXPENSE)
+    for other in (sales_channel, theirs):
+        response = post_file(owner_client, pro_a, template_csv().encode(), connection=other.pk)
+        assert response.status_code == 400
+        assert "Select a valid choice" in response.content.decode()
+    assert not orders_of(pro_a).exists() and not orders_of(org_b).exists()
+
+    StoreConnection.all_orgs.filter(pk=expense_connection.pk).delete()
+    page = owner_client.get(upload_url(pro_a)).content.decode()
+    assert 'data-testid="no-expense-connection"' in page and 'type="file"' not in page
+
+
+def test_a_default_store_of_another_connection_is_refused(owner_client, pro_a, expense_connection):
+    other = StoreConnectionFactory(organization=pro_a, mode=ConnectionMode.SHIPPING_EXPENSE)
+    foreign_store = SourceStoreFactory(connection=other)
+    response = post_file(
+        owner_client,
+        pro_a,
+        template_csv().encode(),
+        connection=expense_connection.pk,
+        default_store=foreign_store.pk,
+    )
+    assert response.status_code == 400
+    assert "This store belongs to another connection" in response.content.decode()
+    assert not orders_of(pro_a).exists()
