@@ -152,6 +152,15 @@ class OrderFileUpload(OrgOwnedModel):
         related_name="order_files",
         verbose_name=_("connection"),
     )
+    # The store for rows whose store column names none of the connection's stores.
+    default_store = models.ForeignKey(
+        SourceStore,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("store for rows without a known store"),
+    )
     file_name = models.CharField(_("file"), max_length=255)
     file_format = models.CharField(_("format"), max_length=10, choices=OrderFileFormat)
     status = models.CharField(
@@ -200,3 +209,19 @@ class OrderFileProblem(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.row}: {self.reason}"
+
+
+class OrderFileContent(OrgOwnedModel):
+    """An uploaded file's bytes, kept only until a worker has read it (then deleted): the
+    database carries them from the web process to the worker, so no shared disk is needed."""
+
+    upload = models.OneToOneField(
+        OrderFileUpload, on_delete=models.CASCADE, related_name="content", primary_key=True
+    )
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("order file content")
+
+    def __str__(self) -> str:
+        return f"{self.upload_id}"

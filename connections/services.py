@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import IO, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,15 +22,11 @@ from connections import hooks
 from connections.models import (
     ConnectionMode,
     ConnectionStatus,
-    OrderFileProblem,
-    OrderFileStatus,
-    OrderFileUpload,
     Provider,
     SourceStore,
     StoreConnection,
 )
 from connections.sources.base import SourceAccount, SourceAdapter
-from connections.sources.csv.parser import OrderFileError, OrderFileReader, RowProblem
 from connections.sources.registry import adapter_for
 from connections.sources.shipstation.adapter import ORDER_STATUSES
 from connections.sources.shipstation.client import api_key_fingerprint
@@ -41,7 +37,6 @@ from unify.core.exceptions import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
-    TenantScopeError,
 )
 from unify.core.secrets import mask_hint
 from unify.tenancy.models import Organization
@@ -49,7 +44,6 @@ from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 
 logger = logging.getLogger(__name__)
 
-FILE_BATCH_SIZE = 500
 # A web request waits at most this long for a rate-limit slot before saying "try again".
 VERIFY_MAX_WAIT_SECONDS = 5.0
 
@@ -700,153 +694,3 @@ def source_store_set_included(
         )
         hooks.run(hooks.ON_SETTINGS_CHANGED, connection=connection, actor=actor, changed=["stores"])
     return store
-
-
-# --- order files ----------------------------------------------------------------------------
-
-
-def order_file_check_allowed(*, organization: Organization) -> None:
-    if not organization.plan_rules.shipping_expense_mode:
-        raise ConnectionRefused(
-            "plan_mode",
-            _(
-                "Order files feed shipping-expense mode, part of the Pro and Advanced plans. "
-                "Upgrade to upload your shop's orders."
-            ),
-        )
-
-
-def order_file_connections(*, organization: Organization) -> list[StoreConnection]:
-    """The connections an order file can be uploaded for: shipping-expense ones not
-    disconnected."""
-    return list(
-        StoreConnection.all_orgs.filter(
-            organization=organization, mode=ConnectionMode.SHIPPING_EXPENSE
-        )
-        .exclude(status=ConnectionStatus.DISABLED)
-        .order_by("name", "pk")
-    )
-
-
-def order_file_import(
-    *,
-    organization: Organization,
-    actor: Any,
-    fileobj: IO[bytes],
-    file_name: str,
-    connection: StoreConnection,
-    default_store: SourceStore | None = None,
-    request: Any = None,
-) -> OrderFileUpload:
-    """Read an uploaded order file row by row and store its good orders, in batches, under
-    ``connection`` (a shipping-expense connection); waiting label costs are matched to them.
-
-    A file that cannot be read at all raises ``ConnectionRefused`` and records nothing. Every
-    rejected row is kept with its reason; a rejected row's order is left out whole, every
-    other order is imported. All batches of one file are one transaction, so a crash midway
-    imports nothing.
-    """
-    from sales.services import order_upsert_from_file
-
-    order_file_check_allowed(organization=organization)
-    if connection.organization_id != organization.pk:
-        raise TenantScopeError("connection of another organization")
-    if default_store is not None and default_store.connection_id != connection.pk:
-        raise TenantScopeError("store of another connection")
-    if connection.mode != ConnectionMode.SHIPPING_EXPENSE:
-        raise ConnectionRefused(
-            "mode",
-            _("Order files are for shipping-expense connections. Choose one of those."),
-            field="connection",
-        )
-    try:
-        reader = OrderFileReader(
-            fileobj,
-            file_name=file_name,
-            timezone=organization.tzinfo,
-            default_currency=connection.currency,
-        )
-    except OrderFileError as exc:
-        raise ConnectionRefused("file", exc.user_message, field="file") from None
-    upload = OrderFileUpload(
-        organization=organization,
-        connection=connection,
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        file_name=file_name[:255],
-        file_format=reader.file_format,
-    )
-    problems: list[OrderFileProblem] = []
-    batch: list = []
-    unknown_stores: set[str] = set()
-
-    def flush_problems() -> None:
-        OrderFileProblem.all_orgs.bulk_create(problems, batch_size=1000)
-        problems.clear()
-
-    def problem(row: int | None, order: str, reason: str) -> None:
-        problems.append(
-            OrderFileProblem(
-                organization=organization,
-                upload=upload,
-                row=row,
-                order_number=order[:100],
-                reason=reason,
-            )
-        )
-        if len(problems) >= FILE_BATCH_SIZE:
-            flush_problems()
-
-    def flush() -> None:
-        if not batch:
-            return
-        result = order_upsert_from_file(
-            connection=connection, orders=list(batch), default_store=default_store
-        )
-        upload.orders_created += result.created
-        upload.orders_updated += result.updated
-        upload.costs_matched += result.costs_matched
-        unknown_stores.update(result.unknown_stores)
-        for ref, reason in result.problems:
-            problem(None, ref, reason)
-        batch.clear()
-
-    try:
-        with transaction.atomic():
-            upload.save()
-            for item in reader:
-                if isinstance(item, RowProblem):
-                    problem(item.row, item.order_number, item.reason)
-                    continue
-                batch.append(item)
-                if len(batch) >= FILE_BATCH_SIZE:
-                    flush()
-            flush()
-            flush_problems()
-            if reader.rows_total == 0:
-                raise OrderFileError(_("The file has a header row but no orders."))
-            upload.rows_total = reader.rows_total
-            upload.rows_rejected = reader.rows_rejected
-            upload.orders_found = reader.orders_found
-            upload.unknown_stores = sorted(unknown_stores)[:50]
-            upload.status = OrderFileStatus.FINISHED
-            upload.finished_at = timezone.now()
-            upload.save()
-            audit_record(
-                action="order_file.imported",
-                organization=organization,
-                actor=actor,
-                target=upload,
-                metadata={
-                    "file": upload.file_name,
-                    "connection": connection.pk,
-                    "rows": upload.rows_total,
-                    "rejected": upload.rows_rejected,
-                    "created": upload.orders_created,
-                    "updated": upload.orders_updated,
-                    "costs_matched": upload.costs_matched,
-                },
-                request=request,
-            )
-    except OrderFileError as exc:
-        raise ConnectionRefused("file", exc.user_message, field="file") from None
-    return upload

@@ -22,6 +22,11 @@ urlpatterns = [
     path("order-file/template.csv", views.order_file_template, name="order_file_template"),
     path("order-file/<int:upload_id>/", views.order_file_result, name="order_file_result"),
     path(
+        "order-file/<int:upload_id>/progress/",
+        views.order_file_progress,
+        name="order_file_progress",
+    ),
+    path(
         "order-file/<int:upload_id>/rejected-rows.csv",
         views.order_file_problems_csv,
         name="order_file_problems_csv",

@@ -12,7 +12,6 @@ import csv
 import io
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,9 +20,10 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import hooks, selectors, services
+from connections import hooks, order_files, selectors, services
 from connections.forms import (
     MODE_EXPLANATIONS,
     OrderFileForm,
@@ -33,7 +33,13 @@ from connections.forms import (
     SyncSettingsForm,
     interval_label,
 )
-from connections.models import ConnectionStatus, OrderFileUpload, SourceStore, StoreConnection
+from connections.models import (
+    ConnectionStatus,
+    OrderFileStatus,
+    OrderFileUpload,
+    SourceStore,
+    StoreConnection,
+)
 from connections.sources.csv.parser import COLUMNS, template_csv
 from sales.export import spreadsheet_text
 from unify.tenancy.decorators import require_role
@@ -41,7 +47,8 @@ from unify.tenancy.models import Role
 
 SYNC_PANEL_TEMPLATE = "sales/_connection_sync_panel.html"
 SYNC_PANEL_CONTEXT = "sales.selectors.connection_sync_panel_context"
-ORDER_FILE_MAX_BYTES = 200 * 1024 * 1024
+# Room for the form's other fields and the multipart framing around the file.
+ORDER_FILE_FORM_OVERHEAD = 64 * 1024
 PROBLEMS_PER_PAGE = 100
 
 
@@ -330,52 +337,88 @@ def connection_disconnect(request: HttpRequest, connection_id: int) -> HttpRespo
 # --- order files ----------------------------------------------------------------------------
 
 
+@csrf_exempt  # checked by _order_file_upload, after the cheap refusals below
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def order_file_upload(request: HttpRequest) -> HttpResponse:
+    """Who may upload, and how much, is decided before the body is read: Django (and the
+    CSRF check) would otherwise receive a whole file first, whatever the plan."""
     organization = request.organization
-    connections = services.order_file_connections(organization=organization)
+    if request.method == "POST":
+        refusal = None
+        if not organization.plan_rules.shipping_expense_mode:
+            refusal = _(
+                "Order files feed shipping-expense mode, part of the Pro and Advanced plans. "
+                "Upgrade to upload your shop's orders."
+            )
+        else:
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > order_files.order_file_max_bytes() + ORDER_FILE_FORM_OVERHEAD:
+                refusal = order_files._too_large_message()
+        if refusal is not None:
+            # The server closes the connection after this answer (the rest of the body is
+            # never read: see the README's note for the proxy's own limit).
+            return _order_file_page(request, form=None, error=refusal, status=413)
+    return _order_file_upload(request)
+
+
+@csrf_protect
+def _order_file_upload(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    connections = order_files.order_file_connections(organization=organization)
     stores = list(selectors.order_file_target_stores(organization=organization))
-    allowed = organization.plan_rules.shipping_expense_mode
     form = OrderFileForm(
         request.POST or None, request.FILES or None, connections=connections, stores=stores
     )
     if request.method == "GET" and request.GET.get("connection", "").isdigit():
         form.initial["connection"] = int(request.GET["connection"])
-    status = 200
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
-        max_bytes = getattr(settings, "UNIFY_ORDER_FILE_MAX_BYTES", ORDER_FILE_MAX_BYTES)
-        if uploaded.size > max_bytes:
-            form.add_error(
-                "file",
-                _("The file is larger than %(mb)s MB. Split it and upload the parts.")
-                % {"mb": max_bytes // (1024 * 1024)},
+        try:
+            upload = order_files.order_file_receive(
+                organization=organization,
+                actor=request.user,
+                fileobj=uploaded.file,
+                file_name=uploaded.name,
+                connection=form.cleaned_data["connection"],
+                default_store=form.cleaned_data["default_store"],
+                request=request,
             )
+        except services.ConnectionRefused as exc:
+            _put_error(form, exc)
         else:
-            try:
-                upload = services.order_file_import(
-                    organization=organization,
-                    actor=request.user,
-                    fileobj=uploaded.file,
-                    file_name=uploaded.name,
-                    connection=form.cleaned_data["connection"],
-                    default_store=form.cleaned_data["default_store"],
-                    request=request,
-                )
-            except services.ConnectionRefused as exc:
-                _put_error(form, exc)
-            else:
-                return redirect(_url(request, "order_file_result", upload_id=upload.pk))
-    if request.method == "POST":
-        status = 400
+            return redirect(_url(request, "order_file_result", upload_id=upload.pk))
+    return _order_file_page(
+        request, form=form, status=400 if request.method == "POST" else 200, connections=connections
+    )
+
+
+def _order_file_page(
+    request: HttpRequest,
+    *,
+    form: OrderFileForm | None,
+    status: int,
+    error: str = "",
+    connections: list[StoreConnection] | None = None,
+) -> HttpResponse:
+    organization = request.organization
+    if connections is None:
+        connections = order_files.order_file_connections(organization=organization)
+    if form is None:
+        stores = list(selectors.order_file_target_stores(organization=organization))
+        form = OrderFileForm(connections=connections, stores=stores)
     return render(
         request,
         "connections/order_file.html",
         {
             "form": form,
-            "allowed": allowed,
+            "error": error,
+            "allowed": organization.plan_rules.shipping_expense_mode,
             "has_connection": bool(connections),
+            "max_mb": order_files.order_file_max_bytes() // (1024 * 1024),
             "columns": [
                 {"name": name, "required": required, "help": help_text}
                 for name, (required, _order_level, help_text) in COLUMNS.items()
@@ -399,7 +442,33 @@ def order_file_result(request: HttpRequest, upload_id: int) -> HttpResponse:
     return render(
         request,
         "connections/order_file_result.html",
-        {"upload": upload, "problems": page, "problems_total": problems.count},
+        {
+            "upload": upload,
+            "problems": page,
+            "problems_total": problems.count,
+            "rows_read": order_files.order_file_rows_read(upload=upload),
+        },
+    )
+
+
+@require_role(Role.MEMBER)
+def order_file_progress(request: HttpRequest, upload_id: int) -> HttpResponse:
+    """The result page polls this while a worker reads the file; once it is read, the page
+    reloads to show the outcome."""
+    try:
+        upload = selectors.order_file_upload_get(
+            organization=request.organization, upload_id=upload_id
+        )
+    except OrderFileUpload.DoesNotExist:
+        raise Http404 from None
+    if upload.status != OrderFileStatus.PROCESSING:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "connections/_order_file_progress.html",
+        {"upload": upload, "rows_read": order_files.order_file_rows_read(upload=upload)},
     )
 
 

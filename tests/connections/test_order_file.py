@@ -22,7 +22,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from connections import services
-from connections.models import ConnectionMode, OrderFileUpload
+from connections.models import ConnectionMode, OrderFileContent, OrderFileUpload
+from connections.order_files import order_file_receive
 from connections.sources.base import SourceOrder
 from connections.sources.csv.parser import (
     COLUMNS,
@@ -100,7 +101,7 @@ def upload_url(org):
     return reverse("connections:order_file", kwargs={"org_slug": org.slug})
 
 
-def post_file(client, org, data: bytes, name="orders.csv", **fields):
+def post_file(client, org, data: bytes, name="orders.csv", *, process=True, **fields):
     from connections.models import StoreConnection
 
     if "connection" not in fields:
@@ -108,7 +109,21 @@ def post_file(client, org, data: bytes, name="orders.csv", **fields):
             organization=org, mode=ConnectionMode.SHIPPING_EXPENSE
         ).first()
         fields["connection"] = connection.pk if connection else ""
-    return client.post(upload_url(org), {"file": SimpleUploadedFile(name, data), **fields})
+    response = client.post(upload_url(org), {"file": SimpleUploadedFile(name, data), **fields})
+    if process:
+        read_waiting_files(org)
+    return response
+
+
+def read_waiting_files(org) -> None:
+    """The worker's part (``order_file_process_task``): read the files still waiting."""
+    from connections.order_files import order_file_process
+    from unify.tenancy.scoping import org_scope
+
+    waiting = OrderFileUpload.all_orgs.filter(organization=org, status="processing")
+    with org_scope(org.pk):
+        for upload_id in waiting.values_list("pk", flat=True):
+            order_file_process(upload_id=upload_id)
 
 
 def orders_of(org):
@@ -455,16 +470,10 @@ def test_file_with_bad_rows_keeps_the_good_orders_and_lists_the_rest(
     [
         ("orders.txt.exe", b"MZ...", "Upload a .csv or .xlsx file."),
         ("orders.csv", b"", "The submitted file is empty."),  # Django's own check
-        ("orders.csv", b"\n", "The file is empty."),
-        (
-            "orders.csv",
-            ",".join(HEADER).encode() + b"\n",
-            "The file has a header row but no orders.",
-        ),
-        ("orders.csv", b"a,b\n1,2\n", "The first row must name the columns."),
+        ("orders.xls", b"\xd0\xcf\x11\xe0junk", "Old Excel files (.xls) are not supported."),
     ],
 )
-def test_wrong_or_empty_files_are_refused_and_nothing_is_saved(
+def test_files_that_are_plainly_not_order_files_are_refused_at_once(
     owner_client, pro_a, expense_connection, name, data, message
 ):
     response = post_file(owner_client, pro_a, data, name=name)
@@ -474,6 +483,33 @@ def test_wrong_or_empty_files_are_refused_and_nothing_is_saved(
     assert not orders_of(pro_a).exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("orders.csv", b"\n", "The file is empty."),
+        (
+            "orders.csv",
+            ",".join(HEADER).encode() + b"\n",
+            "The file has a header row but no orders.",
+        ),
+        ("orders.csv", b"a,b\n1,2\n", "The first row must name the columns."),
+    ],
+)
+def test_files_the_worker_cannot_read_end_failed_with_the_reason_and_nothing_imported(
+    owner_client, pro_a, expense_connection, name, data, message
+):
+    response = post_file(owner_client, pro_a, data, name=name)
+    assert response.status_code == 302
+    upload = OrderFileUpload.all_orgs.get(organization=pro_a)
+    assert (upload.status, upload.error) == ("failed", message) or (
+        upload.status == "failed" and upload.error.startswith(message)
+    )
+    assert not orders_of(pro_a).exists()
+    assert not OrderFileContent.all_orgs.filter(upload=upload).exists()
+    page = owner_client.get(response["Location"]).content.decode()
+    assert message in page
+
+
 def test_order_files_need_the_pro_plan(owner_client, org_a, owner_of_a):
     connection = StoreConnectionFactory(organization=org_a, mode=ConnectionMode.SHIPPING_EXPENSE)
     page = owner_client.get(upload_url(org_a)).content.decode()
@@ -481,7 +517,7 @@ def test_order_files_need_the_pro_plan(owner_client, org_a, owner_of_a):
     response = post_file(owner_client, org_a, template_csv().encode())
     assert "part of the Pro and Advanced plans" in response.content.decode()
     with pytest.raises(services.ConnectionRefused) as info:
-        services.order_file_import(
+        order_file_receive(
             organization=org_a,
             actor=owner_of_a.user,
             fileobj=io.BytesIO(template_csv().encode()),

@@ -37,6 +37,13 @@ def _upload(client, org, connection, data: bytes, name: str):
         {"connection": connection.pk, "file": SimpleUploadedFile(name, data)},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
+    # The worker's part (order_file_process_task): read the file just kept.
+    from connections.models import OrderFileUpload
+    from connections.order_files import order_file_process
+
+    upload = OrderFileUpload.all_orgs.filter(organization=org).latest("pk")
+    with org_scope(org.pk):
+        order_file_process(upload_id=upload.pk)
     return response
 
 

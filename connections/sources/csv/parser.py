@@ -46,6 +46,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from connections.sources.base import ZERO, SourceOrder, SourceOrderLine
+from connections.sources.csv.limits import (
+    FileTooCostly,
+    ReadLimits,
+    bounded_lines,
+    bounded_rows,
+    check_xlsx_archive,
+)
 
 # name -> (required, order-level, description). Order-level columns describe the whole order
 # and are read from the order's first row; line columns are read from every row.
@@ -286,6 +293,19 @@ class _KeyedRow:
     cells: dict[str, Any]
 
 
+def _unreadable_workbook(exc: BaseException) -> OrderFileError:
+    # defusedxml refuses DTDs and entities (its errors are ValueErrors, often as the cause of
+    # openpyxl's own); broken XML is a SyntaxError (ParseError).
+    cause = exc.__cause__ or exc
+    return OrderFileError(
+        _(
+            "This workbook could not be read (%(detail)s). Open it in Excel, save it again as "
+            ".xlsx or as CSV, and upload that."
+        )
+        % {"detail": type(cause).__name__}
+    )
+
+
 class OrderFileReader:
     """Iterate over a file's orders and row problems: yields ``SourceOrder`` and
     ``RowProblem`` items in file order. Counters are final once iteration ends."""
@@ -297,8 +317,10 @@ class OrderFileReader:
         file_name: str,
         timezone: ZoneInfo,
         default_currency: str = "USD",
+        limits: ReadLimits | None = None,
     ) -> None:
         self._file = fileobj
+        self._limits = limits or ReadLimits.from_settings()
         self.file_name = file_name
         self._tz = timezone
         self._currency = default_currency
@@ -330,7 +352,9 @@ class OrderFileReader:
         elif first_line.count(b"\t") > first_line.count(b","):
             delimiter = "\t"
         try:
-            yield from csv.reader(text, delimiter=delimiter)
+            yield from csv.reader(
+                bounded_lines(text, self._limits.max_line_chars), delimiter=delimiter
+            )
         except UnicodeDecodeError:
             raise OrderFileError(
                 _("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.")
@@ -346,21 +370,25 @@ class OrderFileReader:
     def _xlsx_rows(self) -> Iterator[tuple[Any, ...]]:
         import openpyxl
 
+        check_xlsx_archive(self._file)
         try:
             workbook = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise OrderFileError(
-                _("This file is not a readable Excel workbook (%(detail)s).")
-                % {"detail": type(exc).__name__}
-            ) from None
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
+            raise _unreadable_workbook(exc) from None
         try:
             sheet = workbook.worksheets[0]
-            yield from sheet.iter_rows(values_only=True)
+            yield from sheet.iter_rows(values_only=True, max_col=self._limits.max_columns)
+        except (KeyError, OSError, ValueError, SyntaxError, EOFError, zipfile.BadZipFile) as exc:
+            raise _unreadable_workbook(exc) from None
         finally:
             workbook.close()
 
     def _rows(self) -> Iterator[list[Any] | tuple[Any, ...]]:
-        return self._xlsx_rows() if self.file_format == "xlsx" else self._csv_rows()
+        source = self._xlsx_rows() if self.file_format == "xlsx" else self._csv_rows()
+        try:
+            yield from bounded_rows(source, self._limits)
+        except FileTooCostly as exc:
+            raise OrderFileError(exc.user_message) from None
 
     # -- iteration ------------------------------------------------------------------------------
 
