@@ -2,9 +2,9 @@
 
 With nothing set, Unify runs on its embedded default: SQLite in WAL mode and a file-system
 Celery broker under ``UNIFY_DATA_DIR`` (``.data/`` in the checkout). ``DATABASE_URL`` and
-``REDIS_URL`` switch to PostgreSQL and Redis. With ``DJANGO_DEBUG`` off (production) the
-process refuses to start unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and
-``ALLOWED_HOSTS`` are set.
+``REDIS_URL`` switch to PostgreSQL and Redis. Debug mode is off unless ``DJANGO_DEBUG`` turns
+it on (``make run`` and the test settings do); off (production), the process refuses to start
+unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and ``ALLOWED_HOSTS`` are set.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a server started without the variable must never show the debug page
+# (it prints settings, including connection URLs with their passwords).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 DATA_DIR = Path(env.str("UNIFY_DATA_DIR", default=str(BASE_DIR / ".data")))
 
 
@@ -30,7 +32,8 @@ def _require(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(
             f"{name} is not set. Production mode (DJANGO_DEBUG off) needs SECRET_KEY, "
-            "UNIFY_ENCRYPTION_KEYS and ALLOWED_HOSTS in the environment."
+            "UNIFY_ENCRYPTION_KEYS and ALLOWED_HOSTS in the environment. For local development "
+            "use `make run`, or set DJANGO_DEBUG=1."
         )
     return value
 
