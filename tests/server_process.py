@@ -37,6 +37,10 @@ SETTINGS_VARIABLES = frozenset(
 )  # fmt: skip
 
 
+# Tokens a test makes for the server (password reset, email confirmation) are signed with it.
+PRODUCTION_SECRET_KEY = "prod-" + "x9Qv3LmZ7tR2wK8pN4sY6uB1cE5gH0jA" * 2
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The parent's environment minus everything the settings read, plus ``overrides``."""
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
@@ -51,7 +55,7 @@ def production_env(*, data_dir: Path, database_url: str, redis_url: str, **more:
     ``DJANGO_DEBUG``: the image must be safe when nobody sets it."""
     return {
         "DJANGO_SETTINGS_MODULE": "unify.settings.base",
-        "SECRET_KEY": "prod-" + "x9Qv3LmZ7tR2wK8pN4sY6uB1cE5gH0jA" * 2,
+        "SECRET_KEY": PRODUCTION_SECRET_KEY,
         "UNIFY_ENCRYPTION_KEYS": "vTc0w8yb6Z4xJ0m7o2hGmJ3r6M9dW2nq5cQ1u4l8Zp0=",
         "ALLOWED_HOSTS": "unify.example.com",
         "DATABASE_URL": database_url,
@@ -77,6 +81,7 @@ class Server:
     base_url: str
     access_log: Path
     error_log: Path
+    stdio_log: Path
     process: subprocess.Popen
 
     def get(self, path: str, **kwargs) -> requests.Response:
@@ -86,11 +91,12 @@ class Server:
         return requests.request("POST", self.base_url + path, **_defaults(kwargs))
 
     def logs(self) -> tuple[str, str]:
-        """(access log, error log) as written so far; waits briefly for gunicorn to flush."""
+        """(access log, error output) as written so far: the error output is gunicorn's error
+        log plus what the application logged to stderr (Django's log handler)."""
         time.sleep(0.3)
         return (
             self.access_log.read_text(errors="replace"),
-            self.error_log.read_text(errors="replace"),
+            self.error_log.read_text(errors="replace") + self.stdio_log.read_text(errors="replace"),
         )
 
 
@@ -126,7 +132,9 @@ def gunicorn_server(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server(f"http://127.0.0.1:{port}", access_log, error_log, process)
+    server = Server(
+        f"http://127.0.0.1:{port}", access_log, error_log, tmp_path / "gunicorn.stdio", process
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

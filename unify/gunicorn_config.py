@@ -7,3 +7,6 @@ bind = "0.0.0.0:8000"
 workers = 3
 timeout = 60
 accesslog = "-"
+# Access and error log lines go through the same redaction as Django's logs: webhook tokens,
+# password-reset, email-confirmation and invitation keys and OAuth code/state never appear.
+logger_class = "unify.core.gunicorn_logging.RedactingLogger"
