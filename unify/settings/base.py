@@ -368,6 +368,10 @@ SALES_BULK_ACTION_MAX_REQUEUES = env.int("SALES_BULK_ACTION_MAX_REQUEUES", defau
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
+# Webhooks of one connection within this many seconds make at most one sync at once and one
+# follow-up at the window's end; each webhook token may post this many times a minute (429).
+SALES_WEBHOOK_DEBOUNCE_SECONDS = env.float("SALES_WEBHOOK_DEBOUNCE_SECONDS", default=60.0)
+SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE", default=60)
 UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------
