@@ -231,6 +231,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Login rate limits are keyed by client IP: behind N reverse proxies of our own, the client is
 # the Nth address from the right in X-Forwarded-For (0 = use REMOTE_ADDR, trust no header).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Deleting the organization, disconnecting and new API keys ask for the password again (or
+# an MFA code), valid for this many seconds; never for an emailed code.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Unify"
 # Stores TOTP secrets and recovery-code seeds encrypted under UNIFY_ENCRYPTION_KEYS.
