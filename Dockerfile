@@ -16,7 +16,8 @@ COPY unify ./unify
 COPY connections ./connections
 COPY sales ./sales
 COPY accounting ./accounting
-COPY sandbox ./sandbox
+# Not in the image (.dockerignore): sandbox/ (the provider stand-ins and their demo keys) and
+# unify/devtools/ (make run and the demo user); production settings do not load them either.
 RUN pip install .
 
 COPY manage.py ./

@@ -9,6 +9,7 @@ unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and ``ALLOWED_HOSTS`` are set.
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -94,6 +95,9 @@ INSTALLED_APPS = [
     "sales",
     "accounting",
 ]
+# make run's commands (run_embedded, demo_setup): debug mode only, and not in the image.
+if DEBUG and importlib.util.find_spec("unify.devtools") is not None:
+    INSTALLED_APPS.append("unify.devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
