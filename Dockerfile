@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=unify.settings.base \
+    DJANGO_DEBUG=0 \
     UNIFY_DATA_DIR=/app/.data
 
 WORKDIR /app
@@ -15,7 +16,8 @@ COPY unify ./unify
 COPY connections ./connections
 COPY sales ./sales
 COPY accounting ./accounting
-COPY sandbox ./sandbox
+# Not in the image (.dockerignore): sandbox/ (the provider stand-ins and their demo keys) and
+# unify/devtools/ (make run and the demo user); production settings do not load them either.
 RUN pip install .
 
 COPY manage.py ./
@@ -23,11 +25,13 @@ COPY templates ./templates
 COPY static ./static
 
 # collectstatic needs settings that import cleanly; the real values come at run time.
-RUN DJANGO_DEBUG=0 SECRET_KEY=build-only UNIFY_ENCRYPTION_KEYS=$(python -c "import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())") \
+RUN SECRET_KEY=build-only UNIFY_ENCRYPTION_KEYS=$(python -c "import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())") \
     ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
  && mkdir -p /app/.data && chown -R unify /app/.data
 
 USER unify
 EXPOSE 8000
-CMD ["gunicorn", "unify.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# Bind, workers, timeout and the access log (with secret URL tokens redacted) live in
+# unify/gunicorn_config.py.
+CMD ["gunicorn", "unify.wsgi:application", "-c", "python:unify.gunicorn_config"]

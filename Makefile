@@ -1,13 +1,14 @@
 # Unify: two commands on a fresh machine with Python 3.11+.
 #   make run   - the app on its embedded default (SQLite, file broker, sandbox ShipStation)
 #   make test  - the whole suite against PostgreSQL and Redis
+#   make audit - known vulnerabilities in the installed packages (needs the network)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench sandbox clean
+.PHONY: run test lint format bench sandbox audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,11 @@ format: $(STAMP_DEV)
 
 sandbox: $(STAMP_RUN)
 	$(BIN)/python -m sandbox
+
+# Known vulnerabilities in the installed packages (pip-audit); skipped, and says so, when the
+# vulnerability database cannot be reached. Not part of `make test` or CI.
+audit: $(STAMP_DEV)
+	$(BIN)/python scripts/audit.py
 
 bench: $(STAMP_DEV)
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

@@ -40,7 +40,7 @@ from accounting.services import connections as ledger_services
 from accounting.services import engine
 from connections.models import SourceStore
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
-from unify.tenancy.decorators import require_role
+from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.models import Role
 from unify.tenancy.scoping import org_scope
 from unify.tenancy.selectors import membership_for
@@ -239,6 +239,7 @@ def test_connection(request: HttpRequest, ledger_connection_id: int) -> HttpResp
 
 
 @require_role(Role.ADMIN)
+@require_reauthentication(back=lambda request: _url(request, "home"))
 @require_POST
 def disconnect(request: HttpRequest, ledger_connection_id: int) -> HttpResponse:
     ledger = _ledger(request, ledger_connection_id)

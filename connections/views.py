@@ -42,7 +42,7 @@ from connections.models import (
 )
 from connections.sources.csv.parser import COLUMNS, template_csv
 from sales.export import spreadsheet_text
-from unify.tenancy.decorators import require_role
+from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.models import Role
 
 SYNC_PANEL_TEMPLATE = "sales/_connection_sync_panel.html"
@@ -305,18 +305,21 @@ def _reconnect_plan_block(connection: StoreConnection) -> str | None:
 
 
 @require_role(Role.ADMIN)
+@require_reauthentication()
 @require_http_methods(["GET", "POST"])
 def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=False)
 
 
 @require_role(Role.ADMIN)
+@require_reauthentication()
 @require_http_methods(["GET", "POST"])
 def connection_reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=True)
 
 
 @require_role(Role.ADMIN)
+@require_reauthentication()
 @require_http_methods(["GET", "POST"])
 def connection_disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)

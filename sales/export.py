@@ -3,13 +3,16 @@
 The column set is fixed (the header never depends on the data), money is a plain decimal
 with its stored two places ("1234.50", no currency sign, no thousands separator), dates are
 ISO 8601 in the organization's time zone with their offset. Cells a spreadsheet would run
-as a formula (a customer named "=HYPERLINK(...)") are prefixed with an apostrophe; numbers
-are never touched, so a negative difference stays a number.
+as a formula (a customer named "=HYPERLINK(...)") are prefixed with an apostrophe, also when
+the sign hides behind spaces (a non-breaking, ideographic or zero-width one) or is a
+full-width or small form that spreadsheets read as the sign itself (＝, ＋, －, ＠, ﹦);
+numbers are never touched, so a negative difference stays a number.
 """
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -48,7 +51,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("order_key", "order_key", TEXT),
 )
 HEADER = [name for name, _field, _kind in COLUMNS]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_SIGNS = frozenset("=+-@")
+CONTROL_START = ("\t", "\r", "\n")
 ROWS_PER_CHUNK = 500
 
 
@@ -72,9 +76,23 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     text = str(value)
-    if text.startswith(FORMULA_START):
+    if _runs_as_formula(text):
         return "'" + text
     return text
+
+
+def _runs_as_formula(text: str) -> bool:
+    if not text or text[0].isalnum():
+        return False  # the usual cell: a name, a number, an email address
+    if text.startswith(CONTROL_START):
+        return True
+    for char in text:
+        # Spaces of any kind and invisible format characters (zero-width space, BOM) are
+        # skipped by spreadsheets before a formula sign.
+        if char.isspace() or unicodedata.category(char) == "Cf":
+            continue
+        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_SIGNS
+    return False
 
 
 # For other CSV downloads of what people typed (order-file problems).

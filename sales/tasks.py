@@ -42,6 +42,15 @@ def sync_run_task(*, organization_id: int, connection_id: int, run_id: int) -> N
         )
 
 
+@shared_task(name="sales.tasks.webhook_followup_task", acks_late=True, ignore_result=True)
+def webhook_followup_task(*, organization_id: int, connection_id: int, waits: int = 0) -> None:
+    """The one follow-up sync of a burst of webhooks, at the end of its debounce window."""
+    from sales.services.webhooks import webhook_followup
+
+    with org_scope(organization_id):
+        webhook_followup(organization_id=organization_id, connection_id=connection_id, waits=waits)
+
+
 @shared_task(name="sales.tasks.sync_due_connections", ignore_result=True)
 def sync_due_connections() -> None:
     """Beat's fan-out (every minute): queue due syncs and resume abandoned runs."""

@@ -142,4 +142,7 @@ def shipstation_webhook(request: HttpRequest, token: str) -> HttpResponse:
     if len(body) > MAX_BODY_BYTES:
         return JsonResponse({"detail": "body too large"}, status=413)
     outcome = webhook_receive(token=token, body=body)
-    return JsonResponse({"detail": outcome.reason or "ok"}, status=outcome.status)
+    response = JsonResponse({"detail": outcome.reason or "ok"}, status=outcome.status)
+    if outcome.retry_after:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response

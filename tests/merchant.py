@@ -108,8 +108,8 @@ def shop_export_csv(orders: list[SeenOrder], *, with_order_key: bool = False) ->
         header.append("Order Key")
     writer.writerow(header)
     for order in orders:
-        for index, item in enumerate(order.items or [{"sku": "MISC", "name": "Item",
-                                                      "quantity": 1, "unitPrice": order.total}]):  # fmt: skip
+        fallback = [{"sku": "MISC", "name": "Item", "quantity": 1, "unitPrice": order.total}]
+        for index, item in enumerate(order.items or fallback):
             first = index == 0
             row = [
                 order.number,

@@ -23,9 +23,10 @@ import hashlib
 
 import pytest
 from django.apps import apps
-from django.urls import get_resolver
+from django.urls import NoReverseMatch, get_resolver, reverse
 
 from tests import isolation_registry
+from tests.security.support import reauthenticate
 from tests.url_walk import Route, walk_urls
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Invitation, Membership, Organization, OrgOwnedModel
@@ -203,6 +204,14 @@ def test_tenant_url_with_other_organizations_slug_is_404(
 _OBJECT_ROUTES = [r for r in TENANT_ROUTES if _object_kwargs(r)]
 
 
+def _confirm_password(client) -> None:
+    try:
+        reverse("account_reauthenticate")
+    except NoReverseMatch:
+        return  # a test URLconf without the account pages
+    reauthenticate(client)
+
+
 @pytest.mark.parametrize("route", _OBJECT_ROUTES, ids=_ids(_OBJECT_ROUTES))
 def test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
     route: Route, client, owner_of_a, org_b, owner_of_b
@@ -211,6 +220,8 @@ def test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
     values["org_slug"] = owner_of_a.organization.slug
     url = route.build(values)
     client.force_login(owner_of_a.user)
+    # A confirmed session (password given again), so views behind the re-check are reached.
+    _confirm_password(client)
     before = _snapshot_of(org_b)
 
     get = client.get(url)

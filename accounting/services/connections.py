@@ -24,6 +24,7 @@ from accounting.ledgers.registry import get_provider
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
+from unify.core.mail import subject_text
 from unify.tenancy.models import Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -374,7 +375,7 @@ def _tell_owners(connection: LedgerConnection) -> None:
     link = f"{base}/o/{organization.slug}/accounting/" if base else ""
     send_mail(
         subject=_("[Unify] Reconnect %(ledger)s for %(org)s")
-        % {"ledger": connection.get_provider_display(), "org": organization.name},
+        % {"ledger": connection.get_provider_display(), "org": subject_text(organization.name)},
         message=_(
             "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
             "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from connections.models import StoreConnection
+from unify.core.mail import subject_text
 from unify.tenancy.models import Membership, Role
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def _email_owners(connection: StoreConnection) -> None:
         "connection": connection,
         "url": _connections_url(organization.slug),
     }
-    subject = _("ShipStation needs new API keys for %(name)s") % {"name": connection.name}
+    subject = _("ShipStation needs new API keys for %(name)s") % {
+        "name": subject_text(connection.name)
+    }
     body = render_to_string("sales/email/needs_credentials.txt", context)
     try:
         send_mail(

@@ -6,28 +6,40 @@ ShipStation at the configured API base URL like any other sync. The secret per-c
 token in the callback path says which connection; a ``resource_url`` outside ShipStation's
 configured API origin (or over another scheme) marks the notification as forged and it
 triggers nothing. Polling stays the safety net for missed or forged-away notifications.
+
+A flood of notifications costs at most two syncs per debounce window
+(``SALES_WEBHOOK_DEBOUNCE_SECONDS``): the first one starts a sync at once when none is open;
+every later one until the window ends, or while a sync is open, is covered by one follow-up
+sync queued for the end of the window (at most one per connection). Each token may post
+``SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE`` times a minute; beyond that the answer is 429.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from connections.models import ConnectionStatus, StoreConnection
 from sales.models import OPEN_SYNC_STATUSES, SyncKind, SyncRun
 from unify.core.exceptions import DomainError, IntegrationError
+from unify.core.ratelimit import Budget, default_backend
 from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger(__name__)
 
 EVENTS = ("ORDER_NOTIFY", "SHIP_NOTIFY")
 MAX_BODY_BYTES = 4096
+# A follow-up that finds a sync still open waits another window, this many times at most
+# (then polling takes over).
+FOLLOWUP_MAX_WAITS = 30
 
 
 def webhook_target_url(connection: StoreConnection) -> str | None:
@@ -84,12 +96,43 @@ class WebhookOutcome:
     status: int  # HTTP status for ShipStation
     run_id: int | None = None
     reason: str = ""
+    retry_after: int = 0  # seconds, with a 429
+
+
+def _debounce_seconds() -> float:
+    return max(0.0, float(getattr(settings, "SALES_WEBHOOK_DEBOUNCE_SECONDS", 60.0)))
+
+
+def _token_digest(token: str) -> str:
+    # Keys in Redis name the token by digest: whoever reads the cache must not learn it.
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+def _rate_limit_wait(token: str) -> float:
+    """0 when this token may post now, else the seconds until it may (per-token budget)."""
+    limit = int(getattr(settings, "SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE", 60))
+    if limit <= 0:
+        return 0.0
+    return default_backend().try_acquire(
+        f"webhook:shipstation:{_token_digest(token)}", Budget(limit, 60.0)
+    )
+
+
+def _coalesce_keys(connection: StoreConnection) -> tuple[str, str]:
+    base = (
+        f"sales:webhook:{connection.organization_id}:{connection.pk}:"
+        f"{_token_digest(connection.webhook_token)}"
+    )
+    return f"{base}:window", f"{base}:followup"
 
 
 def webhook_receive(*, token: str, body: bytes) -> WebhookOutcome:
     """Handle one POST to ``/webhooks/shipstation/<token>/``."""
     from connections.sources.shipstation.adapter import is_trusted_resource_url
 
+    wait = _rate_limit_wait(token) if token else 0.0
+    if wait > 0:
+        return WebhookOutcome(429, reason="too many notifications", retry_after=int(wait) + 1)
     connection = (
         StoreConnection.all_orgs.filter(webhook_token=token).select_related("organization").first()
         if token
@@ -115,21 +158,86 @@ def webhook_receive(*, token: str, body: bytes) -> WebhookOutcome:
         return WebhookOutcome(400, reason="resource_url is not ShipStation's")
     if connection.status != ConnectionStatus.ACTIVE:
         return WebhookOutcome(200, reason="connection not active")
-    with org_scope(connection.organization_id), transaction.atomic():
-        now = timezone.now()
-        # Due now: if a run is in progress its window may end before this change, so the
-        # fan-out starts another one after it.
-        StoreConnection.objects.filter(pk=connection.pk).update(next_sync_at=now)
-        if SyncRun.objects.filter(
-            connection_id=connection.pk, status__in=OPEN_SYNC_STATUSES
-        ).exists():
-            return WebhookOutcome(202, reason="a sync is already running")
-        from sales.services.sync import sync_request
+    return webhook_sync_coalesce(connection=connection)
 
-        try:
-            run = sync_request(
-                organization=connection.organization, connection=connection, kind=SyncKind.WEBHOOK
-            )
-        except DomainError as exc:
-            return WebhookOutcome(200, reason=str(exc))
-    return WebhookOutcome(202, run_id=run.pk)
+
+def webhook_sync_coalesce(*, connection: StoreConnection) -> WebhookOutcome:
+    """Start a sync now, or make sure one follow-up sync is queued for the end of the
+    debounce window (see the module's docstring)."""
+    window_key, followup_key = _coalesce_keys(connection)
+    debounce = _debounce_seconds()
+    with org_scope(connection.organization_id):
+        running = SyncRun.objects.filter(
+            connection_id=connection.pk, status__in=OPEN_SYNC_STATUSES
+        ).exists()
+        if not running and (debounce == 0 or cache.add(window_key, time.time(), debounce)):
+            from sales.services.sync import sync_request
+
+            try:
+                run = sync_request(
+                    organization=connection.organization,
+                    connection=connection,
+                    kind=SyncKind.WEBHOOK,
+                )
+            except DomainError as exc:
+                return WebhookOutcome(200, reason=str(exc))
+            return WebhookOutcome(202, run_id=run.pk)
+    # A sync is open (it may have read its window before this change) or one started less
+    # than a window ago: one follow-up at the window's end covers every notification until
+    # then. The key outlives the countdown a little, so a lost message is not waited for long.
+    if not cache.add(followup_key, 1, debounce + 60):
+        return WebhookOutcome(202, reason="a sync is already queued")
+    started = cache.get(window_key)
+    elapsed = time.time() - float(started) if started else 0.0
+    _queue_followup(connection, countdown=max(1.0, debounce - elapsed), waits=0)
+    return WebhookOutcome(202, reason="a sync is queued")
+
+
+def _queue_followup(connection: StoreConnection, *, countdown: float, waits: int) -> None:
+    from sales.tasks import _queue, webhook_followup_task
+
+    kwargs = {
+        "organization_id": connection.organization_id,
+        "connection_id": connection.pk,
+        "waits": waits,
+    }
+    transaction.on_commit(
+        lambda: webhook_followup_task.apply_async(
+            kwargs=kwargs, countdown=countdown, queue=_queue()
+        )
+    )
+
+
+def webhook_followup(*, organization_id: int, connection_id: int, waits: int) -> int | None:
+    """The follow-up sync of a burst of notifications (called inside the org scope). Returns
+    the id of the run it started, or None (connection gone or inactive, or a sync still
+    open: then it waits another window)."""
+    connection = (
+        StoreConnection.objects.filter(pk=connection_id, organization_id=organization_id)
+        .select_related("organization")
+        .first()
+    )
+    if connection is None or connection.status != ConnectionStatus.ACTIVE:
+        return None
+    window_key, followup_key = _coalesce_keys(connection)
+    debounce = _debounce_seconds()
+    if SyncRun.objects.filter(connection_id=connection.pk, status__in=OPEN_SYNC_STATUSES).exists():
+        if waits < FOLLOWUP_MAX_WAITS:
+            cache.set(followup_key, 1, debounce + 60)
+            _queue_followup(connection, countdown=max(1.0, debounce), waits=waits + 1)
+        else:
+            cache.delete(followup_key)
+        return None
+    # This run opens a new window; notifications from now on queue the next follow-up.
+    if debounce:
+        cache.set(window_key, time.time(), debounce)
+    cache.delete(followup_key)
+    from sales.services.sync import sync_request
+
+    try:
+        run = sync_request(
+            organization=connection.organization, connection=connection, kind=SyncKind.WEBHOOK
+        )
+    except DomainError:
+        return None
+    return run.pk

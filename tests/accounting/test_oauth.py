@@ -13,6 +13,7 @@ from django.db import connection as db_connection
 
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from accounting.services.connections import ledger_adapter
+from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +216,7 @@ def test_revoked_grant_on_test_connection_asks_to_reconnect(
 
 
 def test_disconnect_revokes_the_grant_and_forgets_tokens(owner_client, org_a, qbo, qbo_ledger):
+    reauthenticate(owner_client)  # disconnecting asks for the password again
     response = owner_client.post(f"/o/{org_a.slug}/accounting/ledgers/{qbo_ledger.pk}/disconnect/")
     assert response.status_code == 302
     qbo_ledger.refresh_from_db()
@@ -228,6 +230,7 @@ def test_disconnect_revokes_the_grant_and_forgets_tokens(owner_client, org_a, qb
 def test_reconnecting_the_same_company_reuses_the_connection(
     owner_client, org_a, qbo, qbo_settings
 ):
+    reauthenticate(owner_client)
     _callback(owner_client, _authorize(qbo, _start(owner_client, org_a)))
     first = LedgerConnection.all_orgs.get(organization=org_a)
     owner_client.post(f"/o/{org_a.slug}/accounting/ledgers/{first.pk}/disconnect/")

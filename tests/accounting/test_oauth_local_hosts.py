@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from accounting.models import LedgerConnection, LedgerStatus
-from unify.core.management.commands.run_embedded import sandbox_environment
+from unify.devtools.management.commands.run_embedded import sandbox_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

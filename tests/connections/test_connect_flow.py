@@ -26,6 +26,7 @@ from tests.connections.conftest import (
 )
 from tests.connections.factories import StoreConnectionFactory
 from tests.factories import MembershipFactory
+from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 from unify.core.secrets import mask_hint
 from unify.tenancy.models import Role
@@ -291,6 +292,8 @@ def test_downgrade_keeps_data_but_pauses_what_the_plan_no_longer_covers(pro_a, o
 
 
 def test_update_keys_verifies_then_replaces_them(owner_client, org_a, owner_of_a, ss):
+    # New keys and disconnecting ask for the password again (tests/security).
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     ss.add_account(SS_KEY_2, SS_SECRET_2, seed=7, stores=3)  # same account, new pair
@@ -310,6 +313,7 @@ def test_update_keys_verifies_then_replaces_them(owner_client, org_a, owner_of_a
 
 
 def test_wrong_new_keys_leave_the_old_ones(owner_client, org_a, ss):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     before = (stored_column(connection.pk), connection.updated_at)
@@ -327,6 +331,7 @@ def test_wrong_new_keys_leave_the_old_ones(owner_client, org_a, ss):
 def test_keys_of_another_shipstation_account_are_refused_for_an_existing_connection(
     owner_client, org_a, ss
 ):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     ss.add_account(OTHER_KEY, OTHER_SECRET, seed=99, stores=2)
     connection = StoreConnection.all_orgs.get(organization=org_a)
@@ -340,6 +345,7 @@ def test_keys_of_another_shipstation_account_are_refused_for_an_existing_connect
 
 
 def test_expired_keys_banner_and_new_keys_resume(owner_client, org_a, ss):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     services.connection_mark_needs_credentials(connection=connection)
@@ -365,6 +371,7 @@ def test_expired_keys_banner_and_new_keys_resume(owner_client, org_a, ss):
 def test_disconnect_deletes_keys_keeps_data_and_unsubscribes_webhooks(
     owner_client, org_a, owner_of_a, ss
 ):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     adapter = ShipStationAdapter.from_credentials({"api_key": SS_KEY, "api_secret": SS_SECRET})
@@ -398,6 +405,7 @@ def test_disconnect_deletes_keys_keeps_data_and_unsubscribes_webhooks(
 
 
 def test_disconnect_goes_through_when_shipstation_is_down(owner_client, org_a, ss):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     StoreConnection.all_orgs.filter(pk=connection.pk).update(webhook_ids=["12345"])
@@ -408,6 +416,7 @@ def test_disconnect_goes_through_when_shipstation_is_down(owner_client, org_a, s
 
 
 def test_reconnect_takes_new_keys_and_resumes(owner_client, org_a, owner_of_a, ss):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     services.connection_disconnect(connection=connection, actor=owner_of_a.user)
@@ -568,6 +577,7 @@ def test_members_see_connections_but_cannot_change_them(client, org_a, member_of
 
 
 def test_every_connection_url_with_another_organizations_ids_is_404(owner_client, org_a, org_b):
+    reauthenticate(owner_client)
     theirs = StoreConnectionFactory(organization=org_b, name="Theirs")
     their_store = SourceStore.all_orgs.create(
         organization=org_b, connection=theirs, external_id=1, name="Their store"
@@ -590,6 +600,7 @@ def test_every_connection_url_with_another_organizations_ids_is_404(owner_client
 
 
 def test_pages_and_admin_show_only_the_masked_hint(owner_client, org_a, ss, client):
+    reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
     pages = [

@@ -103,7 +103,12 @@ def test_production_refuses_an_invalid_encryption_key(tmp_path):
 
 def test_embedded_default_runs_migrate_and_a_request_on_sqlite_wal(tmp_path):
     data_dir = tmp_path / "data"
-    env = _clean_env(DJANGO_SETTINGS_MODULE="unify.settings.base", UNIFY_DATA_DIR=str(data_dir))
+    # The embedded default as `make run` starts it: debug mode is asked for explicitly.
+    env = _clean_env(
+        DJANGO_SETTINGS_MODULE="unify.settings.base",
+        DJANGO_DEBUG="1",
+        UNIFY_DATA_DIR=str(data_dir),
+    )
     result = _run(["manage.py", "migrate", "--noinput", "-v", "0"], env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 

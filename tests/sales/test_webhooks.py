@@ -5,14 +5,19 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from datetime import datetime
 
 import pytest
+import redis
 from django.urls import reverse
+from django.utils import timezone
 
 from connections.models import ConnectionStatus, StoreConnection
 from sales.models import SyncKind, SyncRun, SyncStatus
 from sales.services import webhooks_subscribe
+from sales.services.webhooks import webhook_followup
 from tests.sales.support import SS_KEY, SS_SECRET, make_connection
+from tests.worker_process import unique_queue
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
@@ -71,17 +76,94 @@ def test_a_webhook_only_makes_its_connection_sync(client, ss_app, org_a):
     assert ss_app.requests_log() == []
 
 
-def test_a_webhook_during_a_running_sync_makes_the_connection_due_again(client, ss_app, org_a):
+@pytest.fixture
+def task_queue(settings):
+    """A broker queue of this test's own, to read what the receiver queued."""
+    queue = unique_queue("hooks")
+    settings.SALES_TASK_QUEUE = queue
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.queued = lambda: [json.loads(m) for m in broker.lrange(queue, 0, -1)]
+    yield broker
+    broker.delete(queue)
+
+
+def test_a_webhook_during_a_running_sync_queues_one_follow_up(
+    client, ss_app, org_a, task_queue, django_capture_on_commit_callbacks
+):
+    """Changed: a webhook during a run used to make the connection due at once (and a flood
+    made a sync per notification); now it queues the one follow-up of the window."""
     connection = make_connection(org_a)
     body = {"resource_url": f"{ss_app.base_url}/shipments?x=1", "resource_type": "SHIP_NOTIFY"}
-    post(client, connection, body)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(client, connection, body)
+        more = [post(client, connection, body) for _ in range(9)]
 
-    response = post(client, connection, body)
-
-    assert response.status_code == 202
+    assert first.status_code == 202 and first.json() == {"detail": "ok"}
+    assert [r.json()["detail"] for r in more] == ["a sync is queued"] + [
+        "a sync is already queued"
+    ] * 8
+    assert {r.status_code for r in more} == {202}
     assert SyncRun.all_orgs.count() == 1
+    messages = task_queue.queued()
+    assert sorted(m["headers"]["task"] for m in messages) == [
+        "sales.tasks.sync_run_task",
+        "sales.tasks.webhook_followup_task",
+    ]
+    followup = next(m for m in messages if m["headers"]["task"].endswith("followup_task"))
+    eta = datetime.fromisoformat(followup["headers"]["eta"])
+    assert 55 <= (eta - timezone.now()).total_seconds() <= 60
     connection.refresh_from_db()
-    assert connection.next_sync_at is not None
+    assert connection.next_sync_at is None
+
+
+def test_the_follow_up_waits_for_an_open_sync_then_starts_one(
+    client, ss_app, org_a, task_queue, django_capture_on_commit_callbacks
+):
+    connection = make_connection(org_a)
+    body = {"resource_url": f"{ss_app.base_url}/orders?x=1", "resource_type": "ORDER_NOTIFY"}
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, connection, body)
+    with org_scope(org_a.pk), django_capture_on_commit_callbacks(execute=True):
+        assert (
+            webhook_followup(organization_id=org_a.pk, connection_id=connection.pk, waits=0) is None
+        )
+    waiting = [m for m in task_queue.queued() if m["headers"]["task"].endswith("followup_task")]
+    assert len(waiting) == 1
+    assert "'waits': 1" in waiting[0]["headers"]["kwargsrepr"]
+
+    # The first import ends: the next sync is an incremental one.
+    SyncRun.all_orgs.update(status=SyncStatus.SUCCEEDED, finished_at=timezone.now())
+    StoreConnection.all_orgs.filter(pk=connection.pk).update(orders_watermark=timezone.now())
+    with org_scope(org_a.pk), django_capture_on_commit_callbacks(execute=True):
+        run_id = webhook_followup(organization_id=org_a.pk, connection_id=connection.pk, waits=1)
+    run = SyncRun.all_orgs.get(pk=run_id)
+    assert (run.kind, run.status) == (SyncKind.WEBHOOK, SyncStatus.QUEUED)
+    assert SyncRun.all_orgs.count() == 2
+
+
+def test_each_token_may_post_only_so_often(client, ss_app, org_a, settings):
+    settings.SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE = 5
+    noisy = make_connection(org_a)
+    quiet = make_connection(org_a, key="h22-other-key-77", name="Other")
+    body = {"resource_url": f"{ss_app.base_url}/orders?x=1", "resource_type": "ORDER_NOTIFY"}
+
+    responses = [post(client, noisy, body) for _ in range(8)]
+
+    assert [r.status_code for r in responses] == [202] * 5 + [429] * 3
+    assert 1 <= int(responses[-1]["Retry-After"]) <= 61
+    assert responses[-1].json() == {"detail": "too many notifications"}
+    assert post(client, quiet, body).status_code == 202
+    # Guessing tokens is limited the same way, before any database look-up.
+    guess = unique_queue("guess")
+    guesses = [
+        client.post(
+            reverse("sales_webhooks:shipstation", kwargs={"token": guess}),
+            data=b"{}",
+            content_type="application/json",
+        ).status_code
+        for _ in range(6)
+    ]
+    assert guesses[-1] == 429
 
 
 @pytest.mark.parametrize(

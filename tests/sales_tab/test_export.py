@@ -82,6 +82,34 @@ def test_export_has_a_fixed_header_plain_money_local_dates_and_no_formulas(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("name", "exported"),
+    [
+        (" =1+1", "' =1+1"),  # a space before the formula
+        ('\u00a0=HYPERLINK("http://evil.test")', '\'\u00a0=HYPERLINK("http://evil.test")'),
+        ("\u3000+1", "'\u3000+1"),  # ideographic space
+        ("\u200b@SUM(A1)", "'\u200b@SUM(A1)"),  # zero-width space
+        ("\uff1d1+1", "'\uff1d1+1"),  # full-width =
+        ("\uff0b1", "'\uff0b1"),  # full-width +
+        ("\uff0d1", "'\uff0d1"),  # full-width -
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),  # full-width @
+        ("\ufe66cmd", "'\ufe66cmd"),  # small =
+        ("\n=1", "'\n=1"),
+        (" Smith", " Smith"),  # a space before text is only text
+        ("Anne-Marie = CEO", "Anne-Marie = CEO"),
+        ("\u00a0", "\u00a0"),
+    ],
+)
+def test_export_defuses_formulas_hidden_behind_spaces_and_full_width_signs(
+    member_client, org_a, name, exported
+):
+    make_order(org_a, number="X-1", customer_name=name)
+
+    rows = read_csv(member_client.get(export_url(org_a)))
+
+    assert rows[1][HEADER.index("customer_name")] == exported
+
+
 def test_export_follows_the_filters_and_refuses_foreign_ones(member_client, org_a, org_b):
     store = make_store(make_connection(org_a))
     bulk_orders(org_a, 3, source_store=store)

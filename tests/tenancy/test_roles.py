@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from tests.factories import MembershipFactory
+from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Invitation, Membership, Organization, Role
 
@@ -128,6 +129,8 @@ def test_only_owner_deletes_the_organization(client, owner_of_a, admin_of_a, org
     assert Organization.objects.filter(slug="acme").exists()
 
     client.force_login(owner_of_a.user)
+    # Deleting asks for the password again (tests/security/test_reauthentication.py).
+    reauthenticate(client)
     response = client.post("/o/acme/settings/delete/", {"confirm_slug": "wrong"}, follow=True)
     assert "That is not this organization&#x27;s short name." in response.content.decode()
     assert Organization.objects.filter(slug="acme").exists()

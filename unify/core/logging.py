@@ -19,11 +19,31 @@ _PATTERNS = [
     ),
 ]
 
+# URLs whose path or query carries a credential: a webhook's token names (and unlocks) its
+# connection, a password-reset, email-confirmation or invitation key takes over or joins an
+# account, and an OAuth ``code``/``state`` completes a ledger connection. Access logs and
+# Django's "Not Found: <path>" warnings would otherwise keep them.
+_URL_END = r"[^/\s?#\"']+"
+_URL_PATTERNS = [
+    (re.compile(r"(/webhooks/[\w-]+/)" + _URL_END), r"\1[redacted]"),
+    (re.compile(r"(/password/reset/key/)(?!done/)" + _URL_END), r"\1[redacted]"),
+    (re.compile(r"(/confirm-email/)" + _URL_END), r"\1[redacted]"),
+    (re.compile(r"(/invitations/)" + _URL_END), r"\1[redacted]"),
+    (re.compile(r"([?&](?:code|state)=)[^&\s#\"']+"), r"\1[redacted]"),
+]
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the secret parts of our URLs (path tokens, OAuth query values) replaced."""
+    for pattern, replacement in _URL_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
 
 def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return redact_url(text)
 
 
 class RedactSecretsFilter(logging.Filter):

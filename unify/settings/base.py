@@ -2,13 +2,14 @@
 
 With nothing set, Unify runs on its embedded default: SQLite in WAL mode and a file-system
 Celery broker under ``UNIFY_DATA_DIR`` (``.data/`` in the checkout). ``DATABASE_URL`` and
-``REDIS_URL`` switch to PostgreSQL and Redis. With ``DJANGO_DEBUG`` off (production) the
-process refuses to start unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and
-``ALLOWED_HOSTS`` are set.
+``REDIS_URL`` switch to PostgreSQL and Redis. Debug mode is off unless ``DJANGO_DEBUG`` turns
+it on (``make run`` and the test settings do); off (production), the process refuses to start
+unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and ``ALLOWED_HOSTS`` are set.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -21,7 +22,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a server started without the variable must never show the debug page
+# (it prints settings, including connection URLs with their passwords).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 DATA_DIR = Path(env.str("UNIFY_DATA_DIR", default=str(BASE_DIR / ".data")))
 
 
@@ -30,7 +33,8 @@ def _require(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(
             f"{name} is not set. Production mode (DJANGO_DEBUG off) needs SECRET_KEY, "
-            "UNIFY_ENCRYPTION_KEYS and ALLOWED_HOSTS in the environment."
+            "UNIFY_ENCRYPTION_KEYS and ALLOWED_HOSTS in the environment. For local development "
+            "use `make run`, or set DJANGO_DEBUG=1."
         )
     return value
 
@@ -91,6 +95,9 @@ INSTALLED_APPS = [
     "sales",
     "accounting",
 ]
+# make run's commands (run_embedded, demo_setup): debug mode only, and not in the image.
+if DEBUG and importlib.util.find_spec("unify.devtools") is not None:
+    INSTALLED_APPS.append("unify.devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -228,6 +235,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Login rate limits are keyed by client IP: behind N reverse proxies of our own, the client is
 # the Nth address from the right in X-Forwarded-For (0 = use REMOTE_ADDR, trust no header).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Deleting the organization, disconnecting and new API keys ask for the password again (or
+# an MFA code), valid for this many seconds; never for an emailed code.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("ACCOUNT_REAUTHENTICATION_TIMEOUT", default=300)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Unify"
 # Stores TOTP secrets and recovery-code seeds encrypted under UNIFY_ENCRYPTION_KEYS.
@@ -365,6 +376,10 @@ SALES_BULK_ACTION_MAX_REQUEUES = env.int("SALES_BULK_ACTION_MAX_REQUEUES", defau
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
+# Webhooks of one connection within this many seconds make at most one sync at once and one
+# follow-up at the window's end; each webhook token may post this many times a minute (429).
+SALES_WEBHOOK_DEBOUNCE_SECONDS = env.float("SALES_WEBHOOK_DEBOUNCE_SECONDS", default=60.0)
+SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE", default=60)
 UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
+from unify.core.mail import subject_text
 from unify.tenancy.models import ROLE_RANK, Invitation, Membership, Organization, Role
 
 INVITATION_SESSION_KEY = "unify_invitation_token"
@@ -187,7 +188,7 @@ def invitation_create(
     accept_url = accept_url_builder(invitation)
     context = {"invitation": invitation, "accept_url": accept_url, "inviter": actor_membership.user}
     send_mail(
-        subject=_("You are invited to %(org)s on Unify") % {"org": organization.name},
+        subject=_("You are invited to %(org)s on Unify") % {"org": subject_text(organization.name)},
         message=render_to_string("tenancy/email/invitation.txt", context),
         from_email=None,
         recipient_list=[email],

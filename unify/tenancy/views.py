@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from unify.core.audit import audit_events_for
 from unify.core.exceptions import DomainError
 from unify.tenancy import selectors, services
-from unify.tenancy.decorators import require_role
+from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.forms import (
     DeleteOrganizationForm,
     InvitationForm,
@@ -208,6 +208,11 @@ def settings_security(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @require_role(Role.OWNER)
+@require_reauthentication(
+    back=lambda request: reverse(
+        "tenancy:settings_organization", kwargs={"org_slug": request.organization.slug}
+    )
+)
 def organization_delete(request: HttpRequest) -> HttpResponse:
     org = request.organization
     form = DeleteOrganizationForm(request.POST, organization=org)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from unify.tenancy.models import Membership, Organization, Role
@@ -20,6 +21,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            # A known password on a production site would be an open door.
+            raise CommandError("demo_setup only runs in debug mode (make run).")
         User = get_user_model()
         user, created = User.objects.get_or_create(
             username="demo", defaults={"email": DEMO_EMAIL, "first_name": "Demo"}
