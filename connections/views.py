@@ -18,6 +18,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import hooks, selectors, services
@@ -99,6 +100,8 @@ def connection_add(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     form = ShipStationConnectForm(request.POST or None, organization=organization)
@@ -241,6 +244,7 @@ def store_toggle(request: HttpRequest, connection_id: int, store_id: int) -> Htt
     return redirect(_url(request, "detail", connection_id=connection.pk))
 
 
+@sensitive_variables()
 def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> HttpResponse:
     connection = _connection(request, connection_id)
     if reconnect and connection.status != ConnectionStatus.DISABLED:
@@ -294,12 +298,16 @@ def _reconnect_plan_block(connection: StoreConnection) -> str | None:
 
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=False)
 
 
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=True)
 
