@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounting import selectors
@@ -39,6 +40,7 @@ from accounting.models import (
 from accounting.services import connections as ledger_services
 from accounting.services import engine
 from connections.models import SourceStore
+from unify.core.error_reports import sensitive_get_parameters
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
 from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.models import Role
@@ -164,6 +166,8 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@sensitive_get_parameters("code", "state")
+@sensitive_variables()
 def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     """Where the ledger sends the user back. Not under /o/<slug>/ (the redirect URI is
     registered with the ledger once); the organization comes from the session's pending

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
+from connections.services import KEY_CHARACTERS_MESSAGE, key_characters_valid
 from connections.sources.shipstation.adapter import ORDER_STATUSES
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
@@ -65,6 +67,23 @@ class ShipStationKeysForm(forms.Form):
     api_secret = forms.CharField(
         label=_("API Secret"), max_length=200, strip=True, widget=_secret_widget()
     )
+
+    # Checked here, before anything is sent: a character Basic auth cannot carry would
+    # otherwise fail inside the HTTP library. The message never repeats what was pasted.
+    @sensitive_variables()
+    def clean_api_key(self) -> str:
+        return _checked_key(self.cleaned_data["api_key"])
+
+    @sensitive_variables()
+    def clean_api_secret(self) -> str:
+        return _checked_key(self.cleaned_data["api_secret"])
+
+
+@sensitive_variables()
+def _checked_key(value: str) -> str:
+    if not key_characters_valid(value):
+        raise forms.ValidationError(KEY_CHARACTERS_MESSAGE, code="characters")
+    return value
 
 
 class ShipStationConnectForm(ShipStationKeysForm):

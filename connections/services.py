@@ -8,6 +8,7 @@ any kind leaves the database exactly as it was.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from connections import hooks
 from connections.models import (
@@ -58,6 +61,17 @@ class ConnectionRefused(DomainError):
         self.field = field
 
 
+_KEY_CHARACTERS = re.compile(r"[A-Za-z0-9-]+")
+KEY_CHARACTERS_MESSAGE = gettext_lazy(
+    "API keys contain only letters, digits and dashes; check what you pasted."
+)
+
+
+def key_characters_valid(value: str) -> bool:
+    """Only ASCII letters, digits and dashes (what ShipStation issues)."""
+    return _KEY_CHARACTERS.fullmatch(value) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class ShipStationKeys:
     api_key: str
@@ -69,13 +83,19 @@ class ShipStationKeys:
     __str__ = __repr__
 
     @classmethod
+    @sensitive_variables()
     def cleaned(cls, api_key: str, api_secret: str) -> ShipStationKeys:
         key, secret = (api_key or "").strip(), (api_secret or "").strip()
         if not key or not secret:
             raise ConnectionRefused(
                 "missing", _("Enter both the API Key and the API Secret."), field="api_key"
             )
-        if len(key) > 200 or len(secret) > 200 or any(c.isspace() for c in key + secret):
+        for name, value in (("api_key", key), ("api_secret", secret)):
+            # Basic auth sends the pair as Latin-1: anything else cannot even be sent, and
+            # ShipStation's keys are made of letters, digits and dashes only.
+            if not key_characters_valid(value):
+                raise ConnectionRefused("characters", str(KEY_CHARACTERS_MESSAGE), field=name)
+        if len(key) > 200 or len(secret) > 200:
             raise ConnectionRefused(
                 "malformed",
                 _(
@@ -145,6 +165,7 @@ def _verify_rate_limiter():
     return shipstation_rate_limiter(max_wait_seconds=VERIFY_MAX_WAIT_SECONDS)
 
 
+@sensitive_variables()
 def _adapter(
     keys: ShipStationKeys, *, connection_id: int | None = None, rate_limiter: Any = None
 ) -> SourceAdapter:
@@ -156,6 +177,7 @@ def _adapter(
     )
 
 
+@sensitive_variables()
 def shipstation_verify(keys: ShipStationKeys, *, connection_id: int | None = None) -> SourceAccount:
     """Ask ShipStation whether the pair works; turn every failure into a plain message."""
     try:
@@ -273,6 +295,7 @@ def _sync_stores(connection: StoreConnection, account: SourceAccount) -> None:
         )
 
 
+@sensitive_variables()
 def _store_keys(connection: StoreConnection, keys: ShipStationKeys, fingerprint: str) -> None:
     connection.credentials = keys.as_credentials()
     connection.credentials_hint = mask_hint(keys.api_key)
@@ -285,6 +308,7 @@ def _store_keys(connection: StoreConnection, keys: ShipStationKeys, fingerprint:
 # --- connect --------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def connection_create_shipstation(
     *,
     organization: Organization,
@@ -345,6 +369,7 @@ def connection_create_shipstation(
 # --- keys -----------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def _replace_keys(
     *,
     connection: StoreConnection,
@@ -392,6 +417,7 @@ def _replace_keys(
     return connection
 
 
+@sensitive_variables()
 def connection_update_credentials(
     *,
     connection: StoreConnection,
@@ -424,6 +450,7 @@ def connection_update_credentials(
     )
 
 
+@sensitive_variables()
 def connection_reconnect(
     *,
     connection: StoreConnection,
@@ -484,6 +511,7 @@ def connection_mark_needs_credentials(
     return bool(updated)
 
 
+@sensitive_variables()
 def connection_disconnect(
     *, connection: StoreConnection, actor: Any, request: Any = None
 ) -> StoreConnection:
@@ -523,6 +551,7 @@ def connection_disconnect(
     return connection
 
 
+@sensitive_variables()
 def _unsubscribe_webhooks(connection: StoreConnection) -> None:
     if not connection.webhook_ids or connection.credentials is None:
         return

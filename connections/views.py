@@ -21,6 +21,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import hooks, order_files, selectors, services
@@ -111,6 +112,8 @@ def connection_add(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     form = ShipStationConnectForm(request.POST or None, organization=organization)
@@ -253,6 +256,7 @@ def store_toggle(request: HttpRequest, connection_id: int, store_id: int) -> Htt
     return redirect(_url(request, "detail", connection_id=connection.pk))
 
 
+@sensitive_variables()
 def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> HttpResponse:
     connection = _connection(request, connection_id)
     if reconnect and connection.status != ConnectionStatus.DISABLED:
@@ -307,6 +311,8 @@ def _reconnect_plan_block(connection: StoreConnection) -> str | None:
 @require_role(Role.ADMIN)
 @require_reauthentication()
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=False)
 
@@ -314,6 +320,8 @@ def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResp
 @require_role(Role.ADMIN)
 @require_reauthentication()
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_variables()
 def connection_reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=True)
 

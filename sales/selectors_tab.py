@@ -547,6 +547,7 @@ def order_label_costs(*, organization: Organization, order: Order) -> list[Shipp
     )
 
 
+LATE_LABEL_ACTION = "sales.order.label_after_posting"
 AUDIT_LABELS = {
     "sales.order.ignored": _("Ignored"),
     "sales.order.unignored": _("No longer ignored"),
@@ -563,7 +564,13 @@ def order_audit_trail(
         .order_by("-at", "-id")[:limit]
     )
     for event in events:
-        event.label = str(AUDIT_LABELS.get(event.action, event.action))
+        if event.action == LATE_LABEL_ACTION:
+            # Written by accounting when a label was bought after the order was posted.
+            from accounting.services.late_labels import late_label_reason
+
+            event.label = late_label_reason(event.metadata)
+        else:
+            event.label = str(AUDIT_LABELS.get(event.action, event.action))
     return events
 
 

@@ -313,6 +313,11 @@ def _posting_queued_message(batch) -> str:
     sales = kinds.get(PostingKind.SALE, 0)
     summaries = kinds.get(PostingKind.SUMMARY, 0)
     labels = kinds.get(PostingKind.SHIPPING_COST, 0)
+    if labels and not (sales or summaries):
+        # Costs of labels bought after their orders were posted.
+        return ngettext(
+            "%(n)s label cost queued for posting.", "%(n)s label costs queued for posting.", labels
+        ) % {"n": labels}
     if summaries:
         text = ngettext(
             "%(n)s daily summary queued for posting.",

@@ -13,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from accounting.ledgers.base import (
     ConnectResult,
@@ -38,6 +39,7 @@ OAUTH_STATE_TTL_SECONDS = 15 * 60
 # ---------------------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def _tokens_of(connection: LedgerConnection) -> OAuthTokens:
     if connection.tokens is None:
         raise ProviderAuthError(
@@ -54,6 +56,7 @@ def _tokens_of(connection: LedgerConnection) -> OAuthTokens:
     )
 
 
+@sensitive_variables()
 def _store_tokens(connection: LedgerConnection, tokens: OAuthTokens) -> None:
     connection.tokens = {
         "access_token": tokens.access_token,
@@ -82,6 +85,7 @@ class ConnectionTokenStore:
             self._tokens = _tokens_of(LedgerConnection.all_orgs.get(pk=self.connection_id))
         return self._tokens
 
+    @sensitive_variables()
     def refresh(
         self, *, stale: OAuthTokens, refresher: Callable[[OAuthTokens], OAuthTokens]
     ) -> OAuthTokens:
@@ -131,6 +135,7 @@ def ledger_adapter(connection: LedgerConnection) -> LedgerAdapter:
 # ---------------------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def ledger_oauth_start(
     *, organization: Organization, provider_key: str, session: Any, redirect_uri: str
 ) -> str:
@@ -150,6 +155,7 @@ def ledger_oauth_start(
     return provider.authorization_url(state=state, redirect_uri=redirect_uri)
 
 
+@sensitive_variables()
 def ledger_oauth_pending(*, session: Any, state: str) -> dict[str, Any]:
     """The pending connection flow that ``state`` belongs to, consumed (one use only).
     A forged, replayed or stale state raises ``DomainError``."""
@@ -174,6 +180,7 @@ def ledger_oauth_pending(*, session: Any, state: str) -> dict[str, Any]:
     return pending
 
 
+@sensitive_variables()
 def ledger_connect(
     *,
     organization: Organization,
@@ -307,6 +314,7 @@ def posting_settings_suggest(*, connection: LedgerConnection, catalog: LedgerCat
     return len(filled)
 
 
+@sensitive_variables()
 def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) -> None:
     """Give up the ledger's grant and forget the tokens. Postings stay (history), and
     nothing is posted to this connection any more."""

@@ -29,7 +29,7 @@ import logging
 import random
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -68,6 +68,7 @@ from accounting.models import (
     SaleDocumentType,
 )
 from accounting.services import faults
+from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
 from accounting.services.documents import (
     DocumentBuildError,
@@ -413,16 +414,22 @@ def posting_enqueue_orders(
                 connection, ps, _label_specs(costs), batch
             )
             labels_created = label_created + _reopen(label_existing, batch, user)
-        open_existing = sum(1 for p in existing if p.is_open)
+        # A posted order whose later label costs go now is not "already posted" for this click.
+        completed = (
+            set(Posting.objects.filter(pk__in=labels_created).values_list("order_id", flat=True))
+            if labels_created
+            else set()
+        )
+        done_existing = sum(
+            1
+            for p in existing
+            if not p.is_open and p.pk not in reopened and p.order_id not in completed
+        )
         batch.total = len(created) + len(reopened) + len(labels_created)
         batch.not_eligible = (
             len(requested_ids)
             - len(eligible)
-            + (
-                len(existing) - len(reopened) - open_existing
-                if ps.document_type != SaleDocumentType.DAILY_SUMMARY
-                else 0
-            )
+            + (done_existing if ps.document_type != SaleDocumentType.DAILY_SUMMARY else 0)
         )
         batch.save(update_fields=["total", "not_eligible", "updated_at"])
         if batch.total:
@@ -603,18 +610,13 @@ def _enqueue_unposted(
     else:
         orders = orders.exclude(postings__ledger_connection=ledger, postings__kind=PostingKind.SALE)
     order_ids = list(orders.values_list("pk", flat=True))
-    # Label costs that arrived after their order was posted.
+    # Label costs that arrived after their order was posted (see late_labels).
     late_labels = []
     if ps.label_cost_mode != LabelCostMode.OFF:
-        posted_orders = Posting.objects.filter(
-            ledger_connection=ledger, kind=PostingKind.SALE, status=PostingState.POSTED
-        ).values("order_id")
         late_labels = list(
-            ShippingCost.objects.filter(
-                organization=organization, voided=False, order_id__in=posted_orders
-            )
-            .exclude(postings__ledger_connection=ledger)
-            .exclude(order__is_ignored=True)
+            late_labels_module.unposted_label_costs(
+                organization=organization, ledger=ledger, ps=ps
+            ).defer("raw")
         )
     if not order_ids and not late_labels:
         return None
@@ -632,7 +634,8 @@ def _enqueue_unposted(
 def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection) -> int:
     """List posted documents whose source changed since for review: edited orders
     (the import sets ``changed_after_posting``) and voided label costs (which "Update in the
-    ledger" then removes from the ledger)."""
+    ledger" then removes from the ledger); and flag orders that got a label after they were
+    posted (its cost is a document of its own, see ``late_labels``)."""
     changed_orders = Order.objects.filter(
         organization=organization, changed_after_posting=True
     ).values("pk")
@@ -647,6 +650,9 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
         needs_review=True, error=_label_voided_message(ledger), updated_at=now
     )
     flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
+    flagged += late_labels_module.late_labels_flag(
+        organization=organization, ledger=ledger, ps=_settings_of(ledger)
+    )
     return flagged
 
 
@@ -1251,13 +1257,22 @@ def _record(
             "number": result.number or result.external_id
         }
     orders = covered_orders if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY) else []
+    if (
+        posting.kind == PostingKind.SHIPPING_COST
+        and posting.order_id
+        and status == PostingState.POSTED
+    ):
+        # A label bought after its order was posted flagged the order; its cost is in now.
+        settle = [posting.order_id]
+    else:
+        settle = []
     if ctx.records_in_background:
-        ctx.record_later(_record_job, claim, fields, message, orders)
+        ctx.record_later(_record_job, claim, fields, message, orders, settle)
         recorded = True  # as far as this thread knows; the writer logs a lost lease
     elif db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
-        recorded = _record_in_one_statement(claim, fields, message, orders)
+        recorded = _record_in_one_statement(claim, fields, message, orders, settle)
     else:
-        recorded = _record_with_orm(claim, fields, message, orders)
+        recorded = _record_with_orm(claim, fields, message, orders, settle)
     if not recorded:
         _lease_lost(posting)
         return
@@ -1277,14 +1292,22 @@ def _close_thread_connection() -> None:
     db_connection.close()
 
 
-def _record_job(claim: Claim, fields: dict[str, Any], message: str, orders: list[int]) -> None:
+def _record_job(
+    claim: Claim, fields: dict[str, Any], message: str, orders: list[int], settle: Sequence[int]
+) -> None:
     """``_record``'s statement, run by a drain's writer thread."""
     faults.fault_point(faults.WRITER_BEFORE_RECORD)
-    if not _record_in_one_statement(claim, fields, message, orders):
+    if not _record_in_one_statement(claim, fields, message, orders, settle):
         _lease_lost(claim.posting)
 
 
-def _record_with_orm(claim: Claim, fields: dict[str, Any], message: str, orders: list[int]) -> bool:
+def _record_with_orm(
+    claim: Claim,
+    fields: dict[str, Any],
+    message: str,
+    orders: list[int],
+    settle: Sequence[int] = (),
+) -> bool:
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             return False
@@ -1298,6 +1321,8 @@ def _record_with_orm(claim: Claim, fields: dict[str, Any], message: str, orders:
             message=message[:2000],
         )
         _set_orders_status(orders, OrderPostingStatus.POSTED, clear_changed=True)
+        if settle:
+            late_labels_module.late_labels_settle(posting=posting, order_ids=settle)
     return True
 
 
@@ -1327,13 +1352,29 @@ WITH up AS (
     UPDATE sales_order SET posting_status = 'posted', changed_after_posting = false
     WHERE id = ANY(%(orders)s) AND organization_id = %(organization_id)s
         AND posting_status <> 'ignored' AND EXISTS (SELECT 1 FROM up)
+), settled AS (
+    -- late_labels.late_labels_settle's rule (this posting counts as posted).
+    UPDATE sales_order o SET posting_status = 'posted'
+    WHERE o.id = ANY(%(settle)s) AND o.organization_id = %(organization_id)s
+        AND o.posting_status = 'changed' AND NOT o.changed_after_posting
+        AND EXISTS (SELECT 1 FROM up)
+        AND NOT EXISTS (
+            SELECT 1 FROM accounting_posting p
+            WHERE p.organization_id = o.organization_id AND p.order_id = o.id
+                AND p.ledger_connection_id = %(ledger_id)s AND p.kind = 'shipping_cost'
+                AND p.id <> %(id)s AND p.status IN ('pending', 'in_flight', 'failed')
+        )
 )
 SELECT count(*) FROM up
 """
 
 
 def _record_in_one_statement(
-    claim: Claim, fields: dict[str, Any], message: str, orders: list[int]
+    claim: Claim,
+    fields: dict[str, Any],
+    message: str,
+    orders: list[int],
+    settle: Sequence[int] = (),
 ) -> bool:
     posting = claim.posting
     params = {
@@ -1345,6 +1386,8 @@ def _record_in_one_statement(
         "token": claim.token,
         "message": message[:2000],
         "orders": list(orders),
+        "settle": list(settle),
+        "ledger_id": posting.ledger_connection_id,
         "organization_id": posting.organization_id,
     }
     with db_connection.cursor() as cursor:

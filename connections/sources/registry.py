@@ -14,6 +14,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from connections.sources.base import SourceAdapter
 from unify.core.http import RateLimiter
@@ -48,6 +49,7 @@ def adapter_class(provider: str) -> type[SourceAdapter]:
         raise UnknownSourceProvider(f"no source adapter for {provider!r}") from None
 
 
+@sensitive_variables()
 def adapter_for(
     provider: str,
     credentials: Mapping[str, str],

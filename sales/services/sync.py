@@ -49,6 +49,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
 from connections.sources.base import Page, SourceAdapter
@@ -312,6 +313,7 @@ class ExecuteResult:
 AdapterFactory = Callable[[StoreConnection], SourceAdapter]
 
 
+@sensitive_variables()
 def default_adapter_factory(connection: StoreConnection) -> SourceAdapter:
     from connections.sources.registry import adapter_for
     from unify.core.ratelimit import shipstation_rate_limiter

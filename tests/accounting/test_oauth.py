@@ -238,3 +238,49 @@ def test_reconnecting_the_same_company_reuses_the_connection(
     assert list(
         LedgerConnection.all_orgs.filter(organization=org_a).values_list("pk", "status")
     ) == [(first.pk, LedgerStatus.ACTIVE)]
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_error_page_and_report_of_the_callback_show_no_code_or_token(
+    owner_of_a, org_a, qbo, qbo_settings, monkeypatch, caplog, debug
+):
+    """A crash while the callback holds the authorization code and fresh tokens (the first
+    API call with the new access token): neither the debug page (`make run`) nor the report
+    built for the admins in production shows any of them."""
+    from django.test import Client
+    from django.views.debug import get_exception_reporter_class
+
+    from accounting.ledgers.qbo import client as qbo_client
+
+    client = Client(raise_request_exception=False)
+    client.force_login(owner_of_a.user)
+    location = _authorize(qbo, _start(client, org_a))
+    code = parse_qs(urlsplit(location).query)["code"][0]
+
+    class CrashingPool:
+        def request(self, method, url, body=None, headers=None, **kwargs):
+            raise RuntimeError("crash while calling QuickBooks")
+
+    monkeypatch.setattr(qbo_client, "_http", CrashingPool)
+    qbo_settings.DEBUG = debug
+    caplog.set_level(logging.ERROR, logger="django.request")
+
+    response = _callback(client, location)
+
+    assert response.status_code == 500
+    access = list(qbo.oauth.access_tokens)
+    refresh = [grant.refresh_token for grant in qbo.oauth.grants.values()]
+    assert len(access) == 1 and len(refresh) == 1  # the code was exchanged
+    secrets = [code, *(token[-40:] for token in access), *refresh]
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    reporter = get_exception_reporter_class(record.request)(
+        record.request, *record.exc_info, is_email=not debug
+    )
+    text, html = reporter.get_traceback_text(), reporter.get_traceback_html()
+    shown = [response.content.decode(), text, html]
+    if debug:
+        assert "Local vars" in shown[0] and "crash while calling QuickBooks" in shown[0]
+    assert "process_request" in text and "crash while calling QuickBooks" in text
+    assert "/ledgers/qbo/callback/" in text
+    assert [s for s in secrets if any(s in page for page in shown)] == []
+    assert not LedgerConnection.all_orgs.filter(organization=org_a).exists()

@@ -101,3 +101,60 @@ def test_filter_search_open_ignore_and_export(live_server, client, org_a, shop, 
             assert errors == []
         finally:
             browser.close()
+
+
+def test_export_takes_the_filters_just_applied_without_reloading(
+    live_server, client, org_a, shop, chromium_path
+):
+    """Filters applied through htmx (no page load), then Export CSV at once: the file holds
+    exactly the orders on screen, after every change of filter, search and tab."""
+    from playwright.sync_api import expect, sync_playwright
+
+    membership = MembershipFactory(organization=org_a, role=Role.MEMBER, user__username="pat")
+    client.force_login(membership.user)
+    session = client.cookies["sessionid"].value
+
+    def exported(page) -> list[str]:
+        with page.expect_download() as info:
+            page.get_by_test_id("export-csv").click()
+        text = Path(info.value.path()).read_text(encoding="utf-8")
+        return [r["order_number"] for r in csv.DictReader(io.StringIO(text))]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True)
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            page = context.new_page()
+            loads: list[str] = []
+            page.on("load", lambda: loads.append(page.url))
+            page.goto(f"{live_server.url}/o/{org_a.slug}/sales/")
+            expect(page.locator("[data-testid=order-link]")).to_have_count(4)
+            assert sorted(exported(page)) == ["A-1111", "A-7700", "A-7777", "Z-7777"]
+
+            page.get_by_label("Date", exact=True).select_option("7d")
+            expect(page.locator("[data-testid=order-link]")).to_have_count(3)
+            assert exported(page) == rows(page) == ["Z-7777", "A-7777", "A-7700"]
+
+            page.get_by_label("Store", exact=True).select_option(label="Shopify US (Shopify)")
+            expect(page.locator("[data-testid=order-link]")).to_have_count(2)
+            assert exported(page) == rows(page) == ["A-7777", "A-7700"]
+
+            page.get_by_label("Search", exact=True).fill("a-7700")
+            page.get_by_test_id("apply-filters").click()
+            expect(page.locator("[data-testid=order-link]")).to_have_count(1)
+            assert exported(page) == rows(page) == ["A-7700"]
+
+            # A tab with nothing in it: an empty file (the header only), not the whole list.
+            page.get_by_test_id("tab-posted").click()
+            expect(page.get_by_test_id("no-match")).to_be_visible()
+            assert exported(page) == []
+
+            # Back to "All": the store and date filters are still applied and exported.
+            page.get_by_test_id("tab-all").click()
+            expect(page.locator("[data-testid=order-link]")).to_have_count(1)
+            assert exported(page) == rows(page) == ["A-7700"]
+            # All of it happened on the one page load (htmx swapped the results).
+            assert len(loads) == 1
+        finally:
+            browser.close()

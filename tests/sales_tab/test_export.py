@@ -128,6 +128,37 @@ def test_export_follows_the_filters_and_refuses_foreign_ones(member_client, org_
     assert member_client.get(export_url(org_b)).status_code == 404
 
 
+def test_every_results_swap_sends_the_export_link_of_its_own_filters(member_client, org_a):
+    """htmx swaps only the results: each answer carries the export link again (out of band)
+    with the filters that produced it, so Export CSV exports what the list shows."""
+    import html
+    import re
+
+    from tests.sales_tab.conftest import list_url, numbers_in
+
+    store = make_store(make_connection(org_a), "Etsy")
+    other = make_store(make_connection(org_a, "Second"), "Ebay")
+    make_order(org_a, number="E-1", source_store=store)
+    make_order(org_a, number="E-2", source_store=store)
+    make_order(org_a, number="O-1", source_store=other)
+
+    swap = member_client.get(
+        list_url(org_a, store=store.pk, sort="number", per=25), headers={"HX-Request": "true"}
+    )
+
+    content = swap.content.decode()
+    [link] = re.findall(r'<a [^>]*id="export-link"[^>]*>', content)
+    assert 'hx-swap-oob="true"' in link
+    href = html.unescape(re.search(r'href="([^"]+)"', link).group(1))
+    assert href == export_url(org_a, store=store.pk, sort="number", per=25)
+    exported = [row[1] for row in read_csv(member_client.get(href))[1:]]
+    assert exported == numbers_in(swap.content) == ["E-1", "E-2"]
+    # The full page (no htmx) has it once, in place, without the out-of-band marker.
+    page = member_client.get(list_url(org_a, store=store.pk)).content.decode()
+    [link] = re.findall(r'<a [^>]*id="export-link"[^>]*>', page)
+    assert "hx-swap-oob" not in link and f"store={store.pk}" in link
+
+
 def test_export_of_100000_orders_streams_with_bounded_memory_and_adds_up(
     member_client, org_a, org_b
 ):

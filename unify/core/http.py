@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from unify.core.exceptions import (
     IntegrationError,
@@ -172,6 +173,9 @@ class ApiClient:
     def _error(self, cls: type[IntegrationError], message: str, **kwargs: Any) -> IntegrationError:
         return cls(message, provider=self.provider, connection_id=self.connection_id, **kwargs)
 
+    # Every frame under this one (the HTTP library's, which hold the auth header) is hidden
+    # from error pages; see unify/core/error_reports.py.
+    @sensitive_variables()
     def _send(
         self,
         method: str,

@@ -292,6 +292,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
+# Error pages and error e-mails hide credentials in DEBUG too (see unify/core/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "unify.core.error_reports.UnifyExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "unify.core.error_reports.UnifyExceptionReporter"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

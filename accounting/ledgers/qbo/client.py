@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import requests
 import urllib3
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from intuitlib.client import AuthClient
 from intuitlib.utils import get_discovery_doc
 from quickbooks.client import QuickBooks
@@ -171,6 +172,7 @@ class QboClient(QuickBooks):
     def _error(self, cls, message: str, **kwargs):
         return cls(message, provider=PROVIDER, connection_id=self.connection_id, **kwargs)
 
+    @sensitive_variables()
     def process_request(self, request_type, url, headers="", params="", data=""):
         headers = dict(headers or {})
         headers["Authorization"] = f"Bearer {self._access_token}"
@@ -253,6 +255,7 @@ _DISCOVERY_TTL = 3600.0
 class QboAuthClient(AuthClient):
     """``AuthClient`` with timeouts and a cached discovery document."""
 
+    @sensitive_variables()
     def __init__(self, *, redirect_uri: str = "", **tokens: Any) -> None:
         requests.Session.__init__(self)
         self.trust_env = False
@@ -299,6 +302,7 @@ class QboAuthClient(AuthClient):
             _discovery[url] = (now, doc)
         return doc
 
+    @sensitive_variables()
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         # intuit-oauth sends every call without a timeout; a hung token endpoint must not
         # hang a worker (or a web request) forever.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.views.decorators.debug import sensitive_variables
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 
@@ -25,6 +26,7 @@ from accounting.ledgers.qbo.client import PROVIDER, QboAuthClient
 from unify.core.exceptions import ProviderAuthError, ProviderUnavailable
 
 
+@sensitive_variables()
 def _tokens_from(client: QboAuthClient) -> OAuthTokens:
     now = datetime.now(UTC)
     access_in = int(client.expires_in or 3600)
@@ -53,6 +55,7 @@ def _oauth_error(exc: AuthClientError, what: str, connection_id: int | None = No
     )
 
 
+@sensitive_variables()
 def refresh_tokens(tokens: OAuthTokens, *, connection_id: int | None = None) -> OAuthTokens:
     client = QboAuthClient()
     try:
@@ -81,6 +84,7 @@ class QboProvider(LedgerProvider):
         client = QboAuthClient(redirect_uri=redirect_uri)
         return client.get_authorization_url([Scopes.ACCOUNTING], state_token=state)
 
+    @sensitive_variables()
     def complete_authorization(
         self, *, code: str, company_id: str, redirect_uri: str
     ) -> ConnectResult:
@@ -102,6 +106,7 @@ class QboProvider(LedgerProvider):
     def adapter(self, *, company_id: str, tokens: TokenStore, connection_id: int) -> LedgerAdapter:
         return QboAdapter(company_id=company_id, tokens=tokens, connection_id=connection_id)
 
+    @sensitive_variables()
     def revoke(self, *, tokens: OAuthTokens) -> None:
         client = QboAuthClient()
         try:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from connections.sources.base import (
     Page,
@@ -115,6 +116,7 @@ class ShipStationAdapter(SourceAdapter):
         return f"<ShipStationAdapter connection={self._client.connection_id}>"
 
     @classmethod
+    @sensitive_variables()
     def from_credentials(
         cls,
         credentials: Mapping[str, str],

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
 from connections.sources.shipstation.wire import read_list_page
 from unify.core.http import ApiClient, RateLimiter
@@ -39,6 +40,7 @@ def api_key_fingerprint(api_key: str) -> str:
 class ShipStationClient(ApiClient):
     provider = PROVIDER
 
+    @sensitive_variables()
     def __init__(
         self,
         *,
