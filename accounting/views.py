@@ -38,7 +38,7 @@ from accounting.models import (
 )
 from accounting.services import connections as ledger_services
 from accounting.services import engine
-from connections.models import SourceStore
+from connections.selectors import store_choices
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
@@ -284,10 +284,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
         ledger_connection=ledger, defaults={"organization": organization}
     )
     catalog = selectors.catalog_of(ledger)
-    stores = [
-        (s.pk, str(s))
-        for s in SourceStore.all_orgs.filter(organization=organization).order_by("name", "pk")
-    ]
+    stores = store_choices(organization=organization)
     provider = get_provider(ledger.provider)
     form = PostingSettingsForm(
         request.POST or None,

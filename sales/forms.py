@@ -76,6 +76,11 @@ class OrderFilterForm(forms.Form):
         connections: Sequence[tuple[int, str]] = (),
         **kwargs: Any,
     ) -> None:
+        if data is not None and not data.get("per"):
+            # Without a choice in the URL the list shows DEFAULT_PAGE_SIZE orders; the select
+            # says so (it would otherwise show its first option, 25, over a page of 50).
+            data = data.copy()
+            data["per"] = str(DEFAULT_PAGE_SIZE)
         super().__init__(data, **kwargs)
         self.fields["store"].choices = [("", _("Any store")), *stores]
         self.fields["connection"].choices = [("", _("Any connection")), *connections]

@@ -25,7 +25,8 @@ from django.template.loader import select_template
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from connections.models import ConnectionStatus, SourceStore, StoreConnection
+from connections.models import ConnectionStatus, StoreConnection
+from connections.selectors import store_choices as connection_store_choices
 from sales import rollup
 from sales.filters import OrderFilters, apply_filters
 from sales.models import (
@@ -405,12 +406,7 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
 
 
 def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
-    rows = (
-        SourceStore.objects.filter(organization=organization)
-        .order_by("name", "pk")
-        .values_list("pk", "name", "marketplace_name")
-    )
-    return [(pk, f"{name} ({market})" if market else name) for pk, name, market in rows]
+    return connection_store_choices(organization=organization)
 
 
 def connection_choices(*, organization: Organization) -> list[tuple[int, str]]:
