@@ -5,18 +5,12 @@ from django.utils.translation import gettext_lazy as _
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from connections.sources.shipstation.adapter import ORDER_STATUSES
+from connections.sources.statuses import ORDER_STATUS_LABELS
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 
-STATUS_LABELS = {
-    "awaiting_payment": _("Awaiting payment"),
-    "awaiting_shipment": _("Awaiting shipment"),
-    "pending_fulfillment": _("Pending fulfillment"),
-    "shipped": _("Shipped"),
-    "on_hold": _("On hold"),
-    "cancelled": _("Cancelled"),
-    "rejected_fulfillment": _("Rejected fulfillment"),
-}
+# Kept under its old name for callers of this module.
+STATUS_LABELS = ORDER_STATUS_LABELS
 
 MODE_EXPLANATIONS = {
     ConnectionMode.SALES_CHANNEL: _(
