@@ -148,6 +148,18 @@ class SyncSettingsForm(forms.Form):
             (str(s.pk), f"{s}" + ("" if s.active else f" ({_('inactive in ShipStation')})"))
             for s in stores
         ]
+        if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
+            # Only label costs are imported in this mode (the orders come from the shop):
+            # order statuses and the label-cost switch do not apply to it.
+            del self.fields["order_statuses"]
+            del self.fields["pull_label_costs"]
+            self.fields["import_start_date"].label = _("Import label costs from")
+            self.fields["import_start_date"].help_text = _(
+                "Labels bought since this day are imported (default: 30 days ago)."
+            )
+            self.fields["included_stores"].help_text = _(
+                "Label costs of stores left unticked are not imported."
+            )
         if not self.is_bound:
             self.initial.update(
                 {
