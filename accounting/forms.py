@@ -16,13 +16,17 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
+from connections.sources.statuses import ORDER_STATUS_LABELS
 
 ORDER_STATUS_CHOICES = [
-    ("shipped", _("Shipped")),
-    ("awaiting_shipment", _("Awaiting shipment")),
-    ("pending_fulfillment", _("Pending fulfillment")),
-    ("on_hold", _("On hold")),
-    ("awaiting_payment", _("Awaiting payment")),
+    (status, ORDER_STATUS_LABELS[status])
+    for status in (
+        "shipped",
+        "awaiting_shipment",
+        "pending_fulfillment",
+        "on_hold",
+        "awaiting_payment",
+    )
 ]
 SCHEDULE_CHOICES = [
     (60, _("Every hour")),

@@ -39,7 +39,7 @@ from accounting.models import (
 )
 from accounting.services import connections as ledger_services
 from accounting.services import engine
-from connections.models import SourceStore
+from connections.selectors import store_choices
 from unify.core.error_reports import sensitive_get_parameters
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
 from unify.tenancy.decorators import require_reauthentication, require_role
@@ -289,10 +289,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
         ledger_connection=ledger, defaults={"organization": organization}
     )
     catalog = selectors.catalog_of(ledger)
-    stores = [
-        (s.pk, str(s))
-        for s in SourceStore.all_orgs.filter(organization=organization).order_by("name", "pk")
-    ]
+    stores = store_choices(organization=organization)
     provider = get_provider(ledger.provider)
     form = PostingSettingsForm(
         request.POST or None,

@@ -7,18 +7,12 @@ from django.views.decorators.debug import sensitive_variables
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from connections.services import KEY_CHARACTERS_MESSAGE, key_characters_valid
 from connections.sources.shipstation.adapter import ORDER_STATUSES
+from connections.sources.statuses import ORDER_STATUS_LABELS
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 
-STATUS_LABELS = {
-    "awaiting_payment": _("Awaiting payment"),
-    "awaiting_shipment": _("Awaiting shipment"),
-    "pending_fulfillment": _("Pending fulfillment"),
-    "shipped": _("Shipped"),
-    "on_hold": _("On hold"),
-    "cancelled": _("Cancelled"),
-    "rejected_fulfillment": _("Rejected fulfillment"),
-}
+# Kept under its old name for callers of this module.
+STATUS_LABELS = ORDER_STATUS_LABELS
 
 MODE_EXPLANATIONS = {
     ConnectionMode.SALES_CHANNEL: _(
@@ -173,6 +167,18 @@ class SyncSettingsForm(forms.Form):
             (str(s.pk), f"{s}" + ("" if s.active else f" ({_('inactive in ShipStation')})"))
             for s in stores
         ]
+        if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
+            # Only label costs are imported in this mode (the orders come from the shop):
+            # order statuses and the label-cost switch do not apply to it.
+            del self.fields["order_statuses"]
+            del self.fields["pull_label_costs"]
+            self.fields["import_start_date"].label = _("Import label costs from")
+            self.fields["import_start_date"].help_text = _(
+                "Labels bought since this day are imported (default: 30 days ago)."
+            )
+            self.fields["included_stores"].help_text = _(
+                "Label costs of stores left unticked are not imported."
+            )
         if not self.is_bound:
             self.initial.update(
                 {

@@ -49,6 +49,30 @@ def stores_for(*, connection: StoreConnection) -> QuerySet[SourceStore]:
     ).order_by("-active", "name", "pk")
 
 
+def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
+    """Every ShipStation store of the organization as ``(id, label)`` for a select, by name.
+
+    Two connections often carry stores of the same name ("Amazon", "Shopify" in each
+    ShipStation account); with more than one connection every label names its connection
+    ("Amazon (Amazon) · East warehouse"), so the choices can be told apart."""
+    rows = list(
+        SourceStore.all_orgs.filter(organization=organization)
+        .order_by("name", "connection__name", "pk")
+        .values_list("pk", "name", "marketplace_name", "connection_id", "connection__name")
+    )
+    several = len({row[3] for row in rows}) > 1
+    choices = []
+    for pk, name, market, _connection_id, connection_name in rows:
+        label = f"{name} ({market})" if market else name
+        if several:
+            label = _("%(store)s · %(connection)s") % {
+                "store": label,
+                "connection": connection_name,
+            }
+        choices.append((pk, label))
+    return choices
+
+
 def source_store_get(*, connection: StoreConnection, store_id: int) -> SourceStore:
     return SourceStore.all_orgs.get(
         organization_id=connection.organization_id, connection=connection, pk=store_id

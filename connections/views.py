@@ -208,10 +208,11 @@ def connection_settings(request: HttpRequest, connection_id: int) -> HttpRespons
                 actor=request.user,
                 name=data["name"],
                 import_start_date=data["import_start_date"],
-                order_statuses=data["order_statuses"],
+                # Not offered to a shipping-expense connection: what it has stays.
+                order_statuses=data.get("order_statuses", connection.order_statuses),
                 sync_interval_minutes=data["sync_interval_minutes"],
                 auto_sync_enabled=data["auto_sync_enabled"],
-                pull_label_costs=data["pull_label_costs"],
+                pull_label_costs=data.get("pull_label_costs", connection.pull_label_costs),
                 included_store_ids={int(pk) for pk in data["included_stores"]},
                 request=request,
             )

@@ -11,22 +11,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from connections.sources.statuses import ORDER_STATUS_LABELS
 from sales.filters import DATE_PRESETS, LABEL_CHOICES, SEARCH_MAX_LENGTH, OrderFilters, preset_range
 from sales.models import PostingStatus
 from sales.selectors_tab import DEFAULT_PAGE_SIZE, DEFAULT_SORT, PAGE_SIZES, SORT_CHOICES
 from unify.tenancy.models import Organization
 
-# ShipStation's order statuses, in its own order.
-ORDER_STATUS_CHOICES = (
-    ("", _("Any order status")),
-    ("awaiting_payment", _("Awaiting payment")),
-    ("awaiting_shipment", _("Awaiting shipment")),
-    ("pending_fulfillment", _("Pending fulfillment")),
-    ("shipped", _("Shipped")),
-    ("on_hold", _("On hold")),
-    ("cancelled", _("Cancelled")),
-    ("rejected_fulfillment", _("Rejected fulfillment")),
-)
+ORDER_STATUS_CHOICES = (("", _("Any order status")), *ORDER_STATUS_LABELS.items())
 
 
 class OrderFilterForm(forms.Form):
@@ -76,6 +67,11 @@ class OrderFilterForm(forms.Form):
         connections: Sequence[tuple[int, str]] = (),
         **kwargs: Any,
     ) -> None:
+        if data is not None and not data.get("per"):
+            # Without a choice in the URL the list shows DEFAULT_PAGE_SIZE orders; the select
+            # says so (it would otherwise show its first option, 25, over a page of 50).
+            data = data.copy()
+            data["per"] = str(DEFAULT_PAGE_SIZE)
         super().__init__(data, **kwargs)
         self.fields["store"].choices = [("", _("Any store")), *stores]
         self.fields["connection"].choices = [("", _("Any connection")), *connections]

@@ -17,8 +17,9 @@ from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from connections.sources.statuses import order_status_label
 from sales.models import Order, PostingStatus
-from sales.templatetags.sales_tab import POSTING_BADGE_CLASSES
+from sales.templatetags.sales_tab import POSTING_BADGE_CLASSES, POSTING_IN_PROGRESS_CLASS
 
 
 def _money(value: Decimal | None) -> str:
@@ -31,6 +32,8 @@ def order_rows_html(
     """Every value goes through ``escape`` (the standard library's, quotes included); the
     result is marked safe once for the whole table."""
     posting_labels = {value: escape(str(label)) for value, label in PostingStatus.choices}
+    in_progress = escape(_("Posting…"))
+    status_labels: dict[str, str] = {}
     no_label = f'<span class="text-body-secondary small">{escape(_("no label"))}</span>'
     no_cost = '<span class="text-body-secondary small">—</span>'
     return_title = escape(_("Return labels"))
@@ -71,8 +74,14 @@ def order_rows_html(
             if o.order_date
             else ""
         )
-        badge = POSTING_BADGE_CLASSES.get(o.posting_status, "text-bg-secondary")
-        posting = posting_labels.get(o.posting_status) or escape(o.posting_status)
+        if getattr(o, "posting_in_progress", False):
+            badge, posting = POSTING_IN_PROGRESS_CLASS, in_progress
+        else:
+            badge = POSTING_BADGE_CLASSES.get(o.posting_status, "text-bg-secondary")
+            posting = posting_labels.get(o.posting_status) or escape(o.posting_status)
+        status = status_labels.get(o.status)
+        if status is None:
+            status = status_labels[o.status] = escape(order_status_label(o.status))
         rows.append(
             f'<tr data-order-id="{pk}">'
             f'<td><input type="checkbox" class="form-check-input" name="ids" value="{pk}" '
@@ -88,7 +97,7 @@ def order_rows_html(
             f'<td class="money">{_money(o.shipping_charged)}</td>'
             f'<td class="money">{label}</td>'
             f'<td class="money">{difference}</td>'
-            f'<td class="small">{escape(o.status)}</td>'
+            f'<td class="small">{status}</td>'
             f'<td><span class="badge status-badge {badge}" data-testid="posting-status">'
             f"{posting}</span>{ledger}</td>"
             "</tr>"

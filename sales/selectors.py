@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from connections.models import ConnectionMode, ConnectionStatus, StoreConnection
-from sales.models import OPEN_SYNC_STATUSES, ImportIssue, ShippingCost, SyncRun
+from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
+from sales.models import OPEN_SYNC_STATUSES, ImportIssue, Order, ShippingCost, SyncRun
 from unify.tenancy.models import Organization, Role
 
 HISTORY_LENGTH = 10
@@ -80,6 +81,55 @@ def sync_states(*, organization: Organization) -> list[SyncState]:
     return [sync_state(organization=organization, connection=c) for c in connections]
 
 
+def last_sync_time(run: SyncRun | None):
+    """When the connection last synced, as every screen shows it: the latest run's end, or,
+    while a run is open, its start (a first import counts from the moment it began)."""
+    if run is None:
+        return None
+    if run.is_open:
+        return run.started_at or run.created_at
+    return run.finished_at or run.started_at or run.created_at
+
+
+def connection_sync_overview(
+    *, organization: Organization, connection_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """For the connections list (``connections.selectors.SYNC_OVERVIEW_PROVIDER``): each
+    connection's order count, its last sync taken from its latest run (so the list, the
+    connection page and the import card agree) and its next sync; ``sync_running`` and
+    ``last_run`` reach the template as ``overview.extra``."""
+    connections = list(
+        StoreConnection.objects.filter(organization=organization, pk__in=connection_ids).annotate(
+            latest_run_id=Subquery(
+                SyncRun.objects.filter(organization=organization, connection=OuterRef("pk"))
+                .order_by("-created_at", "-pk")
+                .values("pk")[:1]
+            )
+        )
+    )
+    runs = SyncRun.objects.in_bulk(
+        [c.latest_run_id for c in connections if c.latest_run_id is not None]
+    )
+    counts = dict(
+        Order.objects.filter(organization=organization, connection_id__in=connection_ids)
+        .order_by()
+        .values("connection_id")
+        .annotate(n=Count("id"))
+        .values_list("connection_id", "n")
+    )
+    overview = {}
+    for connection in connections:
+        run = runs.get(connection.latest_run_id)
+        overview[connection.pk] = {
+            "order_count": counts.get(connection.pk, 0),
+            "last_sync_at": last_sync_time(run) or connection.last_sync_at,
+            "next_sync_at": connection.next_sync_at,
+            "sync_running": run is not None and run.is_open,
+            "last_run": run,
+        }
+    return overview
+
+
 def connection_sync_panel_context(*, connection: StoreConnection, request) -> dict[str, Any]:
     """Context for ``sales/_connection_sync_panel.html`` on the connection page."""
     organization = request.organization
@@ -90,6 +140,25 @@ def connection_sync_panel_context(*, connection: StoreConnection, request) -> di
     }
     if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
         unmatched = unmatched_shipping_costs(organization=organization, connection=connection)
-        context["unmatched_count"] = unmatched.count()
-        context["unmatched_costs"] = list(unmatched[:20])
+        page = Paginator(unmatched.defer("raw"), UNMATCHED_PAGE_SIZE).get_page(
+            request.GET.get("unmatched_page")
+        )
+        stores = {
+            str(external_id): label
+            for external_id, label in _store_labels(
+                organization=organization, connection=connection
+            )
+        }
+        for cost in page.object_list:
+            cost.store_label = stores.get(cost.store_external_id, cost.store_external_id)
+        context["unmatched_count"] = page.paginator.count
+        context["unmatched_page"] = page
     return context
+
+
+UNMATCHED_PAGE_SIZE = 50
+
+
+def _store_labels(*, organization: Organization, connection: StoreConnection):
+    for store in SourceStore.objects.filter(organization=organization, connection=connection):
+        yield store.external_id, str(store)

@@ -25,7 +25,8 @@ from django.template.loader import select_template
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from connections.models import ConnectionStatus, SourceStore, StoreConnection
+from connections.models import ConnectionStatus, StoreConnection
+from connections.selectors import store_choices as connection_store_choices
 from sales import rollup
 from sales.filters import OrderFilters, apply_filters
 from sales.models import (
@@ -277,9 +278,38 @@ def order_page(
         ]
         if posted:
             page.ledger_links = ledger_links(organization=organization, order_ids=posted)
+        waiting = orders_posting_in_progress(
+            organization=organization,
+            order_ids=[o.pk for o in rows if o.posting_status in AWAITING_POSTING],
+        )
         for order in rows:
             order.ledger_link = page.ledger_links.get(order.pk)
+            order.posting_in_progress = order.pk in waiting
     return page
+
+
+# Order posting statuses under which a posting may be on its way to the ledger.
+AWAITING_POSTING = (PostingStatus.NOT_POSTED, PostingStatus.FAILED, PostingStatus.CHANGED)
+
+
+def orders_posting_in_progress(*, organization: Organization, order_ids: Sequence[int]) -> set[int]:
+    """The orders among these whose sale is queued for, or being sent to, the ledger (one
+    query; none when accounting is not installed). Their own status changes only once the
+    ledger has answered, so until then the screens say "Posting…", not "Not posted"."""
+    if not order_ids:
+        return set()
+    try:
+        from accounting.models import OPEN_POSTING_STATES, Posting, PostingKind
+    except ImportError:
+        return set()
+    return set(
+        Posting.objects.filter(
+            organization=organization,
+            order_id__in=list(order_ids),
+            kind=PostingKind.SALE,
+            status__in=OPEN_POSTING_STATES,
+        ).values_list("order_id", flat=True)
+    )
 
 
 def ledger_links(*, organization: Organization, order_ids: Sequence[int]) -> dict[int, LedgerLink]:
@@ -405,12 +435,7 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
 
 
 def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
-    rows = (
-        SourceStore.objects.filter(organization=organization)
-        .order_by("name", "pk")
-        .values_list("pk", "name", "marketplace_name")
-    )
-    return [(pk, f"{name} ({market})" if market else name) for pk, name, market in rows]
+    return connection_store_choices(organization=organization)
 
 
 def connection_choices(*, organization: Organization) -> list[tuple[int, str]]:
@@ -448,17 +473,25 @@ def sales_empty_state(*, organization: Organization) -> EmptyState:
 
 
 def bulk_actions_recent(*, organization: Organization, limit: int = 3) -> list[OrderBulkAction]:
-    """Background actions still running, or finished in the last quarter of an hour."""
+    """The banners above the list: background actions still running, newest first, then the
+    one that finished last, if that was in the last quarter of an hour. A finished action's
+    banner gives way to the next one that finishes instead of piling up under it."""
     since = timezone.now() - timedelta(minutes=15)
-    return list(
-        OrderBulkAction.objects.filter(organization=organization)
-        .select_related("requested_by")
-        .filter(
-            Q(status__in=(BulkActionStatus.QUEUED, BulkActionStatus.RUNNING))
-            | Q(finished_at__gte=since)
-        )
-        .order_by("-created_at", "-id")[:limit]
+    actions = OrderBulkAction.objects.filter(organization=organization).select_related(
+        "requested_by"
     )
+    running = list(
+        actions.filter(status__in=(BulkActionStatus.QUEUED, BulkActionStatus.RUNNING)).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
+    finished = (
+        actions.exclude(status__in=(BulkActionStatus.QUEUED, BulkActionStatus.RUNNING))
+        .filter(finished_at__gte=since)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    return running + ([finished] if finished is not None else [])
 
 
 def bulk_action_get(*, organization: Organization, action_id: int) -> OrderBulkAction:

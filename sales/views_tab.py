@@ -180,6 +180,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "HEAD"])
     back = request.GET.get("back", "")
     back_url = _list_url(request, back) if back and not back.startswith(("/", "http")) else ""
+    order.posting_in_progress = order.posting_status in selectors.AWAITING_POSTING and bool(
+        selectors.orders_posting_in_progress(organization=organization, order_ids=[order.pk])
+    )
     context = {
         "order": order,
         "lines": selectors.order_lines(organization=organization, order=order),

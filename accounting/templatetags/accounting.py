@@ -5,6 +5,8 @@
 - ``{{ posting|ledger_link }}``: the document number linking to the ledger's page (opens in
   a new tab), or the number alone when the ledger gave no link;
 - ``{{ posting|posting_badge }}``: the posting's status as a Bootstrap badge;
+- ``{{ event.to_status|posting_state }}``: a posting state code in words ("in_flight":
+  "Posting");
 - ``{% order_postings order as postings %}``: the postings of one order (sale, label costs,
   daily summary), scoped to the order's organization;
 - ``{% order_ledger_link order %}``: the link of the order's posted sale (Sales list column).
@@ -65,6 +67,13 @@ def posting_badge(posting: Posting | None) -> SafeString | str:
             ' <span class="badge text-bg-warning">{}</span>', _("Changed after posting")
         )
     return badge
+
+
+@register.filter
+def posting_state(code: str) -> str:
+    if code in PostingState.values:
+        return str(PostingState(code).label)
+    return code
 
 
 @register.simple_tag

@@ -715,19 +715,20 @@ def _execute_post(
 ) -> OrderBulkAction:
     # Queuing orders for posting is itself safe to repeat (orders already queued or posted
     # are not eligible again); the lease keeps a second delivery from even trying.
+    orders = _action_orders(action, organization)
+    requested = orders.count()
     batch = orders_post(
-        organization=organization,
-        orders=_action_orders(action, organization),
-        actor=action.requested_by,
-        all_filtered=True,
+        organization=organization, orders=orders, actor=action.requested_by, all_filtered=True
     )
     with transaction.atomic():
         action = _locked(action.pk, organization.pk)
         if not _holds(action, lease):
             return action
-        action.done = action.total
-        action.changed = getattr(batch, "total", 0) or 0
-        action.save(update_fields=["done", "changed", "updated_at"])
+        # Counted in orders, like the rest of the banner: the orders now waiting for the ledger
+        # (not the documents queued, which add a label cost or two per order).
+        action.total = action.done = requested
+        action.changed = max(0, requested - (getattr(batch, "not_eligible", 0) or 0))
+        action.save(update_fields=["total", "done", "changed", "updated_at"])
         _finish(action, BulkActionStatus.SUCCEEDED)
     return action
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import ngettext
+
+from connections.sources.statuses import order_status_label
 
 register = template.Library()
 
@@ -14,7 +17,10 @@ POSTING_BADGE_CLASSES = {
     "failed": "text-bg-danger",
     "changed": "text-bg-warning",
     "ignored": "text-bg-dark",
+    # An order whose posting is queued or being sent (its status still says "not posted").
+    "in_progress": "text-bg-info",
 }
+POSTING_IN_PROGRESS_CLASS = POSTING_BADGE_CLASSES["in_progress"]
 
 
 @register.filter
@@ -28,3 +34,98 @@ def money(value: Decimal | None) -> str:
 @register.filter
 def posting_badge_class(status: str) -> str:
     return POSTING_BADGE_CLASSES.get(status, "text-bg-secondary")
+
+
+@register.filter
+def order_status(code: str) -> str:
+    """``awaiting_shipment`` as "Awaiting shipment"."""
+    return order_status_label(code or "")
+
+
+@register.filter
+def bulk_action_counts(action) -> str:
+    """What a background action on many orders did so far, in orders and in the action's own
+    words: "366 orders checked: 300 queued for posting. 66 could not be posted (...)"."""
+    done, total, changed = action.done, action.total, action.changed
+    skipped = max(0, done - changed - action.failed)
+    n = {"done": done, "total": total, "changed": changed, "skipped": skipped}
+    finished = not action.is_open
+    if action.kind == "post":
+        if not finished:
+            return (
+                ngettext(
+                    "Checking %(total)s order against the posting settings…",
+                    "Checking %(total)s orders against the posting settings…",
+                    total,
+                )
+                % n
+            )
+        text = (
+            ngettext(
+                "%(total)s order checked: %(changed)s queued for posting.",
+                "%(total)s orders checked: %(changed)s queued for posting.",
+                total,
+            )
+            % n
+        )
+        if skipped:
+            text += (
+                " "
+                + ngettext(
+                    "%(skipped)s could not be posted (already posted, ignored, cancelled or "
+                    "outside the posting settings).",
+                    "%(skipped)s could not be posted (already posted, ignored, cancelled or "
+                    "outside the posting settings).",
+                    skipped,
+                )
+                % n
+            )
+        return text
+    if action.kind == "reimport":
+        return (
+            ngettext(
+                "%(done)s of %(total)s order re-imported: %(changed)s changed in ShipStation.",
+                "%(done)s of %(total)s orders re-imported: %(changed)s changed in ShipStation.",
+                total,
+            )
+            % n
+        )
+    if action.kind == "unignore":
+        text = (
+            ngettext(
+                "%(done)s of %(total)s order checked: %(changed)s no longer ignored.",
+                "%(done)s of %(total)s orders checked: %(changed)s no longer ignored.",
+                total,
+            )
+            % n
+        )
+        if finished and skipped:
+            text += (
+                " "
+                + ngettext(
+                    "%(skipped)s was not ignored and was left as it is.",
+                    "%(skipped)s were not ignored and were left as they are.",
+                    skipped,
+                )
+                % n
+            )
+        return text
+    text = (
+        ngettext(
+            "%(done)s of %(total)s order checked: %(changed)s ignored.",
+            "%(done)s of %(total)s orders checked: %(changed)s ignored.",
+            total,
+        )
+        % n
+    )
+    if finished and skipped:
+        text += (
+            " "
+            + ngettext(
+                "%(skipped)s was posted or already ignored and was left as it is.",
+                "%(skipped)s were posted or already ignored and were left as they are.",
+                skipped,
+            )
+            % n
+        )
+    return text

@@ -246,3 +246,27 @@ def test_settings_page_saves_tax_codes_per_store_and_destination(
         ship_to={"country": "US", "state": "CA"},
     )
     assert _build(order, ps).tax_code_id == "TAX"
+
+
+def test_settings_page_names_the_connection_of_stores_that_share_a_name(
+    owner_client, org_a, qbo_ledger
+):
+    from connections.models import StoreConnection
+
+    ledger_catalog_refresh(connection=qbo_ledger)
+    east = StoreConnection.all_orgs.create(organization=org_a, name="East warehouse")
+    west = StoreConnection.all_orgs.create(organization=org_a, name="West warehouse")
+    amazon_east = SourceStore.all_orgs.create(
+        organization=org_a, connection=east, external_id=1, name="Amazon",
+        marketplace_name="Amazon",
+    )  # fmt: skip
+    amazon_west = SourceStore.all_orgs.create(
+        organization=org_a, connection=west, external_id=2, name="Amazon",
+        marketplace_name="Amazon",
+    )  # fmt: skip
+    page = html.unescape(owner_client.get(f"/o/{org_a.slug}/accounting/settings/").content.decode())
+    for store, connection in ((amazon_east, "East warehouse"), (amazon_west, "West warehouse")):
+        label = f"Amazon (Amazon) · {connection}"
+        assert (
+            f'<label class="form-label" for="id_tax_code_store_{store.pk}">{label}</label>' in page
+        )

@@ -153,3 +153,19 @@ def test_order_posting_history_partial_lists_sale_and_label_with_links(org_a, qb
         {"order": make_order(org_a, lines=[("A", "A", 1, "1.00", False)]), "organization": org_a},
     )
     assert "Not posted yet." in empty
+
+
+def test_posting_detail_names_each_state_change_in_words(owner_client, org_a):
+    from accounting.models import PostingEvent
+
+    posting = make_posting(org_a, status="failed")
+    for before, after in (("", "pending"), ("pending", "in_flight"), ("in_flight", "failed")):
+        PostingEvent.all_orgs.create(
+            organization=org_a, posting=posting, from_status=before, to_status=after
+        )
+    detail = owner_client.get(f"/o/{org_a.slug}/accounting/postings/{posting.pk}/").content
+    text = " ".join(html.unescape(detail.decode()).split())
+    assert "— → <strong>Waiting</strong>" in text
+    assert "Waiting → <strong>Posting</strong>" in text
+    assert "Posting → <strong>Failed</strong>" in text
+    assert "in_flight" not in text

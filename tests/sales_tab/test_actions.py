@@ -148,7 +148,7 @@ def test_ignore_all_filtered_runs_in_the_background_in_checkpointed_chunks(
     progress = member_client.get(
         reverse("sales:bulk_action", kwargs={"org_slug": org_a.slug, "action_id": action.pk})
     )
-    assert b"10 of 27 orders done, 10 changed." in progress.content
+    assert b"10 of 27 orders checked: 10 ignored." in progress.content
     assert b'hx-trigger="every 2s"' in progress.content
 
     # The task itself (as a worker runs it) finishes the rest from the checkpoint.

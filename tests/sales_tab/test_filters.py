@@ -297,3 +297,22 @@ def test_sorting(member_client, org_a, catalog, sort, key, reverse):
     assert listed(member_client, org_a, sort=sort, status="shipped") == [
         r.number for r in sorted(shipped, key=key, reverse=reverse)
     ]
+
+
+def test_stores_of_the_same_name_are_told_apart_by_their_connection(member_client, org_a):
+    import html
+    import re
+
+    east, west = make_connection(org_a, "East warehouse"), make_connection(org_a, "West warehouse")
+    amazon_east, amazon_west = make_store(east, "Amazon"), make_store(west, "Amazon")
+    make_order(org_a, number="E-1", source_store=amazon_east)
+    make_order(org_a, number="W-1", source_store=amazon_west)
+    page = html.unescape(member_client.get(f"/o/{org_a.slug}/sales/").content.decode())
+    select = re.search(r'<select name="store"[^>]*>(.*?)</select>', page, re.S).group(1)
+    options = re.findall(r'<option value="(\d*)"[^>]*>([^<]*)</option>', select)
+    assert options == [
+        ("", "Any store"),
+        (str(amazon_east.pk), "Amazon (Shopify) · East warehouse"),
+        (str(amazon_west.pk), "Amazon (Shopify) · West warehouse"),
+    ]
+    assert listed(member_client, org_a, store=amazon_west.pk) == ["W-1"]

@@ -255,3 +255,28 @@ def test_list_cells_are_escaped(member_client, org_a):
     assert "&lt;img src=x onerror=alert(1)&gt;" in content
     assert "&lt;script&gt;n&lt;/script&gt;" in content
     assert "Shop &quot;Quotes&quot; &amp; &lt;b&gt;" in content
+
+
+def test_an_order_from_an_order_file_says_so_instead_of_shipstation(member_client, org_a):
+    from sales.models import OrderSource
+
+    order = make_order(
+        org_a,
+        number="1042",
+        external_id="1042",
+        source=OrderSource.ORDER_FILE,
+        store_name="My Shopify",
+        raw={"order_number": "1042", "rows": [2, 3]},
+    )
+    text = text_of(member_client.get(detail_url(org_a, order)).content)
+    assert "From order file" in text
+    assert "Shop order number 1042" in text
+    assert "Store in the file My Shopify" in text
+    assert "Order total in the order file" in text
+    assert "Source record (the order file's rows)" in text
+    for shipstation_only in (
+        "Created in ShipStation", "ShipStation order id", "ShipStation store id",
+        "Modified in ShipStation", "Order total in ShipStation", "ShipStation JSON",
+        "Re-import from ShipStation",
+    ):  # fmt: skip
+        assert shipstation_only not in text, shipstation_only

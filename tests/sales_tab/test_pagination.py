@@ -194,3 +194,25 @@ def test_the_list_runs_the_same_number_of_queries_for_10_and_100_orders(
     # check, the page, its ledger links: nothing grows with the page.
     assert many <= 12
     assert len(numbers_in(member_client.get(url).content)) == 100
+
+
+def _selected_page_size(content: bytes) -> list[str]:
+    import re
+
+    select = re.search(r'<select name="per"[^>]*>(.*?)</select>', content.decode(), re.S)
+    assert select is not None
+    return re.findall(r'<option value="(\d+)"[^>]*selected', select.group(1))
+
+
+def test_the_page_size_shown_is_the_one_listed(member_client, org_a):
+    bulk_orders(org_a, 60)
+    # No choice in the URL: 50 orders, and the select says 50 (it used to say 25).
+    response = member_client.get(list_url(org_a))
+    assert len(numbers_in(response.content)) == 50
+    assert _selected_page_size(response.content) == ["50"]
+    assert b"50 orders on this page" in response.content
+    response = member_client.get(list_url(org_a, per=25))
+    assert len(numbers_in(response.content)) == 25
+    assert _selected_page_size(response.content) == ["25"]
+    # The pager's links keep the URL as the merchant left it (no page size added to it).
+    assert "per=" not in (next_link(member_client.get(list_url(org_a)).content) or "")
