@@ -98,6 +98,9 @@ class Account:
         self.order_batches: dict[str, list[int]] = {}
         self.shipment_batches: dict[str, list[int]] = {}
         self.webhooks: dict[int, Webhook] = {}
+        # Orders ShipStation fails on: every list page containing one answers 500, and so
+        # does ``GET /orders/{id}`` of it (see ``realism.py``).
+        self.poisoned: set[int] = set()
         # Serialised records: a page of 500 is then a join of cached bytes. Filled lazily so
         # seeding stays fast; dropped for a record whenever it changes.
         self._order_json: dict[int, bytes] = {}
@@ -151,6 +154,7 @@ class Account:
             "mismatched_order_ids": sorted(self.mismatched),
             "mismatch_reasons": {str(k): v for k, v in sorted(self.mismatched.items())},
             "webhook_count": len(self.webhooks),
+            "poisoned_order_ids": sorted(self.poisoned),
         }
 
     # -- mutations ("now") ----------------------------------------------------------------------

@@ -56,6 +56,7 @@ from sandbox.shipstation import wire
 from sandbox.shipstation.account import Account, now_millis
 from sandbox.shipstation.dates import FilterDateError, parse_filter_datetime
 from sandbox.shipstation.models import ORDER_STATUSES, WEBHOOK_EVENTS, Webhook
+from sandbox.shipstation.realism import RealismMixin
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
@@ -171,7 +172,7 @@ def _parse_at(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-class ShipStationSandbox(StandIn):
+class ShipStationSandbox(RealismMixin, StandIn):
     """ShipStation API v1 stand-in and its handle (see ``sandbox/README.md``)."""
 
     name = "shipstation"
@@ -243,6 +244,7 @@ class ShipStationSandbox(StandIn):
             Rule("/webhooks", endpoint="api_webhooks", methods=["GET"]),
             Rule("/webhooks/subscribe", endpoint="api_webhook_subscribe", methods=["POST"]),
             Rule("/webhooks/<int:webhook_id>", endpoint="api_webhook_delete", methods=["DELETE"]),
+            *self.realism_api_rules(),
         ]
 
     # -- API endpoints --------------------------------------------------------------------------
@@ -324,6 +326,9 @@ class ShipStationSandbox(StandIn):
                 offset=(page - 1) * page_size,
                 limit=page_size,
             )
+            failed = self.poisoned_page(account, result.ids)
+            if failed is not None:
+                return failed
             return _page_envelope("orders", result, page, page_size, account.order_bytes)
 
     def api_shipments(self, request: Request, ctx: RequestContext) -> JsonListPage | Response:
@@ -703,6 +708,7 @@ class ShipStationSandbox(StandIn):
                 methods=["POST"],
             ),
             Rule("/webhooks/flush", endpoint="control_flush_webhooks", methods=["POST"]),
+            *self.realism_control_rules(),
         ]
 
     def control_accounts(self, request: Request) -> Any:
