@@ -199,8 +199,9 @@ class PageFetcher:
 
         key = getattr(self.adapter, "rate_limit_key", "")
         if key:
-            # Any limiter on the shared store reaches every worker using this key pair.
-            shipstation_rate_limiter().block(key, max(0.1, float(seconds)))
+            # Any limiter on the shared store reaches every worker using this key pair; the
+            # key's budget shrinks to what ShipStation let through beside other apps.
+            shipstation_rate_limiter().throttled(key, max(0.1, float(seconds)))
         elif in_worker_thread:
             time.sleep(max(0.1, float(seconds)))
         else:

@@ -11,8 +11,9 @@ Faithfulness notes (see /work/shared/reference/shipstation-v1.md):
   with the same total. ``pageSize`` defaults to 100; above 500 (or below 1) is a 400 in
   ASP.NET's model-validation shape ``{"Message": "The request is invalid.", "ModelState":
   {...}}`` (assumed; the real message text is not documented).
-- Date filters are Pacific ``yyyy-mm-dd hh:mm:ss`` (or ``yyyy-mm-dd`` = midnight), both ends
-  inclusive, compared with full precision. ``shipDate`` filters compare calendar days.
+- Date filters are Pacific ``yyyy-mm-dd hh:mm:ss`` (or ``yyyy-mm-dd`` = midnight), or ISO 8601
+  with ``Z`` or an offset (that exact instant; the docs' samples use ``...T14:15:22Z``), both
+  ends inclusive, compared with full precision. ``shipDate`` filters compare calendar days.
 - Default order when ``sortBy`` is absent: by id ascending (design; ShipStation does not
   document it). ``sortBy``/``sortDir`` values outside the documented ones are a 400.
 - ``orderNumber`` is a case-insensitive prefix match on /orders and an exact match on
@@ -38,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.framework import (
     ControlError,
     FaultRule,
+    FixedWindowRateLimiter,
     JsonListPage,
     JsonPayload,
     RateLimitDecision,
@@ -176,6 +178,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
     """ShipStation API v1 stand-in and its handle (see ``sandbox/README.md``)."""
 
     name = "shipstation"
+    rate_limiter_class = FixedWindowRateLimiter
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}

@@ -14,6 +14,14 @@ Sources (see ``shared/reference/shipstation-v1.md``):
   ``WebRequestServices.CanSkipException``). The stand-in's "poison" knob models it: while
   an order is poisoned, every ``/orders`` page whose records include it, and ``GET
   /orders/{id}`` of it, answer 500 with the .NET error body.
+- The rate limit is a fixed window per key pair: ``X-Rate-Limit-Reset`` is "the number of
+  seconds remaining until the next window begins" (ShipStation's v1 requirements page, quoted
+  in joecampo/laravel-shipstation PR #19, whose trace shows Reset counting down 22, 20, ...
+  while Remaining drops by one a request). The 40-a-minute budget belongs to the key pair,
+  shared by every app using it: the "other app" knob spends part of each window, spread
+  evenly, so a client meets 429s with requests left in its own count. The 429 body is
+  ``{"message": "Too Many Requests"}`` (SkuVault's ``WebRequestServices.IsRequestThrottled``
+  looks for that text and reads ``X-Rate-Limit-Reset``, 60 s when absent).
 """
 
 from __future__ import annotations
@@ -67,6 +75,18 @@ class RealismMixin:
             else:
                 account.poisoned.discard(order_id)
 
+    def set_other_app_usage(self, key: str, requests_per_window: int) -> None:
+        """Another app uses this key pair: ``requests_per_window`` of each window's budget,
+        spread evenly over the window (0 stops it)."""
+        self.account(key)
+        self.rate_limiter.set_other_usage(key, int(requests_per_window))
+
+    def rate_windows(self, key: str) -> list[dict[str, Any]]:
+        """Every rate-limit window of the key pair so far: ``start`` (monotonic seconds),
+        ``ours`` and ``rejected`` (the client's admitted and 429ed requests), ``others``
+        (the other app's admitted requests)."""
+        return self.rate_limiter.windows(key)
+
     # -- control API ----------------------------------------------------------------------------
 
     def realism_control_rules(self) -> list[Rule]:
@@ -76,9 +96,21 @@ class RealismMixin:
                 endpoint="control_poison_order",
                 methods=["POST"],
             ),
+            Rule("/accounts/<key>/other-app", endpoint="control_other_app", methods=["GET", "PUT"]),
         ]
 
     def control_poison_order(self, request: Request, key: str, order_id: int) -> Any:
         poisoned = bool(control_body(request).get("poisoned", True))
         self.poison_order(key, order_id, poisoned)
         return {"orderId": order_id, "poisoned": poisoned}
+
+    def control_other_app(self, request: Request, key: str) -> Any:
+        if request.method == "PUT":
+            body = control_body(request)
+            self.set_other_app_usage(key, int(body.get("requests_per_window", 0)))
+        else:
+            self.account(key)
+        return {
+            "requests_per_window": self.rate_limiter.other_usage(key),
+            "windows": self.rate_windows(key),
+        }
