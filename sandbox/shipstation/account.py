@@ -183,6 +183,7 @@ class Account:
         amount_paid: Decimal | None = None,
         customer_name: str | None = None,
         order_number: str | None = None,
+        order_total: Decimal | None = None,
     ) -> Order:
         if status not in ORDER_STATUSES:
             raise ControlError(f"orderStatus must be one of {', '.join(ORDER_STATUSES)}")
@@ -203,6 +204,10 @@ class Account:
             order.items = [self._item_from_spec(spec, at) for spec in items]
         if shipping_amount is not None:
             order.shipping_amount = money(shipping_amount)
+        if order_total is not None:
+            if order.items:
+                raise ControlError("orderTotal is given only for an order without items")
+            order.unitemised_total = money(order_total) - order.shipping_amount
         if customer_name is not None:
             order.ship_to.name = customer_name
             order.bill_to.name = customer_name

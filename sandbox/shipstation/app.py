@@ -591,12 +591,14 @@ class ShipStationSandbox(RealismMixin, StandIn):
         order_number: str | None = None,
         order_date: datetime | None = None,
         at: datetime | None = None,
+        order_total: Decimal | str | None = None,
     ) -> dict[str, Any]:
         """A new order created "now" (``at``; default the real clock) and ORDER_NOTIFY.
 
         ``items``: wire-style dicts (``sku``, ``name``, ``quantity``, ``unitPrice``,
         ``taxAmount``, ``shippingAmount``, ``adjustment``, ``lineItemKey``); default:
-        generated lines. ``amountPaid`` defaults to the order total.
+        generated lines. ``amountPaid`` defaults to the order total. ``order_total`` with
+        ``items=[]``: an order that lists no items but has that total (ShipStation has them).
         """
         moment = _parse_at(at) or now_millis()
         with self.lock:
@@ -611,6 +613,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
                 amount_paid=None if amount_paid is None else Decimal(amount_paid),
                 customer_name=customer_name,
                 order_number=order_number,
+                order_total=None if order_total is None else Decimal(order_total),
             )
             self._notify(account, "ORDER_NOTIFY", order.store_id, [order.order_id])
             return json_loads(account.order_bytes(order.order_id))
@@ -760,6 +763,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             order_number=body.get("orderNumber"),
             order_date=_parse_at(body.get("orderDate")),
             at=_parse_at(body.get("at")),
+            order_total=body.get("orderTotal"),
         )
         return json_response(order, 201)
 
