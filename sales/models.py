@@ -442,6 +442,13 @@ class ImportIssue(OrgOwnedModel):
     raw_text = models.TextField(_("record as received"), blank=True)
     # The same unreadable record seen twice in one run (overlapping pages) is one issue.
     fingerprint = models.CharField(max_length=40)
+    # A record ShipStation fails on (HTTP 500 whenever a page holds it) is known only by the
+    # modify dates of its neighbours; later runs read that window again until it reads
+    # (``sales.services.unreadable``). ``run`` is then the last run that tried.
+    retry_from = models.DateTimeField(_("retry from"), null=True, blank=True)
+    retry_until = models.DateTimeField(_("retry until"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -454,7 +461,12 @@ class ImportIssue(OrgOwnedModel):
         indexes = [
             models.Index(
                 fields=["organization", "connection", "-created_at"], name="importissue_org_conn"
-            )
+            ),
+            models.Index(
+                fields=["organization", "connection"],
+                condition=Q(retry_from__isnull=False, resolved_at__isnull=True),
+                name="importissue_open_retries",
+            ),
         ]
 
     def __str__(self) -> str:

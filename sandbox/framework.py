@@ -368,6 +368,130 @@ class SlidingWindowRateLimiter:
         }
 
 
+@dataclass(slots=True)
+class _FixedWindow:
+    start: float
+    ours: int = 0  # requests of the key pair's client under test, admitted
+    rejected: int = 0  # its requests answered 429
+    others: int = 0  # another app's requests admitted (see ``set_other_usage``)
+    others_arrived: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.ours + self.others
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "ours": self.ours,
+            "rejected": self.rejected,
+            "others": self.others,
+        }
+
+
+class FixedWindowRateLimiter:
+    """At most ``limit`` admitted requests per key in each fixed window of ``window_seconds``;
+    ``reset_seconds`` counts down to the next window (ShipStation: "the number of seconds
+    remaining until the next window begins").
+
+    A key's first request opens its first window; windows follow each other back to back
+    from there. ``set_other_usage(key, n)`` models another app using the same key pair:
+    ``n`` requests per window, spread evenly over it, each admitted while budget is left,
+    so a client can meet a 429 with requests left in its own count. Only admitted requests
+    count. ``windows(key)`` reports every window (its own and the other app's requests).
+    """
+
+    def __init__(self, limit: int | None = 40, window_seconds: float = 60.0) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, list[_FixedWindow]] = {}
+        self._others: dict[str, int] = {}
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit is not None
+
+    def configure(self, limit: int | None, window_seconds: float = 60.0) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1 (use None to disable)")
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
+        with self._lock:
+            self.limit = limit
+            self.window_seconds = window_seconds
+            self._windows.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+            self._others.clear()
+
+    def set_other_usage(self, key: str, requests_per_window: int) -> None:
+        if requests_per_window < 0:
+            raise ValueError("requests_per_window must be 0 or more")
+        with self._lock:
+            if requests_per_window:
+                self._others[key] = requests_per_window
+            else:
+                self._others.pop(key, None)
+
+    def other_usage(self, key: str) -> int:
+        with self._lock:
+            return self._others.get(key, 0)
+
+    def windows(self, key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [w.to_json() for w in self._windows.get(key, [])]
+
+    def _current(self, key: str, now: float) -> _FixedWindow:
+        windows = self._windows.setdefault(key, [])
+        if not windows:
+            windows.append(_FixedWindow(start=now))
+        window = windows[-1]
+        if now >= window.start + self.window_seconds:
+            self._others_arrive(key, window, window.start + self.window_seconds)
+            elapsed = (now - window.start) // self.window_seconds
+            window = _FixedWindow(start=window.start + elapsed * self.window_seconds)
+            windows.append(window)
+            del windows[:-1000]
+        self._others_arrive(key, window, now)
+        return window
+
+    def _others_arrive(self, key: str, window: _FixedWindow, now: float) -> None:
+        others = self._others.get(key, 0)
+        if not others:
+            return
+        spacing = self.window_seconds / others
+        due = min(others, max(0, math.floor((now - window.start) / spacing + 0.5)))
+        for _ in range(window.others_arrived, due):
+            assert self.limit is not None
+            if window.count < self.limit:
+                window.others += 1
+        window.others_arrived = max(window.others_arrived, due)
+
+    def check(self, key: str, now: float) -> RateLimitDecision:
+        with self._lock:
+            limit, length = self.limit, self.window_seconds
+            if limit is None:
+                return RateLimitDecision(True, UNLIMITED, UNLIMITED, int(length))
+            window = self._current(key, now)
+            left = window.start + length - now
+            if window.count < limit:
+                window.ours += 1
+                return RateLimitDecision(True, limit, limit - window.count, max(0, math.ceil(left)))
+            window.rejected += 1
+            return RateLimitDecision(False, limit, 0, max(1, math.ceil(left)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "limit": self.limit,
+            "window_seconds": self.window_seconds,
+            "kind": "fixed",
+        }
+
+
 # ---------------------------------------------------------------------------------------------
 # Fault injection
 # ---------------------------------------------------------------------------------------------
@@ -619,13 +743,14 @@ class StandIn(abc.ABC):
     name: ClassVar[str]
     default_rate_limit: ClassVar[int | None] = 40
     default_rate_window: ClassVar[float] = 60.0
+    rate_limiter_class: ClassVar[type] = SlidingWindowRateLimiter
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.request_log = RequestLog()
         self.event_log = EventLog()
         self.faults = FaultInjector()
-        self.rate_limiter = SlidingWindowRateLimiter(
+        self.rate_limiter = self.rate_limiter_class(
             self.default_rate_limit, self.default_rate_window
         )
         self._epoch = 0  # bumped by reset()
@@ -759,6 +884,7 @@ class StandIn(abc.ABC):
         self._public_base_url = None
         self.faults.clear()
         self.rate_limiter.configure(self.default_rate_limit, self.default_rate_window)
+        self.rate_limiter.reset()
         self.request_log.clear()
         self.event_log.clear()
 

@@ -229,6 +229,19 @@ def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
     if not discounts and order.discount_total > ZERO:
         # An order file states a discount total without itemising it.
         discounts.append((_("Discount"), money(order.discount_total)))
+    if not lines and order.lines_subtotal > ZERO:
+        # ShipStation lists no items for this order but its total says goods were sold: one
+        # line on the default item (the import counted them as ``lines_subtotal``).
+        from sales.models import OrderLine
+
+        unitemised = OrderLine(
+            order=order,
+            position=0,
+            name=_("Items not listed in ShipStation"),
+            quantity=Decimal(1),
+            unit_price=money(order.lines_subtotal),
+        )
+        sold.append((unitemised, money(order.lines_subtotal)))
     return SaleAmounts(
         lines=tuple(sold),
         discounts=tuple(discounts),

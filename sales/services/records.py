@@ -259,10 +259,18 @@ def _cut(value: str | None, limit: int) -> str:
 
 
 def order_amounts(source: SourceOrder) -> dict[str, Decimal]:
-    """The order's amounts and its reconciliation (see :mod:`sales.models`)."""
+    """The order's amounts and its reconciliation (see :mod:`sales.models`).
+
+    An order that lists no items at all but has a total (ShipStation has shipped orders with
+    ``items: []``) counts as one line worth ``orderTotal - shipping - tax``: its goods were
+    sold, only not itemised, and must not show up as a difference."""
     lines_subtotal = sum(
         (line.extended_price for line in source.lines if not line.is_discount), Decimal(0)
     )
+    if not source.lines:
+        lines_subtotal = max(
+            Decimal(0), source.order_total - source.shipping_amount - source.tax_amount
+        )
     discount_total = source.discount_total
     expected = lines_subtotal - discount_total + source.shipping_amount + source.tax_amount
     return {

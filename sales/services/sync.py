@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import random
 import sys
 import threading
 import time
@@ -60,7 +59,7 @@ from sales.models import (
     SyncRun,
     SyncStatus,
 )
-from sales.services import bulk, matching, upsert
+from sales.services import bulk, fetching, matching, unreadable, upsert
 from sales.services.upsert import OrderFilter, StoreInfo
 from unify.core.exceptions import (
     DecryptionError,
@@ -449,6 +448,7 @@ class _RunExecutor:
         self.deadline = deadline
         self.adapter_factory = adapter_factory
         self.adapter: SourceAdapter | None = None
+        self.fetcher: fetching.PageFetcher | None = None
         self._lease_renewed_at = time.monotonic()
         self.page_size = int(_setting("SALES_SYNC_PAGE_SIZE", 500))
         # The next pages are downloaded and mapped while this one is written, so that the
@@ -509,6 +509,15 @@ class _RunExecutor:
                     )
                 )
             self.adapter = self.adapter_factory(self.connection)
+            self.fetcher = fetching.PageFetcher(
+                adapter=self.adapter,
+                run_id=self.run.pk,
+                window_start=self.run.window_start,
+                window_end=self.run.window_end,
+                page_size=self.page_size,
+                renew_lease=self.renew_lease,
+                sleep=self._sleep,
+            )
             self.order_filter = self._order_filter()
             phases = _phases_for(self.connection)
             while self.run.phase != SyncPhase.DONE:
@@ -518,6 +527,8 @@ class _RunExecutor:
                 self._page(phases)
                 if self.run.phase != SyncPhase.DONE and time.monotonic() > self.deadline:
                     raise SliceDone
+            if SyncPhase.ORDERS in phases:
+                self._retry_unreadable()
             return ExecuteResult(run=self._succeed())
         except SliceDone:
             self._release()
@@ -568,6 +579,42 @@ class _RunExecutor:
                 )
             )
 
+    def _retry_unreadable(self) -> None:
+        """Read again the windows of the orders ShipStation failed on in earlier runs."""
+        assert self.fetcher is not None
+        fetcher = self.fetcher
+
+        def fetch(since: datetime, until: datetime, number: int) -> Page:
+            return fetcher.fetch(
+                SyncPhase.ORDERS, since, number, page_size=1, until=until, isolate=False
+            )
+
+        def write(orders, errors, still_failing: bool) -> None:
+            run = self._locked_run()
+            result = upsert.order_upsert_page(
+                organization_id=run.organization_id,
+                connection_id=run.connection_id,
+                orders=orders,
+                errors=errors,
+                order_filter=self.order_filter,
+                currency=self.connection.currency or "USD",
+                run_id=run.pk,
+                synced_at=timezone.now(),
+            )
+            run.orders_created += result.created
+            run.orders_updated += result.updated
+            run.issues_count += result.issues + int(still_failing)
+            run.save()
+            self.run = run
+
+        unreadable.unreadable_orders_retry(
+            organization_id=self.run.organization_id,
+            connection_id=self.run.connection_id,
+            run_id=self.run.pk,
+            fetch=fetch,
+            write=write,
+        )
+
     def _order_filter(self) -> OrderFilter:
         stores = {
             str(external_id): StoreInfo(pk=pk, name=name, included=included)
@@ -592,35 +639,12 @@ class _RunExecutor:
 
     # -- one page -----------------------------------------------------------------------------
 
-    def _listing(self, phase: str, since: datetime, page: int) -> Iterator[Page]:
-        assert self.adapter is not None
-        until = self.run.window_end
-        if phase == SyncPhase.ORDERS:
-            return self.adapter.iter_order_pages(
-                modified_since=since,
-                modified_until=until,
-                page_size=self.page_size,
-                start_page=page,
-            )
-        if phase == SyncPhase.LABELS_CREATED:
-            return self.adapter.iter_shipment_pages(
-                created_since=since,
-                created_until=until,
-                page_size=self.page_size,
-                start_page=page,
-            )
-        return self.adapter.iter_shipment_pages(
-            voided_since=self.run.window_start,
-            voided_until=until,
-            page_size=self.page_size,
-            start_page=page,
-        )
-
     def _fetch(
         self, phase: str, since: datetime, page: int, *, in_worker_thread=False
     ) -> tuple[Page, upsert.MappedPage]:
         """A page and its rows: mapping happens here too, in whichever thread fetched."""
-        fetched = self._fetch_page(phase, since, page, in_worker_thread=in_worker_thread)
+        assert self.fetcher is not None
+        fetched = self.fetcher.fetch(phase, since, page, in_worker_thread=in_worker_thread)
         synced_at = timezone.now()
         if phase == SyncPhase.ORDERS:
             return fetched, upsert.orders_map(
@@ -637,59 +661,6 @@ class _RunExecutor:
             shipments=[s for s in fetched.items if self.order_filter.admits_store(s.store_id)],
             synced_at=synced_at,
         )
-
-    def _fetch_page(
-        self, phase: str, since: datetime, page: int, *, in_worker_thread=False
-    ) -> Page:
-        max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
-        base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
-        cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
-        failures = 0
-        rate_limited = 0
-        while True:
-            if not in_worker_thread:
-                self.renew_lease()
-            listing = self._listing(phase, since, page)
-            try:
-                return next(iter(listing))
-            except StopIteration:
-                return Page(items=(), page=page, pages=0, total=0)
-            except ProviderRateLimited as exc:
-                # The limiter already knows (the client fed it the 429's headers); make sure
-                # every worker holds back, then ask again. Bounded, like other failures.
-                rate_limited += 1
-                if rate_limited > max_attempts * 2:
-                    raise
-                self._block_limiter(exc.retry_after, in_worker_thread=in_worker_thread)
-            except (ProviderUnavailable, ProviderResponseInvalid) as exc:
-                failures += 1
-                if failures >= max_attempts:
-                    raise
-                pause = min(cap, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
-                logger.info(
-                    "sync run %s: %s page %s failed (%s), retry %s in %.1f s",
-                    self.run.pk, phase, page, exc, failures, pause,
-                )  # fmt: skip
-                if in_worker_thread:
-                    time.sleep(pause)
-                else:
-                    self._sleep(pause)
-            finally:
-                close = getattr(listing, "close", None)
-                if close is not None:
-                    close()
-
-    def _block_limiter(self, seconds: float, *, in_worker_thread: bool = False) -> None:
-        from unify.core.ratelimit import shipstation_rate_limiter
-
-        key = getattr(self.adapter, "rate_limit_key", "")
-        if key:
-            # Any limiter on the shared store reaches every worker using this key pair.
-            shipstation_rate_limiter().block(key, max(0.1, float(seconds)))
-        elif in_worker_thread:
-            time.sleep(max(0.1, float(seconds)))
-        else:
-            self._sleep(max(0.1, float(seconds)))
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds

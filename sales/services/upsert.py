@@ -106,6 +106,9 @@ def _issue_rows(
                 reason=reason[:2000] or "unreadable record",
                 raw_text=raw,
                 fingerprint=fingerprint,
+                # A record ShipStation fails on: the window later runs read again.
+                retry_from=getattr(error, "window_start", None),
+                retry_until=getattr(error, "window_end", None),
             )
         )
     return rows

@@ -98,6 +98,9 @@ class Account:
         self.order_batches: dict[str, list[int]] = {}
         self.shipment_batches: dict[str, list[int]] = {}
         self.webhooks: dict[int, Webhook] = {}
+        # Orders ShipStation fails on: every list page containing one answers 500, and so
+        # does ``GET /orders/{id}`` of it (see ``realism.py``).
+        self.poisoned: set[int] = set()
         # Serialised records: a page of 500 is then a join of cached bytes. Filled lazily so
         # seeding stays fast; dropped for a record whenever it changes.
         self._order_json: dict[int, bytes] = {}
@@ -151,6 +154,7 @@ class Account:
             "mismatched_order_ids": sorted(self.mismatched),
             "mismatch_reasons": {str(k): v for k, v in sorted(self.mismatched.items())},
             "webhook_count": len(self.webhooks),
+            "poisoned_order_ids": sorted(self.poisoned),
         }
 
     # -- mutations ("now") ----------------------------------------------------------------------
@@ -179,6 +183,7 @@ class Account:
         amount_paid: Decimal | None = None,
         customer_name: str | None = None,
         order_number: str | None = None,
+        order_total: Decimal | None = None,
     ) -> Order:
         if status not in ORDER_STATUSES:
             raise ControlError(f"orderStatus must be one of {', '.join(ORDER_STATUSES)}")
@@ -199,6 +204,10 @@ class Account:
             order.items = [self._item_from_spec(spec, at) for spec in items]
         if shipping_amount is not None:
             order.shipping_amount = money(shipping_amount)
+        if order_total is not None:
+            if order.items:
+                raise ControlError("orderTotal is given only for an order without items")
+            order.unitemised_total = money(order_total) - order.shipping_amount
         if customer_name is not None:
             order.ship_to.name = customer_name
             order.bill_to.name = customer_name

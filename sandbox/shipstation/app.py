@@ -11,8 +11,9 @@ Faithfulness notes (see /work/shared/reference/shipstation-v1.md):
   with the same total. ``pageSize`` defaults to 100; above 500 (or below 1) is a 400 in
   ASP.NET's model-validation shape ``{"Message": "The request is invalid.", "ModelState":
   {...}}`` (assumed; the real message text is not documented).
-- Date filters are Pacific ``yyyy-mm-dd hh:mm:ss`` (or ``yyyy-mm-dd`` = midnight), both ends
-  inclusive, compared with full precision. ``shipDate`` filters compare calendar days.
+- Date filters are Pacific ``yyyy-mm-dd hh:mm:ss`` (or ``yyyy-mm-dd`` = midnight), or ISO 8601
+  with ``Z`` or an offset (that exact instant; the docs' samples use ``...T14:15:22Z``), both
+  ends inclusive, compared with full precision. ``shipDate`` filters compare calendar days.
 - Default order when ``sortBy`` is absent: by id ascending (design; ShipStation does not
   document it). ``sortBy``/``sortDir`` values outside the documented ones are a 400.
 - ``orderNumber`` is a case-insensitive prefix match on /orders and an exact match on
@@ -38,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.framework import (
     ControlError,
     FaultRule,
+    FixedWindowRateLimiter,
     JsonListPage,
     JsonPayload,
     RateLimitDecision,
@@ -56,6 +58,7 @@ from sandbox.shipstation import wire
 from sandbox.shipstation.account import Account, now_millis
 from sandbox.shipstation.dates import FilterDateError, parse_filter_datetime
 from sandbox.shipstation.models import ORDER_STATUSES, WEBHOOK_EVENTS, Webhook
+from sandbox.shipstation.realism import RealismMixin
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
@@ -171,10 +174,11 @@ def _parse_at(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-class ShipStationSandbox(StandIn):
+class ShipStationSandbox(RealismMixin, StandIn):
     """ShipStation API v1 stand-in and its handle (see ``sandbox/README.md``)."""
 
     name = "shipstation"
+    rate_limiter_class = FixedWindowRateLimiter
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
@@ -243,6 +247,7 @@ class ShipStationSandbox(StandIn):
             Rule("/webhooks", endpoint="api_webhooks", methods=["GET"]),
             Rule("/webhooks/subscribe", endpoint="api_webhook_subscribe", methods=["POST"]),
             Rule("/webhooks/<int:webhook_id>", endpoint="api_webhook_delete", methods=["DELETE"]),
+            *self.realism_api_rules(),
         ]
 
     # -- API endpoints --------------------------------------------------------------------------
@@ -324,6 +329,9 @@ class ShipStationSandbox(StandIn):
                 offset=(page - 1) * page_size,
                 limit=page_size,
             )
+            failed = self.poisoned_page(account, result.ids)
+            if failed is not None:
+                return failed
             return _page_envelope("orders", result, page, page_size, account.order_bytes)
 
     def api_shipments(self, request: Request, ctx: RequestContext) -> JsonListPage | Response:
@@ -583,12 +591,14 @@ class ShipStationSandbox(StandIn):
         order_number: str | None = None,
         order_date: datetime | None = None,
         at: datetime | None = None,
+        order_total: Decimal | str | None = None,
     ) -> dict[str, Any]:
         """A new order created "now" (``at``; default the real clock) and ORDER_NOTIFY.
 
         ``items``: wire-style dicts (``sku``, ``name``, ``quantity``, ``unitPrice``,
         ``taxAmount``, ``shippingAmount``, ``adjustment``, ``lineItemKey``); default:
-        generated lines. ``amountPaid`` defaults to the order total.
+        generated lines. ``amountPaid`` defaults to the order total. ``order_total`` with
+        ``items=[]``: an order that lists no items but has that total (ShipStation has them).
         """
         moment = _parse_at(at) or now_millis()
         with self.lock:
@@ -603,6 +613,7 @@ class ShipStationSandbox(StandIn):
                 amount_paid=None if amount_paid is None else Decimal(amount_paid),
                 customer_name=customer_name,
                 order_number=order_number,
+                order_total=None if order_total is None else Decimal(order_total),
             )
             self._notify(account, "ORDER_NOTIFY", order.store_id, [order.order_id])
             return json_loads(account.order_bytes(order.order_id))
@@ -703,6 +714,7 @@ class ShipStationSandbox(StandIn):
                 methods=["POST"],
             ),
             Rule("/webhooks/flush", endpoint="control_flush_webhooks", methods=["POST"]),
+            *self.realism_control_rules(),
         ]
 
     def control_accounts(self, request: Request) -> Any:
@@ -751,6 +763,7 @@ class ShipStationSandbox(StandIn):
             order_number=body.get("orderNumber"),
             order_date=_parse_at(body.get("orderDate")),
             at=_parse_at(body.get("at")),
+            order_total=body.get("orderTotal"),
         )
         return json_response(order, 201)
 

@@ -11,6 +11,7 @@ Rules for local times that do not map to exactly one instant (documented, determ
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -53,13 +54,29 @@ def pacific_to_utc(local: datetime) -> datetime:
 _FILTER_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
+_OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d:?\d\d)$")
+
+
 def parse_filter_datetime(value: str) -> datetime:
     """Parse a filter parameter (``yyyy-mm-dd hh:mm:ss`` or ``yyyy-mm-dd``, Pacific) to UTC.
 
     Also accepts the wire format (with fractional seconds), because clients echo dates they
-    received back as filters.
+    received back as filters, and ISO 8601 with ``Z`` or an offset (the docs' own samples
+    send ``createDateStart=2019-08-24T14:15:22Z``; production clients send offsets), read as
+    that exact instant. A ``+`` that reached us unencoded in a query string arrives as a
+    space (``2024-05-02T13:02:45 07:00``) and is read as ``+``.
     """
     text = value.strip()
+    if len(text) > 19 and text[19:20] == " " and _OFFSET.search("+" + text[20:]):
+        text = text[:19] + "+" + text[20:]  # "+hh:mm" decoded as " hh:mm"
+    if _OFFSET.search(text) and len(text) > 10:
+        try:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError as exc:
+            raise FilterDateError(value) from exc
+        if moment.tzinfo is None:
+            raise FilterDateError(value)
+        return moment.astimezone(UTC)
     if "." in text:
         head, _, fraction = text.partition(".")
         if fraction.isdigit():

@@ -8,7 +8,8 @@ them into ShipStation's JSON.
 Derived amounts are computed, never stored, so they cannot drift from the lines:
 ``Order.tax_amount`` is the sum of the lines' ``tax_amount`` (null lines count as 0) and
 ``Order.order_total`` is ``sum(quantity * unit_price over all lines, discount lines
-included) + shipping_amount + tax_amount``. Only ``amount_paid`` is free to differ.
+included) + shipping_amount + tax_amount`` (for an order without items, its
+``unitemised_total`` stands for the lines). Only ``amount_paid`` is free to differ.
 """
 
 from __future__ import annotations
@@ -185,6 +186,9 @@ class Order:
     externally_fulfilled_by: str | None = None
     externally_fulfilled_by_id: int | None = None
     externally_fulfilled_by_name: str | None = None
+    # An order that lists no items but has a total (a real recorded response: a shipped
+    # order with ``items: []`` and ``orderTotal`` 7.0): the goods' part of that total.
+    unitemised_total: Decimal | None = None
 
     @property
     def tax_amount(self) -> Decimal:
@@ -192,6 +196,8 @@ class Order:
 
     @property
     def lines_total(self) -> Decimal:
+        if not self.items and self.unitemised_total is not None:
+            return self.unitemised_total
         return sum((i.extended for i in self.items), ZERO)
 
     @property

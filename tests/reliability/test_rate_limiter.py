@@ -223,3 +223,47 @@ def test_hold_with_grant_gives_up_after_the_limiters_longest_wait(backend, key):
     ):
         pass
     assert backend.semaphore_acquire(key, 1, "free", 1.0)  # nothing left held
+
+
+def test_a_429_shrinks_the_budget_to_what_fitted_and_each_further_one_shrinks_it_again(
+    backend, key
+):
+    budget = Budget(limit=40, window_seconds=60)
+    for _ in range(25):
+        assert backend.try_acquire(key, budget) == 0
+    # The provider answered the 25th with 429: 24 of ours fitted beside another app.
+    assert backend.shrink(key, budget, reset_seconds=30, ttl_seconds=60) == 24
+    assert backend.cap(key) == 24
+    assert backend.try_acquire(key, budget) > 0  # 25 granted already, 24 allowed
+    other = f"{key}:other"
+    assert backend.try_acquire(other, budget) == 0  # other keys keep their budget
+    # Another 429 before the cap was even reached: one less again.
+    assert backend.shrink(key, budget, reset_seconds=30, ttl_seconds=60) == 23
+    # Few of ours fitted: at most half the budget goes at once.
+    third = f"{key}:third"
+    for _ in range(3):
+        backend.try_acquire(third, budget)
+    assert backend.shrink(third, budget, reset_seconds=30, ttl_seconds=60) == 20
+    assert backend.shrink(third, budget, reset_seconds=30, ttl_seconds=60) == 10
+    # Observed usage (what the provider says others spent) is not counted as ours.
+    fourth = f"{key}:fourth"
+    backend.observe(fourth, Budget(limit=4, window_seconds=60), remaining=0, reset_seconds=30)
+    assert backend.shrink(fourth, Budget(limit=4, window_seconds=60), 30, 60) == 2
+
+
+def test_the_shrunk_budget_expires(backend, key):
+    budget = Budget(limit=10, window_seconds=60)
+    backend.try_acquire(key, budget)
+    backend.shrink(key, budget, reset_seconds=30, ttl_seconds=0.2)
+    assert backend.cap(key) == 5
+    time.sleep(0.3)
+    assert backend.cap(key) is None
+
+
+def test_throttled_blocks_every_caller_until_the_reset_and_shrinks(backend, key):
+    limiter = SlidingWindowLimiter(Budget(limit=40, window_seconds=60), backend=backend,
+                                   shrink_seconds=60)  # fmt: skip
+    for _ in range(31):
+        limiter.acquire(key)
+    assert limiter.throttled(key, 7) == 30
+    assert 6 < backend.try_acquire(key, limiter.budget) <= 7

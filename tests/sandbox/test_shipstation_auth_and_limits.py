@@ -1,7 +1,9 @@
-"""Authentication (401s) and the per-key-pair rate limit (headers, 429, rolling window)."""
+"""Authentication (401s) and the per-key-pair rate limit (headers, 429, fixed windows, the
+budget shared with another app)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -83,15 +85,53 @@ def test_over_the_limit_gets_429_until_the_window_frees_a_slot(shipstation, acco
 
 
 @pytest.mark.shipstation_rate_limit(4, window_seconds=0.6)
-def test_request_log_proves_no_window_held_more_than_the_limit(shipstation, account):
+def test_each_fixed_window_admits_the_limit_and_reset_counts_down_to_the_next(shipstation, account):
+    # ShipStation counts fixed windows (it was a rolling one here before issue 16): at most
+    # 4 per window, but a burst at the end of one window and the start of the next may put
+    # 8 into 0.6 s.
     deadline = time.monotonic() + 1.5
     outcomes = []
     while time.monotonic() < deadline:
         outcomes.append(get(shipstation, "/stores").status_code)
     assert 429 in outcomes and outcomes.count(200) >= 8
-    assert shipstation.max_requests_in_window(KEY, 0.6) == 4
-    # Counting the rejected ones too shows the client did exceed the budget.
+    windows = shipstation.rate_windows(KEY)
+    assert len(windows) >= 2
+    assert all(w["ours"] <= 4 for w in windows)
+    assert [w["ours"] for w in windows[:2]] == [4, 4]
+    starts = [w["start"] for w in windows]
+    assert all(
+        round((b - a) / 0.6, 6) == int(round((b - a) / 0.6)) for a, b in itertools.pairwise(starts)
+    )
     assert shipstation.request_log.max_in_window(KEY, 0.6, exclude_statuses=()) > 4
+
+
+@pytest.mark.shipstation_rate_limit(40, window_seconds=60)
+def test_reset_counts_down_within_a_window_while_remaining_drops_by_one(shipstation, account):
+    first = get(shipstation, "/stores")
+    time.sleep(1.1)
+    second = get(shipstation, "/stores")
+    assert (first.headers["X-Rate-Limit-Remaining"], second.headers["X-Rate-Limit-Remaining"]) == (
+        "39",
+        "38",
+    )
+    assert int(first.headers["X-Rate-Limit-Reset"]) == 60
+    assert int(second.headers["X-Rate-Limit-Reset"]) == 59
+
+
+@pytest.mark.shipstation_rate_limit(10, window_seconds=1.0)
+def test_another_app_on_the_same_keys_spends_the_window_so_a_429_comes_early(shipstation, account):
+    shipstation.set_other_app_usage(KEY, 6)
+    statuses = []
+    for _ in range(8):
+        statuses.append(get(shipstation, "/stores").status_code)
+        time.sleep(0.1)
+    # Our own count says 10 per window; the other app spent some of them meanwhile.
+    assert statuses.count(200) < 8 and 429 in statuses
+    [window] = shipstation.rate_windows(KEY)[:1]
+    assert window["ours"] + window["others"] <= 10 and window["others"] >= 3
+    url = f"{shipstation.base_url}/__sandbox__/shipstation/accounts/{KEY}/other-app"
+    body = requests.put(url, json={"requests_per_window": 0}, timeout=5).json()
+    assert body["requests_per_window"] == 0 and body["windows"][0]["others"] >= 3
 
 
 def test_limits_are_per_key_pair(shipstation, account):
@@ -111,7 +151,7 @@ def test_disabled_limit_never_answers_429(shipstation, account):
 def test_rate_limit_is_configurable_through_the_control_api(shipstation, account):
     url = f"{shipstation.base_url}/__sandbox__/rate-limit"
     body = requests.put(url, json={"limit": 1, "window_seconds": 30}, timeout=5).json()
-    assert body == {"enabled": True, "limit": 1, "window_seconds": 30.0}
+    assert body == {"enabled": True, "limit": 1, "window_seconds": 30.0, "kind": "fixed"}
     assert [get(shipstation, "/stores").status_code for _ in range(2)] == [200, 429]
     assert requests.delete(url, timeout=5).json()["enabled"] is False
     assert get(shipstation, "/stores").status_code == 200

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sandbox.shipstation.dates import format_timestamp, parse_filter_datetime
-from tests.sandbox.support import KEY, get_json, seed_account
+from tests.sandbox.support import KEY, get, get_json, seed_account
 
 WIRE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$")
 
@@ -80,3 +80,28 @@ def test_ship_date_is_a_pacific_calendar_day(shipstation):
     body = get_json(shipstation, "/shipments", shipDateStart="2024-06-01", shipDateEnd="2024-06-01")
     assert [s["shipmentId"] for s in body["shipments"]] == [label["shipmentId"]]
     assert get_json(shipstation, "/shipments", shipDateStart="2024-06-02")["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2019-08-24T14:15:22Z", datetime(2019, 8, 24, 14, 15, 22, tzinfo=UTC)),  # the docs' own
+        ("2024-05-02T13:02:45-07:00", datetime(2024, 5, 2, 20, 2, 45, tzinfo=UTC)),
+        ("2024-05-02T13:02:45.1270000-07:00", datetime(2024, 5, 2, 20, 2, 45, 127000, tzinfo=UTC)),
+        ("2024-05-02 20:02:45+00:00", datetime(2024, 5, 2, 20, 2, 45, tzinfo=UTC)),
+        ("2024-05-02T22:02:45 02:00", datetime(2024, 5, 2, 20, 2, 45, tzinfo=UTC)),  # raw "+"
+        ("2024-05-02T13:02:45-0700", datetime(2024, 5, 2, 20, 2, 45, tzinfo=UTC)),
+    ],
+)
+def test_filters_with_z_or_an_offset_are_that_exact_instant(text, expected):
+    assert parse_filter_datetime(text) == expected
+
+
+def test_an_offset_filter_over_http_selects_like_the_pacific_one(shipstation, dst_orders):
+    names = {dst_orders[0]["orderId"]: "before", dst_orders[1]["orderId"]: "after"}
+    # 10:00 UTC == the nonexistent 02:00 Pacific of the DST parametrization above.
+    for start in ("2024-03-10T10:00:00Z", "2024-03-10T03:00:00-07:00", "2024-03-10 02:00:00"):
+        body = get_json(shipstation, "/orders", sortBy="CreateDate", createDateStart=start)
+        assert [names[o["orderId"]] for o in body["orders"]] == ["after"], start
+    response = get(shipstation, "/orders", createDateStart="2024-03-10T25:00:00Z")
+    assert response.status_code == 400

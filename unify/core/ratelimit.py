@@ -11,7 +11,10 @@ small SQLite file every local process opens), and each decision is one atomic st
   :mod:`unify.core.http` (``acquire(key)`` before a request, ``observe(key, headers)`` after).
   ``observe`` also takes budget away when the provider says fewer requests remain than we
   counted (another app using the same keys): the missing requests are recorded as if sent
-  now, expiring when the provider says its window resets.
+  now, expiring when the provider says its window resets. A 429 is the truth about the
+  budget (``throttled``): nothing is granted until the provider's reset, and the key's
+  budget shrinks to what actually fitted in that window beside the other apps, for
+  ``shrink_seconds`` after the last 429 (each further 429 shrinks it again).
 - :class:`ConcurrencySemaphore`: at most ``capacity`` holders at once (QuickBooks Online allows
   10 concurrent requests per realm); a holder's slot expires after ``lease_seconds`` so a
   killed process cannot keep it.
@@ -67,6 +70,14 @@ class LimiterBackend(Protocol):
     def block(self, key: str, seconds: float) -> None:
         """Grant nothing for ``seconds`` (after a 429)."""
 
+    def shrink(self, key: str, budget: Budget, reset_seconds: float, ttl_seconds: float) -> int:
+        """After a 429: cap the key's limit at the requests of ours the provider admitted in
+        its current window (which ends in ``reset_seconds``), at least one below the cap in
+        force and at most half of it lower, for ``ttl_seconds``. Returns the new cap."""
+
+    def cap(self, key: str) -> int | None:
+        """The key's shrunk limit, if any."""
+
     def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool: ...
 
     def semaphore_acquire_with_grant(
@@ -92,7 +103,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 # Shared pieces (they read ``now`` above them).
 _RATE = """
-local function rate_wait(log, block, limit, window)
+local function capped(cap, limit)
+  local c = tonumber(redis.call('GET', cap) or '0')
+  if c > 0 and c < limit then return c end
+  return limit
+end
+local function rate_wait(log, block, limit, window, cap)
+  limit = capped(cap, limit)
   local blocked = tonumber(redis.call('GET', block) or '0')
   if blocked > now then
     return blocked - now
@@ -122,13 +139,13 @@ local function hold(holders, token, lease)
 end
 """
 
-# KEYS: log, block.  ARGV: limit, window_ms, member.  Returns 0 or the ms to wait.
+# KEYS: log, block, cap.  ARGV: limit, window_ms, member.  Returns 0 or the ms to wait.
 _ACQUIRE = (
     _NOW_MS
     + _RATE
     + """
 local window = tonumber(ARGV[2])
-local wait = rate_wait(KEYS[1], KEYS[2], tonumber(ARGV[1]), window)
+local wait = rate_wait(KEYS[1], KEYS[2], tonumber(ARGV[1]), window, KEYS[3])
 if wait == 0 then
   grant(KEYS[1], window, ARGV[3])
 end
@@ -136,11 +153,12 @@ return wait
 """
 )
 
-# KEYS: log, block.  ARGV: limit, window_ms, remaining, reset_ms, member prefix.
+# KEYS: log, block, cap.  ARGV: limit, window_ms, remaining, reset_ms, member prefix.
 _OBSERVE = (
     _NOW_MS
+    + _RATE
     + """
-local limit = tonumber(ARGV[1])
+local limit = capped(KEYS[3], tonumber(ARGV[1]))
 local window = tonumber(ARGV[2])
 local remaining = tonumber(ARGV[3])
 local reset = math.min(tonumber(ARGV[4]), window)
@@ -190,7 +208,7 @@ return 0
 """
 )
 
-# KEYS: holders, log, block.  ARGV: capacity, lease_ms, token, limit, window_ms, member.
+# KEYS: holders, log, block, cap.  ARGV: capacity, lease_ms, token, limit, window_ms, member.
 # A concurrency slot and a rate grant in one step: returns 0 when both are taken, -1 when
 # every slot is busy (nothing taken), else the ms to wait for the rate (nothing taken).
 _SEM_ACQUIRE_GRANT = (
@@ -202,12 +220,37 @@ if not slot_free(KEYS[1], tonumber(ARGV[1]), ARGV[3]) then
   return -1
 end
 local window = tonumber(ARGV[5])
-local wait = rate_wait(KEYS[2], KEYS[3], tonumber(ARGV[4]), window)
+local wait = rate_wait(KEYS[2], KEYS[3], tonumber(ARGV[4]), window, KEYS[4])
 if wait == 0 then
   grant(KEYS[2], window, ARGV[6])
   hold(KEYS[1], ARGV[3], tonumber(ARGV[2]))
 end
 return wait
+"""
+)
+
+
+# KEYS: log, cap.  ARGV: limit, provider window_ms, reset_ms, ttl_ms.  Returns the new cap.
+# Grants of ours are the log's members without the "p:" prefix of observed usage.
+_SHRINK = (
+    _NOW_MS
+    + _RATE
+    + """
+local limit = tonumber(ARGV[1])
+-- Reset is whole seconds, rounded up: the window began up to a second before this.
+local since = now + math.max(0, tonumber(ARGV[3]) - 1000) - tonumber(ARGV[2])
+local ours = 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
+  if string.sub(member, 1, 2) ~= 'p:' then ours = ours + 1 end
+end
+local current = capped(KEYS[2], limit)
+-- The request that met the 429 was granted by us but not admitted by the provider. At most
+-- half the budget goes at once (a count cut short by a window boundary is not the share).
+local cap = math.max(ours - 1, math.floor(current / 2))
+if cap >= current then cap = current - 1 end
+if cap < 1 then cap = 1 end
+redis.call('SET', KEYS[2], cap, 'PX', math.max(1, tonumber(ARGV[4])))
+return cap
 """
 )
 
@@ -220,10 +263,11 @@ class RedisBackend:
         self._block = client.register_script(_BLOCK)
         self._sem_acquire = client.register_script(_SEM_ACQUIRE)
         self._sem_acquire_grant = client.register_script(_SEM_ACQUIRE_GRANT)
+        self._shrink = client.register_script(_SHRINK)
 
     @staticmethod
     def _keys(key: str) -> list[str]:
-        return [f"{NAMESPACE}:{key}:log", f"{NAMESPACE}:{key}:block"]
+        return [f"{NAMESPACE}:{key}:log", f"{NAMESPACE}:{key}:block", f"{NAMESPACE}:{key}:cap"]
 
     def try_acquire(self, key: str, budget: Budget) -> float:
         window_ms = max(1, int(budget.effective_window * 1000))
@@ -242,6 +286,24 @@ class RedisBackend:
 
     def block(self, key: str, seconds: float) -> None:
         self._block(keys=[self._keys(key)[1]], args=[max(1, int(seconds * 1000))])
+
+    def shrink(self, key: str, budget: Budget, reset_seconds: float, ttl_seconds: float) -> int:
+        log, _block, cap = self._keys(key)
+        return int(
+            self._shrink(
+                keys=[log, cap],
+                args=[
+                    budget.limit,
+                    max(1, int(budget.window_seconds * 1000)),
+                    max(0, int(reset_seconds * 1000)),
+                    max(1, int(ttl_seconds * 1000)),
+                ],
+            )
+        )
+
+    def cap(self, key: str) -> int | None:
+        value = self.client.get(self._keys(key)[2])
+        return int(value) if value else None
 
     def semaphore_acquire(self, key: str, capacity: int, token: str, lease: float) -> bool:
         held = self._sem_acquire(
@@ -290,6 +352,9 @@ class SQLiteBackend:
             db.execute("CREATE INDEX IF NOT EXISTS hits_key_at ON hits (key, at)")
             db.execute("CREATE TABLE IF NOT EXISTS blocks (key TEXT PRIMARY KEY, until REAL)")
             db.execute("CREATE TABLE IF NOT EXISTS holders (key TEXT, token TEXT, until REAL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS caps (key TEXT PRIMARY KEY, cap INTEGER, until REAL)"
+            )
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -306,9 +371,15 @@ class SQLiteBackend:
             db.close()
 
     @staticmethod
-    def _rate_wait(db: sqlite3.Connection, key: str, budget: Budget, now: float) -> float:
+    def _capped(db: sqlite3.Connection, key: str, limit: int, now: float) -> int:
+        row = db.execute("SELECT cap FROM caps WHERE key = ? AND until > ?", (key, now)).fetchone()
+        return min(limit, row[0]) if row and row[0] > 0 else limit
+
+    @classmethod
+    def _rate_wait(cls, db: sqlite3.Connection, key: str, budget: Budget, now: float) -> float:
         """0 when ``key`` may send now (nothing recorded yet), else the seconds to wait."""
         window = budget.effective_window
+        limit = cls._capped(db, key, budget.limit, now)
         row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
         if row and row[0] > now:
             return row[0] - now
@@ -316,7 +387,7 @@ class SQLiteBackend:
         count, oldest = db.execute(
             "SELECT COUNT(*), MIN(at) FROM hits WHERE key = ?", (key,)
         ).fetchone()
-        if count < budget.limit:
+        if count < limit:
             return 0.0
         return max(0.001, oldest + window - now)
 
@@ -339,7 +410,7 @@ class SQLiteBackend:
             now = time.time()
             db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window))
             (count,) = db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()
-            ours = budget.limit - count
+            ours = self._capped(db, key, budget.limit, now) - count
             if remaining < ours:
                 at = now + reset - window
                 db.executemany(
@@ -360,6 +431,33 @@ class SQLiteBackend:
     def block(self, key: str, seconds: float) -> None:
         with self._tx() as db:
             self._block_in(db, key, time.time() + seconds)
+
+    def shrink(self, key: str, budget: Budget, reset_seconds: float, ttl_seconds: float) -> int:
+        with self._tx() as db:
+            now = time.time()
+            # Reset is whole seconds, rounded up: the window began up to a second earlier.
+            since = now + max(0.0, reset_seconds - 1) - budget.window_seconds
+            (ours,) = db.execute(
+                "SELECT COUNT(*) FROM hits WHERE key = ? AND at >= ? AND member NOT LIKE 'p:%'",
+                (key, since),
+            ).fetchone()
+            current = self._capped(db, key, budget.limit, now)
+            # The request that met the 429 was granted by us but not admitted by the provider.
+            # At most half the budget goes at once.
+            cap = max(1, min(max(ours - 1, current // 2), current - 1))
+            db.execute(
+                "INSERT INTO caps VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "cap = excluded.cap, until = excluded.until",
+                (key, cap, now + ttl_seconds),
+            )
+            return cap
+
+    def cap(self, key: str) -> int | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT cap FROM caps WHERE key = ? AND until > ?", (key, time.time())
+            ).fetchone()
+            return int(row[0]) if row else None
 
     @staticmethod
     def _slot_free(db: sqlite3.Connection, key: str, capacity: int, token: str, now: float) -> bool:
@@ -405,7 +503,7 @@ class SQLiteBackend:
 
     def reset(self, key: str) -> None:
         with self._tx() as db:
-            for table in ("hits", "blocks", "holders"):
+            for table in ("hits", "blocks", "holders", "caps"):
                 db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608
 
 
@@ -468,8 +566,10 @@ class SlidingWindowLimiter:
         backend: LimiterBackend | None = None,
         max_wait_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        shrink_seconds: float | Callable[[], float] = 600.0,
     ) -> None:
         self._budget = budget
+        self._shrink_seconds = shrink_seconds
         self.provider = provider
         self._backend = backend
         self.max_wait_seconds = max_wait_seconds
@@ -525,6 +625,18 @@ class SlidingWindowLimiter:
     def block(self, key: str, seconds: float) -> None:
         """Stop every worker from using ``key`` for ``seconds`` (the provider said 429)."""
         self.backend.block(key, seconds)
+
+    def throttled(self, key: str, reset_seconds: float) -> int:
+        """The provider answered 429 (its count is the truth, whatever ours says): every
+        worker waits for its reset, and the key's budget shrinks to what fitted in the
+        provider's window beside the other apps using the same credentials. Returns the
+        shrunk limit."""
+        seconds = max(0.1, float(reset_seconds))
+        self.backend.block(key, seconds)
+        ttl = self._shrink_seconds() if callable(self._shrink_seconds) else self._shrink_seconds
+        cap = self.backend.shrink(key, self.budget, seconds, float(ttl))
+        logger.info("%s: 429, waiting %.0f s; budget now %s a window", key, seconds, cap)
+        return cap
 
     def reset(self, key: str) -> None:
         self.backend.reset(key)
@@ -627,4 +739,8 @@ def shipstation_budget() -> Budget:
 def shipstation_rate_limiter(**kwargs) -> SlidingWindowLimiter:
     """The limiter every ShipStation client of this process uses. The client passes
     ``shipstation:<key fingerprint>`` as the key, so one key pair is one budget."""
+    kwargs.setdefault(
+        "shrink_seconds",
+        lambda: float(getattr(settings, "SHIPSTATION_RATE_LIMIT_SHRINK_SECONDS", 600.0)),
+    )
     return SlidingWindowLimiter(shipstation_budget, provider="shipstation", **kwargs)

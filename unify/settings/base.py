@@ -355,6 +355,11 @@ SHIPSTATION_RATE_LIMIT_PER_MINUTE = env.int("SHIPSTATION_RATE_LIMIT_PER_MINUTE",
 SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS = env.float(
     "SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS", default=60.0
 )
+# After a 429 the key pair's budget shrinks to what fitted beside other apps using the same
+# keys, for this long after the last 429 (then the full budget is tried again).
+SHIPSTATION_RATE_LIMIT_SHRINK_SECONDS = env.float(
+    "SHIPSTATION_RATE_LIMIT_SHRINK_SECONDS", default=600.0
+)
 # Import (sales): overlap of incremental windows, page size, retry bounds, run lease.
 SALES_SYNC_OVERLAP_MINUTES = env.int("SALES_SYNC_OVERLAP_MINUTES", default=5)
 SALES_SYNC_PAGE_SIZE = env.int("SALES_SYNC_PAGE_SIZE", default=500)

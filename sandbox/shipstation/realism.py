@@ -1,0 +1,116 @@
+"""ShipStation as it really behaves where it is unkind (issue 16): single-order reads, orders
+ShipStation fails on, and the knobs that switch these on.
+
+Sources (see ``shared/reference/shipstation-v1.md``):
+
+- ``GET /orders/{orderId}`` answers one order object, not a list envelope (docs, "Get order",
+  ``apis/shipstation-v1/openapi/orders/get_order``); an id the account does not hold (never
+  existed, or merged away) answers 404. The 404 body is assumed to be ASP.NET's
+  ``{"Message": ...}`` like the stand-in's other errors (not documented).
+- A single order can make every list page that contains it answer HTTP 500, whatever the page
+  size: production clients isolate it by halving the page size down to 1 and skipping that
+  one position (SkuVault's ``shipStationAccess``, ``V2/ShipStationService.cs``
+  ``DownloadOrdersAsync`` with ``V2/Misc/PageSizeAdjuster.cs``; only a 500 is treated so,
+  ``WebRequestServices.CanSkipException``). The stand-in's "poison" knob models it: while
+  an order is poisoned, every ``/orders`` page whose records include it, and ``GET
+  /orders/{id}`` of it, answer 500 with the .NET error body.
+- The rate limit is a fixed window per key pair: ``X-Rate-Limit-Reset`` is "the number of
+  seconds remaining until the next window begins" (ShipStation's v1 requirements page, quoted
+  in joecampo/laravel-shipstation PR #19, whose trace shows Reset counting down 22, 20, ...
+  while Remaining drops by one a request). The 40-a-minute budget belongs to the key pair,
+  shared by every app using it: the "other app" knob spends part of each window, spread
+  evenly, so a client meets 429s with requests left in its own count. The 429 body is
+  ``{"message": "Too Many Requests"}`` (SkuVault's ``WebRequestServices.IsRequestThrottled``
+  looks for that text and reads ``X-Rate-Limit-Reset``, 60 s when absent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from sandbox.framework import RequestContext, control_body
+
+POISON_MESSAGE = "Object reference not set to an instance of an object."
+
+
+class RealismMixin:
+    """Endpoints and knobs of :class:`~sandbox.shipstation.app.ShipStationSandbox` that model
+    ShipStation's rough edges. Mixed into the stand-in; uses its lock, accounts and error
+    bodies."""
+
+    # -- API ------------------------------------------------------------------------------------
+
+    def realism_api_rules(self) -> list[Rule]:
+        return [Rule("/orders/<int:order_id>", endpoint="api_order_get", methods=["GET"])]
+
+    def api_order_get(self, request: Request, ctx: RequestContext, order_id: int) -> Response:
+        with self.lock:
+            account = self._account(ctx)
+            if order_id in account.poisoned:
+                return self.error_response(500, POISON_MESSAGE)
+            if order_id not in account.orders.records:
+                return self.error_response(404, f"Order not found: {order_id}")
+            body = account.order_bytes(order_id)
+        return Response(body, status=200, content_type="application/json; charset=utf-8")
+
+    def poisoned_page(self, account: Any, ids: list[int]) -> Response | None:
+        """The 500 a list page gets when one of its records is poisoned (else None)."""
+        if account.poisoned and not account.poisoned.isdisjoint(ids):
+            return self.error_response(500, POISON_MESSAGE)
+        return None
+
+    # -- Python handle --------------------------------------------------------------------------
+
+    def poison_order(self, key: str, order_id: int, poisoned: bool = True) -> None:
+        """Make ShipStation fail on this order (every page containing it answers 500), or, with
+        ``poisoned=False``, recover from it."""
+        with self.lock:
+            account = self.account(key)
+            account._order(order_id)  # 404 for an unknown order
+            if poisoned:
+                account.poisoned.add(order_id)
+            else:
+                account.poisoned.discard(order_id)
+
+    def set_other_app_usage(self, key: str, requests_per_window: int) -> None:
+        """Another app uses this key pair: ``requests_per_window`` of each window's budget,
+        spread evenly over the window (0 stops it)."""
+        self.account(key)
+        self.rate_limiter.set_other_usage(key, int(requests_per_window))
+
+    def rate_windows(self, key: str) -> list[dict[str, Any]]:
+        """Every rate-limit window of the key pair so far: ``start`` (monotonic seconds),
+        ``ours`` and ``rejected`` (the client's admitted and 429ed requests), ``others``
+        (the other app's admitted requests)."""
+        return self.rate_limiter.windows(key)
+
+    # -- control API ----------------------------------------------------------------------------
+
+    def realism_control_rules(self) -> list[Rule]:
+        return [
+            Rule(
+                "/accounts/<key>/orders/<int:order_id>/poison",
+                endpoint="control_poison_order",
+                methods=["POST"],
+            ),
+            Rule("/accounts/<key>/other-app", endpoint="control_other_app", methods=["GET", "PUT"]),
+        ]
+
+    def control_poison_order(self, request: Request, key: str, order_id: int) -> Any:
+        poisoned = bool(control_body(request).get("poisoned", True))
+        self.poison_order(key, order_id, poisoned)
+        return {"orderId": order_id, "poisoned": poisoned}
+
+    def control_other_app(self, request: Request, key: str) -> Any:
+        if request.method == "PUT":
+            body = control_body(request)
+            self.set_other_app_usage(key, int(body.get("requests_per_window", 0)))
+        else:
+            self.account(key)
+        return {
+            "requests_per_window": self.rate_limiter.other_usage(key),
+            "windows": self.rate_windows(key),
+        }
