@@ -42,7 +42,7 @@ def adopt(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sales", "0011_fewer_redundant_indexes"),
+        ("sales", "0012_import_issue_retry"),
         ("connections", "0003_order_file_connection_and_problems"),
     ]
 
