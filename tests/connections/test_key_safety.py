@@ -16,6 +16,7 @@ from django.views.debug import get_exception_reporter_class
 from connections import services
 from connections.models import SourceStore, StoreConnection
 from tests.connections.conftest import SS_KEY, SS_KEY_2, SS_SECRET, SS_SECRET_2
+from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,7 @@ def test_new_keys_with_non_latin_characters_are_refused_and_the_old_ones_stay(
     connection = _connected(org_a, owner_of_a, disconnect=view == "reconnect")
     ss.clear_requests_log()
     before = (connection.status, connection.updated_at, connection.credentials_fingerprint)
+    reauthenticate(owner_client)  # new keys need the password again
 
     response = owner_client.post(
         url(org_a, view, connection_id=connection.pk), {"api_key": key, "api_secret": secret}
@@ -152,6 +154,7 @@ def _post_new_keys(owner, org, ss, view, *, debug: bool, crash) -> object:
     settings.DEBUG = debug
     client = Client(raise_request_exception=False)
     client.force_login(owner.user)
+    reauthenticate(client)  # new keys need the password again
     return client.post(target, body)
 
 
