@@ -18,6 +18,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import hooks, selectors, services
@@ -116,10 +117,15 @@ def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
         except services.ConnectionRefused as exc:
             _put_error(form, exc)
         else:
+            stores = connection.stores.count()
             messages.success(
                 request,
-                _("ShipStation is connected: %(count)s store(s) found.")
-                % {"count": connection.stores.count()},
+                ngettext(
+                    "ShipStation is connected: %(count)s store found.",
+                    "ShipStation is connected: %(count)s stores found.",
+                    stores,
+                )
+                % {"count": stores},
             )
             return redirect(_url(request, "detail", connection_id=connection.pk))
     plan = organization.plan_rules

@@ -257,6 +257,8 @@ else:
 
 # --- I18N / time ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# One date-and-time format on every screen: "Dec 6, 2026, 14:05 EST" (unify/formats/).
+FORMAT_MODULE_PATH = ["unify.formats"]
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
@@ -280,6 +282,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+CSRF_FAILURE_VIEW = "unify.core.views.csrf_failure"  # styled like the other error pages
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
