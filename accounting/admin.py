@@ -5,6 +5,7 @@ again, which is audited."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
 from unify.core.audit import audit_record
@@ -112,4 +113,8 @@ class PostingAdmin(admin.ModelAdmin):
                 metadata={"postings": ids},
                 request=request,
             )
-        messages.info(request, f"{count} posting(s) queued again.")
+        messages.info(
+            request,
+            ngettext("%(n)s posting queued again.", "%(n)s postings queued again.", count)
+            % {"n": count},
+        )

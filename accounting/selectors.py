@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import LedgerCatalog
 from accounting.models import (
@@ -27,6 +28,23 @@ def ledger_connection_current(*, organization: Organization) -> LedgerConnection
     connections = LedgerConnection.all_orgs.filter(organization=organization)
     current = connections.exclude(status=LedgerStatus.DISABLED).first()
     return current
+
+
+def dashboard_summary(*, organization: Organization) -> dict[str, list[str]]:
+    """The dashboard's "Needs attention" entries of the ledger side: a ledger that no longer
+    accepts Unify's access (postings wait until it is reconnected)."""
+    ledger = ledger_connection_current(organization=organization)
+    if ledger is None or ledger.status != LedgerStatus.NEEDS_REAUTH:
+        return {}
+    return {
+        "needs_attention": [
+            _(
+                "%(ledger)s no longer accepts Unify's access: reconnect it on the Accounting "
+                "tab. Postings wait until then."
+            )
+            % {"ledger": ledger.get_provider_display()}
+        ]
+    }
 
 
 def ledger_connection_get(

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -392,20 +393,20 @@ def _batch_response(request: HttpRequest, batch: PostingBatch | None, default: s
     elif request.htmx:
         return _render_progress(request, batch)
     else:
-        messages.success(
-            request,
-            _("%(count)s document(s) queued for posting.") % {"count": batch.total}
-            + (
-                " "
-                + _(
-                    "%(count)s order(s) were not eligible (already posted, ignored, cancelled "
-                    "or outside the posting settings)."
-                )
-                % {"count": batch.not_eligible}
-                if batch.not_eligible
-                else ""
-            ),
-        )
+        text = ngettext(
+            "%(count)s document queued for posting.",
+            "%(count)s documents queued for posting.",
+            batch.total,
+        ) % {"count": batch.total}
+        if batch.not_eligible:
+            text += " " + ngettext(
+                "%(count)s order was not eligible (already posted, ignored, cancelled or "
+                "outside the posting settings).",
+                "%(count)s orders were not eligible (already posted, ignored, cancelled or "
+                "outside the posting settings).",
+                batch.not_eligible,
+            ) % {"count": batch.not_eligible}
+        messages.success(request, text)
     if request.htmx:
         return render(request, "accounting/_nothing_to_do.html")
     return _back(request, default)

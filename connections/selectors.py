@@ -10,6 +10,7 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from connections import hooks
 from connections.models import (
@@ -102,10 +103,14 @@ def connection_plan_block(connection: StoreConnection) -> str | None:
         .values_list("pk", flat=True)[: plan.max_store_connections]
     )
     if connection.pk not in allowed_ids:
-        return _(
-            "Your %(plan)s plan includes %(limit)s store connection(s); this one is beyond "
+        return ngettext(
+            "Your %(plan)s plan includes %(limit)s store connection; this one is beyond "
             "that, so it does not sync. Its data is kept. Disconnect another connection or "
-            "upgrade."
+            "upgrade.",
+            "Your %(plan)s plan includes %(limit)s store connections; this one is beyond "
+            "that, so it does not sync. Its data is kept. Disconnect another connection or "
+            "upgrade.",
+            plan.max_store_connections,
         ) % {"plan": plan.name, "limit": plan.max_store_connections}
     return None
 

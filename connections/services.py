@@ -18,7 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from connections import hooks
@@ -140,9 +140,12 @@ def plan_check_new_connection(*, organization: Organization, mode: str) -> None:
     if _counted_connections(organization).count() >= plan.max_store_connections:
         raise ConnectionRefused(
             "plan_limit",
-            _(
-                "Your %(plan)s plan includes %(limit)s store connection(s) and all are in use. "
-                "Disconnect one or upgrade your plan to add another."
+            ngettext(
+                "Your %(plan)s plan includes %(limit)s store connection and it is in use. "
+                "Disconnect it or upgrade your plan to add another.",
+                "Your %(plan)s plan includes %(limit)s store connections and all are in use. "
+                "Disconnect one or upgrade your plan to add another.",
+                plan.max_store_connections,
             )
             % {"plan": plan.name, "limit": plan.max_store_connections},
         )
@@ -489,8 +492,10 @@ def connection_mark_needs_credentials(
     """ShipStation rejected the stored keys (expired or revoked): stop syncing (only active
     connections are scheduled) and record it. Returns False when the connection was not active
     (already flagged or disconnected), so callers tell the owners only once."""
+    # The banner around it says that syncing is paused and links to "Enter new keys".
     message = message or _(
-        "ShipStation no longer accepts this connection's API key. Enter new keys."
+        "ShipStation no longer accepts this connection's API Key and API Secret: they may "
+        "have expired or been regenerated."
     )
     updated = StoreConnection.all_orgs.filter(
         pk=connection.pk, organization_id=connection.organization_id, status=ConnectionStatus.ACTIVE

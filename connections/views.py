@@ -20,6 +20,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
@@ -131,10 +132,15 @@ def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
         except services.ConnectionRefused as exc:
             _put_error(form, exc)
         else:
+            stores = connection.stores.count()
             messages.success(
                 request,
-                _("ShipStation is connected: %(count)s store(s) found.")
-                % {"count": connection.stores.count()},
+                ngettext(
+                    "ShipStation is connected: %(count)s store found.",
+                    "ShipStation is connected: %(count)s stores found.",
+                    stores,
+                )
+                % {"count": stores},
             )
             return redirect(_url(request, "detail", connection_id=connection.pk))
     plan = organization.plan_rules

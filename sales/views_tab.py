@@ -130,6 +130,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "empty_state": empty_state,
         "bulk_actions": selectors.bulk_actions_recent(organization=organization),
         "ledger_connected": review.ledger_connected(organization=organization),
+        "ledgers_available": review.ledgers_available(),
         "max_selected": OrderSelectionForm.MAX_SELECTED,
         "export_help": EXPORT_HELP,
     }
@@ -196,6 +197,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         if selectors.posting_history_available()
         else "",
         "ledger_connected": review.ledger_connected(organization=organization),
+        "ledgers_available": review.ledgers_available(),
         "can_ignore": order.posting_status in review.IGNORABLE,
         "back_url": back_url or _list_url(request),
         "back_query": back,
@@ -282,8 +284,12 @@ def order_action(request: HttpRequest) -> HttpResponse:
             )
             messages.success(
                 request,
-                _("Re-import from ShipStation started. The progress shows above the list."),
-            )
+                # From the order page there is no list (nor progress bar) to point at.
+                _("Re-import from ShipStation started. Reload this page in a moment to see "
+                  "what changed.")
+                if request.POST.get("order")
+                else _("Re-import from ShipStation started. The progress shows above the list."),
+            )  # fmt: skip
         elif action == "post":
             batch = review.orders_post(organization=organization, orders=ids, actor=user)
             messages.success(

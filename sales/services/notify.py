@@ -36,8 +36,8 @@ def connection_needs_credentials(*, connection: StoreConnection, reason: str = "
     flagged = connection_mark_needs_credentials(
         connection=connection,
         message=_(
-            "ShipStation rejected the API keys. They may have expired or been regenerated. "
-            "Enter the current API Key and API Secret to resume syncing."
+            "ShipStation rejected the API Key and API Secret: they may have expired or been "
+            "regenerated."
         ),
         metadata={"detected_by": "sync", "detail": reason[:200]},
     )

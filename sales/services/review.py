@@ -188,6 +188,16 @@ def ledger_connected(*, organization: Organization) -> bool:
     return active_ledger(organization) is not None
 
 
+def ledgers_available() -> list[str]:
+    """The names of the ledgers a merchant can connect today ("QuickBooks Online"), for the
+    prompts that send them to the Accounting tab (never one that is still "coming soon")."""
+    try:
+        from accounting.ledgers.registry import ledger_cards
+    except ImportError:
+        return []
+    return [str(card["name"]) for card in ledger_cards() if card["available"]]
+
+
 def orders_post(
     *,
     organization: Organization,

@@ -48,6 +48,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
@@ -874,7 +875,11 @@ class _RunExecutor:
             run.finished_at = now
             run.pages_total = run.pages_done
             run.error = (
-                _("%(count)s record(s) could not be read; see the import issues.")
+                ngettext(
+                    "%(count)s record could not be read; see the import issues.",
+                    "%(count)s records could not be read; see the import issues.",
+                    run.issues_count,
+                )
                 % {"count": run.issues_count}
                 if run.issues_count
                 else ""

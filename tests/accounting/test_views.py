@@ -169,3 +169,28 @@ def test_posting_detail_names_each_state_change_in_words(owner_client, org_a):
     assert "Waiting → <strong>Posting</strong>" in text
     assert "Posting → <strong>Failed</strong>" in text
     assert "in_flight" not in text
+
+
+def test_dashboard_lists_a_ledger_that_no_longer_accepts_unify(client, org_a, member_of_a):
+    from accounting.services.connections import ledger_mark_needs_reauth
+    from connections.models import ConnectionStatus, StoreConnection
+    from tests.accounting.factories import LedgerConnectionFactory
+
+    StoreConnection.all_orgs.create(
+        organization=org_a, name="Main", status=ConnectionStatus.NEEDS_CREDENTIALS
+    )
+    ledger = LedgerConnectionFactory(organization=org_a)
+    client.force_login(member_of_a.user)
+    page = " ".join(client.get(f"/o/{org_a.slug}/").content.decode().split())
+    assert "QuickBooks Online no longer accepts" not in page
+
+    assert ledger_mark_needs_reauth(connection_id=ledger.pk)
+    page = " ".join(html.unescape(client.get(f"/o/{org_a.slug}/").content.decode()).split())
+    attention = page[page.index('data-testid="needs-attention"') :]
+    attention = attention[: attention.index("</section>")]
+    # Both problems are listed: the connection's keys and the ledger's access.
+    assert "<li>Main needs new ShipStation keys.</li>" in attention
+    assert (
+        "<li>QuickBooks Online no longer accepts Unify's access: reconnect it on the "
+        "Accounting tab. Postings wait until then.</li>"
+    ) in attention

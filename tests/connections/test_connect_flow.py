@@ -242,7 +242,7 @@ def test_connection_limit_per_plan_and_disconnected_ones_do_not_count(
     ss.add_account(OTHER_KEY, OTHER_SECRET, seed=99, stores=2)
     connect(owner_client, org_a)
     response = connect(owner_client, org_a, key=OTHER_KEY, secret=OTHER_SECRET, name="Second")
-    assert "Your Starter plan includes 1 store connection(s) and all are in use" in (
+    assert "Your Starter plan includes 1 store connection and it is in use" in (
         response.content.decode()
     )
     assert StoreConnection.all_orgs.filter(organization=org_a).count() == 1

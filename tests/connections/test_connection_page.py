@@ -163,3 +163,41 @@ def test_a_shipping_expense_connection_offers_only_the_settings_that_apply(
     )
     page = owner_client.get(url(org_a, "detail", connection_id=channel.pk)).content.decode()
     assert 'name="order_statuses"' in page and 'name="pull_label_costs"' in page
+
+
+def test_connect_store_counts_the_stores_found_in_words(owner_client, org_a, ss):
+    from django.contrib.messages import get_messages
+
+    response = owner_client.post(
+        url(org_a, "add_shipstation"),
+        {"api_key": SS_KEY, "api_secret": SS_SECRET, "name": "Main", "mode": "sales_channel"},
+    )
+    stores = SourceStore.all_orgs.filter(organization=org_a).count()
+    assert stores > 1
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"ShipStation is connected: {stores} stores found."
+    ]
+
+
+def test_the_expired_keys_banner_says_it_once(owner_client, org_a, ss):
+    from connections import services
+    from sales.services import connection_needs_credentials
+
+    owner_client.post(
+        url(org_a, "add_shipstation"),
+        {"api_key": SS_KEY, "api_secret": SS_SECRET, "name": "Main", "mode": "sales_channel"},
+    )
+    connection = StoreConnection.all_orgs.get(organization=org_a)
+    for flag in (services.connection_mark_needs_credentials, connection_needs_credentials):
+        StoreConnection.all_orgs.filter(pk=connection.pk).update(status="active")
+        connection.refresh_from_db()
+        with org_scope(org_a.pk):
+            flag(connection=connection)
+        page = owner_client.get(url(org_a, "detail", connection_id=connection.pk)).content
+        banner = re.search(rb'data-testid="needs-keys">(.*?)</div>', page, re.S).group(1)
+        text = " ".join(re.sub(r"<[^>]+>", " ", banner.decode()).split())
+        assert text.startswith("Syncing is paused. ShipStation ")
+        assert text.endswith("Enter the current keys to resume"), text
+        # One sentence about the keys, one link to act on it: nothing said twice.
+        assert len(re.findall(r"no longer accepts|rejected", text)) == 1, text
+        assert len(re.findall(r"[Ee]nter", text)) == 1, text

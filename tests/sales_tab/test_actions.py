@@ -308,3 +308,20 @@ def test_post_says_how_many_orders_and_label_costs_were_queued(member_client, or
     assert texts(response) == ["2 orders queued for posting. 1 label cost goes with them."]
     kinds = sorted(Posting.all_orgs.filter(organization=org_a).values_list("kind", flat=True))
     assert kinds == ["sale", "sale", "shipping_cost"]
+
+
+def test_reimport_from_the_order_page_does_not_point_at_a_list(member_client, org_a):
+    order = make_order(org_a, number="R-1", source_store=make_store(make_connection(org_a)))
+    response = member_client.post(
+        action_url(org_a), {"action": "reimport", "ids": order.pk, "order": order.pk}
+    )
+    assert response["Location"] == reverse(
+        "sales:detail", kwargs={"org_slug": org_a.slug, "order_id": order.pk}
+    )
+    assert texts(response) == [
+        "Re-import from ShipStation started. Reload this page in a moment to see what changed."
+    ]
+    response = member_client.post(action_url(org_a), {"action": "reimport", "ids": order.pk})
+    assert texts(response) == [
+        "Re-import from ShipStation started. The progress shows above the list."
+    ]

@@ -87,7 +87,7 @@ def test_order_page_shows_everything_in_the_organizations_time_zone(
     assert response.status_code == 200
     text = text_of(response.content)
     assert "Order E-5001" in text
-    assert "Jan. 14, 2025, 11:30 p.m." in text  # 07:30 UTC is 23:30 the day before in LA
+    assert "Jan 14, 2025, 23:30 PST" in text  # 07:30 UTC is 23:30 the day before in LA
     assert "Rosa Diaz" in text and "rosa@example.com" in text
     assert "Nine-Nine 99 Precinct Rd Brooklyn, NY 11201 US" in text
     assert "Austin, TX 73301" in text
@@ -280,3 +280,12 @@ def test_an_order_from_an_order_file_says_so_instead_of_shipstation(member_clien
         "Re-import from ShipStation",
     ):  # fmt: skip
         assert shipstation_only not in text, shipstation_only
+
+
+def test_without_a_ledger_the_prompt_names_only_ledgers_that_can_be_connected(member_client, org_a):
+    order = make_order(org_a, number="N-1", source_store=make_store(make_connection(org_a)))
+    for url in (list_url(org_a), detail_url(org_a, order)):
+        text = text_of(member_client.get(url).content)
+        assert "Posting is off: no ledger is connected yet." in text
+        assert "Connect QuickBooks Online on the Accounting tab" in text, url
+        assert "Xero" not in text and "QuickBooks Desktop" not in text, url

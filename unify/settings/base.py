@@ -268,6 +268,8 @@ else:
 
 # --- I18N / time ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# One date-and-time format on every screen: "Dec 6, 2026, 14:05 EST" (unify/formats/).
+FORMAT_MODULE_PATH = ["unify.formats"]
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
@@ -291,6 +293,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+CSRF_FAILURE_VIEW = "unify.core.views.csrf_failure"  # styled like the other error pages
 X_FRAME_OPTIONS = "DENY"
 # Error pages and error e-mails hide credentials in DEBUG too (see unify/core/error_reports.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "unify.core.error_reports.UnifyExceptionReporterFilter"

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from unify.tenancy.models import Invitation, Organization, Role
-
-COMMON_TIMEZONES = sorted(zoneinfo.available_timezones())
+from unify.tenancy.timezones import DEFAULT_TIMEZONE, canonical_timezone, timezone_field
 
 
 def _pending_invitation_in_session(request: HttpRequest | None) -> Invitation | None:
@@ -31,7 +28,7 @@ class SignupOrganizationForm(forms.Form):
     only a typed name creates a second, own organization.
     """
 
-    field_order = ["organization_name", "email", "password1", "password2"]
+    field_order = ["organization_name", "timezone", "email", "password1", "password2"]
 
     organization_name = forms.CharField(
         label=_("Company name"),
@@ -42,6 +39,13 @@ class SignupOrganizationForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Prefilled with the browser's zone by static/js/timezone.js (while nobody chose one).
+        self.fields["timezone"] = timezone_field(
+            autodetect=not self.is_bound,
+            initial=DEFAULT_TIMEZONE,
+            required=False,  # a sign-up without it (no browser) gets the default zone
+            help_text=_("Dates on every screen and in exports are shown in this time zone."),
+        )
         from allauth.core import context as allauth_context
 
         self.invitation = _pending_invitation_in_session(allauth_context.request)
@@ -77,7 +81,11 @@ class SignupOrganizationForm(forms.Form):
                 request.session["account_verified_email"] = None
         if not name:
             name = _("%(name)s's company") % {"name": (user.email or "new").split("@")[0]}
-        org = organization_create(name=name, owner=user)
+        org = organization_create(
+            name=name,
+            owner=user,
+            timezone_name=self.cleaned_data.get("timezone") or DEFAULT_TIMEZONE,
+        )
         request.session["last_org"] = org.slug
 
 
@@ -87,16 +95,24 @@ class OrganizationCreateForm(forms.Form):
 
 class OrganizationSettingsForm(forms.Form):
     name = forms.CharField(label=_("Company name"), max_length=120)
-    timezone = forms.ChoiceField(
-        label=_("Time zone"),
-        choices=[(tz, tz) for tz in COMMON_TIMEZONES],
-        help_text=_("Dates on every screen and in exports are shown in this time zone."),
-    )
+
+    def __init__(self, *args, current_timezone: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"] = timezone_field(
+            current=current_timezone,
+            help_text=_("Dates on every screen and in exports are shown in this time zone."),
+        )
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None):
         return cls(
-            data=data, initial={"name": organization.name, "timezone": organization.timezone}
+            data=data,
+            # An old name saved before (US/Eastern) shows as the zone's current name.
+            initial={
+                "name": organization.name,
+                "timezone": canonical_timezone(organization.timezone),
+            },
+            current_timezone=organization.timezone,
         )
 
 

@@ -1,9 +1,10 @@
 """Resolves the organization of every tenant URL (``/o/<org_slug>/...``).
 
 For a view whose URL carries ``org_slug`` it checks that the signed-in user is a member,
-sets ``request.organization`` and ``request.membership``, enters the org scope for the rest
-of the request and resets it when the response is done. Anyone else gets a 404, so an
-outsider cannot even learn that the organization exists. The ``org_slug`` keyword is
+sets ``request.organization`` and ``request.membership``, enters the org scope and the
+organization's time zone (every date shown) for the rest of the request and resets both when
+the response is done. Anyone else gets a 404, so an outsider cannot even learn that the
+organization exists. The ``org_slug`` keyword is
 consumed here; views read ``request.organization``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from unify.tenancy.scoping import reset_org_scope, set_org_scope
 from unify.tenancy.selectors import membership_for
@@ -29,6 +31,7 @@ class OrganizationMiddleware:
         try:
             return self.get_response(request)
         finally:
+            timezone.deactivate()
             if request._org_scope_token is not None:
                 reset_org_scope(request._org_scope_token)
                 request._org_scope_token = None
@@ -51,4 +54,6 @@ class OrganizationMiddleware:
             # Remembered for the home page; only written when it changes, not on every page.
             request.session["last_org"] = slug
         request._org_scope_token = set_org_scope(membership.organization.pk)
+        # Every date on a tenant page (and in its forms) is in the organization's time zone.
+        timezone.activate(membership.organization.tzinfo)
         return None
