@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.security.support import enable_totp
 from unify.core.audit import audit_record
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Invitation, Organization
@@ -16,9 +17,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_superuser(
+    user = get_user_model().objects.create_superuser(
         username="support", email="support@unify.example", password="Support-pass-99"
     )
+    enable_totp(user)  # staff need MFA for the admin (tests/security/test_staff_mfa.py)
+    return user
 
 
 def test_anonymous_is_sent_to_the_allauth_sign_in(client):

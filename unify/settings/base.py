@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "unify.core.middleware.StaffMFARequiredMiddleware",
     "unify.tenancy.middleware.OrganizationMiddleware",
 ]
 
