@@ -7,11 +7,12 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.audit import audit_record
 
 
 @admin.register(LedgerConnection)
-class LedgerConnectionAdmin(admin.ModelAdmin):
+class LedgerConnectionAdmin(TenantAuditedAdmin):
     list_display = (
         "organization",
         "provider",
@@ -47,7 +48,7 @@ class LedgerConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostingSettings)
-class PostingSettingsAdmin(admin.ModelAdmin):
+class PostingSettingsAdmin(TenantAuditedAdmin):
     list_display = ("organization", "ledger_connection", "document_type", "trigger")
     list_select_related = ("organization", "ledger_connection")
 
@@ -59,7 +60,7 @@ class PostingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostingBatch)
-class PostingBatchAdmin(admin.ModelAdmin):
+class PostingBatchAdmin(TenantAuditedAdmin):
     list_display = ("created_at", "organization", "origin", "total", "not_eligible")
     list_select_related = ("organization",)
 
@@ -71,7 +72,7 @@ class PostingBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(admin.ModelAdmin):
+class PostingAdmin(TenantAuditedAdmin):
     list_display = (
         "document_number",
         "organization",
