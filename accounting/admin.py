@@ -8,11 +8,12 @@ from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.audit import audit_record
 
 
 @admin.register(LedgerConnection)
-class LedgerConnectionAdmin(admin.ModelAdmin):
+class LedgerConnectionAdmin(TenantAuditedAdmin):
     list_display = (
         "organization",
         "provider",
@@ -48,7 +49,7 @@ class LedgerConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostingSettings)
-class PostingSettingsAdmin(admin.ModelAdmin):
+class PostingSettingsAdmin(TenantAuditedAdmin):
     list_display = ("organization", "ledger_connection", "document_type", "trigger")
     list_select_related = ("organization", "ledger_connection")
 
@@ -60,7 +61,7 @@ class PostingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostingBatch)
-class PostingBatchAdmin(admin.ModelAdmin):
+class PostingBatchAdmin(TenantAuditedAdmin):
     list_display = ("created_at", "organization", "origin", "total", "not_eligible")
     list_select_related = ("organization",)
 
@@ -72,7 +73,7 @@ class PostingBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(admin.ModelAdmin):
+class PostingAdmin(TenantAuditedAdmin):
     list_display = (
         "document_number",
         "organization",

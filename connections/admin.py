@@ -5,9 +5,10 @@ connection page, where they are verified first)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from connections.models import OrderFileUpload, SourceStore, StoreConnection
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.audit import audit_record
 
 
@@ -23,7 +24,7 @@ class SourceStoreInline(admin.TabularInline):
 
 
 @admin.register(StoreConnection)
-class StoreConnectionAdmin(admin.ModelAdmin):
+class StoreConnectionAdmin(TenantAuditedAdmin):
     list_display = (
         "name",
         "organization",
@@ -85,23 +86,6 @@ class StoreConnectionAdmin(admin.ModelAdmin):
         # A connection exists only after ShipStation accepted its keys (the Add Store flow).
         return False
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            connection = self.get_object(request, object_id)
-            if connection is not None:
-                audit_record(
-                    action="support.viewed",
-                    organization_id=connection.organization_id,
-                    actor=request.user,
-                    target=connection,
-                    metadata={"page": "admin:store_connection"},
-                    request=request,
-                )
-        return response
-
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change and form.changed_data:
@@ -116,7 +100,7 @@ class StoreConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SourceStore)
-class SourceStoreAdmin(admin.ModelAdmin):
+class SourceStoreAdmin(TenantAuditedAdmin):
     list_display = ("name", "marketplace_name", "connection", "organization", "active", "included")
     list_filter = ("active", "included")
     search_fields = ("name", "organization__name", "connection__name")
@@ -138,7 +122,7 @@ class SourceStoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderFileUpload)
-class OrderFileUploadAdmin(admin.ModelAdmin):
+class OrderFileUploadAdmin(TenantAuditedAdmin):
     list_display = (
         "file_name",
         "organization",

@@ -29,6 +29,7 @@ from connections.models import (
     SourceStore,
     StoreConnection,
 )
+from connections.shared_keys import connection_keys_shared_warn
 from connections.sources.base import SourceAccount, SourceAdapter
 from connections.sources.registry import adapter_for
 from connections.sources.shipstation.adapter import ORDER_STATUSES
@@ -361,6 +362,7 @@ def connection_create_shipstation(
                 request=request,
             )
             hooks.run(hooks.ON_CONNECTED, connection=connection, actor=actor)
+            connection_keys_shared_warn(connection=connection, actor=actor, request=request)
     except IntegrityError:
         existing = _duplicate_of(organization, fingerprint)
         if existing is not None:
@@ -411,6 +413,7 @@ def _replace_keys(
                 request=request,
             )
             hooks.run(hooks.ON_CREDENTIALS_UPDATED, connection=locked, actor=actor)
+            connection_keys_shared_warn(connection=locked, actor=actor, request=request)
     except IntegrityError:
         existing = _duplicate_of(connection.organization, fingerprint, exclude_pk=connection.pk)
         if existing is not None:

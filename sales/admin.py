@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from sales.models import ImportIssue, Order, OrderLine, ShippingCost, SyncKind, SyncRun
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
 from unify.tenancy.scoping import org_scope
@@ -26,7 +27,7 @@ def _pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", text)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TenantAuditedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -38,6 +38,7 @@ from sales.forms import FILTER_PARAMS, OrderFilterForm, OrderSelectionForm
 from sales.models import BulkActionKind, Order, OrderBulkAction, PostingStatus
 from sales.rows import order_rows_html
 from sales.services import review
+from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
@@ -398,6 +399,15 @@ def order_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     filters: OrderFilters = form.filters(organization=organization)
     tz = organization.tzinfo
     organization_id = organization.pk
+    # Who took the organization's orders out, with which filters (support staff included:
+    # a staff member who made themselves a member must show here too).
+    audit_record(
+        action="orders.exported",
+        organization=organization,
+        actor=request.user,
+        metadata={"by_staff": bool(request.user.is_staff), "query": request.GET.urlencode()[:500]},
+        request=request,
+    )
 
     def body():
         # The response is sent after the view returned (and after the middleware left the

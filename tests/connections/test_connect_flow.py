@@ -26,7 +26,7 @@ from tests.connections.conftest import (
 )
 from tests.connections.factories import StoreConnectionFactory
 from tests.factories import MembershipFactory
-from tests.security.support import reauthenticate
+from tests.security.support import enable_totp, reauthenticate
 from unify.core.models import AuditEvent
 from unify.core.secrets import mask_hint
 from unify.tenancy.models import Role
@@ -612,6 +612,7 @@ def test_pages_and_admin_show_only_the_masked_hint(owner_client, org_a, ss, clie
     staff = MembershipFactory(organization=org_a, role=Role.OWNER, user__username="support").user
     staff.is_staff = staff.is_superuser = True
     staff.save()
+    enable_totp(staff)  # staff need MFA for the admin
     client.force_login(staff)
     pages += [
         client.get(reverse("admin:connections_storeconnection_changelist")),

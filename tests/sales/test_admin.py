@@ -9,6 +9,7 @@ from django.utils import timezone
 from sales.models import ImportIssue, Order, SyncKind, SyncRun, SyncStatus
 from tests.factories import UserFactory
 from tests.sales.support import make_connection
+from tests.security.support import enable_totp
 from unify.core.models import AuditEvent
 from unify.tenancy.scoping import org_scope
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client):
     user = UserFactory(username="support", is_staff=True, is_superuser=True)
+    enable_totp(user)  # staff need MFA for the admin
     client.force_login(user)
     return client
 

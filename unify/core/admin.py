@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(TenantAuditedAdmin):
     list_display = ("at", "organization", "actor", "action", "target", "ip")
     list_filter = ("action",)
     search_fields = ("action", "target", "organization__name", "actor__email")

@@ -100,6 +100,7 @@ if DEBUG and importlib.util.find_spec("unify.devtools") is not None:
     INSTALLED_APPS.append("unify.devtools")
 
 MIDDLEWARE = [
+    "unify.core.middleware.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +113,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "unify.core.middleware.StaffMFARequiredMiddleware",
     "unify.tenancy.middleware.OrganizationMiddleware",
 ]
 
@@ -235,6 +237,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Login rate limits are keyed by client IP: behind N reverse proxies of our own, the client is
 # the Nth address from the right in X-Forwarded-For (0 = use REMOTE_ADDR, trust no header).
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The reverse proxy's addresses or networks: X-Forwarded-* headers from any other peer are
+# dropped before anything reads them (unify.core.middleware). gunicorn reads the same list.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 # Deleting the organization, disconnecting and new API keys ask for the password again (or
 # an MFA code), valid for this many seconds; never for an emailed code.
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
+from unify.core.admin_audit import TenantAuditedAdmin
 from unify.core.audit import audit_record
 from unify.tenancy.models import Invitation, Membership, Organization
 
@@ -17,7 +18,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantAuditedAdmin):
     list_display = ("name", "slug", "plan", "timezone", "created_at")
     list_filter = ("plan",)
     list_editable = ("plan",)
@@ -25,24 +26,6 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     fields = ("name", "slug", "plan", "timezone", "created_at", "updated_at")
     inlines = [MembershipInline]
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        # A support person opening a customer's organization shows in that customer's log.
-        if request.method == "GET" and response.status_code == 200:
-            organization = self.get_object(request, object_id)
-            if organization is not None:
-                audit_record(
-                    action="support.viewed",
-                    organization=organization,
-                    actor=request.user,
-                    target=organization,
-                    metadata={"page": "admin:organization"},
-                    request=request,
-                )
-        return response
 
     def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
         if change and "plan" in form.changed_data:
@@ -58,7 +41,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantAuditedAdmin):
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
@@ -67,7 +50,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantAuditedAdmin):
     # The token is the invitation's password: never shown, never searchable.
     list_display = ("email", "organization", "role", "expires_at", "accepted_at", "revoked_at")
     list_filter = ("role",)

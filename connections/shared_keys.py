@@ -1,0 +1,131 @@
+"""One ShipStation key pair connected in two organizations.
+
+Allowed (an agency or a merchant with two Unify organizations may connect one ShipStation
+account twice), but never silently: whoever holds the pair reads every order of that
+account, and both organizations share ShipStation's 40 requests a minute. When a pair is
+connected (or put on a connection) while another organization has it connected, the owners
+of every organization concerned are emailed and each organization's activity log records
+it. No message names the other organization: that would tell one tenant about another.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from connections.models import ConnectionStatus, StoreConnection
+from unify.core.audit import audit_record
+from unify.core.mail import subject_text
+from unify.tenancy.models import Membership, Organization, Role
+
+logger = logging.getLogger(__name__)
+
+
+def _connections_with_the_same_keys(connection: StoreConnection) -> list[StoreConnection]:
+    if not connection.credentials_fingerprint:
+        return []
+    return list(
+        StoreConnection.all_orgs.filter(
+            provider=connection.provider,
+            credentials_fingerprint=connection.credentials_fingerprint,
+        )
+        .exclude(organization_id=connection.organization_id)
+        .exclude(status=ConnectionStatus.DISABLED)
+        .select_related("organization")
+        .order_by("organization_id", "pk")
+    )
+
+
+def connection_keys_shared_warn(
+    *, connection: StoreConnection, actor: Any = None, request: Any = None
+) -> list[int]:
+    """Called after ``connection``'s keys were saved (inside the transaction). Records and
+    emails when another organization has the same key pair connected; returns the ids of
+    those organizations (empty: nothing to tell)."""
+    others = _connections_with_the_same_keys(connection)
+    if not others:
+        return []
+    metadata = {"provider": connection.provider, "key_hint": connection.credentials_hint}
+    audit_record(
+        action="connection.keys_shared",
+        organization_id=connection.organization_id,
+        actor=actor,
+        target=connection,
+        metadata={**metadata, "other_organizations": len({c.organization_id for c in others})},
+        request=request,
+    )
+    for other in others:
+        audit_record(
+            action="connection.keys_shared",
+            organization_id=other.organization_id,
+            target=other,
+            metadata={**metadata, "other_organizations": 1},
+        )
+    this_id, other_ids = connection.pk, [c.pk for c in others]
+    transaction.on_commit(lambda: _email_owners(this_id, other_ids))
+    return sorted({c.organization_id for c in others})
+
+
+def _email_owners(connection_id: int, other_ids: list[int]) -> None:
+    connection = StoreConnection.all_orgs.select_related("organization").get(pk=connection_id)
+    _send(
+        connection,
+        _("[Unify] These ShipStation keys are also connected in another organization"),
+        _(
+            "The ShipStation API keys (%(hint)s) you connected as “%(name)s” in %(org)s are "
+            "also connected in another Unify organization.\n\n"
+            "Whoever holds these keys can read every order of this ShipStation account, and "
+            "both organizations share ShipStation's limit of 40 requests a minute, so imports "
+            "can be slower.\n\nIf you did not expect this, generate new API keys in "
+            "ShipStation (Settings > Account > API Settings) and enter them with Update keys "
+            "on the connection page.\n%(link)s"
+        ),
+    )
+    for other in StoreConnection.all_orgs.select_related("organization").filter(pk__in=other_ids):
+        _send(
+            other,
+            _("[Unify] Your ShipStation keys were connected in another organization"),
+            _(
+                "The ShipStation API keys (%(hint)s) of your connection “%(name)s” in %(org)s "
+                "were just connected in another Unify organization as well.\n\n"
+                "Whoever holds these keys can read every order of this ShipStation account, "
+                "and both organizations now share ShipStation's limit of 40 requests a "
+                "minute.\n\nIf you did not share them, generate new API keys in ShipStation "
+                "(Settings > Account > API Settings) and enter them with Update keys on the "
+                "connection page: the old keys then stop working everywhere.\n%(link)s"
+            ),
+        )
+
+
+def _send(connection: StoreConnection, subject: str, body: str) -> None:
+    organization: Organization = connection.organization
+    recipients = [
+        m.user.email
+        for m in Membership.objects.filter(organization=organization, role=Role.OWNER)
+        .select_related("user")
+        .order_by("pk")
+        if m.user.email
+    ]
+    if not recipients:
+        return
+    path = reverse(
+        "connections:detail",
+        kwargs={"org_slug": organization.slug, "connection_id": connection.pk},
+    )
+    base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
+    message = body % {
+        "hint": connection.credentials_hint,
+        "name": subject_text(connection.name),
+        "org": subject_text(organization.name),
+        "link": f"{base}{path}" if base else "",
+    }
+    try:
+        send_mail(subject, message, None, recipients)
+    except Exception:  # the connection stands; the audit log has the event
+        logger.exception("could not email owners about shared keys of connection %s", connection.pk)
