@@ -201,14 +201,20 @@ def late_labels_settle(*, posting: Posting, order_ids: Sequence[int]) -> None:
     """``posting`` (a label cost) was just recorded as posted: its order, flagged for a label
     bought after posting, reads "Posted" again once no other label cost of the order waits
     or failed, unless the order itself was edited meanwhile (that still needs its update).
-    The engine's one-statement recording does the same in SQL."""
-    waiting = Posting.objects.filter(
+
+    Run as a statement of its own after the record committed: two label costs of one order
+    recorded at the same moment by two workers each see the other one posted, or the later
+    of the two checks does (a check inside the recording statement would see neither)."""
+    # Unscoped managers, organization named: a drain's writer thread runs this outside the
+    # organization's scope.
+    waiting = Posting.all_orgs.filter(
+        organization_id=posting.organization_id,
         ledger_connection_id=posting.ledger_connection_id,
         kind=PostingKind.SHIPPING_COST,
         order_id=OuterRef("pk"),
         status__in=SETTLE_WAITING_STATES,
     ).exclude(pk=posting.pk)
-    Order.objects.filter(
+    Order.all_orgs.filter(
         pk__in=list(order_ids),
         organization_id=posting.organization_id,
         posting_status=OrderPostingStatus.CHANGED,
