@@ -432,6 +432,8 @@ def posting_enqueue_orders(
             + (done_existing if ps.document_type != SaleDocumentType.DAILY_SUMMARY else 0)
         )
         batch.save(update_fields=["total", "not_eligible", "updated_at"])
+        # Not stored: what the click found already queued (waiting for the ledger, say).
+        batch.already_queued = sum(1 for p in existing if p.is_open)
         if batch.total:
             audit_record(
                 action="posting.queued",
@@ -1629,14 +1631,31 @@ def _drain(
         if not claims:
             break
         ctx.prefetch([c.posting for c in claims])
-        for claim in claims:
+        for index, claim in enumerate(claims):
             if claim.posting.lease_until - margin < timezone.now():
                 continue  # another worker takes it over once the lease has run out
             posting_execute(claim=claim, ctx=ctx)
             done += 1
             if ctx.connection.status != LedgerStatus.ACTIVE:
+                _release_unsent(claims[index + 1 :])
                 return done
     return done
+
+
+def _release_unsent(claims: list[Claim]) -> None:
+    """The ledger stopped answering (access refused) with these claimed but not sent: they
+    wait like the one that found out, instead of sitting under a lease until it runs out
+    (a reconnection then sends them at once)."""
+    wait_until = timezone.now() + timedelta(minutes=5)
+    for claim in claims:
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("Waiting until the ledger is reconnected."),
+            next_attempt_at=wait_until,
+            restore_sent=True,
+            attempts_delta=-1,
+        )
 
 
 def has_due_postings(ledger_connection_id: int) -> bool:
