@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -33,6 +33,7 @@ from accounting.models import (
 )
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
+from unify.core.site import site_url
 from unify.tenancy.models import Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -438,15 +439,14 @@ def _tell_owners(connection: LedgerConnection) -> None:
     if not recipients:
         return
     organization = owners[0].organization
-    base = settings.UNIFY_PUBLIC_BASE_URL.rstrip("/")
-    link = f"{base}/o/{organization.slug}/accounting/" if base else ""
+    link = site_url(reverse("accounting:home", kwargs={"org_slug": organization.slug}))
     send_mail(
         subject=_("[Unify] Reconnect %(ledger)s for %(org)s")
         % {"ledger": connection.get_provider_display(), "org": organization.name},
         message=_(
             "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
             "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "
-            "posted are posted once the connection works again.\n%(link)s"
+            "posted are sent as soon as the connection works again:\n%(link)s"
         )
         % {
             "ledger": connection.get_provider_display(),

@@ -368,6 +368,20 @@ SALES_BULK_ACTION_MAX_REQUEUES = env.int("SALES_BULK_ACTION_MAX_REQUEUES", defau
 # The address ShipStation posts webhooks to; empty means webhooks are not subscribed
 # (polling alone keeps the data in sync).
 UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
+# Where people open Unify: every link in an email starts with it (emails are read outside the
+# browser, so a link needs its scheme and host). `make run` sets it to its own address;
+# production defaults to the public base URL, else https:// and the first allowed host.
+UNIFY_SITE_URL = (
+    env.str("UNIFY_SITE_URL", default="")
+    or ("http://127.0.0.1:8000" if DEBUG else "")
+    or UNIFY_PUBLIC_BASE_URL
+    or f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+).rstrip("/")
+if not DEBUG and ("*" in UNIFY_SITE_URL or not UNIFY_SITE_URL.startswith("https://")):
+    raise ImproperlyConfigured(
+        "UNIFY_SITE_URL must be the https address people open Unify at (emails link to it), "
+        f"not {UNIFY_SITE_URL!r}."
+    )
 UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------
