@@ -2,13 +2,14 @@
 #   make run   - the app on its embedded default (SQLite, file broker, sandbox ShipStation)
 #   make test  - the whole suite against PostgreSQL and Redis
 #   make audit - known vulnerabilities in the installed packages (needs the network)
+#   make support-user EMAIL=you@example.com - a staff account for /admin/ (asks for a password)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench sandbox audit clean
+.PHONY: run test lint format bench sandbox audit support-user clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,9 @@ lint: $(STAMP_DEV)
 format: $(STAMP_DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+support-user: $(STAMP_RUN)
+	$(BIN)/python manage.py create_support_user $(if $(EMAIL),--email "$(EMAIL)")
 
 sandbox: $(STAMP_RUN)
 	$(BIN)/python -m sandbox

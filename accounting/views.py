@@ -198,7 +198,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
         return redirect(home_url)
     with org_scope(organization.pk):
         try:
-            ledger = ledger_services.ledger_connect(
+            connected = ledger_services.ledger_connect(
                 organization=organization,
                 provider_key=provider,
                 code=request.GET.get("code", ""),
@@ -210,10 +210,27 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
         except (DomainError, IntegrationError) as exc:
             messages.error(request, exc.user_message)
             return redirect(home_url)
+    ledger = connected.connection
+    company = ledger.company_name or ledger.company_id
+    if connected.postings_resumed:
+        messages.success(
+            request,
+            ngettext(
+                "Reconnected to %(company)s. %(n)s posting that waited for the connection is "
+                "being sent now.",
+                "Reconnected to %(company)s. %(n)s postings that waited for the connection are "
+                "being sent now.",
+                connected.postings_resumed,
+            )
+            % {"company": company, "n": connected.postings_resumed},
+        )
+        return redirect(home_url)
+    if connected.reconnected:
+        messages.success(request, _("Reconnected to %(company)s.") % {"company": company})
+        return redirect(home_url)
     messages.success(
         request,
-        _("Connected to %(company)s. Map your accounts below, then save.")
-        % {"company": ledger.company_name or ledger.company_id},
+        _("Connected to %(company)s. Map your accounts below, then save.") % {"company": company},
     )
     return redirect(reverse("accounting:settings", kwargs={"org_slug": organization.slug}))
 

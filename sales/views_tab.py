@@ -315,8 +315,23 @@ def order_action(request: HttpRequest) -> HttpResponse:
 def _posting_queued_message(batch) -> str:
     """What a Post click queued, in the merchant's terms: orders (or daily summaries) and the
     label costs that go with them, not a bare count of ledger documents."""
-    from accounting.models import PostingKind
+    from accounting.models import LedgerStatus, PostingKind
 
+    waiting = getattr(batch, "already_queued", 0)
+    if not batch.total and waiting:
+        if batch.ledger_connection.status == LedgerStatus.NEEDS_REAUTH:
+            return ngettext(
+                "%(n)s order already waits to be posted: %(ledger)s has to be reconnected on "
+                "the Accounting tab, then it is sent at once.",
+                "%(n)s orders already wait to be posted: %(ledger)s has to be reconnected on "
+                "the Accounting tab, then they are sent at once.",
+                waiting,
+            ) % {"n": waiting, "ledger": batch.ledger_connection.get_provider_display()}
+        return ngettext(
+            "%(n)s order is already queued for posting.",
+            "%(n)s orders are already queued for posting.",
+            waiting,
+        ) % {"n": waiting}
     kinds = dict(
         batch.postings.values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
     )

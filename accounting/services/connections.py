@@ -6,11 +6,12 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -22,10 +23,18 @@ from accounting.ledgers.base import (
     OAuthTokens,
 )
 from accounting.ledgers.registry import get_provider
-from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
+from accounting.models import (
+    LedgerConnection,
+    LedgerStatus,
+    Posting,
+    PostingEvent,
+    PostingSettings,
+    PostingState,
+)
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
 from unify.core.mail import subject_text
+from unify.core.site import site_url
 from unify.tenancy.models import Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -180,6 +189,13 @@ def ledger_oauth_pending(*, session: Any, state: str) -> dict[str, Any]:
     return pending
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerConnected:
+    connection: LedgerConnection
+    reconnected: bool  # a company this organization had connected before
+    postings_resumed: int  # postings that waited for the ledger, sent again at once
+
+
 @sensitive_variables()
 def ledger_connect(
     *,
@@ -190,12 +206,13 @@ def ledger_connect(
     redirect_uri: str,
     user=None,
     request=None,
-) -> LedgerConnection:
+) -> LedgerConnected:
     """Exchange the authorization code and store the connection (tokens encrypted).
 
     Reconnecting a company this organization connected before reuses its row, so what was
-    posted to it stays posted. Another ledger that is still connected must be disconnected
-    first: one active ledger per organization.
+    posted to it stays posted, and the postings that waited for it are sent at once (see
+    :func:`ledger_postings_resume`). Another ledger that is still connected must be
+    disconnected first: one active ledger per organization.
     """
     provider = get_provider(provider_key)
     if not company_id:
@@ -243,12 +260,17 @@ def ledger_connect(
             PostingSettings.all_orgs.get_or_create(
                 ledger_connection=connection, defaults={"organization": organization}
             )
+            resumed = 0 if created else ledger_postings_resume(connection=connection, user=user)
             audit_record(
                 action="ledger.connected" if created else "ledger.reconnected",
                 organization=organization,
                 actor=user,
                 target=connection,
-                metadata={"provider": provider_key, "company": result.company_name},
+                metadata={
+                    "provider": provider_key,
+                    "company": result.company_name,
+                    "postings_resumed": resumed,
+                },
                 request=request,
             )
     except IntegrityError:
@@ -263,7 +285,46 @@ def ledger_connect(
         logger.warning("catalog fetch after connecting ledger %s failed", connection.pk)
     else:
         posting_settings_suggest(connection=connection, catalog=catalog)
-    return connection
+    return LedgerConnected(connection=connection, reconnected=not created, postings_resumed=resumed)
+
+
+def ledger_postings_resume(*, connection: LedgerConnection, user=None) -> int:
+    """The ledger works again (reconnected): every posting waiting for it (for the
+    reconnection, or for a retry later on) is due now, and drains start when the caller's
+    transaction commits, not when the periodic sweep next comes by. Returns how many."""
+    from accounting.tasks import queue_drains
+
+    now = timezone.now()
+    pending = Posting.all_orgs.filter(
+        organization_id=connection.organization_id,
+        ledger_connection=connection,
+        status=PostingState.PENDING,
+    )
+    waiting = list(pending.filter(next_attempt_at__gt=now).values_list("pk", "attempts"))
+    if waiting:
+        pending.filter(pk__in=[pk for pk, _attempts in waiting]).update(
+            next_attempt_at=None, updated_at=now
+        )
+        message = _("Sent again at once: %(ledger)s was reconnected.") % {
+            "ledger": connection.get_provider_display()
+        }
+        PostingEvent.all_orgs.bulk_create(
+            PostingEvent(
+                organization_id=connection.organization_id,
+                posting_id=pk,
+                from_status=PostingState.PENDING,
+                to_status=PostingState.PENDING,
+                attempt=attempts,
+                message=message,
+                actor=user if getattr(user, "is_authenticated", False) else None,
+            )
+            for pk, attempts in waiting
+        )
+    count = pending.count()
+    if count:
+        organization_id, connection_id = connection.organization_id, connection.pk
+        transaction.on_commit(lambda: queue_drains(organization_id, connection_id))
+    return count
 
 
 # Account choices a bookkeeper would most likely make, by the ledger's account type and
@@ -379,15 +440,14 @@ def _tell_owners(connection: LedgerConnection) -> None:
     if not recipients:
         return
     organization = owners[0].organization
-    base = settings.UNIFY_PUBLIC_BASE_URL.rstrip("/")
-    link = f"{base}/o/{organization.slug}/accounting/" if base else ""
+    link = site_url(reverse("accounting:home", kwargs={"org_slug": organization.slug}))
     send_mail(
         subject=_("[Unify] Reconnect %(ledger)s for %(org)s")
         % {"ledger": connection.get_provider_display(), "org": subject_text(organization.name)},
         message=_(
             "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
             "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "
-            "posted are posted once the connection works again.\n%(link)s"
+            "posted are sent as soon as the connection works again:\n%(link)s"
         )
         % {
             "ledger": connection.get_provider_display(),

@@ -432,6 +432,8 @@ def posting_enqueue_orders(
             + (done_existing if ps.document_type != SaleDocumentType.DAILY_SUMMARY else 0)
         )
         batch.save(update_fields=["total", "not_eligible", "updated_at"])
+        # Not stored: what the click found already queued (waiting for the ledger, say).
+        batch.already_queued = sum(1 for p in existing if p.is_open)
         if batch.total:
             audit_record(
                 action="posting.queued",
@@ -1270,7 +1272,9 @@ def _record(
         ctx.record_later(_record_job, claim, fields, message, orders, settle)
         recorded = True  # as far as this thread knows; the writer logs a lost lease
     elif db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
-        recorded = _record_in_one_statement(claim, fields, message, orders, settle)
+        recorded = _record_in_one_statement(claim, fields, message, orders)
+        if recorded and settle:
+            late_labels_module.late_labels_settle(posting=posting, order_ids=settle)
     else:
         recorded = _record_with_orm(claim, fields, message, orders, settle)
     if not recorded:
@@ -1297,8 +1301,11 @@ def _record_job(
 ) -> None:
     """``_record``'s statement, run by a drain's writer thread."""
     faults.fault_point(faults.WRITER_BEFORE_RECORD)
-    if not _record_in_one_statement(claim, fields, message, orders, settle):
+    if not _record_in_one_statement(claim, fields, message, orders):
         _lease_lost(claim.posting)
+    elif settle:
+        # A statement of its own, after the record committed (see late_labels_settle).
+        late_labels_module.late_labels_settle(posting=claim.posting, order_ids=settle)
 
 
 def _record_with_orm(
@@ -1352,29 +1359,13 @@ WITH up AS (
     UPDATE sales_order SET posting_status = 'posted', changed_after_posting = false
     WHERE id = ANY(%(orders)s) AND organization_id = %(organization_id)s
         AND posting_status <> 'ignored' AND EXISTS (SELECT 1 FROM up)
-), settled AS (
-    -- late_labels.late_labels_settle's rule (this posting counts as posted).
-    UPDATE sales_order o SET posting_status = 'posted'
-    WHERE o.id = ANY(%(settle)s) AND o.organization_id = %(organization_id)s
-        AND o.posting_status = 'changed' AND NOT o.changed_after_posting
-        AND EXISTS (SELECT 1 FROM up)
-        AND NOT EXISTS (
-            SELECT 1 FROM accounting_posting p
-            WHERE p.organization_id = o.organization_id AND p.order_id = o.id
-                AND p.ledger_connection_id = %(ledger_id)s AND p.kind = 'shipping_cost'
-                AND p.id <> %(id)s AND p.status IN ('pending', 'in_flight', 'failed')
-        )
 )
 SELECT count(*) FROM up
 """
 
 
 def _record_in_one_statement(
-    claim: Claim,
-    fields: dict[str, Any],
-    message: str,
-    orders: list[int],
-    settle: Sequence[int] = (),
+    claim: Claim, fields: dict[str, Any], message: str, orders: list[int]
 ) -> bool:
     posting = claim.posting
     params = {
@@ -1386,8 +1377,6 @@ def _record_in_one_statement(
         "token": claim.token,
         "message": message[:2000],
         "orders": list(orders),
-        "settle": list(settle),
-        "ledger_id": posting.ledger_connection_id,
         "organization_id": posting.organization_id,
     }
     with db_connection.cursor() as cursor:
@@ -1642,14 +1631,31 @@ def _drain(
         if not claims:
             break
         ctx.prefetch([c.posting for c in claims])
-        for claim in claims:
+        for index, claim in enumerate(claims):
             if claim.posting.lease_until - margin < timezone.now():
                 continue  # another worker takes it over once the lease has run out
             posting_execute(claim=claim, ctx=ctx)
             done += 1
             if ctx.connection.status != LedgerStatus.ACTIVE:
+                _release_unsent(claims[index + 1 :])
                 return done
     return done
+
+
+def _release_unsent(claims: list[Claim]) -> None:
+    """The ledger stopped answering (access refused) with these claimed but not sent: they
+    wait like the one that found out, instead of sitting under a lease until it runs out
+    (a reconnection then sends them at once)."""
+    wait_until = timezone.now() + timedelta(minutes=5)
+    for claim in claims:
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("Waiting until the ledger is reconnected."),
+            next_attempt_at=wait_until,
+            restore_sent=True,
+            attempts_delta=-1,
+        )
 
 
 def has_due_postings(ledger_connection_id: int) -> bool:

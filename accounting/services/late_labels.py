@@ -6,8 +6,9 @@ and writes the reason into the order's audit trail, once per label. The cost its
 way of every label cost, as its own expense or bill (``_label_specs`` in the engine): queued
 at once when the ledger posts after each import, with the next run when it posts on a
 schedule, and when the merchant posts the order when posting is by hand. When the last of
-an order's label costs is recorded, the order reads "Posted" again (see the engine's
-``_record``), unless the order itself was edited meanwhile: that still needs its update.
+an order's label costs is recorded, the order reads "Posted" again
+(:func:`late_labels_settle`, called by the engine's ``_record``), unless the order itself was
+edited meanwhile: that still needs its update.
 
 ``changed_after_posting`` stays reserved for edits of the order itself (those need the sale
 updated in the ledger); a late label changes only ``posting_status``.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -141,25 +143,45 @@ def late_labels_flag(
     late = [c for c in late if c.pk not in seen]
     if not late:
         return 0
-    Order.objects.filter(
-        pk__in={c.order_id for c in late}, posting_status=OrderPostingStatus.POSTED
-    ).update(posting_status=OrderPostingStatus.CHANGED)
-    for cost in late:
-        audit_record(
-            action=AUDIT_ACTION,
-            organization=organization,
-            target=f"sales.order:{cost.order_id}",
-            metadata={
-                "shipping_cost_id": cost.pk,
-                "is_return": cost.is_return,
-                "cost": str(cost.total),
-                "currency": cost.order.currency,
-                "carrier": cost.carrier,
-                "tracking_number": cost.tracking_number,
-                "trigger": ps.trigger,
-            },
+    with transaction.atomic():
+        Order.objects.filter(
+            pk__in={c.order_id for c in late}, posting_status=OrderPostingStatus.POSTED
+        ).update(posting_status=OrderPostingStatus.CHANGED)
+        for cost in late:
+            _record_reason(organization, ps, cost)
+    # Posted meanwhile by another way in (the merchant's Post, a scheduled run) before the
+    # order was flagged: then nothing is left to wait for.
+    posted = set(
+        Posting.objects.filter(
+            ledger_connection=ledger,
+            shipping_cost_id__in=[c.pk for c in late],
+            status=PostingState.POSTED,
+        ).values_list("shipping_cost_id", flat=True)
+    )
+    if posted:
+        _settle(
+            organization_id=organization.pk,
+            ledger_connection_id=ledger.pk,
+            order_ids={c.order_id for c in late} - {c.order_id for c in late if c.pk not in posted},
         )
     return len(late)
+
+
+def _record_reason(organization: Organization, ps: PostingSettings, cost: ShippingCost) -> None:
+    audit_record(
+        action=AUDIT_ACTION,
+        organization=organization,
+        target=f"sales.order:{cost.order_id}",
+        metadata={
+            "shipping_cost_id": cost.pk,
+            "is_return": cost.is_return,
+            "cost": str(cost.total),
+            "currency": cost.order.currency,
+            "carrier": cost.carrier,
+            "tracking_number": cost.tracking_number,
+            "trigger": ps.trigger,
+        },
+    )
 
 
 _REASONS = {
@@ -201,19 +223,37 @@ def late_labels_settle(*, posting: Posting, order_ids: Sequence[int]) -> None:
     """``posting`` (a label cost) was just recorded as posted: its order, flagged for a label
     bought after posting, reads "Posted" again once no other label cost of the order waits
     or failed, unless the order itself was edited meanwhile (that still needs its update).
-    The engine's one-statement recording does the same in SQL."""
-    waiting = Posting.objects.filter(
+
+    Run as a statement of its own after the record committed: two label costs of one order
+    recorded at the same moment by two workers each see the other one posted, or the later
+    of the two checks does (a check inside the recording statement would see neither)."""
+    _settle(
+        organization_id=posting.organization_id,
         ledger_connection_id=posting.ledger_connection_id,
+        order_ids=order_ids,
+    )
+
+
+def _settle(*, organization_id: int, ledger_connection_id: int, order_ids: Iterable[int]) -> int:
+    # Unscoped managers, organization named: a drain's writer thread runs this outside the
+    # organization's scope.
+    waiting = Posting.all_orgs.filter(
+        organization_id=organization_id,
+        ledger_connection_id=ledger_connection_id,
         kind=PostingKind.SHIPPING_COST,
         order_id=OuterRef("pk"),
         status__in=SETTLE_WAITING_STATES,
-    ).exclude(pk=posting.pk)
-    Order.objects.filter(
-        pk__in=list(order_ids),
-        organization_id=posting.organization_id,
-        posting_status=OrderPostingStatus.CHANGED,
-        changed_after_posting=False,
-    ).exclude(Exists(waiting)).update(posting_status=OrderPostingStatus.POSTED)
+    )
+    return (
+        Order.all_orgs.filter(
+            pk__in=list(order_ids),
+            organization_id=organization_id,
+            posting_status=OrderPostingStatus.CHANGED,
+            changed_after_posting=False,
+        )
+        .exclude(Exists(waiting))
+        .update(posting_status=OrderPostingStatus.POSTED)
+    )
 
 
 def late_label_reason(metadata: dict) -> str:

@@ -13,15 +13,19 @@ from django.utils.translation import gettext as _
 
 from connections.models import StoreConnection
 from unify.core.mail import subject_text
+from unify.core.site import site_url
 from unify.tenancy.models import Membership, Role
 
 logger = logging.getLogger(__name__)
 
 
-def _connections_url(slug: str) -> str:
-    path = reverse("connections:list", kwargs={"org_slug": slug})
-    base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
-    return f"{base}{path}" if base else path
+def _keys_url(connection: StoreConnection, slug: str) -> str:
+    """The connection's "Update keys" page, as a link that works from a mail client."""
+    return site_url(
+        reverse(
+            "connections:update_keys", kwargs={"org_slug": slug, "connection_id": connection.pk}
+        )
+    )
 
 
 def connection_needs_credentials(*, connection: StoreConnection, reason: str = "") -> bool:
@@ -60,7 +64,7 @@ def _email_owners(connection: StoreConnection) -> None:
     context = {
         "organization": organization,
         "connection": connection,
-        "url": _connections_url(organization.slug),
+        "url": _keys_url(connection, organization.slug),
     }
     subject = _("ShipStation needs new API keys for %(name)s") % {
         "name": subject_text(connection.name)

@@ -306,21 +306,29 @@ def test_late_labels_are_flagged_and_posted_once_after_the_import_in_a_worker(
         concurrency=2,
     )
 
-    def sync_and_settle(runs: int) -> None:
+    def posted_labels() -> int:
+        return Posting.all_orgs.filter(
+            organization=org_a, kind=PostingKind.SHIPPING_COST, status=PostingState.POSTED
+        ).count()
+
+    def sync_and_settle(runs: int, *, posted_labels_at_least: int = 0) -> None:
         with org_scope(org_a.pk):
             sync_request(organization=org_a, connection=store, kind=SyncKind.MANUAL)
         assert _wait(lambda: SyncRun.all_orgs.filter(organization=org_a).count() == runs)
+        # The run's end queues the after-import step: wait for what it posts, then for quiet.
+        assert _wait(lambda: posted_labels() >= posted_labels_at_least), worker.output()[-3000:]
         assert _wait(lambda: _idle(org_a)), worker.output()[-3000:]
 
-    sync_and_settle(1)
+    sync_and_settle(1, posted_labels_at_least=1)
     order = _posted_order_with_a_label(org_a)
     with org_scope(org_a.pk):
         known = set(ShippingCost.objects.filter(order=order).values_list("pk", flat=True))
     purchases_before = len(qbo.documents("purchase"))
     assert purchases_before > 5
 
+    labels_before = posted_labels()
     _buy_late_labels(ss, order)
-    sync_and_settle(2)
+    sync_and_settle(2, posted_labels_at_least=labels_before + 2)
 
     late = _late_costs(org_a, order, known)
     assert [c.total for c in late] == [Decimal("9.15"), Decimal("6.00")]
@@ -343,6 +351,7 @@ def test_late_labels_are_flagged_and_posted_once_after_the_import_in_a_worker(
 
     # A third import and the after-import step again: nothing new, nothing twice.
     sync_and_settle(3)
+    time.sleep(3)  # room for the worker's own after-import step of that run
     with org_scope(org_a.pk):
         assert posting_after_import(org_a.pk, store.pk, None) == 0
     assert _wait(lambda: _idle(org_a))

@@ -30,7 +30,7 @@ def _clean_env(**overrides: str) -> dict[str, str]:
     read_by_settings = {
         "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "SECRET_KEY", "UNIFY_ENCRYPTION_KEYS",
         "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "UNIFY_DATA_DIR", "EMAIL_URL",
-        "CELERY_BROKER_URL", "CSRF_TRUSTED_ORIGINS",
+        "CELERY_BROKER_URL", "CSRF_TRUSTED_ORIGINS", "UNIFY_SITE_URL", "UNIFY_PUBLIC_BASE_URL",
     }  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in read_by_settings}
     env["PYTHONPATH"] = str(REPO_ROOT)
@@ -76,6 +76,43 @@ def test_production_settings_are_hardened(tmp_path):
         "django.db.backends.postgresql",
         "['unify.example.com']",
     ]  # fmt: skip
+
+
+_SITE_URL = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.UNIFY_SITE_URL)"
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "https://unify.example.com"),
+        ({"ALLOWED_HOSTS": ".example.com,unify.example.com"}, "https://example.com"),
+        ({"UNIFY_PUBLIC_BASE_URL": "https://hooks.example.com/"}, "https://hooks.example.com"),
+        ({"UNIFY_SITE_URL": "https://app.example.com/"}, "https://app.example.com"),
+    ],
+)
+def test_production_site_url_for_email_links(tmp_path, overrides, expected):
+    env = _clean_env(**{**PRODUCTION_ENV, **overrides}, UNIFY_DATA_DIR=str(tmp_path))
+    result = _run(["-c", _SITE_URL], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("value", ["http://unify.example.com", "https://*"])
+def test_production_refuses_a_site_url_that_is_not_https(tmp_path, value):
+    env = _clean_env(**PRODUCTION_ENV, UNIFY_DATA_DIR=str(tmp_path), UNIFY_SITE_URL=value)
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "UNIFY_SITE_URL must be the https address people open Unify at" in result.stderr
+
+
+def test_development_site_url_is_the_local_server(tmp_path):
+    env = _clean_env(DJANGO_SETTINGS_MODULE="unify.settings.base", UNIFY_DATA_DIR=str(tmp_path))
+    result = _run(["-c", _SITE_URL], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://127.0.0.1:8000"
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "UNIFY_ENCRYPTION_KEYS", "ALLOWED_HOSTS"])

@@ -138,3 +138,33 @@ def test_labels_fulfillments_voids_and_returns(data):
     for s in data.shipments:
         assert s.shipment_cost > ZERO
         assert s.create_date <= NOW
+
+
+def test_the_demo_account_is_what_the_readme_says():
+    """README (Quick start, Sandbox stand-ins): 6 stores, 5 active with 600 orders over 45
+    days (506 labels), and one inactive store without orders."""
+    from pathlib import Path
+
+    from sandbox import shipstation
+
+    data, _ = generate_merchant(
+        seed=shipstation.DEMO_SEED,
+        orders=shipstation.DEMO_ORDERS,
+        days=shipstation.DEMO_DAYS,
+        stores=shipstation.DEMO_STORES,
+        now=NOW,
+    )
+    active = [s for s in data.stores if s.active]
+    [inactive] = [s for s in data.stores if not s.active]
+    assert (len(data.stores), len(active), len(data.orders), len(data.shipments)) == (
+        6,
+        5,
+        600,
+        506,
+    )
+    assert inactive.store_name == "Northwind Goods (old shop)"
+    assert {o.store_id for o in data.orders} == {s.store_id for s in active}
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    assert "The demo ShipStation account has 6 stores: 5 active ones with 600 orders" in readme
+    assert "over the last 45 days (506 labels)" in readme
+    assert "600 orders over 45 days in 5 active stores, plus 1 inactive store" in readme

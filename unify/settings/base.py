@@ -396,6 +396,20 @@ UNIFY_PUBLIC_BASE_URL = env.str("UNIFY_PUBLIC_BASE_URL", default="")
 # follow-up at the window's end; each webhook token may post this many times a minute (429).
 SALES_WEBHOOK_DEBOUNCE_SECONDS = env.float("SALES_WEBHOOK_DEBOUNCE_SECONDS", default=60.0)
 SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE", default=60)
+# Where people open Unify: every link in an email starts with it (emails are read outside the
+# browser, so a link needs its scheme and host). `make run` sets it to its own address;
+# production defaults to the public base URL, else https:// and the first allowed host.
+UNIFY_SITE_URL = (
+    env.str("UNIFY_SITE_URL", default="")
+    or ("http://127.0.0.1:8000" if DEBUG else "")
+    or UNIFY_PUBLIC_BASE_URL
+    or f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+).rstrip("/")
+if not DEBUG and ("*" in UNIFY_SITE_URL or not UNIFY_SITE_URL.startswith("https://")):
+    raise ImproperlyConfigured(
+        "UNIFY_SITE_URL must be the https address people open Unify at (emails link to it), "
+        f"not {UNIFY_SITE_URL!r}."
+    )
 UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------

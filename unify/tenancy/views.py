@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from unify.core.audit import audit_events_for
 from unify.core.exceptions import DomainError
+from unify.core.site import site_url
 from unify.tenancy import selectors, services
 from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.forms import (
@@ -102,7 +103,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
                     actor_membership=request.membership,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
-                    accept_url_builder=lambda inv: request.build_absolute_uri(
+                    accept_url_builder=lambda inv: site_url(
                         reverse("invitation_accept", kwargs={"token": inv.token})
                     ),
                     request=request,

@@ -54,6 +54,8 @@ class Command(BaseCommand):
         python = sys.executable
         env = dict(os.environ)
         env.setdefault("UNIFY_DEMO", "1")
+        # Links in emails point at this server.
+        env.setdefault("UNIFY_SITE_URL", f"http://127.0.0.1:{port}")
         if not no_sandbox:
             from sandbox.shipstation import DEMO_API_KEY, DEMO_API_SECRET
 
