@@ -240,8 +240,16 @@ class OrderLine(OrgOwnedModel):
         return self.quantity * self.unit_price
 
 
+# ``advancedOptions.billToParty`` values whose labels the carrier bills to someone other than
+# the merchant (ShipStation's v1 Advanced Options model: my_account, my_other_account,
+# recipient, third_party).
+BILLED_TO_OTHERS = ("recipient", "third_party")
+
+
 class ShippingCost(OrgOwnedModel):
-    """One label bought in ShipStation (a v1 "shipment")."""
+    """One label bought in ShipStation (a v1 "shipment"). A label without an order
+    (``orderId`` null: bought in ShipStation's quick ship) has no ``order_external_id``; a
+    label billed to the recipient or a third party is kept but is not the merchant's cost."""
 
     organization = _organization_unindexed(copy_of_parents=True)
 
@@ -267,6 +275,7 @@ class ShippingCost(OrgOwnedModel):
     voided = models.BooleanField(_("voided"), default=False)
     void_date = models.DateTimeField(_("voided on"), null=True, blank=True)
     is_return = models.BooleanField(_("return label"), default=False)
+    bill_to_party = models.CharField(_("billed to"), max_length=30, blank=True)
     raw = SourceRecordField(_("source record"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     raw_hash = models.CharField(max_length=32, blank=True)
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
@@ -298,6 +307,14 @@ class ShippingCost(OrgOwnedModel):
     @property
     def total(self) -> Decimal:
         return self.cost + self.insurance
+
+    @property
+    def billed_to_others(self) -> bool:
+        return self.bill_to_party in BILLED_TO_OTHERS
+
+    @property
+    def linked_to_order(self) -> bool:
+        return bool(self.order_external_id)
 
 
 class SyncKind(models.TextChoices):

@@ -67,7 +67,7 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults
+from accounting.services import faults, labels
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
 from accounting.services.documents import (
     DocumentBuildError,
@@ -161,7 +161,7 @@ def _label_costs_for(
     organization: Organization, ps: PostingSettings, order_ids: Iterable[int]
 ) -> QuerySet:
     qs = ShippingCost.objects.filter(organization=organization, order_id__in=list(order_ids))
-    return qs.filter(voided=False).exclude(order__is_ignored=True)
+    return labels.merchant_paid(qs.filter(voided=False).exclude(order__is_ignored=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,11 +610,22 @@ def _enqueue_unposted(
             ledger_connection=ledger, kind=PostingKind.SALE, status=PostingState.POSTED
         ).values("order_id")
         late_labels = list(
-            ShippingCost.objects.filter(
-                organization=organization, voided=False, order_id__in=posted_orders
+            labels.merchant_paid(
+                ShippingCost.objects.filter(
+                    organization=organization, voided=False, order_id__in=posted_orders
+                )
             )
             .exclude(postings__ledger_connection=ledger)
             .exclude(order__is_ignored=True)
+        )
+        # Labels without an order: a shipping expense of their own.
+        late_labels += list(
+            labels.orderless_label_costs_to_post(
+                organization=organization,
+                ledger=ledger,
+                posting_settings=ps,
+                connection_id=store_connection_id,
+            )
         )
     if not order_ids and not late_labels:
         return None

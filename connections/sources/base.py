@@ -166,6 +166,9 @@ class SourceShipment:
     voided: bool
     void_date: datetime | None
     is_return: bool
+    # Who the carrier bills (``advancedOptions.billToParty``): "" or "my_account" /
+    # "my_other_account" is the merchant; "recipient" and "third_party" are not.
+    bill_to_party: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -21,6 +21,7 @@ from django.utils import timezone
 from connections.models import SourceStore
 from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
 from sales.models import (
+    BILLED_TO_OTHERS,
     ImportIssue,
     ImportIssueKind,
     Order,
@@ -210,8 +211,8 @@ def _label_totals_from_costs(
     ones still waiting for it), so the order is written once, complete. Returns the waiting
     labels' ids by order source id."""
     rows = _rows(
-        "SELECT id, order_external_id, order_id, cost, insurance, voided, is_return "
-        "FROM sales_shippingcost WHERE organization_id = %s AND connection_id = %s "
+        "SELECT id, order_external_id, order_id, cost, insurance, voided, is_return, "
+        "bill_to_party FROM sales_shippingcost WHERE organization_id = %s AND connection_id = %s "
         "AND order_external_id {ids}",
         [organization_id, connection_id],
         [i.external_id for i in items],
@@ -219,13 +220,15 @@ def _label_totals_from_costs(
     outbound: dict[str, Decimal] = {}
     returns: dict[str, Decimal] = {}
     waiting: dict[str, list[int]] = {}
-    for pk, ref, order_id, cost, insurance, voided, is_return in rows:
+    for pk, ref, order_id, cost, insurance, voided, is_return, bill_to_party in rows:
         if order_id is None:
             waiting.setdefault(ref, []).append(pk)
         if voided:
             continue
         bucket = returns if is_return else outbound
-        bucket[ref] = bucket.get(ref, ZERO) + cost + insurance
+        # A label billed to the recipient or a third party is a label, not the merchant's cost.
+        paid = ZERO if bill_to_party in BILLED_TO_OTHERS else cost + insurance
+        bucket[ref] = bucket.get(ref, ZERO) + paid
     for item in items:
         ref = item.external_id
         item.values["label_cost_total"] = outbound.get(ref, ZERO)

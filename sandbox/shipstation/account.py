@@ -336,6 +336,8 @@ class Account:
         carrier_code: str | None = None,
         service_code: str | None = None,
         is_return: bool = False,
+        bill_to_party: str | None = None,
+        ship_date: date | None = None,
     ) -> Shipment:
         order = self._order(order_id)
         label = self.generator.new_label(
@@ -347,6 +349,9 @@ class Account:
             carrier_code=carrier_code,
             service_code=service_code,
         )
+        label.bill_to_party = bill_to_party
+        if ship_date is not None:
+            label.ship_date = ship_date
         self.shipments.add(label.shipment_id, label)
         self.shipments_by_order.setdefault(order_id, []).append(label.shipment_id)
         before = self.orders.keys_of(order)
@@ -356,6 +361,40 @@ class Account:
         order.modify_date = at
         self.orders.reindex(order_id, before)
         self._order_json.pop(order_id, None)
+        return label
+
+    def add_orderless_label(
+        self,
+        *,
+        at: datetime,
+        store_id: int | None = None,
+        shipment_cost: Decimal | None = None,
+        carrier_code: str | None = None,
+        service_code: str | None = None,
+        bill_to_party: str | None = None,
+        ship_date: date | None = None,
+    ) -> Shipment:
+        """A label bought without an order (ShipStation's quick ship): ``orderId``,
+        ``orderKey`` and ``orderNumber`` are null."""
+        if not self.orders.records:
+            raise ControlError("the account needs an order to model a quick-ship label on")
+        template = next(iter(self.orders.records.values()))
+        label = self.generator.new_label(
+            template,
+            at=at,
+            items=(),
+            shipment_cost=None if shipment_cost is None else money(shipment_cost),
+            insurance_cost=ZERO,
+            carrier_code=carrier_code,
+            service_code=service_code,
+        )
+        label.order_id = label.order_key = label.order_number = None
+        label.customer_email = None
+        label.store_id = store_id if store_id is not None else template.store_id
+        label.bill_to_party = bill_to_party
+        if ship_date is not None:
+            label.ship_date = ship_date
+        self.shipments.add(label.shipment_id, label)
         return label
 
     def _labels_of(self, order_id: int) -> list[Shipment]:

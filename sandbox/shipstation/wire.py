@@ -202,7 +202,7 @@ def shipment(s: Shipment, *, include_items: bool) -> dict[str, Any]:
             "insuredValue": s.insured_value,
         },
         "advancedOptions": {
-            "billToParty": None,
+            "billToParty": s.bill_to_party,
             "billToAccount": None,
             "billToPostalCode": None,
             "billToCountryCode": None,

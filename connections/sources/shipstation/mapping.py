@@ -453,6 +453,7 @@ def _map_wire_shipment(record: RawRecord) -> SourceShipment | None:
             voided=bool(wire.voided),
             void_date=parse_timestamp(wire.voidDate),
             is_return=bool(wire.isReturnLabel),
+            bill_to_party=(advanced.billToParty or "") if advanced is not None else "",
             raw=record,
         )
     except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
@@ -483,6 +484,7 @@ def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
         voided=bool(raw.get("voided") or False),
         void_date=parse_timestamp(raw.get("voidDate")),
         is_return=bool(raw.get("isReturnLabel") or False),
+        bill_to_party=text(advanced.get("billToParty")),
         raw=_kept(raw),
     )
 
