@@ -17,6 +17,7 @@ marketplace collected and remitted itself, FBA orders and unpaid orders all show
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -374,6 +375,14 @@ class SyncRun(OrgOwnedModel):
     costs_created = models.PositiveIntegerField(_("label costs new"), default=0)
     costs_updated = models.PositiveIntegerField(_("label costs updated"), default=0)
     issues_count = models.PositiveIntegerField(_("unreadable records"), default=0)
+    # Every record read from ShipStation so far (orders and labels, unchanged ones too).
+    records_read = models.PositiveIntegerField(_("records read"), default=0)
+    # What the run waits for right now (progress display): ShipStation's rate limit until
+    # ``waiting_until``, or a retry (``waiting_attempt`` of ``waiting_attempts`` failed).
+    waiting_for = models.CharField(_("waiting for"), max_length=20, blank=True)
+    waiting_until = models.DateTimeField(null=True, blank=True)
+    waiting_attempt = models.PositiveSmallIntegerField(default=0)
+    waiting_attempts = models.PositiveSmallIntegerField(default=0)
 
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -421,6 +430,16 @@ class SyncRun(OrgOwnedModel):
     @property
     def orders_seen(self) -> int:
         return self.orders_created + self.orders_updated + self.orders_unchanged
+
+    @property
+    def wait_seconds_left(self) -> int:
+        """Whole seconds until the wait ends (0 when not waiting or past it)."""
+        if not self.waiting_for or self.waiting_until is None:
+            return 0
+        from django.utils import timezone
+
+        left = (self.waiting_until - timezone.now()).total_seconds()
+        return max(0, math.ceil(left))
 
     @property
     def progress_percent(self) -> int:
