@@ -397,6 +397,37 @@ class Account:
         self.shipments.add(label.shipment_id, label)
         return label
 
+    MERGEABLE = ("awaiting_payment", "awaiting_shipment", "on_hold")
+
+    def merge_orders(self, primary_id: int, secondary_ids: list[int], *, at: datetime) -> Order:
+        """Combine open orders as a ShipStation user does: the primary takes the others'
+        items, shipping and payment and lists them in ``mergedIds``; the others vanish (not
+        in any list, ``GET /orders/{id}`` answers 404)."""
+        primary = self._order(primary_id)
+        others = [self._order(i) for i in secondary_ids if i != primary_id]
+        if not others:
+            raise ControlError("name at least one other order to merge")
+        for order in (primary, *others):
+            if order.status not in self.MERGEABLE:
+                raise ControlError(
+                    f"order {order.order_id} is {order.status}; only open orders merge"
+                )
+        before = self.orders.keys_of(primary)
+        for other in others:
+            primary.items = [*primary.items, *other.items]
+            primary.shipping_amount = money(primary.shipping_amount + other.shipping_amount)
+            primary.amount_paid = money(primary.amount_paid + other.amount_paid)
+            self.orders.discard(other.order_id)
+            self._order_json.pop(other.order_id, None)
+            self.mismatched.pop(other.order_id, None)
+        primary.merged_or_split = True
+        primary.merged_ids = (*primary.merged_ids, *(o.order_id for o in others))
+        primary.modify_date = at
+        self._track_payment(primary, "edited")
+        self.orders.reindex(primary_id, before)
+        self._order_json.pop(primary_id, None)
+        return primary
+
     def _labels_of(self, order_id: int) -> list[Shipment]:
         return [self.shipments.records[i] for i in self.shipments_by_order.get(order_id, [])]
 

@@ -189,6 +189,11 @@ class Order:
     # An order that lists no items but has a total (a real recorded response: a shipped
     # order with ``items: []`` and ``orderTotal`` 7.0): the goods' part of that total.
     unitemised_total: Decimal | None = None
+    # Merges and splits (``advancedOptions``): the surviving order of a merge lists the
+    # orders merged into it; a split's children name their parent.
+    merged_or_split: bool = False
+    merged_ids: tuple[int, ...] = ()
+    parent_id: int | None = None
 
     @property
     def tax_amount(self) -> Decimal:

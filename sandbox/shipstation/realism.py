@@ -18,6 +18,9 @@ Sources (see ``shared/reference/shipstation-v1.md``):
   their create date, and ``advancedOptions.billToParty`` of ``recipient`` or ``third_party``
   (v1 Advanced Options model: ``my_account``, ``my_other_account``, ``recipient``,
   ``third_party``): the carrier bills someone else.
+- Merges: the orders merged into another vanish from every list and ``GET /orders/{id}``
+  answers 404; the surviving order gets ``advancedOptions.mergedOrSplit: true`` and
+  ``mergedIds`` (docs: Advanced Options model, read-only fields); only open orders merge.
 - The rate limit is a fixed window per key pair: ``X-Rate-Limit-Reset`` is "the number of
   seconds remaining until the next window begins" (ShipStation's v1 requirements page, quoted
   in joecampo/laravel-shipstation PR #19, whose trace shows Reset counting down 22, 20, ...
@@ -111,6 +114,20 @@ class RealismMixin:
             self._notify(account, "SHIP_NOTIFY", label.store_id, [label.shipment_id])
             return json_loads(account.shipment_bytes(label.shipment_id, True))
 
+    def merge_orders(
+        self, key: str, primary_id: int, secondary_ids: list[int], *, at: Any = None
+    ) -> dict[str, Any]:
+        """Merge open orders into ``primary_id`` (see ``Account.merge_orders``). ShipStation
+        sends no webhook for it (ORDER_NOTIFY is for new orders)."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            account.merge_orders(primary_id, [int(i) for i in secondary_ids], at=moment)
+            return json_loads(account.order_bytes(primary_id))
+
     def set_other_app_usage(self, key: str, requests_per_window: int) -> None:
         """Another app uses this key pair: ``requests_per_window`` of each window's budget,
         spread evenly over the window (0 stops it)."""
@@ -134,6 +151,11 @@ class RealismMixin:
             ),
             Rule("/accounts/<key>/other-app", endpoint="control_other_app", methods=["GET", "PUT"]),
             Rule("/accounts/<key>/labels", endpoint="control_orderless_label", methods=["POST"]),
+            Rule(
+                "/accounts/<key>/orders/<int:order_id>/merge",
+                endpoint="control_merge_orders",
+                methods=["POST"],
+            ),
         ]
 
     def control_poison_order(self, request: Request, key: str, order_id: int) -> Any:
@@ -165,3 +187,7 @@ class RealismMixin:
             at=body.get("at"),
         )
         return json_response(label, 201)
+
+    def control_merge_orders(self, request: Request, key: str, order_id: int) -> Any:
+        body = control_body(request)
+        return self.merge_orders(key, order_id, list(body.get("orderIds") or []), at=body.get("at"))
