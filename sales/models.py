@@ -104,6 +104,9 @@ class PostingStatus(models.TextChoices):
     IGNORED = "ignored", _("Ignored")
     # Posted, then edited in the source: the posting rules decide what happens next.
     CHANGED = "changed", _("Changed after posting")
+    # Merged into another order in the source: that order carries its lines and amounts;
+    # this one is neither posted nor counted.
+    MERGED = "merged", _("Merged into another order")
 
 
 class Order(OrgOwnedModel):
@@ -164,6 +167,17 @@ class Order(OrgOwnedModel):
     is_cancelled = models.BooleanField(_("cancelled"), default=False)
     externally_fulfilled = models.BooleanField(_("fulfilled outside ShipStation"), default=False)
     changed_after_posting = models.BooleanField(_("changed after posting"), default=False)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_orders",
+        verbose_name=_("merged into"),
+        # Rarely set and only read per order: no index to keep up on every import write.
+        db_index=False,
+        db_constraint=False,
+    )
     is_ignored = models.BooleanField(_("ignored"), default=False)
     posting_status = models.CharField(
         _("posting status"), max_length=20, choices=PostingStatus, default=PostingStatus.NOT_POSTED

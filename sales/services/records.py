@@ -219,6 +219,7 @@ class MappedOrder:
     content_hash: str
     lines_hash: str
     pk: int | None = None
+    merged_ids: tuple[str, ...] = ()  # orders merged into this one in the source
 
     def row(self) -> tuple:
         return _order_row({**self.values, **self.copy_text})
@@ -395,6 +396,7 @@ def map_order(
         raw_hash=raw_hash,
         content_hash=content_hash,
         lines_hash=lines_hash,
+        merged_ids=tuple(source.merged_ids),
     )
 
 

@@ -30,7 +30,7 @@ from sales.models import (
     PostingStatus,
     ShippingCost,
 )
-from sales.services import bulk, matching
+from sales.services import bulk, matching, merges
 from sales.services.records import (
     ZERO,
     MappedOrder,
@@ -405,6 +405,11 @@ def order_upsert_page(
         organization_id=organization_id,
         connection_id=connection_id,
         run_id=run_id,
+    )
+    merges.orders_mark_merged(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        merged={ref: item.merged_ids for ref, item in page.mapped.items() if item.merged_ids},
     )
     return result
 
