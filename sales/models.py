@@ -17,6 +17,7 @@ marketplace collected and remitted itself, FBA orders and unpaid orders all show
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -103,6 +104,9 @@ class PostingStatus(models.TextChoices):
     IGNORED = "ignored", _("Ignored")
     # Posted, then edited in the source: the posting rules decide what happens next.
     CHANGED = "changed", _("Changed after posting")
+    # Merged into another order in the source: that order carries its lines and amounts;
+    # this one is neither posted nor counted.
+    MERGED = "merged", _("Merged into another order")
 
 
 class Order(OrgOwnedModel):
@@ -163,6 +167,17 @@ class Order(OrgOwnedModel):
     is_cancelled = models.BooleanField(_("cancelled"), default=False)
     externally_fulfilled = models.BooleanField(_("fulfilled outside ShipStation"), default=False)
     changed_after_posting = models.BooleanField(_("changed after posting"), default=False)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_orders",
+        verbose_name=_("merged into"),
+        # Rarely set and only read per order: no index to keep up on every import write.
+        db_index=False,
+        db_constraint=False,
+    )
     is_ignored = models.BooleanField(_("ignored"), default=False)
     posting_status = models.CharField(
         _("posting status"), max_length=20, choices=PostingStatus, default=PostingStatus.NOT_POSTED
@@ -240,8 +255,16 @@ class OrderLine(OrgOwnedModel):
         return self.quantity * self.unit_price
 
 
+# ``advancedOptions.billToParty`` values whose labels the carrier bills to someone other than
+# the merchant (ShipStation's v1 Advanced Options model: my_account, my_other_account,
+# recipient, third_party).
+BILLED_TO_OTHERS = ("recipient", "third_party")
+
+
 class ShippingCost(OrgOwnedModel):
-    """One label bought in ShipStation (a v1 "shipment")."""
+    """One label bought in ShipStation (a v1 "shipment"). A label without an order
+    (``orderId`` null: bought in ShipStation's quick ship) has no ``order_external_id``; a
+    label billed to the recipient or a third party is kept but is not the merchant's cost."""
 
     organization = _organization_unindexed(copy_of_parents=True)
 
@@ -267,6 +290,7 @@ class ShippingCost(OrgOwnedModel):
     voided = models.BooleanField(_("voided"), default=False)
     void_date = models.DateTimeField(_("voided on"), null=True, blank=True)
     is_return = models.BooleanField(_("return label"), default=False)
+    bill_to_party = models.CharField(_("billed to"), max_length=30, blank=True)
     raw = SourceRecordField(_("source record"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     raw_hash = models.CharField(max_length=32, blank=True)
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
@@ -298,6 +322,14 @@ class ShippingCost(OrgOwnedModel):
     @property
     def total(self) -> Decimal:
         return self.cost + self.insurance
+
+    @property
+    def billed_to_others(self) -> bool:
+        return self.bill_to_party in BILLED_TO_OTHERS
+
+    @property
+    def linked_to_order(self) -> bool:
+        return bool(self.order_external_id)
 
 
 class SyncKind(models.TextChoices):
@@ -357,6 +389,14 @@ class SyncRun(OrgOwnedModel):
     costs_created = models.PositiveIntegerField(_("label costs new"), default=0)
     costs_updated = models.PositiveIntegerField(_("label costs updated"), default=0)
     issues_count = models.PositiveIntegerField(_("unreadable records"), default=0)
+    # Every record read from ShipStation so far (orders and labels, unchanged ones too).
+    records_read = models.PositiveIntegerField(_("records read"), default=0)
+    # What the run waits for right now (progress display): ShipStation's rate limit until
+    # ``waiting_until``, or a retry (``waiting_attempt`` of ``waiting_attempts`` failed).
+    waiting_for = models.CharField(_("waiting for"), max_length=20, blank=True)
+    waiting_until = models.DateTimeField(null=True, blank=True)
+    waiting_attempt = models.PositiveSmallIntegerField(default=0)
+    waiting_attempts = models.PositiveSmallIntegerField(default=0)
 
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -404,6 +444,16 @@ class SyncRun(OrgOwnedModel):
     @property
     def orders_seen(self) -> int:
         return self.orders_created + self.orders_updated + self.orders_unchanged
+
+    @property
+    def wait_seconds_left(self) -> int:
+        """Whole seconds until the wait ends (0 when not waiting or past it)."""
+        if not self.waiting_for or self.waiting_until is None:
+            return 0
+        from django.utils import timezone
+
+        left = (self.waiting_until - timezone.now()).total_seconds()
+        return max(0, math.ceil(left))
 
     @property
     def progress_percent(self) -> int:

@@ -4,13 +4,21 @@ organization explicitly and only returns its rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
-from sales.models import OPEN_SYNC_STATUSES, ImportIssue, Order, ShippingCost, SyncRun
+from sales.models import (
+    BILLED_TO_OTHERS,
+    OPEN_SYNC_STATUSES,
+    ImportIssue,
+    Order,
+    ShippingCost,
+    SyncRun,
+)
 from unify.tenancy.models import Organization, Role
 
 HISTORY_LENGTH = 10
@@ -37,13 +45,42 @@ def import_issues_for(*, organization: Organization, run: SyncRun, limit: int = 
 def unmatched_shipping_costs(
     *, organization: Organization, connection: StoreConnection | None = None
 ) -> QuerySet:
-    """Label costs (not voided) still waiting for their order."""
+    """Label costs (not voided) still waiting for their order (labels bought without an
+    order never get one: see ``orderless_label_costs``)."""
     queryset = ShippingCost.objects.filter(
         organization=organization, order__isnull=True, voided=False
-    )
+    ).exclude(order_external_id="")
     if connection is not None:
         queryset = queryset.filter(connection=connection)
     return queryset.order_by("-create_date", "-pk")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderlessLabels:
+    """A connection's labels that are not an order's own cost."""
+
+    count: int  # bought without an order, not voided, the merchant's cost
+    total: Decimal
+    billed_to_others: int  # billed to the recipient or a third party
+
+
+def orderless_label_costs(
+    *, organization: Organization, connection: StoreConnection
+) -> OrderlessLabels:
+    labels = ShippingCost.objects.filter(
+        organization=organization, connection=connection, voided=False
+    )
+    orderless = labels.filter(order_external_id="").exclude(bill_to_party__in=BILLED_TO_OTHERS)
+    total = orderless.aggregate(
+        total=Sum(
+            F("cost") + F("insurance"), output_field=DecimalField(max_digits=14, decimal_places=2)
+        )
+    )["total"]
+    return OrderlessLabels(
+        count=orderless.count(),
+        total=total or Decimal("0.00"),
+        billed_to_others=labels.filter(bill_to_party__in=BILLED_TO_OTHERS).count(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +175,9 @@ def connection_sync_panel_context(*, connection: StoreConnection, request) -> di
         "sync_runs": sync_runs_for(organization=organization, connection=connection),
         "can_sync_now": request.membership.has_role(Role.MEMBER),
     }
+    context["orderless_labels"] = orderless_label_costs(
+        organization=organization, connection=connection
+    )
     if connection.mode == ConnectionMode.SHIPPING_EXPENSE:
         unmatched = unmatched_shipping_costs(organization=organization, connection=connection)
         page = Paginator(unmatched.defer("raw"), UNMATCHED_PAGE_SIZE).get_page(

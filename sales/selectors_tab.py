@@ -422,6 +422,9 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
         counts[status] = counts.get(status, 0) + row["n"]
         if filters.posting_status and status != filters.posting_status:
             continue
+        if status == PostingStatus.MERGED and not filters.posting_status:
+            # Merged into another order, which carries its sale: counted there only.
+            continue
         totals = by_currency.setdefault(row["currency"], CurrencyTotals(row["currency"]))
         totals.orders += row["n"]
         totals.total_sales += row["total"] or ZERO

@@ -135,6 +135,16 @@ class Collection(Generic[R]):
             if key is not None:
                 self._indexes[name].insert(key, record_id)
 
+    def discard(self, record_id: int) -> R:
+        """Take a record out (it no longer exists for any query)."""
+        record = self.records.pop(record_id)
+        self._by_id.remove(record_id, record_id)
+        for name, fn in self._key_functions.items():
+            key = fn(record)
+            if key is not None:
+                self._indexes[name].remove(key, record_id)
+        return record
+
     def keys_of(self, record: R) -> dict[str, int | None]:
         """Snapshot of a record's keys; pass it to :meth:`reindex` after mutating the record."""
         return {name: fn(record) for name, fn in self._key_functions.items()}

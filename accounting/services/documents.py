@@ -41,6 +41,7 @@ from accounting.ledgers.base import (
     document_marker,
 )
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
+from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
 
 if TYPE_CHECKING:
@@ -492,29 +493,33 @@ def build_expense_document(
         else "ShipStation"
     )
     vendor_key = f"vendor:{vendor_name.casefold()}"
-    issued_on = cost.ship_date or (
-        cost.create_date.astimezone(tz).date() if cost.create_date else None
-    )
-    if issued_on is None:
-        issued_on = cost.created_at.astimezone(tz).date()
+    if cost.billed_to_others:
+        raise DocumentBuildError(
+            _("The carrier bills this label to the recipient or a third party, not to you.")
+        )
+    issued_on = label_expense_date(cost, tz)
     number = cost.order_number or (order.number if order else "")
     label = " ".join(
         part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
     )
+    if cost.linked_to_order or number:
+        label_text = _("Shipping label %(label)s for order %(number)s") % {
+            "label": label,
+            "number": number,
+        }
+        insurance_text = _("Shipping insurance for order %(number)s") % {"number": number}
+    else:
+        label_text = _("Shipping label %(label)s (not linked to an order)") % {"label": label}
+        insurance_text = _("Shipping insurance (not linked to an order)")
     lines = [
-        ExpenseLine(
-            account_id=expense_account,
-            amount=money(cost.cost),
-            description=_("Shipping label %(label)s for order %(number)s")
-            % {"label": label, "number": number},
-        )
+        ExpenseLine(account_id=expense_account, amount=money(cost.cost), description=label_text)
     ]
     if cost.insurance:
         lines.append(
             ExpenseLine(
                 account_id=expense_account,
                 amount=money(cost.insurance),
-                description=_("Shipping insurance for order %(number)s") % {"number": number},
+                description=insurance_text,
             )
         )
     doc = ExpenseDocument(

@@ -67,7 +67,7 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults
+from accounting.services import faults, labels
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
 from accounting.services.documents import (
@@ -128,9 +128,14 @@ def eligible_orders(*, organization: Organization, posting_settings: PostingSett
     """Orders the settings allow to be posted: never ignored or cancelled ones."""
     ps = posting_settings
     qs = (
-        Order.objects.filter(organization=organization, is_ignored=False, is_cancelled=False)
+        Order.objects.filter(
+            organization=organization,
+            is_ignored=False,
+            is_cancelled=False,
+            merged_into__isnull=True,
+        )
         .exclude(status__in=CANCELLED_STATUSES)
-        .exclude(posting_status=OrderPostingStatus.IGNORED)
+        .exclude(posting_status__in=(OrderPostingStatus.IGNORED, OrderPostingStatus.MERGED))
     )
     if ps.eligible_statuses:
         qs = qs.filter(status__in=ps.eligible_statuses)
@@ -147,6 +152,8 @@ def order_ineligibility(order: Order, ps: PostingSettings, tz) -> str:
         return _("The order is ignored.")
     if order.is_cancelled or order.status in CANCELLED_STATUSES:
         return _("The order is cancelled.")
+    if order.merged_into_id is not None:
+        return _("The order was merged into another order in ShipStation, which is posted.")
     if ps.eligible_statuses and order.status not in ps.eligible_statuses:
         return _("Orders with status “%(status)s” are not posted (see the posting settings).") % {
             "status": order.status
@@ -162,7 +169,7 @@ def _label_costs_for(
     organization: Organization, ps: PostingSettings, order_ids: Iterable[int]
 ) -> QuerySet:
     qs = ShippingCost.objects.filter(organization=organization, order_id__in=list(order_ids))
-    return qs.filter(voided=False).exclude(order__is_ignored=True)
+    return labels.merchant_paid(qs.filter(voided=False).exclude(order__is_ignored=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +538,11 @@ def posting_update_changed(
                 pk__in=[p.shipping_cost_id for p in postings if p.shipping_cost_id], voided=True
             ).values_list("pk", flat=True)
         )
+        merged = set(
+            Order.objects.filter(
+                pk__in=[p.order_id for p in postings if p.order_id], merged_into__isnull=False
+            ).values_list("pk", flat=True)
+        )
         for posting in postings:
             posting.revision += 1
             posting.idempotency_key = idempotency_key(
@@ -554,6 +566,8 @@ def posting_update_changed(
             )
             if posting.kind == PostingKind.SHIPPING_COST and posting.shipping_cost_id in voided:
                 message = _("Removal from the ledger queued: the label was voided.")
+            elif posting.kind == PostingKind.SALE and posting.order_id in merged:
+                message = _("Removal from the ledger queued: the order was merged.")
             else:
                 message = _("Update queued.")
             _event(posting, PostingState.POSTED, message, user=user)
@@ -616,9 +630,20 @@ def _enqueue_unposted(
     late_labels = []
     if ps.label_cost_mode != LabelCostMode.OFF:
         late_labels = list(
-            late_labels_module.unposted_label_costs(
-                organization=organization, ledger=ledger, ps=ps
+            labels.merchant_paid(
+                late_labels_module.unposted_label_costs(
+                    organization=organization, ledger=ledger, ps=ps
+                )
             ).defer("raw")
+        )
+        # Labels without an order: a shipping expense of their own.
+        late_labels += list(
+            labels.orderless_label_costs_to_post(
+                organization=organization,
+                ledger=ledger,
+                posting_settings=ps,
+                connection_id=store_connection_id,
+            )
         )
     if not order_ids and not late_labels:
         return None
@@ -645,7 +670,13 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
         ledger_connection=ledger, status=PostingState.POSTED, needs_review=False
     )
     now = timezone.now()
-    flagged = unflagged.filter(kind=PostingKind.SALE, order_id__in=changed_orders).update(
+    merged_orders = Order.objects.filter(
+        organization=organization, merged_into__isnull=False
+    ).values("pk")
+    flagged = unflagged.filter(kind=PostingKind.SALE, order_id__in=merged_orders).update(
+        needs_review=True, error=_order_merged_message(ledger), updated_at=now
+    )
+    flagged += unflagged.filter(kind=PostingKind.SALE, order_id__in=changed_orders).update(
         needs_review=True, updated_at=now
     )
     flagged += unflagged.filter(kind=PostingKind.SHIPPING_COST, shipping_cost__voided=True).update(
@@ -666,6 +697,19 @@ def _label_voided_message(ledger: LedgerConnection) -> str:
         ) % {"ledger": ledger.get_provider_display()}
     return _(
         "The label was voided after its cost was posted. Remove the expense in %(ledger)s."
+    ) % {"ledger": ledger.get_provider_display()}
+
+
+def _order_merged_message(ledger: LedgerConnection) -> str:
+    if get_provider(ledger.provider).supports_update:
+        return _(
+            "The order was merged into another order in ShipStation after it was posted; that "
+            "order carries the sale now. “Update selected in the ledger” removes this document "
+            "from %(ledger)s."
+        ) % {"ledger": ledger.get_provider_display()}
+    return _(
+        "The order was merged into another order in ShipStation after it was posted; that "
+        "order carries the sale now. Remove this document in %(ledger)s."
     ) % {"ledger": ledger.get_provider_display()}
 
 
@@ -1080,7 +1124,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             attempts_delta=-1,
         )
         return posting
-    if _is_voided_label_removal(posting):
+    if _is_voided_label_removal(posting) or _is_merged_order_removal(posting):
         _execute_removal(claim, ctx)
         return posting
     try:
@@ -1402,11 +1446,26 @@ def _is_voided_label_removal(posting: Posting) -> bool:
     )
 
 
+def _is_merged_order_removal(posting: Posting) -> bool:
+    """A sale already in the ledger (queued again by "Update in the ledger") whose order was
+    merged into another since: its document is taken out (the other order carries it)."""
+    return (
+        posting.kind == PostingKind.SALE
+        and bool(posting.external_id)
+        and posting.revision > 0
+        and posting.order_id is not None
+        and Order.objects.filter(pk=posting.order_id, merged_into__isnull=False).exists()
+    )
+
+
 def _posted_kind(posting: Posting, ps: PostingSettings) -> DocumentKind:
     """The kind of document that was posted (the settings may have changed since)."""
     try:
         return DocumentKind(str((posting.document or {}).get("kind", "")))
     except ValueError:
+        if posting.kind == PostingKind.SALE:
+            invoice = ps.document_type == SaleDocumentType.INVOICE_PAYMENT
+            return DocumentKind.INVOICE_PAYMENT if invoice else DocumentKind.SALES_RECEIPT
         bill = ps.label_cost_mode == LabelCostMode.BILL
         return DocumentKind.BILL if bill else DocumentKind.EXPENSE
 
@@ -1446,29 +1505,36 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
             _posted_kind(posting, ctx.settings), existing, idempotency_key=posting.idempotency_key
         )
     except RemovalUnsupported as exc:
-        _keep_flagged(
-            claim,
-            _(
+        if posting.kind == PostingKind.SALE:
+            message = _(
+                "The order was merged into another order, but %(ledger)s does not let Unify "
+                "remove posted documents. Remove this sale in %(ledger)s."
+            )
+        else:
+            message = _(
                 "The label was voided, but %(ledger)s does not let Unify remove posted "
                 "documents. Remove the expense in %(ledger)s."
             )
-            % {"ledger": ledger},
-            detail=str(exc),
-        )
+        _keep_flagged(claim, message % {"ledger": ledger}, detail=str(exc))
         return
     except (ProviderAuthError, ProviderRateLimited) as exc:
         _wait_for_ledger(claim, ctx, exc)
         return
     except ProviderRejected as exc:
-        _keep_flagged(
-            claim,
-            _(
+        if posting.kind == PostingKind.SALE:
+            message = _(
+                "The order was merged into another order, but %(ledger)s refused to delete "
+                "this sale: %(reason)s Remove it in %(ledger)s by hand (an invoice with a "
+                "payment needs the payment deleted first), or try the update again afterwards."
+            )
+        else:
+            message = _(
                 "The label was voided, but %(ledger)s refused to delete the expense: "
                 "%(reason)s Remove it in %(ledger)s by hand (a bill with a payment needs the "
                 "payment deleted first), or try the update again afterwards."
             )
-            % {"ledger": ledger, "reason": exc.user_message},
-            detail=str(exc),
+        _keep_flagged(
+            claim, message % {"ledger": ledger, "reason": exc.user_message}, detail=str(exc)
         )
         return
     except IntegrationError as exc:
@@ -1490,6 +1556,9 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
 
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
+    if posting.kind == PostingKind.SALE:
+        _record_merged_order_removal(claim, ledger, result)
+        return
     if result.already_removed:
         message = _(
             "Removed from %(ledger)s: the label was voided (the document was already gone)."
@@ -1514,6 +1583,44 @@ def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
             # gone and records the removal itself.
             logger.info("posting %s: lease lost before recording the removal", posting.pk)
             return
+        for key, value in fields.items():
+            setattr(posting, key, value)
+        _event(posting, PostingState.IN_FLIGHT, message)
+
+
+def _record_merged_order_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
+    """The sale of a merged order is out of the ledger: the posting is removed and the order
+    is marked merged, never to be posted again."""
+    posting = claim.posting
+    if result.already_removed:
+        message = _(
+            "Removed from %(ledger)s: the order was merged into another order (the document "
+            "was already gone)."
+        ) % {"ledger": ledger}
+    else:
+        message = _("Removed from %(ledger)s: the order was merged into another order.") % {
+            "ledger": ledger
+        }
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": PostingState.REMOVED,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "sent_at": None,
+        "answer": dict(result.answer),
+        "needs_review": False,
+        "error": message,
+        "error_detail": "",
+        "updated_at": now,
+    }
+    with transaction.atomic():
+        if not _fenced(claim).update(**fields):
+            logger.info("posting %s: lease lost before recording the removal", posting.pk)
+            return
+        Order.objects.filter(pk=posting.order_id).update(
+            posting_status=OrderPostingStatus.MERGED, changed_after_posting=False, updated_at=now
+        )
         for key, value in fields.items():
             setattr(posting, key, value)
         _event(posting, PostingState.IN_FLIGHT, message)

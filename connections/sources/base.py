@@ -137,6 +137,9 @@ class SourceOrder:
     payment_method: str = ""
     currency: str | None = None  # ShipStation v1 has none: the connection's currency applies
     store_name: str = ""  # order files name the store instead of giving an id
+    # Orders merged into this one in the source (ShipStation ``advancedOptions.mergedIds``):
+    # they no longer exist there on their own.
+    merged_ids: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -166,6 +169,9 @@ class SourceShipment:
     voided: bool
     void_date: datetime | None
     is_return: bool
+    # Who the carrier bills (``advancedOptions.billToParty``): "" or "my_account" /
+    # "my_other_account" is the merchant; "recipient" and "third_party" are not.
+    bill_to_party: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -29,6 +29,7 @@ from connections.sources.base import Page, SourceAdapter
 from sales.models import SyncPhase
 from sales.services import unreadable
 from unify.core.exceptions import ProviderRateLimited, ProviderResponseInvalid, ProviderUnavailable
+from unify.core.ratelimit import wait_listener
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class PageFetcher:
         self.renew_lease = renew_lease
         self.sleep = sleep
         self.on_wait = on_wait
+        self._budget_waited = False
 
     def listing(
         self,
@@ -118,9 +120,11 @@ class PageFetcher:
             if not in_worker_thread:
                 self.renew_lease()
             listing = self.listing(phase, since, page, page_size=page_size, until=until)
+            token = wait_listener.set(self._budget_wait)
             try:
                 fetched = next(iter(listing))
-                if failures or rate_limited:
+                if failures or rate_limited or self._budget_waited:
+                    self._budget_waited = False
                     self.on_wait(None)
                 return fetched
             except StopIteration:
@@ -155,9 +159,14 @@ class PageFetcher:
                 else:
                     self.sleep(pause)
             finally:
+                wait_listener.reset(token)
                 close = getattr(listing, "close", None)
                 if close is not None:
                     close()
+
+    def _budget_wait(self, seconds: float) -> None:
+        self.on_wait(Wait("rate_limit", seconds))
+        self._budget_waited = True
 
     def _read_around(
         self,

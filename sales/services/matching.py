@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from connections.models import ConnectionMode
-from sales.models import LabelStatus, Order, OrderSource, ShippingCost
+from sales.models import BILLED_TO_OTHERS, LabelStatus, Order, OrderSource, ShippingCost
 
 WAITING_CHUNK = 2000
 ZERO = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -50,6 +50,8 @@ def order_label_totals_refresh(*, organization_id: int, order_ids: Sequence[int]
     )
 
     def total(queryset):
+        # Labels billed to the recipient or a third party are labels, not the merchant's cost.
+        queryset = queryset.exclude(bill_to_party__in=BILLED_TO_OTHERS)
         return Coalesce(
             Subquery(
                 queryset.order_by()

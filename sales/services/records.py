@@ -219,6 +219,7 @@ class MappedOrder:
     content_hash: str
     lines_hash: str
     pk: int | None = None
+    merged_ids: tuple[str, ...] = ()  # orders merged into this one in the source
 
     def row(self) -> tuple:
         return _order_row({**self.values, **self.copy_text})
@@ -395,6 +396,7 @@ def map_order(
         raw_hash=raw_hash,
         content_hash=content_hash,
         lines_hash=lines_hash,
+        merged_ids=tuple(source.merged_ids),
     )
 
 
@@ -406,8 +408,8 @@ COST_COLUMNS = (
     "organization_id", "connection_id", "external_id", "order_id", "order_external_id",
     "order_number",
     "order_key", "store_external_id", "ship_date", "create_date", "carrier", "service",
-    "tracking_number", "cost", "insurance", "voided", "void_date", "is_return", "raw",
-    "raw_hash", "last_synced_at",
+    "tracking_number", "cost", "insurance", "voided", "void_date", "is_return",
+    "bill_to_party", "raw", "raw_hash", "last_synced_at",
 )  # fmt: skip
 
 _cost_row = operator.itemgetter(*COST_COLUMNS)
@@ -415,7 +417,8 @@ _cost_row = operator.itemgetter(*COST_COLUMNS)
 SHIPPING_COST_IMPORT_FIELDS = (
     "order_external_id", "order_number", "order_key", "store_external_id", "ship_date",
     "create_date", "carrier", "service", "tracking_number", "cost", "insurance", "voided",
-    "void_date", "is_return", "raw", "raw_hash", "last_synced_at", "updated_at",
+    "void_date", "is_return", "bill_to_party", "raw", "raw_hash", "last_synced_at",
+    "updated_at",
 )  # fmt: skip
 
 
@@ -458,6 +461,7 @@ def map_shipment(
         "voided": source.voided,
         "void_date": _aware(source.void_date, field="void date"),
         "is_return": source.is_return,
+        "bill_to_party": txt(source.bill_to_party, 30),
         "raw": raw,
         "raw_hash": raw_hash,
         "last_synced_at": synced_at,

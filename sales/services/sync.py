@@ -60,7 +60,7 @@ from sales.models import (
     SyncRun,
     SyncStatus,
 )
-from sales.services import bulk, fetching, matching, unreadable, upsert
+from sales.services import bulk, fetching, matching, progress, unreadable, upsert
 from sales.services.upsert import OrderFilter, StoreInfo
 from unify.core.exceptions import (
     DecryptionError,
@@ -450,6 +450,7 @@ class _RunExecutor:
         self.adapter_factory = adapter_factory
         self.adapter: SourceAdapter | None = None
         self.fetcher: fetching.PageFetcher | None = None
+        self.waits: progress.WaitReporter | None = None
         self._lease_renewed_at = time.monotonic()
         self.page_size = int(_setting("SALES_SYNC_PAGE_SIZE", 500))
         # The next pages are downloaded and mapped while this one is written, so that the
@@ -510,6 +511,7 @@ class _RunExecutor:
                     )
                 )
             self.adapter = self.adapter_factory(self.connection)
+            self.waits = progress.WaitReporter(self.run.pk)
             self.fetcher = fetching.PageFetcher(
                 adapter=self.adapter,
                 run_id=self.run.pk,
@@ -518,6 +520,7 @@ class _RunExecutor:
                 page_size=self.page_size,
                 renew_lease=self.renew_lease,
                 sleep=self._sleep,
+                on_wait=self.waits.report,
             )
             self.order_filter = self._order_filter()
             phases = _phases_for(self.connection)
@@ -701,17 +704,24 @@ class _RunExecutor:
                 stale, self._ahead, self._ahead_tail = list(self._ahead.values()), {}, None
                 self._ahead_generation += 1
         if future is not None:
-            while True:
-                try:
-                    return future.result(timeout=1.0)
-                except FutureTimeout:
-                    self.renew_lease()
+            return self._await(future)
         for ahead in stale:
             if not ahead.cancel():
                 # It is running: let it finish first, so two requests never share the session.
                 with contextlib.suppress(Exception):
-                    ahead.result()
+                    self._await(ahead)
         return self._fetch(*position)
+
+    def _await(self, future: Future) -> Any:
+        """The prefetch thread's result, keeping the lease and the progress display fresh
+        meanwhile (a wait it meets shows within a quarter of a second)."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except FutureTimeout:
+                self.renew_lease()
+                if self.waits is not None:
+                    self.waits.publish()
 
     def _key(self, position: tuple[str, datetime | None, int]) -> tuple[str, datetime, int]:
         phase, cursor, page_no = position
@@ -836,6 +846,10 @@ class _RunExecutor:
             run.costs_updated += result.updated
             run.issues_count += result.issues
         run.phase, run.cursor, run.next_page = next_phase, next_cursor, next_page
+        run.records_read += len(page.items) + len(page.errors)
+        run.waiting_for, run.waiting_until = "", None
+        if self.waits is not None:
+            self.waits.page_written()
         run.pages_done += 1
         run.pages_total = max(
             run.pages_total, run.pages_done + self._pages_left_estimate(phase, page, phases)

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
 from sales.models import (
+    BILLED_TO_OTHERS,
     ImportIssue,
     ImportIssueKind,
     Order,
@@ -27,7 +28,7 @@ from sales.models import (
     PostingStatus,
     ShippingCost,
 )
-from sales.services import bulk, matching
+from sales.services import bulk, matching, merges
 from sales.services.records import (
     ZERO,
     MappedOrder,
@@ -205,8 +206,8 @@ def _label_totals_from_costs(
     ones still waiting for it), so the order is written once, complete. Returns the waiting
     labels' ids by order source id."""
     rows = _rows(
-        "SELECT id, order_external_id, order_id, cost, insurance, voided, is_return "
-        "FROM sales_shippingcost WHERE organization_id = %s AND connection_id = %s "
+        "SELECT id, order_external_id, order_id, cost, insurance, voided, is_return, "
+        "bill_to_party FROM sales_shippingcost WHERE organization_id = %s AND connection_id = %s "
         "AND order_external_id {ids}",
         [organization_id, connection_id],
         [i.external_id for i in items],
@@ -214,13 +215,15 @@ def _label_totals_from_costs(
     outbound: dict[str, Decimal] = {}
     returns: dict[str, Decimal] = {}
     waiting: dict[str, list[int]] = {}
-    for pk, ref, order_id, cost, insurance, voided, is_return in rows:
+    for pk, ref, order_id, cost, insurance, voided, is_return, bill_to_party in rows:
         if order_id is None:
             waiting.setdefault(ref, []).append(pk)
         if voided:
             continue
         bucket = returns if is_return else outbound
-        bucket[ref] = bucket.get(ref, ZERO) + cost + insurance
+        # A label billed to the recipient or a third party is a label, not the merchant's cost.
+        paid = ZERO if bill_to_party in BILLED_TO_OTHERS else cost + insurance
+        bucket[ref] = bucket.get(ref, ZERO) + paid
     for item in items:
         ref = item.external_id
         item.values["label_cost_total"] = outbound.get(ref, ZERO)
@@ -397,6 +400,11 @@ def order_upsert_page(
         organization_id=organization_id,
         connection_id=connection_id,
         run_id=run_id,
+    )
+    merges.orders_mark_merged(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        merged={ref: item.merged_ids for ref, item in page.mapped.items() if item.merged_ids},
     )
     return result
 

@@ -336,6 +336,8 @@ class Account:
         carrier_code: str | None = None,
         service_code: str | None = None,
         is_return: bool = False,
+        bill_to_party: str | None = None,
+        ship_date: date | None = None,
     ) -> Shipment:
         order = self._order(order_id)
         label = self.generator.new_label(
@@ -347,6 +349,9 @@ class Account:
             carrier_code=carrier_code,
             service_code=service_code,
         )
+        label.bill_to_party = bill_to_party
+        if ship_date is not None:
+            label.ship_date = ship_date
         self.shipments.add(label.shipment_id, label)
         self.shipments_by_order.setdefault(order_id, []).append(label.shipment_id)
         before = self.orders.keys_of(order)
@@ -357,6 +362,71 @@ class Account:
         self.orders.reindex(order_id, before)
         self._order_json.pop(order_id, None)
         return label
+
+    def add_orderless_label(
+        self,
+        *,
+        at: datetime,
+        store_id: int | None = None,
+        shipment_cost: Decimal | None = None,
+        carrier_code: str | None = None,
+        service_code: str | None = None,
+        bill_to_party: str | None = None,
+        ship_date: date | None = None,
+    ) -> Shipment:
+        """A label bought without an order (ShipStation's quick ship): ``orderId``,
+        ``orderKey`` and ``orderNumber`` are null."""
+        if not self.orders.records:
+            raise ControlError("the account needs an order to model a quick-ship label on")
+        template = next(iter(self.orders.records.values()))
+        label = self.generator.new_label(
+            template,
+            at=at,
+            items=(),
+            shipment_cost=None if shipment_cost is None else money(shipment_cost),
+            insurance_cost=ZERO,
+            carrier_code=carrier_code,
+            service_code=service_code,
+        )
+        label.order_id = label.order_key = label.order_number = None
+        label.customer_email = None
+        label.store_id = store_id if store_id is not None else template.store_id
+        label.bill_to_party = bill_to_party
+        if ship_date is not None:
+            label.ship_date = ship_date
+        self.shipments.add(label.shipment_id, label)
+        return label
+
+    MERGEABLE = ("awaiting_payment", "awaiting_shipment", "on_hold")
+
+    def merge_orders(self, primary_id: int, secondary_ids: list[int], *, at: datetime) -> Order:
+        """Combine open orders as a ShipStation user does: the primary takes the others'
+        items, shipping and payment and lists them in ``mergedIds``; the others vanish (not
+        in any list, ``GET /orders/{id}`` answers 404)."""
+        primary = self._order(primary_id)
+        others = [self._order(i) for i in secondary_ids if i != primary_id]
+        if not others:
+            raise ControlError("name at least one other order to merge")
+        for order in (primary, *others):
+            if order.status not in self.MERGEABLE:
+                raise ControlError(
+                    f"order {order.order_id} is {order.status}; only open orders merge"
+                )
+        before = self.orders.keys_of(primary)
+        for other in others:
+            primary.items = [*primary.items, *other.items]
+            primary.shipping_amount = money(primary.shipping_amount + other.shipping_amount)
+            primary.amount_paid = money(primary.amount_paid + other.amount_paid)
+            self.orders.discard(other.order_id)
+            self._order_json.pop(other.order_id, None)
+            self.mismatched.pop(other.order_id, None)
+        primary.merged_or_split = True
+        primary.merged_ids = (*primary.merged_ids, *(o.order_id for o in others))
+        primary.modify_date = at
+        self._track_payment(primary, "edited")
+        self.orders.reindex(primary_id, before)
+        self._order_json.pop(primary_id, None)
+        return primary
 
     def _labels_of(self, order_id: int) -> list[Shipment]:
         return [self.shipments.records[i] for i in self.shipments_by_order.get(order_id, [])]

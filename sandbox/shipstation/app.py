@@ -28,7 +28,7 @@ from __future__ import annotations
 import hmac
 import math
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -162,6 +162,12 @@ def _page_envelope(
             "pages": math.ceil(result.total / page_size),
         },
     )
+
+
+def _parse_day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def _parse_at(value: Any) -> datetime | None:
@@ -641,8 +647,12 @@ class ShipStationSandbox(RealismMixin, StandIn):
         service_code: str | None = None,
         is_return: bool = False,
         at: datetime | None = None,
+        bill_to_party: str | None = None,
+        ship_date: date | str | None = None,
     ) -> dict[str, Any]:
-        """Buy a label for an order now: the order becomes shipped; SHIP_NOTIFY fires."""
+        """Buy a label for an order now: the order becomes shipped; SHIP_NOTIFY fires.
+        ``bill_to_party``: "recipient", "third_party", ... (the carrier bills them);
+        ``ship_date``: the date printed on the label, when not the day it is bought."""
         moment = _parse_at(at) or now_millis()
         with self.lock:
             account = self.account(key)
@@ -654,6 +664,8 @@ class ShipStationSandbox(RealismMixin, StandIn):
                 carrier_code=carrier_code,
                 service_code=service_code,
                 is_return=is_return,
+                bill_to_party=bill_to_party,
+                ship_date=_parse_day(ship_date),
             )
             self._notify(account, "SHIP_NOTIFY", label.store_id, [label.shipment_id])
             return json_loads(account.shipment_bytes(label.shipment_id, True))
@@ -785,6 +797,8 @@ class ShipStationSandbox(RealismMixin, StandIn):
             service_code=body.get("serviceCode"),
             is_return=bool(body.get("isReturnLabel", False)),
             at=_parse_at(body.get("at")),
+            bill_to_party=body.get("billToParty"),
+            ship_date=body.get("shipDate"),
         )
         return json_response(label, 201)
 

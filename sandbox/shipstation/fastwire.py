@@ -150,7 +150,9 @@ def order(o: Order) -> str:
         f'"saturdayDelivery":false,"containsAlcohol":false,"storeId":{o.store_id},'
         f'"customField1":{_s(o.custom_field1)},"customField2":{_s(o.custom_field2)},'
         f'"customField3":{_s(o.custom_field3)},"source":{_s(o.source)},'
-        f'"mergedOrSplit":false,"mergedIds":[],"parentId":null,"billToParty":null,'
+        f'"mergedOrSplit":{_b(o.merged_or_split)},'
+        f'"mergedIds":[{",".join(str(i) for i in o.merged_ids)}],'
+        f'"parentId":{_i(o.parent_id)},"billToParty":null,'
         f'"billToAccount":null,"billToPostalCode":null,"billToCountryCode":null,'
         f'"billToMyOtherAccount":null}},'
         f'"tagIds":{tags},"userId":{_s(o.user_id)},'
@@ -166,9 +168,9 @@ def shipment(s: Shipment, *, include_items: bool) -> str:
     items = "[" + ",".join(item(i, q) for i, q in s.items) + "]" if include_items else "null"
     insured = bool(s.insurance_cost)
     return (
-        f'{{"shipmentId":{s.shipment_id},"orderId":{s.order_id},"orderKey":{_esc(s.order_key)},'
+        f'{{"shipmentId":{s.shipment_id},"orderId":{_i(s.order_id)},"orderKey":{_s(s.order_key)},'
         f'"userId":{_s(s.user_id)},"customerEmail":{_s(s.customer_email)},'
-        f'"orderNumber":{_esc(s.order_number)},"createDate":{_t(s.create_date)},'
+        f'"orderNumber":{_s(s.order_number)},"createDate":{_t(s.create_date)},'
         f'"shipDate":{_d(s.ship_date)},"shipmentCost":{_m(s.shipment_cost)},'
         f'"insuranceCost":{_m(s.insurance_cost)},"trackingNumber":{_esc(s.tracking_number)},'
         f'"isReturnLabel":{_b(s.is_return_label)},"batchNumber":{_s(s.batch_number)},'
@@ -180,7 +182,8 @@ def shipment(s: Shipment, *, include_items: bool) -> str:
         f'"weight":{weight(s.weight_oz)},"dimensions":{dimensions(s.dimensions)},'
         f'"insuranceOptions":{{"provider":{_s("carrier" if insured else None)},'
         f'"insureShipment":{_b(insured)},"insuredValue":{_m(s.insured_value)}}},'
-        f'"advancedOptions":{{"billToParty":null,"billToAccount":null,"billToPostalCode":null,'
+        f'"advancedOptions":{{"billToParty":{_s(s.bill_to_party)},"billToAccount":null,'
+        f'"billToPostalCode":null,'
         f'"billToCountryCode":null,"storeId":{s.store_id}}},'
         f'"shipmentItems":{items},"labelData":null,"formData":null}}'
     )

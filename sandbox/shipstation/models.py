@@ -189,6 +189,11 @@ class Order:
     # An order that lists no items but has a total (a real recorded response: a shipped
     # order with ``items: []`` and ``orderTotal`` 7.0): the goods' part of that total.
     unitemised_total: Decimal | None = None
+    # Merges and splits (``advancedOptions``): the surviving order of a merge lists the
+    # orders merged into it; a split's children name their parent.
+    merged_or_split: bool = False
+    merged_ids: tuple[int, ...] = ()
+    parent_id: int | None = None
 
     @property
     def tax_amount(self) -> Decimal:
@@ -220,9 +225,9 @@ class Order:
 @dataclass(slots=True)
 class Shipment:
     shipment_id: int
-    order_id: int
-    order_key: str
-    order_number: str
+    order_id: int | None  # None: bought without an order (quick ship)
+    order_key: str | None
+    order_number: str | None
     store_id: int
     user_id: str | None
     customer_email: str | None
@@ -247,6 +252,9 @@ class Shipment:
     void_date: datetime | None = None
     marketplace_notified: bool = True
     notify_error_message: str | None = None
+    # Who the carrier bills: None (the merchant's account), "my_other_account", "recipient",
+    # "third_party" (ShipStation's v1 Advanced Options model).
+    bill_to_party: str | None = None
 
 
 @dataclass(slots=True)

@@ -14,6 +14,13 @@ Sources (see ``shared/reference/shipstation-v1.md``):
   ``WebRequestServices.CanSkipException``). The stand-in's "poison" knob models it: while
   an order is poisoned, every ``/orders`` page whose records include it, and ``GET
   /orders/{id}`` of it, answer 500 with the .NET error body.
+- Labels can have ``orderId: null`` (bought in quick ship, no order), a ``shipDate`` after
+  their create date, and ``advancedOptions.billToParty`` of ``recipient`` or ``third_party``
+  (v1 Advanced Options model: ``my_account``, ``my_other_account``, ``recipient``,
+  ``third_party``): the carrier bills someone else.
+- Merges: the orders merged into another vanish from every list and ``GET /orders/{id}``
+  answers 404; the surviving order gets ``advancedOptions.mergedOrSplit: true`` and
+  ``mergedIds`` (docs: Advanced Options model, read-only fields); only open orders merge.
 - The rate limit is a fixed window per key pair: ``X-Rate-Limit-Reset`` is "the number of
   seconds remaining until the next window begins" (ShipStation's v1 requirements page, quoted
   in joecampo/laravel-shipstation PR #19, whose trace shows Reset counting down 22, 20, ...
@@ -26,12 +33,13 @@ Sources (see ``shared/reference/shipstation-v1.md``):
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox.framework import RequestContext, control_body
+from sandbox.framework import RequestContext, control_body, json_loads, json_response
 
 POISON_MESSAGE = "Object reference not set to an instance of an object."
 
@@ -75,6 +83,51 @@ class RealismMixin:
             else:
                 account.poisoned.discard(order_id)
 
+    def add_orderless_label(
+        self,
+        key: str,
+        *,
+        store_id: int | None = None,
+        shipment_cost: Any = None,
+        carrier_code: str | None = None,
+        service_code: str | None = None,
+        bill_to_party: str | None = None,
+        ship_date: Any = None,
+        at: Any = None,
+    ) -> dict[str, Any]:
+        """A label bought now without an order (quick ship: ``orderId`` null); SHIP_NOTIFY."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at, _parse_day
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            label = account.add_orderless_label(
+                at=moment,
+                store_id=store_id,
+                shipment_cost=None if shipment_cost is None else Decimal(shipment_cost),
+                carrier_code=carrier_code,
+                service_code=service_code,
+                bill_to_party=bill_to_party,
+                ship_date=_parse_day(ship_date),
+            )
+            self._notify(account, "SHIP_NOTIFY", label.store_id, [label.shipment_id])
+            return json_loads(account.shipment_bytes(label.shipment_id, True))
+
+    def merge_orders(
+        self, key: str, primary_id: int, secondary_ids: list[int], *, at: Any = None
+    ) -> dict[str, Any]:
+        """Merge open orders into ``primary_id`` (see ``Account.merge_orders``). ShipStation
+        sends no webhook for it (ORDER_NOTIFY is for new orders)."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            account.merge_orders(primary_id, [int(i) for i in secondary_ids], at=moment)
+            return json_loads(account.order_bytes(primary_id))
+
     def set_other_app_usage(self, key: str, requests_per_window: int) -> None:
         """Another app uses this key pair: ``requests_per_window`` of each window's budget,
         spread evenly over the window (0 stops it)."""
@@ -97,6 +150,12 @@ class RealismMixin:
                 methods=["POST"],
             ),
             Rule("/accounts/<key>/other-app", endpoint="control_other_app", methods=["GET", "PUT"]),
+            Rule("/accounts/<key>/labels", endpoint="control_orderless_label", methods=["POST"]),
+            Rule(
+                "/accounts/<key>/orders/<int:order_id>/merge",
+                endpoint="control_merge_orders",
+                methods=["POST"],
+            ),
         ]
 
     def control_poison_order(self, request: Request, key: str, order_id: int) -> Any:
@@ -114,3 +173,21 @@ class RealismMixin:
             "requests_per_window": self.rate_limiter.other_usage(key),
             "windows": self.rate_windows(key),
         }
+
+    def control_orderless_label(self, request: Request, key: str) -> Any:
+        body = control_body(request)
+        label = self.add_orderless_label(
+            key,
+            store_id=body.get("storeId"),
+            shipment_cost=body.get("shipmentCost"),
+            carrier_code=body.get("carrierCode"),
+            service_code=body.get("serviceCode"),
+            bill_to_party=body.get("billToParty"),
+            ship_date=body.get("shipDate"),
+            at=body.get("at"),
+        )
+        return json_response(label, 201)
+
+    def control_merge_orders(self, request: Request, key: str, order_id: int) -> Any:
+        body = control_body(request)
+        return self.merge_orders(key, order_id, list(body.get("orderIds") or []), at=body.get("at"))

@@ -62,3 +62,19 @@ def connect_ledger(organization, qbo, **settings_overrides) -> LedgerConnection:
 @pytest.fixture
 def qbo_ledger(org_a, qbo, qbo_settings) -> LedgerConnection:
     return connect_ledger(org_a, qbo)
+
+
+@pytest.fixture
+def ss_account(shipstation, settings):
+    """The ShipStation stand-in wired into settings, no rate limit, one empty account (add
+    orders and labels through its handle)."""
+    from connections.sources.shipstation.client import api_key_fingerprint
+    from tests.sales.support import SS_KEY, SS_SECRET
+    from unify.core.ratelimit import shipstation_rate_limiter
+
+    settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
+    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
+    shipstation.disable_rate_limit()
+    shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
+    shipstation.add_account(SS_KEY, SS_SECRET, seed=51, orders=0, days=30, stores=2)
+    return shipstation

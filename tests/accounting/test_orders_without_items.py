@@ -15,28 +15,15 @@ from accounting.services.documents import build_sale_document, sale_amounts
 from accounting.services.engine import posting_drain
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
-from tests.sales.support import SS_KEY, SS_SECRET, make_connection
+from tests.sales.support import SS_KEY, make_connection
 from tests.sales.test_import import run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ss(shipstation, settings):
-    from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
-
-    settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
-    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
-    shipstation.disable_rate_limit()
-    shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
-    shipstation.add_account(SS_KEY, SS_SECRET, seed=51, orders=0, days=30, stores=2)
-    return shipstation
-
-
-def _import(org, ss, **order):
-    created = ss.add_order(SS_KEY, status="shipped", items=[], **order)
+def _import(org, ss_account, **order):
+    created = ss_account.add_order(SS_KEY, status="shipped", items=[], **order)
     connection = make_connection(org)
     run = run_sync(org, connection)
     assert run.status == SyncStatus.SUCCEEDED, run.error_detail
@@ -44,10 +31,12 @@ def _import(org, ss, **order):
         return Order.objects.get(external_id=str(created["orderId"])), connection, run
 
 
-def test_an_order_without_items_is_imported_with_its_total_as_its_goods(ss, org_a):
-    order, _connection, _run = _import(org_a, ss, order_total="7.00", shipping_amount="0.00")
+def test_an_order_without_items_is_imported_with_its_total_as_its_goods(ss_account, org_a):
+    order, _connection, _run = _import(
+        org_a, ss_account, order_total="7.00", shipping_amount="0.00"
+    )
 
-    wire = ss.get_order(SS_KEY, int(order.external_id))
+    wire = ss_account.get_order(SS_KEY, int(order.external_id))
     assert wire["items"] == [] and wire["orderTotal"] == Decimal("7.00")
     assert order.items_count == 0
     assert order.lines_subtotal == Decimal("7.00")
@@ -57,9 +46,9 @@ def test_an_order_without_items_is_imported_with_its_total_as_its_goods(ss, org_
         assert not order.lines.exists()
 
 
-def test_it_posts_as_one_line_on_the_default_item(ss, org_a, qbo, qbo_settings):
+def test_it_posts_as_one_line_on_the_default_item(ss_account, org_a, qbo, qbo_settings):
     order, connection, run = _import(
-        org_a, ss, order_total="12.50", shipping_amount="4.00", amount_paid="12.50"
+        org_a, ss_account, order_total="12.50", shipping_amount="4.00", amount_paid="12.50"
     )
     ledger = connect_ledger(
         org_a, qbo, trigger="after_import", default_item_id="1", item_match_sku=True,
@@ -80,10 +69,12 @@ def test_it_posts_as_one_line_on_the_default_item(ss, org_a, qbo, qbo_settings):
     assert sum(Decimal(str(line["Amount"])) for line in sales) == Decimal("12.50")
 
 
-def test_without_a_default_item_the_builder_says_what_to_set(ss, org_a, qbo, qbo_settings):
+def test_without_a_default_item_the_builder_says_what_to_set(ss_account, org_a, qbo, qbo_settings):
     from accounting.services.documents import DocumentBuildError, LedgerFacts
 
-    order, _connection, _run = _import(org_a, ss, order_total="7.00", shipping_amount="0.00")
+    order, _connection, _run = _import(
+        org_a, ss_account, order_total="7.00", shipping_amount="0.00"
+    )
     ledger = connect_ledger(org_a, qbo, default_item_id="", item_create_missing=False)
     with org_scope(org_a.pk):
         amounts = sale_amounts(order, [])

@@ -42,8 +42,9 @@ def test_member_starts_a_sync_and_sees_it_progress(client, member_of_a, org_a):
     assert run.requested_by == member_of_a.user
 
     SyncRun.all_orgs.filter(pk=run.pk).update(
-        status=SyncStatus.RUNNING, pages_done=3, pages_total=12, orders_created=1200
-    )
+        status=SyncStatus.RUNNING, pages_done=3, pages_total=12, orders_created=1200,
+        records_read=1500,
+    )  # fmt: skip
     partial = client.get(
         url("sync_progress", org_a, connection_id=connection.pk), HTTP_HX_REQUEST="true"
     )
@@ -51,7 +52,8 @@ def test_member_starts_a_sync_and_sees_it_progress(client, member_of_a, org_a):
     assert partial.status_code == 200
     assert 'hx-trigger="every 2s"' in html
     assert '<progress class="w-100" max="12" value="3"' in html
-    assert "Page 3 of about 12 · 1200 orders so far" in html
+    assert "Page 3 of about 12 · 1500 records read so far · 1200 orders" in html
+    assert 'data-testid="sync-waiting"' not in html
     assert "Sync now" not in html  # no second sync while one runs
 
     SyncRun.all_orgs.filter(pk=run.pk).update(
@@ -166,7 +168,7 @@ def test_connection_page_shows_the_import_panel(client, member_of_a, org_a):
     connection = make_connection(org_a)
     make_run(
         org_a, connection, status=SyncStatus.RUNNING, pages_done=2, pages_total=9,
-        orders_created=640,
+        orders_created=640, records_read=700,
     )  # fmt: skip
     client.force_login(member_of_a.user)
 
@@ -178,5 +180,39 @@ def test_connection_page_shows_the_import_panel(client, member_of_a, org_a):
 
     assert f'id="sync-progress-{connection.pk}"' in html
     assert 'hx-trigger="every 2s"' in html
-    assert "640 orders so far" in html
+    assert "700 records read so far · 640 orders" in html
     assert f'id="sync-history-{connection.pk}"' in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        (
+            {"waiting_for": "rate_limit", "seconds": 40},
+            "Waiting for ShipStation's rate limit (resumes in 40 s).",
+        ),
+        (
+            {"waiting_for": "retry", "waiting_attempt": 2, "waiting_attempts": 6},
+            "ShipStation answered with errors, retrying (2 of 6).",
+        ),
+    ],
+)
+def test_the_progress_says_what_a_slow_sync_waits_for(client, member_of_a, org_a, fields, text):
+    from datetime import timedelta
+
+    connection = make_connection(org_a)
+    seconds = fields.pop("seconds", 0)
+    make_run(
+        org_a, connection, status=SyncStatus.RUNNING, pages_done=1, pages_total=9,
+        records_read=500, phase="labels_created",
+        waiting_until=timezone.now() + timedelta(seconds=seconds, milliseconds=-1), **fields,
+    )  # fmt: skip
+    client.force_login(member_of_a.user)
+
+    html = client.get(
+        url("sync_progress", org_a, connection_id=connection.pk), HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert text in html
+    # Reading label pages: the records read show, though no order came yet.
+    assert "500 records read so far · 0 orders" in html

@@ -143,6 +143,8 @@ def test_summary_counts_each_posting_status_and_totals_the_filtered_orders(
         ("posted", "30.50", "5.00", "2.25", "USD", store),
         ("failed", "7.00", "1.00", "0.00", "USD", store),
         ("posted", "100.00", "9.00", "3.00", "CAD", store),
+        # Merged into another order in ShipStation: listed on its tab, not in the totals.
+        ("merged", "50.00", "4.00", "0.00", "USD", store),
     ]
     for posting, total, shipping, label, currency, st in spec:
         make_order(
@@ -161,7 +163,8 @@ def test_summary_counts_each_posting_status_and_totals_the_filtered_orders(
     content = page.content.decode()
     counts = dict(re.findall(r'id="tab-count-(\w+)" hx-swap-oob="true">(\d+)<', content))
     assert counts == {
-        "all": "5", "not_posted": "2", "posted": "2", "failed": "1", "ignored": "0", "changed": "0",
+        "all": "6", "not_posted": "2", "posted": "2", "failed": "1", "ignored": "0", "changed": "0",
+        "merged": "1",
     }  # fmt: skip
     totals = re.findall(r'data-total="(\w+)">([^<]+)<', content)
     assert totals == [
@@ -176,7 +179,7 @@ def test_summary_counts_each_posting_status_and_totals_the_filtered_orders(
         summary_url(org_a, posting="posted", store=store.pk), headers={"HX-Request": "true"}
     ).content.decode()
     counts = dict(re.findall(r'id="tab-count-(\w+)" hx-swap-oob="true">(\d+)<', filtered))
-    assert (counts["all"], counts["posted"], counts["not_posted"]) == ("4", "2", "1")
+    assert (counts["all"], counts["posted"], counts["not_posted"]) == ("5", "2", "1")
     assert re.findall(r'data-total="(\w+)">([^<]+)<', filtered)[:5] == [
         ("orders", "1"), ("sales", "100.00 CAD"), ("shipping", "9.00 CAD"),
         ("labels", "3.00 CAD"), ("margin", "6.00 CAD"),

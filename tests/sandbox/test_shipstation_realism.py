@@ -62,3 +62,32 @@ def test_poison_through_the_control_api(shipstation, account):
     assert get(shipstation, "/orders").status_code == 200
     unknown = f"{shipstation.base_url}/__sandbox__/shipstation/accounts/{KEY}/orders/1/poison"
     assert requests.post(unknown, json={}, timeout=5).status_code == 404
+
+
+def test_merged_orders_vanish_and_the_survivor_lists_them(shipstation, account):
+    line_a = {"sku": "A", "name": "A", "quantity": 1, "unitPrice": "10.00"}
+    line_b = {"sku": "B", "name": "B", "quantity": 2, "unitPrice": "4.50"}
+    survivor = shipstation.add_order(
+        KEY, status="awaiting_shipment", items=[line_a], shipping_amount="3.00"
+    )
+    merged = shipstation.add_order(
+        KEY, status="awaiting_shipment", items=[line_b], shipping_amount="2.00"
+    )
+    total_before = get_json(shipstation, "/orders", pageSize=1)["total"]
+
+    body = shipstation.merge_orders(KEY, survivor["orderId"], [merged["orderId"]])
+
+    assert body["advancedOptions"]["mergedOrSplit"] is True
+    assert body["advancedOptions"]["mergedIds"] == [merged["orderId"]]
+    assert [i["sku"] for i in body["items"]] == ["A", "B"]
+    assert body["shippingAmount"] == 5 and body["orderTotal"] == 24 and body["amountPaid"] == 24
+    assert body["modifyDate"] > survivor["modifyDate"]
+    assert get(shipstation, f"/orders/{merged['orderId']}").status_code == 404
+    listed = get_json(shipstation, "/orders", pageSize=500)
+    assert listed["total"] == total_before - 1
+    assert merged["orderId"] not in {o["orderId"] for o in listed["orders"]}
+    shipped = shipstation.add_order(KEY, status="shipped")
+    control = f"{shipstation.base_url}/__sandbox__/shipstation/accounts/{KEY}"
+    url = f"{control}/orders/{survivor['orderId']}/merge"
+    refused = requests.post(url, json={"orderIds": [shipped["orderId"]]}, timeout=5)
+    assert refused.status_code == 400 and "only open orders merge" in refused.json()["error"]

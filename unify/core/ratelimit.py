@@ -27,6 +27,7 @@ credential, never the credential.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import sqlite3
@@ -45,6 +46,13 @@ from unify.core.exceptions import ProviderRateLimited
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "unify:rl"
+
+# Called with the seconds a request of this thread will wait for the shared budget (set by
+# long-running callers, such as an import, to show the wait); waits under a second are not
+# reported.
+wait_listener: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "unify_rate_limit_wait_listener", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,11 +606,14 @@ class SlidingWindowLimiter:
         if max_wait is None:
             max_wait = 2 * budget.effective_window + 5
         waited = 0.0
+        listener = wait_listener.get()
         while True:
             wait = attempt(budget)
             if wait <= 0:
                 self.waited_seconds += waited
                 return
+            if listener is not None and wait >= 1.0:
+                listener(wait)
             if waited + wait > max_wait:
                 self.waited_seconds += waited
                 raise ProviderRateLimited(

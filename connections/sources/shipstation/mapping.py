@@ -371,6 +371,9 @@ def _map_wire_order(record: RawRecord) -> SourceOrder | None:
             amount_paid=_wire_money(wire.amountPaid),
             externally_fulfilled=bool(wire.externallyFulfilled),
             payment_method=wire.paymentMethod or "",
+            merged_ids=()
+            if advanced is None
+            else tuple(str(i) for i in advanced.mergedIds or () if i is not None),
             raw=record,
         )
     except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
@@ -425,8 +428,17 @@ def map_order(raw: Mapping[str, Any]) -> SourceOrder:
         amount_paid=money(raw.get("amountPaid"), field="amountPaid"),
         externally_fulfilled=bool(raw.get("externallyFulfilled") or False),
         payment_method=text(raw.get("paymentMethod")),
+        merged_ids=_merged_ids(advanced.get("mergedIds")),
         raw=_kept(raw),
     )
+
+
+def _merged_ids(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise MappingError("advancedOptions.mergedIds is not a list")
+    return tuple(str(v) for v in value if v is not None and str(v).strip())
 
 
 def _map_wire_shipment(record: RawRecord) -> SourceShipment | None:
@@ -453,6 +465,7 @@ def _map_wire_shipment(record: RawRecord) -> SourceShipment | None:
             voided=bool(wire.voided),
             void_date=parse_timestamp(wire.voidDate),
             is_return=bool(wire.isReturnLabel),
+            bill_to_party=(advanced.billToParty or "") if advanced is not None else "",
             raw=record,
         )
     except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
@@ -483,6 +496,7 @@ def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
         voided=bool(raw.get("voided") or False),
         void_date=parse_timestamp(raw.get("voidDate")),
         is_return=bool(raw.get("isReturnLabel") or False),
+        bill_to_party=text(advanced.get("billToParty")),
         raw=_kept(raw),
     )
 

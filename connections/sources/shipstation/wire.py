@@ -75,6 +75,8 @@ class WireItem(msgspec.Struct, kw_only=True):
 
 class WireAdvancedOptions(msgspec.Struct, kw_only=True):
     storeId: int | None = None
+    billToParty: str | None = None
+    mergedIds: list[int] | None = None
 
 
 class WireOrder(msgspec.Struct, kw_only=True):

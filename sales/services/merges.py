@@ -1,0 +1,60 @@
+"""Orders merged in ShipStation.
+
+When a merchant combines orders, ShipStation keeps one (``advancedOptions.mergedOrSplit``
+true, the others' ids in ``mergedIds``) and the others vanish: no list shows them and
+``GET /orders/{id}`` answers 404. The surviving order carries their lines and amounts, so
+each sale must be counted there once:
+
+- an order merged away that was not posted is marked "merged into #N": never posted, left
+  out of the Sales tab's totals, still listed (with the mark) so nothing silently vanishes;
+- one that was already posted keeps its posting, flagged for review: "Update in the
+  ledger" takes its document out of the ledger (the path of a label voided after posting),
+  after which it is marked merged like the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from django.db.models import Q
+from django.utils import timezone
+
+from sales.models import Order, PostingStatus
+
+POSTED = (PostingStatus.POSTED, PostingStatus.CHANGED)
+
+
+def orders_mark_merged(
+    *, organization_id: int, connection_id: int, merged: Mapping[str, Sequence[str]]
+) -> int:
+    """``merged``: surviving order source id -> the source ids merged into it. Returns how
+    many of our orders were newly marked (inside the caller's page transaction)."""
+    merged = {survivor: ids for survivor, ids in merged.items() if ids}
+    if not merged:
+        return 0
+    survivors = dict(
+        Order.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            external_id__in=list(merged),
+        ).values_list("external_id", "pk")
+    )
+    now = timezone.now()
+    marked = 0
+    for survivor, ids in merged.items():
+        survivor_pk = survivors.get(survivor)
+        if survivor_pk is None:
+            continue
+        away = Order.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            external_id__in=[i for i in ids if i != survivor],
+            merged_into__isnull=True,
+        )
+        marked += away.filter(posting_status__in=POSTED).update(
+            merged_into_id=survivor_pk, changed_after_posting=True, updated_at=now
+        )
+        marked += away.filter(~Q(posting_status__in=POSTED)).update(
+            merged_into_id=survivor_pk, posting_status=PostingStatus.MERGED, updated_at=now
+        )
+    return marked
