@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounting.models import Posting, PostingState
+from accounting.models import Posting
 from sales.models import Order
 from sandbox.qbwc import Company
-from tests.accounting.factories import ShippingCostFactory, make_order
+from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
 from tests.accounting.qbd.support import (
     catalog_run,
     connect,
@@ -71,3 +71,46 @@ def test_full_run_posts_every_sale_once_and_a_second_run_has_nothing_to_do(live_
     again = web_connector(live_server, credentials, company).run()
     assert again.status == "none"
     assert len(company.transactions("SalesReceipt")) == 7
+
+
+@pytest.mark.parametrize("cut_every", [1, 2, 3])
+def test_runs_cut_after_every_n_exchanges_then_rerun_post_each_document_once(
+    live_server, org_a, cut_every, settings
+):
+    # A run that died is not "busy" for the next one (in production: after 2 minutes idle).
+    settings.QBD_BUSY_SECONDS = 0
+    company = Company()
+    credentials = connect(org_a)
+    catalog_run(live_server, credentials, company)
+    map_settings(credentials.connection, company, document_type="invoice_payment")
+    orders = _orders(org_a, 5)
+    store = make_store_connection(org_a)
+    for order in orders[:3]:
+        ShippingCostFactory(
+            organization=org_a, connection=store, order=order, order_number=order.number
+        )
+    enqueue(org_a, orders)
+    connector = web_connector(live_server, credentials, company)
+    # Runs die after N, 2N, 3N... messages ran in QuickBooks (their answers lost), until one
+    # gets to the end: every message a dead run sent was processed by QuickBooks.
+    cuts = 0
+    for attempt in range(1, 40):
+        result = connector.run(cut_after=cut_every * attempt)
+        if result.status != "cut":
+            break
+        cuts += 1
+    assert result.status in ("", "none"), result
+    assert cuts >= 1
+    final = connector.run()
+    assert final.status == "none"
+    invoices = company.transactions("Invoice")
+    payments = company.transactions("ReceivePayment")
+    checks = company.transactions("Check")
+    assert sorted(i.ref_number for i in invoices) == sorted(f"SS-A-{1000 + i}" for i in range(5))
+    assert len(payments) == 5 and {p.applied_to for p in payments} == {i.txn_id for i in invoices}
+    assert {Decimal(p.total) for p in payments} == {Decimal("33.05")}
+    assert sorted(c.ref_number for c in checks) == sorted(f"SS-A-{1000 + i}-L" for i in range(3))
+    assert {Decimal(c.total) for c in checks} == {Decimal("7.45")}
+    assert len(company.of_kind("customer")) == 3
+    with org_scope(org_a.pk):
+        assert Counter(Posting.objects.values_list("status", flat=True)) == {"posted": 8}
