@@ -114,3 +114,34 @@ def test_runs_cut_after_every_n_exchanges_then_rerun_post_each_document_once(
     assert len(company.of_kind("customer")) == 3
     with org_scope(org_a.pk):
         assert Counter(Posting.objects.values_list("status", flat=True)) == {"posted": 8}
+
+
+def test_python_m_sandbox_qbwc_runs_an_update_from_the_qwc_file(
+    live_server, org_a, tmp_path, settings
+):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from accounting.ledgers.qbd.models import WebConnectorUser
+    from accounting.ledgers.qbd.services import qwc_file
+
+    settings.UNIFY_PUBLIC_BASE_URL = live_server.url
+    credentials = connect(org_a)
+    qwc = tmp_path / "unify.qwc"
+    qwc.write_text(qwc_file(connection=credentials.connection))
+    books = tmp_path / "books.json"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "qbwc", "--qwc", str(qwc), "--password",
+         credentials.password, "--books", str(books), "--once"],
+        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "0 document(s) posted" in done.stdout
+    assert books.exists()
+    user = WebConnectorUser.all_orgs.get(organization=org_a)
+    assert user.last_contact_at is not None and not user.catalog_requested
+    credentials.connection.refresh_from_db()
+    assert credentials.connection.company_name == "Sandbox Outdoor Supply"
+    assert {a["name"] for a in credentials.connection.catalog["accounts"]} >= {"Checking"}
