@@ -90,6 +90,8 @@ class WebConnector:
         self.timeout = timeout
         self.http = http or requests.Session()
         self.calls = 0
+        # Seconds spent waiting for the service's answers (its own time, plus loopback HTTP).
+        self.service_seconds = 0.0
 
     # -- SOAP ---------------------------------------------------------------------------------
 
@@ -101,6 +103,7 @@ class WebConnector:
             f'<{method} xmlns="{NS}">{body}</{method}></soap:Body></soap:Envelope>'
         )
         self.calls += 1
+        started = time.perf_counter()
         answer = self.http.post(
             self.url,
             data=envelope.encode("utf-8"),
@@ -110,6 +113,7 @@ class WebConnector:
             },
             timeout=self.timeout,
         )
+        self.service_seconds += time.perf_counter() - started
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         root = etree.fromstring(answer.content, parser=parser)
         fault = root.find(f".//{{{SOAP_ENV}}}Fault")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.db import connection as db_connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,7 @@ from accounting.ledgers.qbd.planner import Work, candidates_of, needs_of
 from accounting.ledgers.qbd.xmlsafe import local
 from accounting.models import LedgerConnection, Posting
 from accounting.services.connections import posting_settings_suggest
-from accounting.services.results import posting_record_result
+from accounting.services.results import LedgerAnswer, posting_record_results
 
 QUERY_OK = {qbxml.OK, qbxml.NO_MATCH, qbxml.NOT_ALL_FOUND}
 ITEM_KINDS = {
@@ -77,6 +78,30 @@ class Recorder:
         self.work = work
         self.fail = fail
         self.posted = 0
+        self._answers: list[LedgerAnswer] = []
+        self._documents: dict[int, QbdDocument] = {}
+
+    def flush(self) -> None:
+        """Write what this message changed: the documents' steps, then every posting's
+        answer together (a handful of statements for a message of 50 documents)."""
+        self.work.flush_references()
+        if self._documents:
+            with db_connection.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE qbd_qbddocument SET step = %s, txn_id = %s, edit_sequence = %s, "
+                    "payment_txn_id = %s, error = %s, updated_at = %s WHERE id = %s",
+                    [
+                        [d.step, d.txn_id, d.edit_sequence, d.payment_txn_id, d.error,
+                         timezone.now(), d.pk]
+                        for d in self._documents.values()
+                    ],
+                )  # fmt: skip
+        if self._answers:
+            changed = posting_record_results(
+                organization_id=self.work.connection.organization_id, answers=self._answers
+            )
+            self.posted += len(changed)
+        self._answers, self._documents = [], {}
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -258,7 +283,7 @@ class Recorder:
 
     def transactions(self, mapping: dict, answers: dict[str, qbxml.Answer]) -> None:
         ids = [info["posting"] for info in mapping.values()]
-        postings = Posting.objects.in_bulk(ids)
+        postings = Posting.objects.defer("document").in_bulk(ids)
         qdocs = {d.posting_id: d for d in QbdDocument.objects.filter(posting_id__in=ids)}
         for rid, info in mapping.items():
             posting, qdoc = postings.get(info["posting"]), qdocs.get(info["posting"])
@@ -321,9 +346,11 @@ class Recorder:
         qdoc.step = DocumentStep.DONE
         qdoc.txn_id = result.external_id
         qdoc.error = ""
-        qdoc.save(update_fields=["step", "txn_id", "payment_txn_id", "error", "updated_at"])
-        if posting_record_result(posting=posting, result=result, found_after_interruption=found):
-            self.posted += 1
+        qdoc.updated_at = timezone.now()
+        self._documents[qdoc.pk] = qdoc
+        self._answers.append(
+            LedgerAnswer(posting_id=posting.pk, result=result, found_after_interruption=found)
+        )
 
 
 def _needs_payment(posting: Posting) -> bool:

@@ -61,6 +61,7 @@ class Work:
     user: WebConnectorUser
     connection: LedgerConnection
     _refs: dict[str, str] | None = None
+    _new_refs: dict[str, str] | None = None
 
     @property
     def state(self) -> dict[str, Any]:
@@ -77,18 +78,37 @@ class Work:
         return self._refs
 
     def remember(self, key: str, list_id: str) -> None:
-        LedgerReference.objects.update_or_create(
-            organization_id=self.connection.organization_id,
-            ledger_connection=self.connection,
-            key=key[:300],
-            defaults={"external_id": list_id},
-        )
+        """Kept for the next documents at once; written by :meth:`flush_references`."""
         self.refs[key] = list_id
+        if self._new_refs is None:
+            self._new_refs = {}
+        self._new_refs[key[:300]] = list_id
+
+    def flush_references(self) -> None:
+        if not self._new_refs:
+            return
+        LedgerReference.objects.bulk_create(
+            [
+                LedgerReference(
+                    organization_id=self.connection.organization_id,
+                    ledger_connection=self.connection,
+                    key=key,
+                    external_id=list_id,
+                )
+                for key, list_id in self._new_refs.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["organization", "ledger_connection", "key"],
+            update_fields=["external_id", "updated_at"],
+        )
+        self._new_refs = None
 
     def forget(self, keys: list[str]) -> None:
         LedgerReference.objects.filter(ledger_connection=self.connection, key__in=keys).delete()
         for key in keys:
             self.refs.pop(key, None)
+            if self._new_refs:
+                self._new_refs.pop(key, None)
 
     @property
     def skipped(self) -> set[int]:

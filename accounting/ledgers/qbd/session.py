@@ -391,6 +391,7 @@ def receive_response_xml(ticket: str, response: str, hresult: str, message: str)
             recorder.names_add(request["map"], by_rid)
         elif kind == "txn":
             recorder.transactions(request["map"], by_rid)
+        recorder.flush()
         session.posted += recorder.posted
         percent = _percent(work)
         session.save()
