@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -472,9 +473,12 @@ def _transactions_message(work: Work, ready: list[tuple[Posting, Document, QbdDo
             qdoc.step = DocumentStep.PAYMENT_SENT if what == "payment" else DocumentStep.SENT
             qdoc.sent_at = now
             qdoc.sent_in = work.session
-        QbdDocument.objects.bulk_update(
-            [d for _p, _d, d in ready], ["step", "sent_at", "sent_in"], batch_size=500
-        )
+        with db_connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE qbd_qbddocument SET step = %s, sent_at = %s, sent_in_id = %s, "
+                "updated_at = %s WHERE id = %s",
+                [[d.step, now, work.session.pk, now, d.pk] for _p, _d, d in ready],
+            )
     work.state["request"] = {"type": "txn", "map": mapping}
     return qbxml.envelope(requests, version=work.state.get("version", qbxml.QBXML_VERSION))
 
