@@ -130,7 +130,6 @@ def seed(n: int, standin: StandIn):
     from django.utils import timezone
 
     from accounting.models import LedgerConnection, PostingSettings
-    from sales.models import Order, OrderLine
     from unify.tenancy.models import Organization
     from unify.tenancy.scoping import org_scope
 
