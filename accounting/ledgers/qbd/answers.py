@@ -30,7 +30,8 @@ from accounting.ledgers.base import (
 from accounting.ledgers.qbd import qbxml
 from accounting.ledgers.qbd.documents import document_from_json
 from accounting.ledgers.qbd.models import DocumentStep, QbdDocument
-from accounting.ledgers.qbd.planner import Work, candidates_of, needs_of
+from accounting.ledgers.qbd.needs import candidates_of, needs_of
+from accounting.ledgers.qbd.planner import Work
 from accounting.ledgers.qbd.xmlsafe import local
 from accounting.models import LedgerConnection, Posting
 from accounting.services.connections import posting_settings_suggest
