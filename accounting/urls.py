@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounting import views
 
@@ -6,6 +6,8 @@ app_name = "accounting"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # QuickBooks Desktop owns its pages (before the generic "<provider>/connect/").
+    path("qbd/", include("accounting.ledgers.qbd.urls")),
     path("<str:provider>/connect/", views.connect, name="connect"),
     path("ledgers/<int:ledger_connection_id>/test/", views.test_connection, name="test_connection"),
     path("ledgers/<int:ledger_connection_id>/disconnect/", views.disconnect, name="disconnect"),

@@ -18,6 +18,14 @@ compared with our unlimited time: when ours is far below it, a real run is bound
 limit, not by Unify. Without ``--quick`` a short run under a scaled limit with the same rate
 (50 requests per 6 s, stand-in and our limiter) confirms the achieved rate stays at it.
 
+QuickBooks Desktop (``--ledger qbd``, or ``both``, the default): the same orders are posted
+through the SOAP endpoint (Unify's WSGI app served on loopback in this process) by the Web
+Connector simulator, whose company file runs every request. Figures: documents per second
+through SOAP, Unify's own time per document (the time the simulator waited for Unify's
+answers, per document; the company file's own processing is not in it), and the Web
+Connector round trips (request messages) per 1,000 documents at ``QBD_REQUESTS_PER_MESSAGE``
+requests per message.
+
     python bench/posting.py            # N = 10,000
     python bench/posting.py --quick    # N = 500 (under a minute)
 
@@ -60,6 +68,9 @@ def bench_env(qbo_base: str) -> dict[str, str]:
         "QBO_APP_BASE_URL": qbo_base,
         "QBO_RATE_LIMIT_PER_MINUTE": "100000000",
         "PYTHONPATH": str(ROOT),
+        # The QuickBooks Desktop part serves the app itself, over plain HTTP on loopback.
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
     }
 
 
@@ -119,14 +130,12 @@ def seed(n: int, standin: StandIn):
     from django.utils import timezone
 
     from accounting.models import LedgerConnection, PostingSettings
-    from sales.models import Order, OrderLine
     from unify.tenancy.models import Organization
     from unify.tenancy.scoping import org_scope
 
     realm = standin.new_company()
     tokens = standin.tokens(realm)
     org = Organization.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:10]}")
-    rng = random.Random(7)
     now = timezone.now()
     with org_scope(org.pk):
         ledger = LedgerConnection.objects.create(
@@ -152,6 +161,20 @@ def seed(n: int, standin: StandIn):
             reconciliation_enabled=True,
             reconciliation_account_id="92",
         )
+    seed_orders(org, n)
+    return org, ledger, realm
+
+
+def seed_orders(org, n: int) -> None:
+    """``n`` shipped orders: 200 buyers, 50 SKUs, 1-3 lines, discounts, tax, shipping."""
+    from django.utils import timezone
+
+    from sales.models import Order, OrderLine
+    from unify.tenancy.scoping import org_scope
+
+    rng = random.Random(7)
+    now = timezone.now()
+    with org_scope(org.pk):
         orders, lines = [], []
         for i in range(n):
             buyer = rng.randrange(200)
@@ -207,7 +230,6 @@ def seed(n: int, standin: StandIn):
             ],
             batch_size=5000,
         )
-    return org, ledger, realm
 
 
 def post_all(org, ledger, threads: int) -> float:
@@ -261,6 +283,87 @@ def check(org, standin: StandIn, realm: str, n: int) -> None:
     del docs
 
 
+# --- QuickBooks Desktop -----------------------------------------------------------------------
+
+
+def serve_unify():
+    """Unify's WSGI app on a loopback port in this process: (base URL, stop)."""
+    from django.core.wsgi import get_wsgi_application
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server.shutdown
+
+
+QBD_ACCOUNTS = {
+    "product_income_account_id": "Merchandise Sales",
+    "shipping_income_account_id": "Shipping Income",
+    "discount_account_id": "Discounts Given",
+    "tax_liability_account_id": "Sales Tax Payable",
+    "deposit_account_id": "Undeposited Funds",
+    "reconciliation_account_id": "Reconciliation Discrepancies",
+}
+
+
+def qbd_bench(n: int) -> None:
+    from collections import Counter
+
+    from django.conf import settings
+
+    from accounting.ledgers.qbd.services import qbd_connect
+    from accounting.models import Posting, PostingSettings
+    from accounting.services import posting_enqueue_orders
+    from sales.models import Order
+    from sandbox.qbwc import Company, WebConnector
+    from unify.tenancy.models import Organization
+    from unify.tenancy.scoping import org_scope
+
+    org = Organization.objects.create(name="Bench QBD", slug=f"bench-{uuid.uuid4().hex[:10]}")
+    credentials = qbd_connect(organization=org)
+    base, stop = serve_unify()
+    try:
+        company = Company()
+        connector = WebConnector(
+            f"{base}/qbwc/", credentials.username, credentials.password, company
+        )
+        if not connector.run().finished:  # the first update reads the accounts
+            raise SystemExit("qbd: the catalog run did not finish")
+        PostingSettings.all_orgs.filter(ledger_connection=credentials.connection).update(
+            label_cost_mode="off",
+            reconciliation_enabled=True,
+            **{f: company.find("account", name).list_id for f, name in QBD_ACCOUNTS.items()},
+        )
+        seed_orders(org, n)
+        with org_scope(org.pk):
+            posting_enqueue_orders(organization=org, order_ids=Order.objects.all())
+        connector.service_seconds = 0.0
+        seen = company.requests_seen
+        started = time.perf_counter()
+        result = connector.run()
+        wall = time.perf_counter() - started
+    finally:
+        stop()
+    with org_scope(org.pk):
+        statuses = Counter(Posting.objects.values_list("status", flat=True))
+    if statuses != Counter(posted=n) or len(company.transactions("SalesReceipt")) != n:
+        raise SystemExit(f"qbd: not every order was posted once: {dict(statuses)}")
+    own_ms = connector.service_seconds * 1000 / n
+    requests_sent = company.requests_seen - seen
+    print(f"qbd_orders: {n}")
+    print(f"qbd_requests_per_message_setting: {settings.QBD_REQUESTS_PER_MESSAGE}")
+    print(f"qbd_seconds: {wall:.2f}")
+    print(f"qbd_documents_per_second_through_soap: {n / wall:.1f}")
+    print(f"qbd_company_file_seconds: {wall - connector.service_seconds:.2f}")
+    print(f"qbd_unify_ms_per_doc: {own_ms:.2f}")
+    print(f"qbd_unify_ms_per_doc_target_met: {'yes' if own_ms <= TARGET_MS else 'NO'}")
+    print(f"qbd_messages: {result.exchanges}")
+    print(f"qbd_soap_calls: {result.soap_calls}")
+    print(f"qbd_round_trips_per_1000_documents: {result.exchanges * 1000 / n:.1f}")
+    print(f"qbd_requests_per_1000_documents: {requests_sent * 1000 / n:.1f}")
+    print(f"qbd_customers_created: {len(company.of_kind('customer'))}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -268,8 +371,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 orders, no scaled-limit run")
     parser.add_argument("--orders", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--ledger", choices=("qbo", "qbd", "both"), default="both")
     args = parser.parse_args()
     n = args.orders or (500 if args.quick else 10_000)
+    if args.ledger == "qbd":
+        env = bench_env("http://127.0.0.1:9")
+        fresh_database(DB_NAME, env)
+        setup_django(env)
+        qbd_bench(n)
+        return 0
 
     proc, base = start_sandbox("QuickBooks Online")
     try:
@@ -342,6 +452,8 @@ def main() -> int:
             print(f"scaled_limit_throttled: {stats['throttled']}")
             most = stats.get("max_requests_per_minute", "n/a")
             print(f"scaled_limit_most_requests_in_60s: {most}")
+        if args.ledger == "both":
+            qbd_bench(n)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

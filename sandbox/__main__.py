@@ -1,15 +1,80 @@
-"""``python -m sandbox``: run every stand-in with its demo account until Ctrl-C."""
+"""``python -m sandbox``: run every stand-in with its demo account until Ctrl-C.
+
+``python -m sandbox qbwc --qwc unify.qwc``: play the QuickBooks Web Connector against the
+Unify that issued the ``.qwc`` file (its AppURL and UserName), with a stand-in company file
+kept in ``--books`` between runs; asks for the password once, then updates every
+``--every`` seconds (``--once`` for a single update)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import signal
+import sys
 import threading
+from pathlib import Path
 
 from sandbox import qbo, shipstation
 
 
+def qbwc_main(argv: list[str]) -> int:
+    from sandbox.qbwc import Company, SoapFault, WebConnector, read_qwc
+
+    parser = argparse.ArgumentParser(prog="python -m sandbox qbwc", description=__doc__)
+    parser.add_argument("--qwc", required=True, type=Path, help="the .qwc file from Unify")
+    parser.add_argument("--password", help="the password Unify showed (asked for if left out)")
+    parser.add_argument(
+        "--books",
+        type=Path,
+        default=Path(".data/sandbox-qbd-company.json"),
+        help="where the stand-in company file is kept (default .data/sandbox-qbd-company.json)",
+    )
+    parser.add_argument("--every", type=float, default=60.0, help="seconds between updates")
+    parser.add_argument("--once", action="store_true", help="one update, then exit")
+    args = parser.parse_args(argv)
+
+    qwc = read_qwc(args.qwc)
+    password = args.password or getpass.getpass(f"Password for {qwc['UserName']}: ")
+    company = Company.load(args.books)
+    connector = WebConnector(qwc["AppURL"], qwc["UserName"], password, company)
+    print(f"Web Connector simulator: {qwc.get('AppName', '')} at {qwc['AppURL']}", flush=True)
+    print(f"  company file: {company.name} ({args.books})", flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            result = connector.run()
+        except (OSError, SoapFault) as exc:
+            print(f"  update failed: {exc}", flush=True)
+        else:
+            args.books.parent.mkdir(parents=True, exist_ok=True)
+            company.save(args.books)
+            kinds: dict[str, int] = {}
+            for txn in company.transactions():
+                kinds[txn.kind] = kinds.get(txn.kind, 0) + 1
+            outcome = {
+                "nvu": "the user name or password was refused",
+                "none": "nothing to do",
+                "busy": "Unify is busy with another update",
+            }.get(result.status, result.close_message or "; ".join(result.errors) or "done")
+            print(
+                f"  update: {outcome} ({result.exchanges} messages); books now hold "
+                + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no transactions"),
+                flush=True,
+            )
+            if result.status == "nvu":
+                return 1
+        if args.once:
+            break
+        stop.wait(args.every)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["qbwc"]:
+        return qbwc_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     parser.add_argument(
@@ -26,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
     args = parser.parse_args(argv)
+    print(
+        "QuickBooks Desktop: connect it on the Accounting tab, download the .qwc file, then run "
+        "`python -m sandbox qbwc --qwc <file>` as its Web Connector.",
+        flush=True,
+    )
 
     ship = shipstation.start_demo(args.host, args.shipstation_port, verbose=args.verbose)
     meta = ship.account_meta(shipstation.DEMO_API_KEY)

@@ -44,6 +44,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "invitations/",  # the token in the URL is the credential
     "ledgers/",  # OAuth callbacks: state checked against the session, then membership + role
     "webhooks/",  # provider callbacks: a per-connection secret token in the path
+    "qbwc/",  # QuickBooks Web Connector SOAP: user name + password, then a session ticket
 )
 # Exact routes (the home page redirects to the user's last organization).
 PUBLIC_EXACT: tuple[str, ...] = ("",)

@@ -512,6 +512,9 @@ class LedgerProvider(abc.ABC):
         DocumentKind.SALES_RECEIPT,
         DocumentKind.INVOICE_PAYMENT,
     )
+    # A template that renders this ledger's own card on the Accounting tab ("" = the
+    # generic OAuth card); a provider with its own setup pages links to them from there.
+    card_template: ClassVar[str] = ""
 
     @abc.abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...

@@ -1302,7 +1302,14 @@ def _record(
         message = _("Found in the ledger after an interrupted attempt (%(number)s).") % {
             "number": result.number or result.external_id
         }
-    orders = covered_orders if posting.kind in (PostingKind.SALE, PostingKind.SUMMARY) else []
+    queued = status == PostingState.QUEUED
+    if queued:
+        # An asynchronous ledger answers later (accounting.services.posting_record_result):
+        # its orders are marked then, from the list kept with the posting.
+        fields["answer"] = {**fields["answer"], "orders": list(covered_orders)}
+        message = _("Queued for %(ledger)s.") % {"ledger": ctx.connection.get_provider_display()}
+    kinds_with_orders = (PostingKind.SALE, PostingKind.SUMMARY)
+    orders = covered_orders if posting.kind in kinds_with_orders and not queued else []
     if (
         posting.kind == PostingKind.SHIPPING_COST
         and posting.order_id

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "connections",
     "sales",
     "accounting",
+    "accounting.ledgers.qbd",
 ]
 # make run's commands (run_embedded, demo_setup): debug mode only, and not in the image.
 if DEBUG and importlib.util.find_spec("unify.devtools") is not None:
@@ -414,8 +415,22 @@ UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------
 UNIFY_LEDGER_PROVIDERS = env.list(
-    "UNIFY_LEDGER_PROVIDERS", default=["accounting.ledgers.qbo.provider.QboProvider"]
+    "UNIFY_LEDGER_PROVIDERS",
+    default=[
+        "accounting.ledgers.qbo.provider.QboProvider",
+        "accounting.ledgers.qbd.provider.QbdProvider",
+    ],
 )
+# QuickBooks Desktop through the Web Connector (it calls /qbwc/ on UNIFY_PUBLIC_BASE_URL).
+QBD_REQUESTS_PER_MESSAGE = env.int("QBD_REQUESTS_PER_MESSAGE", default=50)
+QBD_RUN_EVERY_MINUTES = env.int("QBD_RUN_EVERY_MINUTES", default=15)
+QBD_SESSION_IDLE_SECONDS = env.float("QBD_SESSION_IDLE_SECONDS", default=900.0)
+QBD_BUSY_SECONDS = env.float("QBD_BUSY_SECONDS", default=120.0)
+QBD_SOAP_MAX_BYTES = env.int("QBD_SOAP_MAX_BYTES", default=20 * 1024 * 1024)
+QBD_MAX_EXCHANGES_PER_SESSION = env.int("QBD_MAX_EXCHANGES_PER_SESSION", default=2000)
+QBD_AUTH_MAX_FAILURES = env.int("QBD_AUTH_MAX_FAILURES", default=10)
+QBD_AUTH_FAILURE_WINDOW_SECONDS = env.int("QBD_AUTH_FAILURE_WINDOW_SECONDS", default=900)
+QBD_QUEUE_BUDGET_SECONDS = env.float("QBD_QUEUE_BUDGET_SECONDS", default=20.0)
 # QuickBooks Online. Defaults point at Intuit; ``make run`` points them at the stand-in.
 QBO_CLIENT_ID = env.str("QBO_CLIENT_ID", default="")
 QBO_CLIENT_SECRET = env.str("QBO_CLIENT_SECRET", default="")

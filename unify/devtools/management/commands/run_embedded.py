@@ -108,6 +108,11 @@ class Command(BaseCommand):
                     f"Sandbox ShipStation keys: API Key {DEMO_API_KEY}  "
                     f"API Secret {DEMO_API_SECRET}"
                 )
+                self.stdout.write(
+                    "QuickBooks Desktop: Accounting > Connect QuickBooks Desktop, download the "
+                    ".qwc file, then run `.venv/bin/python -m sandbox qbwc --qwc <file>` as "
+                    "its Web Connector."
+                )
             self.stdout.write("Press Ctrl-C to stop everything.")
             while True:
                 for name, proc in processes.items():

@@ -42,7 +42,7 @@ def adopt(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sales", "0012_import_issue_retry"),
+        ("sales", "0015_order_merged_into"),
         ("connections", "0003_order_file_connection_and_problems"),
     ]
 
