@@ -476,7 +476,8 @@ class FixedWindowRateLimiter:
             if limit is None:
                 return RateLimitDecision(True, UNLIMITED, UNLIMITED, int(length))
             window = self._current(key, now)
-            left = window.start + length - now
+            # Rounded first: (start + 60.0) - start can be 60.000000000007, which is not 61 s.
+            left = round(window.start + length - now, 6)
             if window.count < limit:
                 window.ours += 1
                 return RateLimitDecision(True, limit, limit - window.count, max(0, math.ceil(left)))

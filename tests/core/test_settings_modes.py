@@ -109,7 +109,11 @@ def test_production_refuses_a_site_url_that_is_not_https(tmp_path, value):
 
 
 def test_development_site_url_is_the_local_server(tmp_path):
-    env = _clean_env(DJANGO_SETTINGS_MODULE="unify.settings.base", UNIFY_DATA_DIR=str(tmp_path))
+    env = _clean_env(
+        DJANGO_SETTINGS_MODULE="unify.settings.base",
+        UNIFY_DATA_DIR=str(tmp_path),
+        DJANGO_DEBUG="1",  # development is asked for (make run sets it)
+    )
     result = _run(["-c", _SITE_URL], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "http://127.0.0.1:8000"
