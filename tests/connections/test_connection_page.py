@@ -109,6 +109,9 @@ def test_label_costs_waiting_for_their_orders_are_paged_and_named_by_store(
             organization=org_a,
             connection=expense_connection,
             external_id=str(700000 + i),
+            # A label of a ShipStation order (its orderId): labels bought without an order
+            # are listed apart, as "not linked to an order".
+            order_external_id=str(900000 + i),
             order_number=f"W-{i:04d}",
             store_external_id="4401" if i % 2 else "4402",
             create_date=now - timedelta(minutes=i),

@@ -10,6 +10,12 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from accounting.ledgers.qbd.models import (
+    QbdDocument,
+    WebConnectorExchange,
+    WebConnectorSession,
+    WebConnectorUser,
+)
 from accounting.models import LedgerConnection, LedgerStatus, Posting, PostingBatch, PostingSettings
 from connections.models import OrderFileUpload
 from sales.models import ImportIssue, ShippingCost, SyncKind, SyncRun, SyncStatus
@@ -83,8 +89,46 @@ def _one_row_of(label: str, org):
             idempotency_key="k-1",
             document_number="SS-1",
         ),  # fmt: skip
+        "qbd.WebConnectorUser": lambda: _qbd_user(org, ledger),
+        "qbd.WebConnectorSession": lambda: _qbd_session(org, ledger),
+        "qbd.WebConnectorExchange": lambda: WebConnectorExchange.all_orgs.create(
+            organization=org, session=_qbd_session(org, ledger), method="authenticate"
+        ),
+        "qbd.QbdDocument": lambda: QbdDocument.all_orgs.create(
+            organization=org,
+            posting=Posting.all_orgs.create(
+                organization=org,
+                ledger_connection=ledger,
+                kind="sale",
+                source_reference="o:2",
+                idempotency_key="k-2",
+                document_number="SS-2",
+            ),
+        ),  # fmt: skip
     }
     return builders[label]()
+
+
+def _qbd_user(org, ledger):
+    return WebConnectorUser.all_orgs.create(
+        organization=org,
+        ledger_connection=ledger,
+        username=f"unify-{org.slug}",
+        password_hash="!",
+        owner_id="{00000000-0000-0000-0000-000000000001}",
+        file_id="{00000000-0000-0000-0000-000000000002}",
+    )
+
+
+def _qbd_session(org, ledger):
+    now = timezone.now()
+    return WebConnectorSession.all_orgs.create(
+        organization=org,
+        web_connector=_qbd_user(org, ledger),
+        ticket_hash=f"t-{org.slug}",
+        expires_at=now,
+        last_activity_at=now,
+    )
 
 
 @pytest.fixture
@@ -98,7 +142,7 @@ def staff_client(client):
 
 def test_every_tenant_admin_is_audited():
     models = {m._meta.label: ma for m, ma in admin.site._registry.items()}
-    assert len(TENANT_ADMINS) == 15
+    assert len(TENANT_ADMINS) == 19
     for label in TENANT_ADMINS:
         assert isinstance(models[label], TenantAuditedAdmin), label
 

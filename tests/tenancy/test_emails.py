@@ -14,6 +14,7 @@ from django.core import mail
 from connections.models import ConnectionStatus
 from tests.connections.factories import StoreConnectionFactory
 from tests.factories import MembershipFactory
+from tests.security.support import reauthenticate
 from tests.tenancy.conftest import PASSWORD
 from unify.tenancy.models import Role
 
@@ -148,6 +149,7 @@ def test_needs_new_keys_mail_links_to_the_connections_keys_page(
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_CREDENTIALS
     client.force_login(owner_of_a.user)
+    reauthenticate(client)  # the keys page asks for the password again
     page = _follow(client, keys).content.decode()
     assert "API Key" in page
 

@@ -11,9 +11,13 @@ from accounting.ledgers.qbd.models import (
     WebConnectorSession,
     WebConnectorUser,
 )
+from unify.core.admin_audit import TenantAuditedAdmin
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(TenantAuditedAdmin):
+    """Read-only, and like every tenant admin: each view written to the organization's
+    activity log."""
+
     def has_add_permission(self, request) -> bool:
         return False
 
