@@ -16,6 +16,7 @@ from django.conf import settings
 
 from unify.core.exceptions import ProviderRateLimited
 from unify.core.ratelimit import (
+    MAX_OBSERVED_PLACEHOLDERS,
     Budget,
     ConcurrencySemaphore,
     RedisBackend,
@@ -52,6 +53,21 @@ def test_provider_headers_take_budget_away_when_someone_else_uses_the_keys(backe
     assert [backend.try_acquire(key, budget) for _ in range(3)] == [0, 0, 0]
     wait = backend.try_acquire(key, budget)
     assert 0 < wait <= 20.5  # the borrowed slots come back when the provider's window resets
+
+
+def test_a_budget_far_above_the_providers_records_a_bounded_number_of_other_requests(backend, key):
+    """A limit configured at a billion (limits "off" in a benchmark) while the provider says
+    39 remain: one answer records at most MAX_OBSERVED_PLACEHOLDERS requests of other apps,
+    not a billion (in Redis that script held the server for everyone)."""
+    budget = Budget(limit=1_000_000_000, window_seconds=60)
+    backend.observe(key, budget, remaining=39, reset_seconds=30)
+    if isinstance(backend, RedisBackend):
+        recorded = backend.client.zcard(backend._keys(key)[0])
+    else:
+        with backend._tx() as db:
+            recorded = db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()[0]
+    assert recorded == MAX_OBSERVED_PLACEHOLDERS
+    assert backend.try_acquire(key, budget) == 0  # the rest of the budget is still granted
 
 
 def test_a_429_blocks_every_caller_of_the_key_until_the_reset(backend, key):

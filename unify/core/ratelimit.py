@@ -46,6 +46,10 @@ from unify.core.exceptions import ProviderRateLimited
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "unify:rl"
+# At most this many requests of other apps are recorded from one answer's headers (the same
+# bound is written into the Redis script): a budget configured far above the provider's must
+# not make one answer cost minutes.
+MAX_OBSERVED_PLACEHOLDERS = 10_000
 
 # Called with the seconds a request of this thread will wait for the shared budget (set by
 # long-running callers, such as an import, to show the wait); waits under a second are not
@@ -174,7 +178,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local ours = limit - redis.call('ZCARD', KEYS[1])
 if remaining < ours then
   local score = now + reset - window
-  for i = 1, ours - remaining do
+  -- Bounded: a budget configured far above the provider's (tests, benchmarks) must not turn
+  -- one answer into a script that holds Redis for minutes (Redis runs one script at a time).
+  for i = 1, math.min(ours - remaining, 10000) do
     redis.call('ZADD', KEYS[1], score, ARGV[5] .. ':' .. i)
   end
   redis.call('PEXPIRE', KEYS[1], window + 1000)
@@ -423,7 +429,10 @@ class SQLiteBackend:
                 at = now + reset - window
                 db.executemany(
                     "INSERT INTO hits VALUES (?, ?, ?)",
-                    [(key, at, f"p:{uuid.uuid4().hex}") for _ in range(ours - remaining)],
+                    [
+                        (key, at, f"p:{uuid.uuid4().hex}")
+                        for _ in range(min(ours - remaining, MAX_OBSERVED_PLACEHOLDERS))
+                    ],
                 )
             if remaining <= 0 and reset > 0:
                 self._block_in(db, key, now + reset)
