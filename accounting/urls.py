@@ -1,10 +1,13 @@
 from django.urls import path
 
 from accounting import views
+from accounting.ledgers.registry import ledger_url_patterns
 
 app_name = "accounting"
 
 urlpatterns = [
+    # A ledger's own pages (Xero's organisation picker), before the generic routes.
+    *ledger_url_patterns("tenant"),
     path("", views.home, name="home"),
     path("<str:provider>/connect/", views.connect, name="connect"),
     path("ledgers/<int:ledger_connection_id>/test/", views.test_connection, name="test_connection"),

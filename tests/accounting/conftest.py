@@ -62,3 +62,7 @@ def connect_ledger(organization, qbo, **settings_overrides) -> LedgerConnection:
 @pytest.fixture
 def qbo_ledger(org_a, qbo, qbo_settings) -> LedgerConnection:
     return connect_ledger(org_a, qbo)
+
+
+# The Xero stand-in's fixtures for accounting tests.
+from tests.accounting.xero_support import xero_ledger, xero_settings  # noqa: E402, F401
