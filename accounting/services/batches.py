@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
 from accounting.services import faults
+from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.documents import DocumentBuildError
 from accounting.services.engine import (
     Claim,
@@ -109,13 +110,32 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             restore_sent=True,
             attempts_delta=-1,
         )
+    elif getattr(outcome, "reached_ledger", False) and isinstance(
+        outcome, ProviderAuthError | ProviderRateLimited
+    ):
+        # The document is in the ledger (its second half, a payment, is what waits): the
+        # posting waits too, still marked sent, so the next attempt looks it up first.
+        if isinstance(outcome, ProviderAuthError):
+            ledger_mark_needs_reauth(connection_id=ctx.connection.pk)
+            ctx.connection.status = LedgerStatus.NEEDS_REAUTH
+        wait = float(getattr(outcome, "retry_after", 300.0))
+        _release(
+            claim,
+            status=PostingState.PENDING,
+            message=_("Waiting for the ledger; the document is in it, its payment is not yet."),
+            detail=str(outcome),
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+            restore_sent=False,
+            attempts_delta=-1,
+        )
     elif getattr(outcome, "daily", False):
         retry_after = float(getattr(outcome, "retry_after", 3600.0))
         _release(
             claim,
             status=PostingState.PENDING,
             message=_(
-                "%(ledger)s's daily limit of requests is spent; posting resumes when it allows."
+                "The daily limit of requests to %(ledger)s is spent; posting resumes when it "
+                "allows."
             )
             % {"ledger": ctx.connection.get_provider_display()},
             detail=str(outcome),

@@ -137,6 +137,8 @@ def observe(tenant_id: str | None, headers: Mapping[str, str]) -> None:
         budget = limiter.budget
         # Xero gives no reset time: what it counted expires a whole window from now.
         limiter.backend.observe(key, budget, int(value), budget.window_seconds)
+        if name == "day" and int(value) <= 0:
+            pause_for_day(tenant_id, budget.window_seconds)
 
 
 def throttled(tenant_id: str | None, problem: str, retry_after: float) -> None:

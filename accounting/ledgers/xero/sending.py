@@ -10,6 +10,7 @@ engine looks them up before sending them again.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from decimal import Decimal
@@ -336,17 +337,16 @@ class Batch:
             chunk = due[start : start + self.size]
             indexes = [i for i, _body in chunk]
             if self.stopped is not None:
-                self._fail(indexes, self.stopped)
+                self._fail(indexes, _reached(self.stopped))
                 continue
             key = bodies_key("pay", [self.docs[i] for i in indexes])
             try:
                 answer = self._put("Payments", [body for _i, body in chunk], key)
-            except (ProviderAuthError, ProviderRateLimited) as exc:
-                self.stopped = exc
-                self._fail(indexes, exc)
-                continue
             except IntegrationError as exc:
-                self._fail(indexes, exc)
+                if isinstance(exc, ProviderAuthError | ProviderRateLimited):
+                    self.stopped = exc
+                # The invoices are in Xero: the next attempt looks them up, never resends.
+                self._fail(indexes, _reached(exc))
                 continue
             rows = self._rows(answer, "Payments", len(chunk))
             if isinstance(rows, IntegrationError):
@@ -365,6 +365,13 @@ class Batch:
                     invoice = dict(self.rows[index])
                     invoice["_PaymentID"] = str(row.get("PaymentID", ""))
                     self.rows[index] = invoice
+
+
+def _reached(exc: IntegrationError) -> IntegrationError:
+    """``exc`` for documents Xero already holds (their payment is what failed)."""
+    marked = copy.copy(exc)
+    marked.reached_ledger = True  # type: ignore[attr-defined]
+    return marked
 
 
 def bodies_key(kind: str, docs: Sequence[Document]) -> str:
