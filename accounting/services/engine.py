@@ -893,7 +893,9 @@ class _Context:
                     key=key[:300],
                     external_id=value,
                 )
-                for key, value in new.items()
+                # In key order: two drains inserting overlapping keys then wait for each
+                # other instead of deadlocking on the unique index.
+                for key, value in sorted(new.items())
             ],
             ignore_conflicts=True,
         )

@@ -206,3 +206,21 @@ def test_remaining_day_header_pauses_before_xero_refuses(owner_client, org_a, xe
     assert (
         'id="posting-paused"' in owner_client.get(f"/o/{org_a.slug}/accounting/").content.decode()
     )
+
+
+def test_remaining_headers_align_the_count_but_never_a_limiter_turned_off(xero_settings):
+    import redis
+    from django.conf import settings
+
+    from accounting.ledgers.xero import limits
+
+    key = f"unify:rl:{limits.minute_key(T)}:log"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limits.observe(T, {"X-MinLimit-Remaining": "5"})
+    assert client.zcard(key) == 55  # Xero counted 55 we did not: they now count here too
+    limits.reset(T)
+    # A limiter turned off (a budget beyond any of Xero's) is never aligned: aligning it
+    # would record a million requests in one step and hold Redis meanwhile.
+    xero_settings.XERO_RATE_LIMIT_PER_MINUTE = 1_000_000
+    limits.observe(T, {"X-MinLimit-Remaining": "5"})
+    assert client.zcard(key) == 0

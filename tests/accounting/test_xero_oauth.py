@@ -335,3 +335,46 @@ def test_two_organizations_in_one_process_never_mix_tokens(xero, xero_settings):
         assert numbers == sorted(f"SS-{org.pk}-{i}" for i in range(12))
         with org_scope(org.pk):
             assert set(Posting.objects.values_list("status", flat=True)) == {"posted"}
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_error_page_and_report_of_the_callback_show_no_code_or_token(
+    owner_of_a, org_a, xero, xero_settings, monkeypatch, caplog, debug
+):
+    """A crash while the callback holds the code and the fresh tokens (the first API call
+    with them): neither the debug page nor the report for the admins shows any of them."""
+    from django.test import Client
+    from django.views.debug import get_exception_reporter_class
+    from xero_python import rest
+
+    client = Client(raise_request_exception=False)
+    client.force_login(owner_of_a.user)
+    location = _consent(xero, _start(client, org_a))
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    real = rest.RESTClientObject.request
+
+    def crash_on_api(self, method, url, *args, **kwargs):
+        if "/api.xro/" in url or "onnections" in url:
+            raise RuntimeError("crash while calling Xero")
+        return real(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(rest.RESTClientObject, "request", crash_on_api)
+    xero_settings.DEBUG = debug
+    caplog.set_level(logging.ERROR, logger="django.request")
+
+    response = _back(client, location)
+
+    assert response.status_code == 500
+    access = list(xero.identity.access_tokens)
+    refresh = [g.refresh_token for g in xero.identity.grants.values()]
+    assert len(access) == 1 and len(refresh) == 1  # the code was exchanged
+    secrets = [code, *(token[-40:] for token in access), *refresh]
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    reporter = get_exception_reporter_class(record.request)(
+        record.request, *record.exc_info, is_email=not debug
+    )
+    text, html = reporter.get_traceback_text(), reporter.get_traceback_html()
+    shown = [response.content.decode(), text, html]
+    assert "crash while calling Xero" in text and "/ledgers/xero/callback/" in text
+    assert [s for s in secrets if any(s in page for page in shown)] == []
+    assert not LedgerConnection.all_orgs.filter(organization=org_a).exists()

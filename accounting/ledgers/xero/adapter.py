@@ -94,15 +94,15 @@ class XeroAdapter(LedgerAdapter):
     def _error(self, cls: type[IntegrationError], message: str, **kwargs: Any) -> IntegrationError:
         return cls(message, provider=PROVIDER, connection_id=self.connection_id, **kwargs)
 
-    def _rejected(self, what: str, errors: list[str]) -> ProviderRejected:
-        text = " ".join(e for e in errors if e) or _("no reason given")
+    def _rejected(self, template: str, errors: list[str], **params: str) -> ProviderRejected:
+        """Xero refused something: ``template`` (translated, with ``%(reason)s``) names it."""
+        reason = " ".join(e for e in errors if e) or _("no reason given")
+        message = (template % {**params, "reason": reason})[:1000]
         return self._error(
             ProviderRejected,
-            f"xero {what}: {text}",
+            f"xero: {message}",
             field_errors={"ValidationErrors": errors},
-            user_message=(_("Xero refused %(what)s: %(reason)s") % {"what": what, "reason": text})[
-                :1000
-            ],
+            user_message=message,
         )
 
     def _body(self, answer: Answer, collection: str) -> list[dict[str, Any]]:
@@ -115,7 +115,11 @@ class XeroAdapter(LedgerAdapter):
                 if isinstance(e, dict)
                 for m in _messages(e)
             ]
-            raise self._rejected(collection, errors or [str((answer.body or {}).get("Message"))])
+            raise self._rejected(
+                _("Xero refused the request for %(collection)s: %(reason)s"),
+                errors or [str((answer.body or {}).get("Message"))],
+                collection=collection,
+            )
         return [r for r in answer.body.get(collection) or [] if isinstance(r, dict)]
 
     # -- company, catalog ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
@@ -128,7 +129,7 @@ def _oauth_failure(exc: Exception, what: str, connection_id: int | None) -> Inte
             provider=PROVIDER,
             connection_id=connection_id,
             status_code=status,
-            user_message="Xero no longer accepts Unify's access. Reconnect Xero.",
+            user_message=_("Xero no longer accepts Unify's access. Reconnect Xero."),
         )
     return ProviderUnavailable(
         f"xero {what}: {f'HTTP {status}' if status else type(exc).__name__}",
@@ -187,7 +188,7 @@ def refresh_tokens(tokens: OAuthTokens, *, connection_id: int | None = None) -> 
             provider=PROVIDER,
             connection_id=connection_id,
             status_code=401,
-            user_message="Xero no longer accepts Unify's access. Reconnect Xero.",
+            user_message=_("Xero no longer accepts Unify's access. Reconnect Xero."),
         )
     return token_request(
         {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
@@ -266,6 +267,7 @@ class XeroSession:
     def _error(self, cls: type[IntegrationError], message: str, **kwargs: Any) -> IntegrationError:
         return cls(message, provider=PROVIDER, connection_id=self.connection_id, **kwargs)
 
+    @sensitive_variables()
     def call(
         self,
         what: str,
@@ -333,15 +335,17 @@ class XeroSession:
                 ProviderAuthError,
                 f"xero {what}: HTTP 401 after a token refresh",
                 status_code=401,
-                user_message="Xero no longer accepts Unify's access. Reconnect Xero.",
+                user_message=_("Xero no longer accepts Unify's access. Reconnect Xero."),
             )
         if status == 403:
             return self._error(
                 ProviderAuthError,
                 f"xero {what}: HTTP 403 (organisation not connected)",
                 status_code=403,
-                user_message="Xero no longer lets Unify reach this organisation. Reconnect "
-                "Xero and choose it again.",
+                user_message=_(
+                    "Xero no longer lets Unify reach this organisation. Reconnect Xero and "
+                    "choose it again."
+                ),
             )
         if status == 429:
             problem, wait = _problem(exc)

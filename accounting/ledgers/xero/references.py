@@ -9,7 +9,7 @@
   created with the product income account when the settings allow; a line whose item cannot
   be had is posted on its account alone.
 
-Each look-up asks for up to 10 at once (``where`` with ``OR``); each creation is one PUT
+Each look-up asks for up to 25 at once (``where`` with ``OR``); each creation is one PUT
 with ``summarizeErrors=false`` and an ``Idempotency-Key`` derived from what it creates.
 """
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import ItemRef, PartyRef
 from accounting.ledgers.xero.documents import (
@@ -32,8 +34,13 @@ from unify.core.exceptions import ProviderRejected, ProviderResponseInvalid
 if TYPE_CHECKING:
     from accounting.ledgers.xero.client import XeroSession
 
-LOOKUP_CHUNK = 10
+LOOKUP_CHUNK = 25
 NAME_TAKEN = "is already assigned to another contact"
+# Contacts and items found or made by this process, per organisation: parallel drains of
+# one worker share them (each drain's own references load once, when it starts). Like the
+# references Unify stores, an id stays valid until someone deletes the record in Xero.
+_KNOWN: dict[tuple[str, str], str] = {}
+_KNOWN_MAX = 50_000
 
 
 def request_key(kind: str, parts: Iterable[str]) -> str:
@@ -63,6 +70,15 @@ def _party_key(party: PartyRef) -> str:
 class References:
     def __init__(self, session: XeroSession) -> None:
         self.session = session
+
+    def _known(self, key: str) -> str:
+        return _KNOWN.get((self.session.tenant_id, key), "")
+
+    def _learn(self, found: dict[str, str]) -> None:
+        if len(_KNOWN) > _KNOWN_MAX:
+            _KNOWN.clear()
+        for key, value in found.items():
+            _KNOWN[(self.session.tenant_id, key)] = value
 
     # -- contacts -----------------------------------------------------------------------------
 
@@ -116,6 +132,9 @@ class References:
                 ids[key] = party.external_id
             elif party.match_key and party.match_key in resolved:
                 ids[key] = resolved[party.match_key]
+            elif party.match_key and self._known(party.match_key):
+                # Learned by another drain of this process, which records it too.
+                ids[key] = self._known(party.match_key)
             else:
                 wanted.setdefault(key, party)
         if not wanted:
@@ -142,6 +161,7 @@ class References:
             party = wanted.get(key)
             if party is not None and party.match_key:
                 resolved[party.match_key] = contact_id
+        self._learn({p.match_key: ids[k] for k, p in wanted.items() if p.match_key and k in ids})
         return ids, refused
 
     def _create_missing(
@@ -170,7 +190,7 @@ class References:
                 elif round_ == 1 and any(NAME_TAKEN in e for e in errors):
                     taken[key] = missing[key]
                 else:
-                    refused[key] = _refusal(f"contact {names[key]}", errors)
+                    refused[key] = _refusal(names[key], errors)
             missing = {}
             if taken:
                 holders = self._find("Name", [names[k] for k in taken])
@@ -186,7 +206,7 @@ class References:
                         names[key] = clean_name(f"{names[key][:room]} ({party.email.strip()})")
                         missing[key] = party
                     else:
-                        refused[key] = _refusal(f"contact {names[key]}", [NAME_TAKEN])
+                        refused[key] = _refusal(names[key], [NAME_TAKEN])
 
     # -- items --------------------------------------------------------------------------------
 
@@ -201,6 +221,8 @@ class References:
                 continue
             if ref.match_key in resolved:
                 codes[ref.match_key] = resolved[ref.match_key]
+            elif self._known(ref.match_key):
+                codes[ref.match_key] = self._known(ref.match_key)
             elif ref.sku and len(ref.sku.strip()) <= ITEM_CODE_MAX:
                 wanted.setdefault(ref.match_key, ref)
         if not wanted:
@@ -249,16 +271,19 @@ class References:
                 code = made.get(ref.sku.strip().casefold())
                 if code and key not in codes:
                     codes[key] = code
-        for key, code in codes.items():
-            resolved[key] = code
+        for key in wanted:
+            if key in codes:
+                resolved[key] = codes[key]
+        self._learn({key: codes[key] for key in wanted if key in codes})
         return codes
 
 
-def _refusal(what: str, errors: list[str]) -> ProviderRejected:
-    text = " ".join(e for e in errors if e) or "refused"
+def _refusal(name: str, errors: list[str]) -> ProviderRejected:
+    reason = " ".join(e for e in errors if e) or _("no reason given")
+    message = _("Xero refused the contact %(name)s: %(reason)s") % {"name": name, "reason": reason}
     return ProviderRejected(
-        f"xero {what}: {text}",
+        f"xero contact: {message}",
         provider="xero",
         field_errors={"ValidationErrors": errors},
-        user_message=f"Xero refused the {what}: {text}"[:1000],
+        user_message=message[:1000],
     )

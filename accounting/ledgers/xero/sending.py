@@ -232,7 +232,9 @@ class Batch:
             else:
                 doc = self.docs[index]
                 self.outcomes[index] = self.adapter._rejected(
-                    _("document %(number)s") % {"number": doc.reference}, errors
+                    _("Xero refused document %(number)s: %(reason)s"),
+                    errors,
+                    number=doc.reference,
                 )
 
     def _rows(self, answer, collection: str, expected: int) -> list[dict] | IntegrationError:
@@ -241,7 +243,9 @@ class Batch:
             errors = [m for e in body.get("Elements") or [] if isinstance(e, dict)
                       for m in _messages(e)]  # fmt: skip
             return self.adapter._rejected(
-                collection, errors or [str(body.get("Message") or answer.status)]
+                _("Xero refused the request for %(collection)s: %(reason)s"),
+                errors or [str(body.get("Message") or answer.status)],
+                collection=collection,
             )
         rows = [r for r in body.get(collection) or [] if isinstance(r, dict)]
         if len(rows) != expected:
@@ -274,7 +278,9 @@ class Batch:
             ref = found.get((doc.kind, doc.reference))
             if ref is None:
                 self.outcomes[index] = self.adapter._rejected(
-                    _("document %(number)s") % {"number": doc.reference}, [NUMBER_TAKEN]
+                    _("Xero refused document %(number)s: %(reason)s"),
+                    [NUMBER_TAKEN],
+                    number=doc.reference,
                 )
                 continue
             self.found.add(index)
@@ -357,9 +363,12 @@ class Batch:
                 if row.get("HasErrors") or errors:
                     number = self.rows[index].get("InvoiceNumber", "")
                     self.outcomes[index] = self.adapter._rejected(
-                        _("the payment of invoice %(number)s (the invoice is in Xero)")
-                        % {"number": number},
+                        _(
+                            "Xero refused the payment of invoice %(number)s (the invoice is in "
+                            "Xero): %(reason)s"
+                        ),
                         errors,
+                        number=str(number),
                     )
                 else:
                     invoice = dict(self.rows[index])
