@@ -4,7 +4,10 @@ outside /o/<slug>/. The view takes the organization from the session's pending f
 from django.urls import path
 
 from accounting import views
+from accounting.ledgers.registry import ledger_url_patterns
 
 urlpatterns = [
+    # A ledger that reads its own callback (Xero: organisations, not a realmId) comes first.
+    *ledger_url_patterns("callback"),
     path("<str:provider>/callback/", views.oauth_callback, name="ledger_oauth_callback"),
 ]

@@ -1,10 +1,13 @@
 from django.urls import include, path
 
 from accounting import views
+from accounting.ledgers.registry import ledger_url_patterns
 
 app_name = "accounting"
 
 urlpatterns = [
+    # A ledger's own pages (Xero's organisation picker), before the generic routes.
+    *ledger_url_patterns("tenant"),
     path("", views.home, name="home"),
     # QuickBooks Desktop owns its pages (before the generic "<provider>/connect/").
     path("qbd/", include("accounting.ledgers.qbd.urls")),

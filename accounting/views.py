@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounting import selectors
 from accounting.forms import PostingSettingsForm
-from accounting.ledgers.registry import UnknownLedger, get_provider, ledger_cards
+from accounting.ledgers.registry import UnknownLedger, get_provider, ledger_cards, ledger_providers
 from accounting.models import (
     LedgerConnection,
     LedgerStatus,
@@ -132,6 +132,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_manage": request.membership.has_role(Role.ADMIN),
             "settings_obj": PostingSettings.all_orgs.filter(ledger_connection=ledger).first()
             if ledger
+            else None,
+            # The ledger's limits forbid posting for now (Xero's daily limit): until when.
+            "paused_until": get_provider(ledger.provider).posting_paused_until(ledger.company_id)
+            if ledger and ledger.provider in ledger_providers()
             else None,
         },
     )

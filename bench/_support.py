@@ -62,9 +62,19 @@ def setup_django(env: dict[str, str]) -> None:
 
 def start_sandbox(stand_in: str) -> tuple[subprocess.Popen[str], str]:
     """``python -m sandbox`` on free ports; returns the process and the base URL of
-    ``stand_in`` ("ShipStation" or "QuickBooks Online") as the sandbox prints it."""
+    ``stand_in`` ("ShipStation", "QuickBooks Online" or "Xero") as the sandbox prints it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--shipstation-port", "0", "--qbo-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--shipstation-port",
+            "0",
+            "--qbo-port",
+            "0",
+            "--xero-port",
+            "0",
+        ],  # fmt: skip
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

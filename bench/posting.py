@@ -1,4 +1,5 @@
-"""Benchmark posting to QuickBooks Online (not a test: prints ``name: value`` figures).
+"""Benchmark posting to QuickBooks Online, or to Xero with ``--ledger xero`` (see
+``_posting_xero.py``). Not a test: prints ``name: value`` figures.
 
 Seeds N shipped orders (a pool of 200 buyers and 50 SKUs, 1-3 lines, discounts, tax,
 shipping) in its own database, connects an organization to the QBO stand-in (its own
@@ -125,6 +126,72 @@ class StandIn:
 # --- Unify ----------------------------------------------------------------------------------
 
 
+def seed_orders(org, n: int) -> None:
+    """``n`` shipped orders of ``org`` (in its scope): a pool of 200 buyers and 50 SKUs, 1-3
+    lines, discounts, tax, shipping. The same orders for every ledger."""
+    from django.utils import timezone
+
+    from sales.models import Order, OrderLine
+
+    rng = random.Random(7)
+    now = timezone.now()
+    orders, lines = [], []
+    for i in range(n):
+        buyer = rng.randrange(200)
+        order = Order(
+            organization=org,
+            external_id=str(10_000_000 + i),
+            number=f"{50_000 + i}",
+            status="shipped",
+            store_name="Bench store",
+            order_date=now - timedelta(minutes=i),
+            payment_date=now - timedelta(minutes=i),
+            customer_name=f"Buyer {buyer}",
+            customer_email=f"buyer{buyer}@example.com",
+        )
+        subtotal = Decimal(0)
+        count = rng.randint(1, 3)
+        order_lines = []
+        for position in range(1, count + 1):
+            qty = Decimal(rng.choice([1, 1, 2, 3]))
+            price = Decimal(rng.randint(199, 9999)) / 100
+            sku = f"SKU-{rng.randrange(50)}"
+            order_lines.append((position, sku, qty, price, False))
+            subtotal += qty * price
+        discount = Decimal(rng.choice([0, 0, 0, 500])) / 100 if subtotal > 10 else Decimal(0)
+        if discount:
+            order_lines.append((count + 1, "", Decimal(1), -discount, True))
+        shipping = Decimal(rng.choice([0, 499, 799])) / 100
+        tax = (subtotal * Decimal("0.0825")).quantize(Decimal("0.01"))
+        order.lines_subtotal = subtotal.quantize(Decimal("0.01"))
+        order.discount_total = discount
+        order.shipping_charged = shipping
+        order.tax_total = tax
+        order.order_total = order.lines_subtotal - discount + shipping + tax
+        order.amount_paid = order.order_total
+        orders.append(order)
+        lines.append(order_lines)
+    Order.objects.bulk_create(orders, batch_size=2000)
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                organization=org,
+                order=order,
+                position=position,
+                sku=sku,
+                name=sku or "Discount",
+                quantity=qty,
+                unit_price=price,
+                is_discount=is_discount,
+                is_adjustment=is_discount,
+            )
+            for order, order_lines in zip(orders, lines, strict=True)
+            for position, sku, qty, price, is_discount in order_lines
+        ],
+        batch_size=5000,
+    )
+
+
 def seed(n: int, standin: StandIn):
     """An organization connected to a fresh stand-in company, with ``n`` shipped orders."""
     from django.utils import timezone
@@ -161,75 +228,8 @@ def seed(n: int, standin: StandIn):
             reconciliation_enabled=True,
             reconciliation_account_id="92",
         )
-    seed_orders(org, n)
+        seed_orders(org, n)
     return org, ledger, realm
-
-
-def seed_orders(org, n: int) -> None:
-    """``n`` shipped orders: 200 buyers, 50 SKUs, 1-3 lines, discounts, tax, shipping."""
-    from django.utils import timezone
-
-    from sales.models import Order, OrderLine
-    from unify.tenancy.scoping import org_scope
-
-    rng = random.Random(7)
-    now = timezone.now()
-    with org_scope(org.pk):
-        orders, lines = [], []
-        for i in range(n):
-            buyer = rng.randrange(200)
-            order = Order(
-                organization=org,
-                external_id=str(10_000_000 + i),
-                number=f"{50_000 + i}",
-                status="shipped",
-                store_name="Bench store",
-                order_date=now - timedelta(minutes=i),
-                payment_date=now - timedelta(minutes=i),
-                customer_name=f"Buyer {buyer}",
-                customer_email=f"buyer{buyer}@example.com",
-            )
-            subtotal = Decimal(0)
-            count = rng.randint(1, 3)
-            order_lines = []
-            for position in range(1, count + 1):
-                qty = Decimal(rng.choice([1, 1, 2, 3]))
-                price = Decimal(rng.randint(199, 9999)) / 100
-                sku = f"SKU-{rng.randrange(50)}"
-                order_lines.append((position, sku, qty, price, False))
-                subtotal += qty * price
-            discount = Decimal(rng.choice([0, 0, 0, 500])) / 100 if subtotal > 10 else Decimal(0)
-            if discount:
-                order_lines.append((count + 1, "", Decimal(1), -discount, True))
-            shipping = Decimal(rng.choice([0, 499, 799])) / 100
-            tax = (subtotal * Decimal("0.0825")).quantize(Decimal("0.01"))
-            order.lines_subtotal = subtotal.quantize(Decimal("0.01"))
-            order.discount_total = discount
-            order.shipping_charged = shipping
-            order.tax_total = tax
-            order.order_total = order.lines_subtotal - discount + shipping + tax
-            order.amount_paid = order.order_total
-            orders.append(order)
-            lines.append(order_lines)
-        Order.objects.bulk_create(orders, batch_size=2000)
-        OrderLine.objects.bulk_create(
-            [
-                OrderLine(
-                    organization=org,
-                    order=order,
-                    position=position,
-                    sku=sku,
-                    name=sku or "Discount",
-                    quantity=qty,
-                    unit_price=price,
-                    is_discount=is_discount,
-                    is_adjustment=is_discount,
-                )
-                for order, order_lines in zip(orders, lines, strict=True)
-                for position, sku, qty, price, is_discount in order_lines
-            ],
-            batch_size=5000,
-        )
 
 
 def post_all(org, ledger, threads: int) -> float:
@@ -334,8 +334,8 @@ def qbd_bench(n: int) -> None:
             reconciliation_enabled=True,
             **{f: company.find("account", name).list_id for f, name in QBD_ACCOUNTS.items()},
         )
-        seed_orders(org, n)
         with org_scope(org.pk):
+            seed_orders(org, n)
             posting_enqueue_orders(organization=org, order_ids=Order.objects.all())
         connector.service_seconds = 0.0
         seen = company.requests_seen
@@ -371,7 +371,21 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="500 orders, no scaled-limit run")
     parser.add_argument("--orders", type=int, default=None)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--ledger", choices=("qbo", "qbd", "both"), default="both")
+    parser.add_argument(
+        "--ledger",
+        choices=("qbo", "qbd", "xero", "both"),
+        default="both",
+        help="the ledger to post to (both: QuickBooks Online, then QuickBooks Desktop)",
+    )
+    parser.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=6.0,
+        help="xero: Xero's minute scaled to this many seconds for the limited run",
+    )
+    parser.add_argument(
+        "--limited-orders", type=int, default=None, help="xero: orders of the limited run"
+    )
     args = parser.parse_args()
     n = args.orders or (500 if args.quick else 10_000)
     if args.ledger == "qbd":
@@ -379,6 +393,16 @@ def main() -> int:
         fresh_database(DB_NAME, env)
         setup_django(env)
         qbd_bench(n)
+        return 0
+    if args.ledger == "xero":
+        from _posting_xero import run
+
+        proc, base = start_sandbox("Xero")
+        try:
+            run(args, base, DB_NAME)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
         return 0
 
     proc, base = start_sandbox("QuickBooks Online")

@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sandbox import qbo, shipstation
+from sandbox import qbo, shipstation, xero
 
 
 def qbwc_main(argv: list[str]) -> int:
@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         default=qbo.DEFAULT_PORT,
         help=f"QuickBooks Online stand-in port (default {qbo.DEFAULT_PORT}; 0 = any free port)",
     )
+    parser.add_argument(
+        "--xero-port",
+        type=int,
+        default=xero.DEFAULT_PORT,
+        help=f"Xero stand-in port (default {xero.DEFAULT_PORT}; 0 = any free port)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
     args = parser.parse_args(argv)
     print(
@@ -119,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  client secret: {qbo.DEMO_CLIENT_SECRET}")
     print(f"  company: {qbo.DEFAULT_COMPANY_NAME} (realm {books.realm_id})")
     print(f"  control API: {books.base_url}/__sandbox__/qbo/companies", flush=True)
+    ledger = xero.start_demo(args.host, args.xero_port, verbose=args.verbose)
+    print(f"Xero stand-in: {ledger.base_url}", flush=True)
+    print(f"  authorize URL: {ledger.authorize_url}")
+    print(f"  token URL:     {ledger.token_url}")
+    print(f"  API base URL (AccountingApi base_url): {ledger.api_base_url}")
+    print(f"  client id:     {xero.DEMO_CLIENT_ID}")
+    print(f"  client secret: {xero.DEMO_CLIENT_SECRET}")
+    print(f"  organisations: {xero.DEFAULT_ORGANISATION_NAME} ({xero.DEFAULT_TENANT_ID}),")
+    print(f"                 {xero.SECOND_ORGANISATION_NAME} ({xero.SECOND_TENANT_ID})")
+    print(f"  control API: {ledger.base_url}/__sandbox__/xero/organisations", flush=True)
     print("Ctrl-C to stop.", flush=True)
 
     stop = threading.Event()
@@ -129,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stop.wait()
     finally:
+        ledger.stop()
         books.stop()
         ship.stop()
     return 0

@@ -8,6 +8,7 @@ Load with ``pytest_plugins = ["sandbox.pytest_plugin"]`` in a conftest.
   another limit with ``@pytest.mark.shipstation_rate_limit(limit, window_seconds=60)`` or
   ``@pytest.mark.shipstation_rate_limit(None)`` (disabled), or call ``set_rate_limit``.
 - ``qbo_server`` / ``qbo``: the QuickBooks Online stand-in (see ``sandbox/qbo/testing.py``).
+- ``xero_server`` / ``xero``: the Xero stand-in (see ``sandbox/xero/testing.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pytest
 
 from sandbox.shipstation import ShipStationSandbox
 
-# The QBO fixtures and their marker live with the QBO stand-in.
-pytest_plugins = ["sandbox.qbo.testing"]
+# The QBO and Xero fixtures and their markers live with their stand-ins.
+pytest_plugins = ["sandbox.qbo.testing", "sandbox.xero.testing"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,7 +19,7 @@ arithmetic other than serialising.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -63,6 +63,17 @@ def memo_marker(memo: str) -> str:
 
 class DocumentInvalid(ValueError):
     """A document broke one of its own invariants (unbalanced, negative total...)."""
+
+
+def _provider_unavailable() -> type:
+    from unify.core.exceptions import ProviderUnavailable
+
+    return ProviderUnavailable
+
+
+class RequestNotSent(_provider_unavailable()):  # type: ignore[misc]
+    """A request was never sent (the rate limit kept it waiting until the postings' lease was
+    too short for an answer): the postings go back to the queue as if never claimed."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,6 +496,31 @@ class LedgerAdapter(abc.ABC):
             answer={"found": True, "Id": found.external_id, "DocNumber": found.number},
         )
 
+    def post_many(
+        self, docs: Sequence[Document], *, send_by: float | None = None
+    ) -> list[PostingResult | Exception]:
+        """Post several documents (ledgers whose provider has ``batch_size`` > 1 send them
+        together). One outcome per document, in order: its result or its error. ``send_by``
+        (``time.monotonic()``): nothing may be sent after it. Default: one at a time."""
+        outcomes: list[PostingResult | Exception] = []
+        for doc in docs:
+            try:
+                outcomes.append(self.post(doc))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, per document
+                outcomes.append(exc)
+        return outcomes
+
+    def find_many(
+        self, wanted: Sequence[tuple[DocumentKind, str, str]]
+    ) -> dict[tuple[DocumentKind, str], ExternalRef]:
+        """:meth:`find_document` for several ``(kind, number, marker)`` at once."""
+        found = {}
+        for kind, reference, marker in wanted:
+            ref = self.find_document(kind=kind, reference=reference, marker=marker)
+            if ref is not None:
+                found[(kind, reference)] = ref
+        return found
+
     def post(self, doc: Document) -> PostingResult:
         doc.check()
         if isinstance(doc, SaleDocument):
@@ -534,3 +570,27 @@ class LedgerProvider(abc.ABC):
 
     def rate_limit_key(self, company_id: str) -> str:
         return f"{self.key}:{company_id}"
+
+    # Documents per request: above 1 the engine claims that many and posts them together
+    # through ``LedgerAdapter.post_many`` (Xero: 50).
+    batch_size: ClassVar[int] = 1
+
+    def disconnect(self, *, company_id: str, tokens: OAuthTokens) -> None:
+        """End Unify's access to this company (by default: revoke the tokens)."""
+        self.revoke(tokens=tokens)
+
+    def posting_paused_until(self, company_id: str) -> datetime | None:
+        """While the ledger's limits forbid posting to this company (Xero's daily limit):
+        when posting resumes. The engine claims nothing meanwhile; the Accounting tab says so."""
+        return None
+
+    def suggested_settings(self, catalog: LedgerCatalog) -> dict[str, str]:
+        """Posting settings this ledger's catalog suggests (account ids, document type), for
+        a new connection; the merchant reviews them before anything is posted."""
+        return {}
+
+    def url_patterns(self, scope: str) -> list:
+        """This ledger's own views: ``"tenant"`` ones go under ``/o/<slug>/accounting/<key>/``
+        (named in the ``accounting`` namespace), ``"callback"`` ones under
+        ``/ledgers/<key>/`` (OAuth callbacks, before the generic one)."""
+        return []

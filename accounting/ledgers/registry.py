@@ -50,6 +50,18 @@ def get_provider(key: str) -> LedgerProvider:
         raise UnknownLedger(key) from None
 
 
+def ledger_url_patterns(scope: str) -> list:
+    """Every registered ledger's own URL patterns for ``scope`` ("tenant" or "callback"),
+    each under its key (see ``LedgerProvider.url_patterns``)."""
+    from django.urls import include, path
+
+    return [
+        path(f"{key}/", include(patterns))
+        for key, provider in ledger_providers().items()
+        if (patterns := provider.url_patterns(scope))
+    ]
+
+
 def ledger_cards() -> list[dict[str, object]]:
     """Every ledger the product knows, available or not, in display order."""
     available = ledger_providers()

@@ -30,6 +30,7 @@ from accounting.models import (
     PostingEvent,
     PostingSettings,
     PostingState,
+    SaleDocumentType,
 )
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
@@ -223,6 +224,27 @@ def ledger_connect(
     result: ConnectResult = provider.complete_authorization(
         code=code, company_id=company_id, redirect_uri=redirect_uri
     )
+    return ledger_connect_result(
+        organization=organization,
+        provider_key=provider_key,
+        result=result,
+        user=user,
+        request=request,
+    )
+
+
+@sensitive_variables()
+def ledger_connect_result(
+    *,
+    organization: Organization,
+    provider_key: str,
+    result: ConnectResult,
+    user=None,
+    request=None,
+) -> LedgerConnected:
+    """Store a connection whose tokens the provider's own flow already obtained (Xero: after
+    its organisation was chosen); see :func:`ledger_connect` for the rules."""
+    provider = get_provider(provider_key)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -284,7 +306,9 @@ def ledger_connect(
         # The catalog can be fetched later from the settings page; the connection stands.
         logger.warning("catalog fetch after connecting ledger %s failed", connection.pk)
     else:
-        posting_settings_suggest(connection=connection, catalog=catalog)
+        posting_settings_suggest(
+            connection=connection, catalog=catalog, suggested=provider.suggested_settings(catalog)
+        )
     return LedgerConnected(connection=connection, reconnected=not created, postings_resumed=resumed)
 
 
@@ -341,14 +365,28 @@ _SUGGESTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def posting_settings_suggest(*, connection: LedgerConnection, catalog: LedgerCatalog) -> int:
+def posting_settings_suggest(
+    *,
+    connection: LedgerConnection,
+    catalog: LedgerCatalog,
+    suggested: dict[str, str] | None = None,
+) -> int:
     """Fill the empty account mappings with the likeliest accounts of the catalog (the
-    merchant reviews them on the settings page before anything is posted). Returns how
-    many were filled."""
+    merchant reviews them on the settings page before anything is posted): the ledger's own
+    ``suggested`` values first, then the rules below. Returns how many were filled."""
     settings_obj = PostingSettings.all_orgs.filter(ledger_connection=connection).first()
     if settings_obj is None:
         return 0
     filled = []
+    allowed_types = {str(k) for k in get_provider(connection.provider).sale_kinds}
+    allowed_types.add(SaleDocumentType.DAILY_SUMMARY)
+    for field_name, value in (suggested or {}).items():
+        current = getattr(settings_obj, field_name)
+        # The ledger's document type replaces only one it cannot take (Xero: no receipts).
+        replace = current not in allowed_types if field_name == "document_type" else not current
+        if value and current != value and replace:
+            setattr(settings_obj, field_name, value)
+            filled.append(field_name)
     for field_name, rules in _SUGGESTIONS.items():
         if getattr(settings_obj, field_name):
             continue
@@ -384,7 +422,7 @@ def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) 
     revoked = False
     if tokens is not None:
         try:
-            provider.revoke(tokens=tokens)
+            provider.disconnect(company_id=connection.company_id, tokens=tokens)
             revoked = True
         except IntegrationError:
             logger.warning("revoking ledger %s failed; tokens are forgotten anyway", connection.pk)

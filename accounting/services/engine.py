@@ -939,7 +939,9 @@ class _Context:
                     key=key[:300],
                     external_id=value,
                 )
-                for key, value in new.items()
+                # In key order: two drains inserting overlapping keys then wait for each
+                # other instead of deadlocking on the unique index.
+                for key, value in sorted(new.items())
             ],
             ignore_conflicts=True,
         )
@@ -1730,12 +1732,18 @@ def _drain(
     lease = float(settings.ACCOUNTING_POSTING_LEASE_SECONDS)
     margin = timedelta(seconds=min(float(settings.QBO_TIMEOUT_READ) + 10, lease / 2))
     batch_size = batch_size or int(getattr(settings, "ACCOUNTING_POSTING_CLAIM_BATCH", 25))
+    # A ledger that takes many documents per request (Xero) gets them claimed together.
+    together = int(getattr(ctx.provider, "batch_size", 1))
+    if together > 1:
+        batch_size = max(batch_size, together)
     done = 0
     while True:
         if _time.monotonic() - started > time_budget_seconds:
             break
         if max_postings and done >= max_postings:
             break
+        if ctx.provider.posting_paused_until(connection.company_id):
+            break  # the ledger's daily limit is spent; the sweep resumes after it
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,
@@ -1745,6 +1753,14 @@ def _drain(
         if not claims:
             break
         ctx.prefetch([c.posting for c in claims])
+        if together > 1:
+            from accounting.services.batches import posting_execute_batch
+
+            live = [c for c in claims if c.posting.lease_until - margin >= timezone.now()]
+            done += posting_execute_batch(claims=live, ctx=ctx)
+            if ctx.connection.status != LedgerStatus.ACTIVE:
+                return done
+            continue
         for index, claim in enumerate(claims):
             if claim.posting.lease_until - margin < timezone.now():
                 continue  # another worker takes it over once the lease has run out

@@ -78,3 +78,7 @@ def ss_account(shipstation, settings):
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     shipstation.add_account(SS_KEY, SS_SECRET, seed=51, orders=0, days=30, stores=2)
     return shipstation
+
+
+# The Xero stand-in's fixtures for accounting tests.
+from tests.accounting.xero_support import xero_ledger, xero_settings  # noqa: E402, F401

@@ -126,7 +126,9 @@ def test_post_orders_endpoint_answers_htmx_with_progress(owner_client, org_a, qb
 def test_home_shows_coming_soon_ledgers_and_connect_button(owner_client, org_a):
     page = owner_client.get(f"/o/{org_a.slug}/accounting/").content.decode()
     assert "Connect to QuickBooks" in page
-    assert page.count("Coming soon.") == 1  # Xero; QuickBooks Desktop is available
+    # Xero (issue 18) and QuickBooks Desktop (issue 19) are connectable.
+    assert f'href="/o/{org_a.slug}/accounting/xero/connect/"' in page
+    assert page.count("Coming soon.") == 0
     assert not LedgerConnection.all_orgs.exists()
 
 

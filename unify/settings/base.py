@@ -418,6 +418,7 @@ UNIFY_LEDGER_PROVIDERS = env.list(
     "UNIFY_LEDGER_PROVIDERS",
     default=[
         "accounting.ledgers.qbo.provider.QboProvider",
+        "accounting.ledgers.xero.provider.XeroProvider",
         "accounting.ledgers.qbd.provider.QbdProvider",
     ],
 )
@@ -463,6 +464,38 @@ QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=500)
 QBO_RATE_LIMIT_WINDOW_SECONDS = env.float("QBO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
 QBO_MAX_CONCURRENT = env.int("QBO_MAX_CONCURRENT", default=10)
 QBO_THROTTLE_WAIT_SECONDS = env.float("QBO_THROTTLE_WAIT_SECONDS", default=60.0)
+# Xero. Defaults point at Xero; ``make run`` points them at the stand-in (port 8767).
+XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
+XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
+# Empty: built from the request (``/ledgers/xero/callback/`` on this host).
+XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="")
+# Granular scopes (apps created since March 2026); offline_access for a refresh token.
+XERO_SCOPES = env.str(
+    "XERO_SCOPES",
+    default="openid profile email offline_access accounting.settings accounting.contacts "
+    "accounting.invoices accounting.payments accounting.banktransactions "
+    "accounting.manualjournals",
+)
+XERO_AUTHORIZE_URL = env.str(
+    "XERO_AUTHORIZE_URL", default="https://login.xero.com/identity/connect/authorize"
+)
+XERO_TOKEN_URL = env.str("XERO_TOKEN_URL", default="https://identity.xero.com/connect/token")
+# Where xero-python's IdentityApi finds /Connections.
+XERO_IDENTITY_BASE_URL = env.str("XERO_IDENTITY_BASE_URL", default="https://api.xero.com")
+XERO_API_BASE_URL = env.str("XERO_API_BASE_URL", default="https://api.xero.com/api.xro/2.0")
+# Where "open in Xero" links point.
+XERO_APP_BASE_URL = env.str("XERO_APP_BASE_URL", default="https://go.xero.com")
+XERO_TIMEOUT_CONNECT = env.float("XERO_TIMEOUT_CONNECT", default=5.0)
+XERO_TIMEOUT_READ = env.float("XERO_TIMEOUT_READ", default=60.0)
+# Xero's limits per organisation (tenant) and per app, shared by every worker through Redis.
+XERO_RATE_LIMIT_PER_MINUTE = env.int("XERO_RATE_LIMIT_PER_MINUTE", default=60)
+XERO_RATE_LIMIT_WINDOW_SECONDS = env.float("XERO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
+XERO_DAY_LIMIT = env.int("XERO_DAY_LIMIT", default=5000)
+XERO_DAY_WINDOW_SECONDS = env.float("XERO_DAY_WINDOW_SECONDS", default=86400.0)
+XERO_APP_RATE_LIMIT_PER_MINUTE = env.int("XERO_APP_RATE_LIMIT_PER_MINUTE", default=10_000)
+XERO_MAX_CONCURRENT = env.int("XERO_MAX_CONCURRENT", default=5)
+# Documents per request (Xero's guidance: up to 50; 3.5 MB per request).
+XERO_BATCH_SIZE = env.int("XERO_BATCH_SIZE", default=50)
 # Posting engine: a claimed posting's lease outlasts the longest request; retries back off.
 ACCOUNTING_POSTING_LEASE_SECONDS = env.float("ACCOUNTING_POSTING_LEASE_SECONDS", default=180.0)
 ACCOUNTING_POSTING_MAX_ATTEMPTS = env.int("ACCOUNTING_POSTING_MAX_ATTEMPTS", default=8)

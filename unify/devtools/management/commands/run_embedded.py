@@ -24,12 +24,14 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 def sandbox_environment() -> dict[str, str]:
     """Settings that point Unify at the sandbox stand-ins (the environment still wins).
 
-    No ``QBO_REDIRECT_URI``: the callback address is then built from the request's host, so
-    the OAuth flow starts and ends on the host the merchant browses (``localhost`` or
-    ``127.0.0.1``), where the session cookie holding its ``state`` lives. The stand-in
-    accepts any redirect URI for its demo client."""
+    No ``QBO_REDIRECT_URI`` or ``XERO_REDIRECT_URI``: the callback address is then built from
+    the request's host, so the OAuth flow starts and ends on the host the merchant browses
+    (``localhost`` or ``127.0.0.1``), where the session cookie holding its ``state`` lives.
+    The stand-ins accept any redirect URI for their demo clients."""
+    from sandbox import xero
     from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
+    xero_base = f"http://127.0.0.1:{xero.DEFAULT_PORT}"
     return {
         "SHIPSTATION_API_BASE_URL": "http://127.0.0.1:8765",
         # The QuickBooks Online stand-in (port 8766) plays Intuit's OAuth server and API.
@@ -40,6 +42,14 @@ def sandbox_environment() -> dict[str, str]:
         "QBO_APP_BASE_URL": "http://127.0.0.1:8766",
         # oauthlib refuses plain-http token exchanges unless told the transport is local.
         "OAUTHLIB_INSECURE_TRANSPORT": "1",
+        # The Xero stand-in (port 8767) plays Xero's identity service and Accounting API.
+        "XERO_CLIENT_ID": xero.DEMO_CLIENT_ID,
+        "XERO_CLIENT_SECRET": xero.DEMO_CLIENT_SECRET,
+        "XERO_AUTHORIZE_URL": f"{xero_base}/identity/connect/authorize",
+        "XERO_TOKEN_URL": f"{xero_base}/connect/token",
+        "XERO_IDENTITY_BASE_URL": xero_base,
+        "XERO_API_BASE_URL": f"{xero_base}/api.xro/2.0",
+        "XERO_APP_BASE_URL": xero_base,
     }
 
 
