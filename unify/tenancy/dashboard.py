@@ -19,6 +19,18 @@ DASHBOARD_CONTRIBUTORS: list[str] = [
 ]
 
 
+# The charts part: callable(request) -> template context (``charts`` and its form).
+DASHBOARD_CHARTS = "sales.views_dashboard.charts_context"
+
+
+def dashboard_charts_context(request) -> dict:
+    try:
+        contributor = import_string(DASHBOARD_CHARTS)
+    except ImportError:
+        return {}
+    return contributor(request)
+
+
 def dashboard_summary(*, organization: Organization) -> dict:
     """Every contributor's keys; lists (``needs_attention``) add up instead of replacing
     each other."""
