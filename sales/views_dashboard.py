@@ -43,6 +43,11 @@ def charts_context(request: HttpRequest) -> dict[str, Any]:
         stores=selectors_tab.store_choices(organization=organization),
         connections=selectors_tab.connection_choices(organization=organization),
     )
+    for name, field in form.fields.items():
+        css = "form-select" if hasattr(field, "choices") else "form-control"
+        field.widget.attrs["class"] = f"{css} form-select-sm" if css == "form-select" else css
+        if name in ("date_from", "date_to"):
+            field.widget.attrs["class"] = "form-control form-control-sm"
     filters = form.filters(organization=organization)
     charts = dashboard_charts(organization=organization, filters=filters)
     sales_url = reverse("sales:list", kwargs={"org_slug": organization.slug})

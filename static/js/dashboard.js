@@ -49,7 +49,7 @@
           { label: data.posting_labels.ignored, data: data.posting.ignored, backgroundColor: "#999999", stack: "p" }
         ]
       },
-      options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+      options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } }
     });
     draw("chart-skus", {
       type: "bar",
