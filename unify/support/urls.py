@@ -1,0 +1,11 @@
+from django.urls import path
+
+from unify.support import views
+
+app_name = "support"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("orgs/<int:organization_id>/", views.organization_page, name="organization"),
+    path("orgs/<int:organization_id>/actions/<str:action>/", views.action, name="action"),
+]
