@@ -161,3 +161,65 @@ def test_an_action_on_another_organizations_connection_is_refused(
     assert "Choose a connection of this organization." in response.content.decode()
     assert SyncRun.all_orgs.filter(connection=other).count() == 0
     assert audit(org_a, "support.action") == []
+
+
+# --- view as merchant ----------------------------------------------------------------------
+
+
+def test_view_as_merchant_is_read_only_audited_and_for_that_organization_only(
+    staff_client, staff, org_a, org_b, owner_of_a, merchant
+):
+    base = f"/o/{org_a.slug}"
+    # Without starting it, staff are strangers to the organization.
+    assert staff_client.get(f"{base}/").status_code == 404
+    start = reverse("support:view_as", kwargs={"organization_id": org_a.pk})
+    assert staff_client.get(start).status_code == 405  # started by a POST only
+    response = staff_client.post(start)
+    assert response["Location"] == f"{base}/"
+    assert len(audit(org_a, "support.view_as_started")) == 1
+
+    pages = [f"{base}/", f"{base}/sales/", f"{base}/sales/{merchant['posting'].order_id}/",
+             f"{base}/connections/", f"{base}/accounting/", f"{base}/settings/"]  # fmt: skip
+    for url in pages:
+        page = staff_client.get(url)
+        assert page.status_code == 200, url
+        assert 'data-testid="view-as-banner"' in page.content.decode(), url
+    viewed = [e.metadata["path"] for e in audit(org_a, "support.viewed")]
+    assert viewed == pages
+
+    # Every write is refused, and so are the export and starting a ledger connection.
+    before = (
+        AuditEvent.objects.filter(organization=org_a)
+        .exclude(action="support.view_as_refused")
+        .count()
+    )
+    connection = merchant["connection"]
+    for url, body in [
+        (f"{base}/settings/", {"name": "Renamed by support", "timezone": "UTC"}),
+        (f"{base}/sales/sync/{connection.pk}/now/", {}),
+        (f"{base}/accounting/postings/retry/", {"all": "1"}),
+        (f"{base}/connections/{connection.pk}/disconnect/", {}),
+    ]:
+        assert staff_client.post(url, body).status_code == 403, url
+    assert staff_client.get(f"{base}/sales/export/").status_code == 403
+    org_a.refresh_from_db()
+    assert org_a.name != "Renamed by support"
+    assert SyncRun.all_orgs.filter(organization=org_a).count() == 0
+    assert Posting.all_orgs.get(pk=merchant["posting"].pk).status == "failed"
+    assert len(audit(org_a, "support.view_as_refused")) == 5
+    assert (
+        AuditEvent.objects.filter(organization=org_a)
+        .exclude(action="support.view_as_refused")
+        .count()
+        == before
+    )
+
+    # Another organization stays closed.
+    assert staff_client.get(f"/o/{org_b.slug}/").status_code == 404
+
+    # The owners see the visit in their activity log.
+    staff_client.post(reverse("support:view_as_stop"))
+    assert staff_client.get(f"{base}/").status_code == 404
+    staff_client.force_login(owner_of_a.user)
+    log = staff_client.get(f"{base}/settings/").content.decode()
+    assert "support.view_as_started" in log and "support.viewed" in log

@@ -13,6 +13,7 @@ from unify.core.audit import audit_record
 from unify.support import selectors
 from unify.support.access import support_staff_required
 from unify.support.services import ACTIONS, SupportActionRefused, support_action_run
+from unify.support.view_as import view_as_start, view_as_stop
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import PlanKey
 
@@ -97,3 +98,19 @@ def action(request: HttpRequest, organization_id: int, action: str) -> HttpRespo
             "connections": context["connections"],
         },
     )
+
+
+@support_staff_required
+@require_http_methods(["POST"])
+def view_as(request: HttpRequest, organization_id: int) -> HttpResponse:
+    """Open the organization's dashboard as its merchant sees it (read-only, audited)."""
+    organization = _organization(organization_id)
+    view_as_start(request, organization)
+    return redirect("tenancy:dashboard", org_slug=organization.slug)
+
+
+@support_staff_required
+@require_http_methods(["POST"])
+def view_as_end(request: HttpRequest) -> HttpResponse:
+    view_as_stop(request)
+    return redirect("support:home")
