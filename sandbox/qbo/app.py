@@ -20,7 +20,8 @@ Paths mirror Intuit's, so only base URLs differ between production and this stan
 
 Limits per realm (the account key of the request log is the realm id): 500 requests per
 rolling minute and 10 in flight (both answered with the XML 429 Intuit sends), 40 batch
-requests per minute, 10 requests per second (``sandbox/qbo/batch.py``). ``?requestid=`` makes a write replay its first successful answer.
+requests per minute, 10 requests per second when turned on (``sandbox/qbo/batch.py``).
+``?requestid=`` makes a write replay its first successful answer.
 Control API under ``/__sandbox__/qbo/`` (see ``sandbox/qbo/README.md``).
 """
 
