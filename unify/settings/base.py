@@ -470,6 +470,8 @@ QBO_RATE_LIMIT_PER_SECOND = env.int("QBO_RATE_LIMIT_PER_SECOND", default=10)
 QBO_RATE_LIMIT_SECOND_WINDOW = env.float("QBO_RATE_LIMIT_SECOND_WINDOW", default=1.0)
 QBO_BATCH_PER_MINUTE = env.int("QBO_BATCH_PER_MINUTE", default=40)
 QBO_BATCH_SIZE = env.int("QBO_BATCH_SIZE", default=30)
+# While the batch lane is spent, documents also go one per request on the 500/min lane.
+QBO_SINGLES_BESIDE_BATCHES = env.bool("QBO_SINGLES_BESIDE_BATCHES", default=True)
 # Xero. Defaults point at Xero; ``make run`` points them at the stand-in (port 8767).
 XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")

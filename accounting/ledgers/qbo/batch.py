@@ -40,6 +40,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     memo_marker,
 )
+from accounting.ledgers.qbo import limits as lane_limits
 from accounting.ledgers.qbo.client import QboClient, dumps
 from accounting.services import faults, request_batches
 from unify.core.exceptions import (
@@ -62,6 +63,18 @@ Outcome = PostingResult | Exception
 
 def batch_size() -> int:
     return max(1, min(30, int(settings.QBO_BATCH_SIZE)))
+
+
+def lanes_per_minute() -> tuple[float, float]:
+    """Documents a minute at Intuit's limits, and the minute's length in seconds."""
+    per_minute = float(settings.QBO_RATE_LIMIT_PER_MINUTE)
+    window = float(settings.QBO_RATE_LIMIT_WINDOW_SECONDS)
+    size = batch_size()
+    if size <= 1:
+        return per_minute, window
+    batches = float(settings.QBO_BATCH_PER_MINUTE)
+    singles = per_minute - batches if settings.QBO_SINGLES_BESIDE_BATCHES else 0.0
+    return batches * size + max(0.0, singles), window
 
 
 def document_request(
@@ -100,6 +113,7 @@ class BatchSender:
         self.resolved: dict[int, dict[str, str]] = {}
         self.stopped: IntegrationError | None = None
         self.batches_sent = 0
+        self.singles_sent = 0
 
     # -- the whole call -----------------------------------------------------------------------
 
@@ -167,16 +181,25 @@ class BatchSender:
     def _send_new(self) -> None:
         pending = [i for i in self.bodies if self.outcomes[i] is None]
         size = batch_size()
-        for start in range(0, len(pending), size):
-            chunk = pending[start : start + size]
+        realm = str(self.adapter.realm_id)
+        both_lanes = bool(getattr(settings, "QBO_SINGLES_BESIDE_BATCHES", True))
+        while pending:
             if self.send_by is not None and time.monotonic() > self.send_by:
-                for index in chunk:
+                for index in pending:
                     self.outcomes[index] = RequestNotSent(
                         "qbo batch: the postings' lease is too short to send it now",
                         provider="qbo",
                         connection_id=self.adapter.connection_id,
                     )
+                return
+            granted = lane_limits.try_batch_grant(realm)
+            if not granted and both_lanes and len(pending) > 0:
+                # The batch lane is spent for now: one document on the single lane (its own
+                # 500 a minute), then look at the batch lane again.
+                index = pending.pop(0)
+                self.outcomes[index] = self._single_create(index)
                 continue
+            chunk, pending = pending[:size], pending[size:]
             b_ids = {index: str(n) for n, index in enumerate(chunk)}
             items = [
                 {"bId": b_ids[i], "operation": "create", self.entities[i]: self.bodies[i]}
@@ -188,9 +211,37 @@ class BatchSender:
                 members=[(self.docs[i].idempotency_key, b_ids[i]) for i in chunk],
             )
             faults.fault_point(faults.BATCH_RECORDED)
-            self._send(batch, b_ids)
+            self._send(batch, b_ids, granted=granted)
 
-    def _post(self, batch: request_batches.OpenBatch) -> dict[str, Any]:
+    def _single_create(self, index: int) -> Outcome:
+        """One document as the single path creates it (``requestid`` = its own key)."""
+        doc = self.docs[index]
+        entity = self.entities[index]
+
+        def run(client: QboClient) -> Outcome:
+            data = self.adapter._create_document(
+                client,
+                entity,
+                self.bodies[index],
+                doc.idempotency_key,
+                kind=doc.kind,
+                reference=doc.reference,
+                marker=memo_marker(getattr(doc, "memo", "")),
+            )
+            return self.adapter._result(
+                doc.kind, data, self.resolved[index], expected_total=_total(doc)
+            )
+
+        try:
+            outcome = self.adapter.call(run)
+        except (ProviderAuthError, ProviderRateLimited) as exc:
+            raise _Stop(exc) from None
+        except Exception as exc:  # noqa: BLE001 - this document's outcome
+            return exc
+        self.singles_sent += 1
+        return outcome
+
+    def _post(self, batch: request_batches.OpenBatch, granted: bool = False) -> dict[str, Any]:
         def run(client: QboClient) -> dict[str, Any]:
             url = f"{client.api_url}/company/{client.company_id}/batch"
             try:
@@ -201,7 +252,11 @@ class BatchSender:
         last: IntegrationError | None = None
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                answer = self.adapter.call(run)
+                if granted and attempt == 1:
+                    with lane_limits.batch_grant_held():
+                        answer = self.adapter.call(run)
+                else:
+                    answer = self.adapter.call(run)
                 self.batches_sent += 1
                 return answer
             except (ProviderUnavailable, ProviderResponseInvalid) as exc:
@@ -217,9 +272,11 @@ class BatchSender:
         assert last is not None
         raise last
 
-    def _send(self, batch: request_batches.OpenBatch, mine: dict[int, str]) -> None:
+    def _send(
+        self, batch: request_batches.OpenBatch, mine: dict[int, str], granted: bool = False
+    ) -> None:
         try:
-            answer = self._post(batch)
+            answer = self._post(batch, granted)
         except (ProviderAuthError, ProviderRateLimited) as exc:
             raise _Stop(exc) from None
         except IntegrationError as exc:

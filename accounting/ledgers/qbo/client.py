@@ -187,7 +187,7 @@ class QboClient(QuickBooks):
         realm = str(self.company_id)
         is_batch = path.endswith("/batch")
         if is_batch:
-            lane_limits.batch_limiter().acquire(lane_limits.batch_key(realm))
+            lane_limits.acquire_batch(realm)
         started = time.monotonic()
         try:
             # The concurrency slot and the rate grant in one step; the grant is followed at

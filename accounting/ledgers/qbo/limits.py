@@ -10,7 +10,10 @@ off) makes every worker wait and shrinks the budget to what fitted in the window
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
+from collections.abc import Iterator
 
 from django.conf import settings
 
@@ -77,3 +80,32 @@ def second_limiter() -> SlidingWindowLimiter | None:
 def reset(realm_id: str) -> None:
     batch_limiter().reset(batch_key(realm_id))
     _limiter("second").reset(second_key(realm_id))
+
+
+# Set while a batch request whose grant was taken beforehand (``try_batch_grant``) is sent.
+_grant_held: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "qbo_batch_grant_held", default=False
+)
+
+
+def try_batch_grant(realm_id: str) -> bool:
+    """Take a batch grant if one is free now (never waits)."""
+    limiter = batch_limiter()
+    return limiter.backend.try_acquire(batch_key(realm_id), limiter.budget) <= 0
+
+
+@contextlib.contextmanager
+def batch_grant_held() -> Iterator[None]:
+    token = _grant_held.set(True)
+    try:
+        yield
+    finally:
+        _grant_held.reset(token)
+
+
+def acquire_batch(realm_id: str) -> None:
+    """Before a batch request: its grant, unless taken already by ``try_batch_grant``."""
+    if _grant_held.get():
+        _grant_held.set(False)  # one request per grant: a resend takes its own
+        return
+    batch_limiter().acquire(batch_key(realm_id))
