@@ -373,7 +373,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
         "--ledger",
-        choices=("qbo", "qbd", "xero", "both"),
+        choices=("qbo", "qbd", "xero", "qbo-batch", "both"),
         default="both",
         help="the ledger to post to (both: QuickBooks Online, then QuickBooks Desktop)",
     )
@@ -381,7 +381,7 @@ def main() -> int:
         "--minute-seconds",
         type=float,
         default=6.0,
-        help="xero: Xero's minute scaled to this many seconds for the limited run",
+        help="xero, qbo-batch: the provider's minute scaled to this many seconds (limited runs)",
     )
     parser.add_argument(
         "--limited-orders", type=int, default=None, help="xero: orders of the limited run"
@@ -394,10 +394,13 @@ def main() -> int:
         setup_django(env)
         qbd_bench(n)
         return 0
-    if args.ledger == "xero":
-        from _posting_xero import run
+    if args.ledger in ("xero", "qbo-batch"):
+        if args.ledger == "xero":
+            from _posting_xero import run
+        else:
+            from _posting_qbo_batch import run
 
-        proc, base = start_sandbox("Xero")
+        proc, base = start_sandbox("Xero" if args.ledger == "xero" else "QuickBooks Online")
         try:
             run(args, base, DB_NAME)
         finally:
