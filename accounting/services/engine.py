@@ -43,6 +43,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import (
     DocumentKind,
     ExternalRef,
@@ -1157,7 +1158,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         )
         return posting
     is_update = bool(posting.external_id) and posting.revision > 0
-    document = dataclasses.asdict(doc)
+    document = document_as_dict(doc)
     try:
         result = None
         if claim.prior_sent and not is_update:
