@@ -1509,6 +1509,7 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         external_id=posting.external_id,
         number=posting.external_number,
         revision=posting.external_revision,
+        secondary_id=posting.secondary_external_id,
     )
     try:
         result = ctx.adapter.remove(
