@@ -223,3 +223,48 @@ def test_view_as_merchant_is_read_only_audited_and_for_that_organization_only(
     staff_client.force_login(owner_of_a.user)
     log = staff_client.get(f"{base}/settings/").content.decode()
     assert "support.view_as_started" in log and "support.viewed" in log
+
+
+def test_rerun_a_sync_from_a_date_and_resend_an_invitation(
+    staff_client, org_a, owner_of_a, merchant, mailoutbox, django_capture_on_commit_callbacks
+):
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from unify.tenancy.models import Invitation
+
+    connection = merchant["connection"]
+    StoreConnection.all_orgs.filter(pk=connection.pk).update(
+        orders_watermark=timezone.now(), shipments_watermark=timezone.now()
+    )
+
+    def post(action: str, **data):
+        url = reverse("support:action", kwargs={"organization_id": org_a.pk, "action": action})
+        assert staff_client.get(url, data).status_code == 200
+        return staff_client.post(url, data, follow=True).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        page = post("sync_from", connection_id=connection.pk, from_date="2026-03-01")
+    assert "Sync from 2026-03-01 queued for Main ShipStation." in page
+    run = SyncRun.all_orgs.get(organization=org_a, connection=connection)
+    midnight = datetime(2026, 3, 1, tzinfo=org_a.tzinfo)
+    assert run.window_start <= midnight  # the window reaches back to the date (with overlap)
+    assert run.window_start >= midnight - timedelta(hours=1)
+    # A second one while that run is open is refused.
+    page = post("sync_from", connection_id=connection.pk, from_date="2026-02-01")
+    assert "A sync of this connection is running" in page
+
+    invitation = Invitation.objects.create(
+        organization=org_a, email="new@acme.example", invited_by=owner_of_a.user,
+        expires_at=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    page = post("resend_invitation", invitation_id=invitation.pk)
+    assert "Invitation sent again to new@acme.example." in page
+    (mail,) = mailoutbox
+    assert mail.to == ["new@acme.example"] and invitation.token in mail.body
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+    assert [e.metadata["action"] for e in audit(org_a, "support.action")] == [
+        "sync_from", "resend_invitation",
+    ]  # fmt: skip

@@ -5,6 +5,7 @@ activity log (``support.action``) with who did it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -32,7 +33,9 @@ ACTIONS = {
         SupportAction("retry_failed", gettext_lazy("Retry failed postings")),
         SupportAction("pause_schedule", gettext_lazy("Pause the sync schedule"), True),
         SupportAction("resume_schedule", gettext_lazy("Resume the sync schedule"), True),
+        SupportAction("sync_from", gettext_lazy("Re-run a sync from a date"), True),
         SupportAction("change_plan", gettext_lazy("Change plan")),
+        SupportAction("resend_invitation", gettext_lazy("Resend an invitation")),
     )
 }
 
@@ -92,6 +95,10 @@ def support_action_run(
                 if connection.auto_sync_enabled
                 else _("Schedule paused for %(name)s.")
             ) % {"name": connection.name}
+        elif action == "sync_from":
+            message = _sync_from(organization, connection, data, request, metadata)
+        elif action == "resend_invitation":
+            message = _resend_invitation(organization, data, metadata)
         else:  # change_plan
             plan = data.get("plan", "")
             if plan not in PlanKey.values:
@@ -109,3 +116,72 @@ def support_action_run(
             request=request,
         )
     return message
+
+
+def _sync_from(organization, connection, data, request, metadata) -> str:
+    """Move the connection's watermarks back to midnight of the date (organization's zone)
+    and queue a sync: the import reads that window again (it upserts, nothing doubles)."""
+    from sales.models import OPEN_SYNC_STATUSES, SyncKind, SyncRun
+    from sales.services import sync_request
+
+    try:
+        day = date.fromisoformat(str(data.get("from_date", "")))
+    except ValueError:
+        raise SupportActionRefused(user_message=_("Enter the date to sync from.")) from None
+    if SyncRun.objects.filter(
+        organization=organization, connection=connection, status__in=OPEN_SYNC_STATUSES
+    ).exists():
+        raise SupportActionRefused(
+            user_message=_("A sync of this connection is running: try again when it ends.")
+        )
+    start = datetime.combine(day, time(), tzinfo=organization.tzinfo)
+    for field in ("orders_watermark", "shipments_watermark"):
+        current = getattr(connection, field)
+        setattr(connection, field, start if current is None else min(current, start))
+    connection.save(update_fields=["orders_watermark", "shipments_watermark", "updated_at"])
+    run = sync_request(
+        organization=organization,
+        connection=connection,
+        kind=SyncKind.MANUAL,
+        requested_by=request.user,
+    )
+    metadata.update({"from_date": day.isoformat(), "run_id": run.pk})
+    return _("Sync from %(day)s queued for %(name)s.") % {
+        "day": day.isoformat(),
+        "name": connection.name,
+    }
+
+
+def _resend_invitation(organization, data, metadata) -> str:
+    """Send a pending invitation's email again (same link), a week more if it expired."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from unify.core.mail import subject_text
+    from unify.core.site import site_url
+    from unify.tenancy.models import Invitation
+
+    try:
+        invitation = Invitation.objects.get(
+            organization=organization,
+            pk=int(data.get("invitation_id", "")),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+    except (Invitation.DoesNotExist, TypeError, ValueError):
+        raise SupportActionRefused(user_message=_("Choose a pending invitation.")) from None
+    if invitation.expires_at <= timezone.now():
+        invitation.expires_at = timezone.now() + timedelta(days=7)
+        invitation.save(update_fields=["expires_at", "updated_at"])
+    accept_url = site_url(reverse("invitation_accept", kwargs={"token": invitation.token}))
+    context = {"invitation": invitation, "accept_url": accept_url, "inviter": invitation.invited_by}
+    send_mail(
+        subject=_("You are invited to %(org)s on Unify") % {"org": subject_text(organization.name)},
+        message=render_to_string("tenancy/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+    metadata.update({"invitation_id": invitation.pk, "email": invitation.email})
+    return _("Invitation sent again to %(email)s.") % {"email": invitation.email}

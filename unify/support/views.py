@@ -96,6 +96,8 @@ def action(request: HttpRequest, organization_id: int, action: str) -> HttpRespo
             "plan": data.get("plan", ""),
             "plans": PlanKey.choices,
             "connections": context["connections"],
+            "invitations": context["invitations"],
+            "from_date": data.get("from_date", ""),
         },
     )
 
