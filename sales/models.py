@@ -179,6 +179,11 @@ class Order(OrgOwnedModel):
         db_constraint=False,
     )
     is_ignored = models.BooleanField(_("ignored"), default=False)
+    # A part split off another order in ShipStation (``advancedOptions.parentId``): the parts
+    # share the order number, so each split part is numbered 2, 3, ... in the order Unify
+    # imported them and shown and posted as "<number>-<part>" (0: not a split part).
+    # db_default: rows written by raw SQL (bulk loaders, benchmarks) need no value for it.
+    split_part = models.PositiveSmallIntegerField(_("split part"), default=0, db_default=0)
     posting_status = models.CharField(
         _("posting status"), max_length=20, choices=PostingStatus, default=PostingStatus.NOT_POSTED
     )
@@ -214,7 +219,13 @@ class Order(OrgOwnedModel):
         # (the last of them, on the exact e-mail, served no query: search is by prefix).
 
     def __str__(self) -> str:
-        return f"#{self.number}"
+        return f"#{self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        """The order number as Unify shows and posts it: ShipStation's number, with
+        "-2", "-3", ... for the parts split off an order (see ``split_part``)."""
+        return f"{self.number}-{self.split_part}" if self.split_part else self.number
 
     @property
     def expected_paid(self) -> Decimal:

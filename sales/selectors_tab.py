@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Expression, F, OrderBy, Q, QuerySet, Sum
+from django.db.models import Count, Expression, F, OrderBy, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields import BooleanField
 from django.template.loader import select_template
 from django.utils import timezone
@@ -78,7 +78,7 @@ LIST_FIELDS = (
     "id", "organization_id", "connection_id", "source_store_id", "store_name", "number",
     "status", "order_date", "customer_name", "customer_email", "currency", "items_count",
     "order_total", "shipping_charged", "label_cost_total", "return_label_cost_total",
-    "reconciliation_difference", "label_status", "is_ignored", "posting_status",
+    "reconciliation_difference", "label_status", "is_ignored", "posting_status", "split_part",
 )  # fmt: skip
 
 
@@ -653,7 +653,7 @@ EXPORT_FIELDS = (
     "is_ignored", "customer_name", "customer_email", "items_count", "currency",
     "lines_subtotal", "discount_total", "tax_total", "shipping_charged", "order_total",
     "amount_paid", "reconciliation_difference", "label_cost_total", "return_label_cost_total",
-    "external_id", "order_key",
+    "external_id", "order_key", "split_part", "ledger_document",
 )  # fmt: skip
 
 
@@ -667,8 +667,16 @@ def order_export_rows(
     """The filtered orders as tuples of ``EXPORT_FIELDS``, streamed from a server-side cursor
     (PostgreSQL) in chunks, so memory stays flat whatever the number of orders."""
     spec = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    from accounting.models import Posting, PostingKind
+
+    # The sale's document number in the ledger: order numbers repeat across stores and
+    # split parts, the document number never does.
+    document = Posting.objects.filter(
+        organization_id=organization.pk, order_id=OuterRef("pk"), kind=PostingKind.SALE
+    ).order_by("-id")
     queryset = (
         order_queryset(organization=organization, filters=filters)
+        .annotate(ledger_document=Subquery(document.values("document_number")[:1]))
         .order_by(*_ordering(spec, spec.descending))
         .values_list(*EXPORT_FIELDS)
     )

@@ -298,7 +298,7 @@ def _sale_specs(orders: Iterable[Order]) -> list[PostingSpec]:
         PostingSpec(
             kind=PostingKind.SALE,
             source_reference=f"order:{o.pk}",
-            base_number=o.number,
+            base_number=o.display_number,
             order_id=o.pk,
         )
         for o in orders
