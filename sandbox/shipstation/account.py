@@ -463,6 +463,12 @@ class Account:
         return label
 
     def new_batch(self, kind: str, ids: list[int]) -> str:
-        batch = str(uuid.uuid4())
-        (self.order_batches if kind == "orders" else self.shipment_batches)[batch] = list(ids)
+        """An order import batch (a GUID, ``importBatch``) or a shipment batch (an integer,
+        ``batchId``: real ones look like 144015674)."""
+        if kind == "orders":
+            batch = str(uuid.uuid4())
+            self.order_batches[batch] = list(ids)
+        else:
+            batch = str(144_000_000 + len(self.shipment_batches) + 1)
+            self.shipment_batches[batch] = list(ids)
         return batch

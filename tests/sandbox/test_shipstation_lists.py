@@ -97,10 +97,14 @@ def test_store_filter_and_order_number_prefix(shipstation, account):
 
 
 def test_order_id_customer_name_and_item_keyword_filters(shipstation, account):
+    """Changed (issue 16): ``orderId`` is no filter of List Orders; ShipStation ignores it,
+    as it ignores any parameter it does not know, and ``GET /orders/{id}`` reads one order."""
     everything = all_pages(shipstation, "/orders", "orders", pageSize=500)
     target = everything[17]
-    by_id = get_json(shipstation, "/orders", orderId=target["orderId"])
-    assert [o["orderId"] for o in by_id["orders"]] == [target["orderId"]]
+    by_id = get_json(shipstation, "/orders", orderId=target["orderId"], pageSize=500)
+    assert by_id["total"] == len(everything)
+    one = get_json(shipstation, f"/orders/{target['orderId']}")
+    assert one["orderId"] == target["orderId"]
 
     surname = target["shipTo"]["name"].split()[-1]
     by_name = all_pages(shipstation, "/orders", "orders", customerName=surname.upper())
