@@ -259,12 +259,17 @@ def test_fulfillments_list_and_filters(shipstation, account):
         got = get_json(shipstation, "/fulfillments", **{param: target[param]})
         assert target["fulfillmentId"] in {f["fulfillmentId"] for f in got["fulfillments"]}
         assert all(f[param] == target[param] for f in got["fulfillments"]), param
-    day = target["shipDate"]
+    # Changed (issue 16): a fulfillment's shipDate is a full stamp, as in a recorded response
+    # ("2020-06-24T10:32:33.6870000"), and it names its seller-fill provider.
+    assert len(target["shipDate"]) == 27 and target["shipDate"][10] == "T"
+    assert {"sellerFillProviderId", "sellerFillProviderName"} <= set(target)
+    assert any(f["sellerFillProviderName"] == "ShipBob" for f in fulfillments)
+    day = target["shipDate"][:10]
     got = all_pages(
         shipstation, "/fulfillments", "fulfillments", shipDateStart=day, shipDateEnd=day
     )
     assert {f["fulfillmentId"] for f in got} == {
-        f["fulfillmentId"] for f in fulfillments if f["shipDate"] == day
+        f["fulfillmentId"] for f in fulfillments if f["shipDate"][:10] == day
     }
 
 
