@@ -347,6 +347,8 @@ class CurrencyTotals:
     total_sales: Decimal = ZERO
     shipping_charged: Decimal = ZERO
     label_costs: Decimal = ZERO
+    # Fulfillment providers' fees (not voided) of the same orders; not in the margin.
+    fulfillment_fees: Decimal = ZERO
 
     @property
     def shipping_margin(self) -> Decimal:
@@ -430,8 +432,31 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
         totals.total_sales += row["total"] or ZERO
         totals.shipping_charged += row["shipping"] or ZERO
         totals.label_costs += (row["labels"] or ZERO) + (row["returns"] or ZERO)
+    for currency, fees in _fee_totals(organization, filters).items():
+        if currency in by_currency:
+            by_currency[currency].fulfillment_fees = fees
     ordered = sorted(by_currency.values(), key=lambda t: (-t.orders, t.currency))
     return OrderSummary(counts=counts, totals=ordered, posting_status=filters.posting_status)
+
+
+def _fee_totals(organization: Organization, filters: OrderFilters) -> dict[str, Decimal]:
+    """Fulfillment fees per currency of the orders the totals count (merged-away orders
+    left out unless their tab is asked for). Fees are few (orders shipped by a fulfillment
+    provider): they are added up from their own table, joined to the filtered orders."""
+    from sales.models import FulfillmentFee
+
+    orders = order_queryset(organization=organization, filters=filters)
+    if not filters.posting_status:
+        orders = orders.exclude(posting_status=PostingStatus.MERGED)
+    rows = (
+        FulfillmentFee.objects.filter(
+            organization=organization, voided=False, order__in=orders.values("pk")
+        )
+        .order_by()
+        .values("order__currency")
+        .annotate(total=Sum("fee"))
+    )
+    return {row["order__currency"]: row["total"] or ZERO for row in rows}
 
 
 # --- filter choices and empty states -----------------------------------------------------
@@ -578,6 +603,16 @@ def order_lines(*, organization: Organization, order: Order) -> list[OrderLine]:
 def order_label_costs(*, organization: Organization, order: Order) -> list[ShippingCost]:
     return list(
         ShippingCost.objects.filter(organization=organization, order=order)
+        .defer("raw")
+        .order_by("create_date", "pk")
+    )
+
+
+def order_fulfillment_fees(*, organization: Organization, order: Order) -> list:
+    from sales.models import FulfillmentFee
+
+    return list(
+        FulfillmentFee.objects.filter(organization=organization, order=order)
         .defer("raw")
         .order_by("create_date", "pk")
     )

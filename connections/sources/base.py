@@ -195,6 +195,8 @@ class SourceFulfillment:
     fulfillment_fee: Decimal
     voided: bool
     void_date: datetime | None
+    # Who fulfilled it (``sellerFillProviderName``, else ``fulfillmentProviderCode``).
+    provider: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -517,6 +517,7 @@ def map_fulfillment(raw: Mapping[str, Any]) -> SourceFulfillment:
         fulfillment_fee=money(raw.get("fulfillmentFee"), field="fulfillmentFee"),
         voided=bool(raw.get("voided") or False),
         void_date=parse_timestamp(raw.get("voidDate")),
+        provider=text(raw.get("sellerFillProviderName") or raw.get("fulfillmentProviderCode")),
         raw=dict(raw),
     )
 
