@@ -56,6 +56,7 @@ from sandbox.generator import generate_merchant
 from sandbox.indexing import QueryResult, RangeFilter, time_key
 from sandbox.shipstation import wire
 from sandbox.shipstation.account import Account, now_millis
+from sandbox.shipstation.catalog import CatalogMixin, store_body
 from sandbox.shipstation.dates import FilterDateError, parse_filter_datetime
 from sandbox.shipstation.models import ORDER_STATUSES, WEBHOOK_EVENTS, Webhook
 from sandbox.shipstation.realism import RealismMixin
@@ -180,7 +181,7 @@ def _parse_at(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-class ShipStationSandbox(RealismMixin, StandIn):
+class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
     """ShipStation API v1 stand-in and its handle (see ``sandbox/README.md``)."""
 
     name = "shipstation"
@@ -254,6 +255,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             Rule("/webhooks/subscribe", endpoint="api_webhook_subscribe", methods=["POST"]),
             Rule("/webhooks/<int:webhook_id>", endpoint="api_webhook_delete", methods=["DELETE"]),
             *self.realism_api_rules(),
+            *self.catalog_api_rules(),
         ]
 
     # -- API endpoints --------------------------------------------------------------------------
@@ -275,7 +277,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             return self._invalid(exc)
         with self.lock:
             stores = [
-                wire.store(s)
+                store_body(s)  # stamps trimmed, as ShipStation writes a store's
                 for s in self._account(ctx).stores.values()
                 if (show_inactive or s.active)
                 and (marketplace is None or s.marketplace_id == marketplace)
