@@ -101,6 +101,8 @@ class Account:
         # Orders ShipStation fails on: every list page containing one answers 500, and so
         # does ``GET /orders/{id}`` of it (see ``realism.py``).
         self.poisoned: set[int] = set()
+        # What ``realistic.apply_realism`` changed (ids per kind), when it ran.
+        self.realism: dict[str, list[int]] = {}
         # Serialised records: a page of 500 is then a join of cached bytes. Filled lazily so
         # seeding stays fast; dropped for a record whenever it changes.
         self._order_json: dict[int, bytes] = {}

@@ -542,8 +542,11 @@ class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
         days: int = 45,
         stores: int = 5,
         now: datetime | None = None,
+        realistic: bool = False,
     ) -> Account:
-        """Create an account (key pair) with generated data; replaces one with the same key."""
+        """Create an account (key pair) with generated data; replaces one with the same key.
+        ``realistic``: merges, splits, quick-ship labels, ... at real rates
+        (``sandbox.shipstation.realistic``; ``make run``'s demo account has them)."""
         with paused_gc():
             data, generator = generate_merchant(
                 seed=seed, orders=orders, days=days, stores=stores, now=now
@@ -556,6 +559,10 @@ class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
                 orders_requested=orders,
                 days=days,
             )
+            if realistic:
+                from sandbox.shipstation.realistic import apply_realism
+
+                account.realism = apply_realism(account, seed=seed)
         with self.lock:
             self.accounts[key] = account
         return account
@@ -753,6 +760,7 @@ class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
                 days=int(body.get("days", 45)),
                 stores=int(body.get("stores", 5)),
                 now=_parse_at(body.get("now")),
+                realistic=bool(body.get("realistic", False)),
             )
             with self.lock:
                 return json_response(account.meta(), 201)
