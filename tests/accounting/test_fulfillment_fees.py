@@ -96,3 +96,42 @@ def test_fees_are_imported_once_attached_shown_and_dropped_when_voided(
     assert _order(org_a, first["orderId"]).fulfillment_fee_total == Decimal("0.00")
     [totals] = _summary(org_a).totals
     assert totals.fulfillment_fees == Decimal("2.25")
+
+
+def test_fees_are_posted_once_as_expenses_and_a_voided_one_never(
+    ss_account, org_a, qbo, qbo_settings
+):
+    from accounting.models import Posting, PostingKind, PostingState
+    from accounting.services import posting_after_import
+    from accounting.services.engine import posting_drain, posting_enqueue_orders
+    from tests.accounting.conftest import connect_ledger
+
+    ss = ss_account
+    orders = [ss.add_order(SS_KEY, status="awaiting_shipment", items=[MUG]) for _ in range(3)]
+    kept = ss.add_fulfillment(SS_KEY, orders[0]["orderId"], fee="3.50")
+    ss.add_fulfillment(SS_KEY, orders[1]["orderId"], fee="4.05", provider="amazon_fba")
+    voided = ss.add_fulfillment(SS_KEY, orders[2]["orderId"], fee="2.00")
+    ss.void_fulfillment(SS_KEY, voided["fulfillmentId"])
+    connection = make_connection(org_a)
+    run = run_sync(org_a, connection)
+    ledger = connect_ledger(
+        org_a, qbo, trigger="after_import", label_cost_mode="expense",
+        eligible_statuses=["shipped"],
+    )  # fmt: skip
+    with org_scope(org_a.pk):
+        posting_after_import(org_a.pk, connection.pk, run.pk)
+        posting_drain(ledger_connection_id=ledger.pk)
+        # Asked again (a Post click on every order): nothing is sent twice.
+        posting_enqueue_orders(
+            organization=org_a, order_ids=list(Order.objects.values_list("pk", flat=True))
+        )
+        posting_drain(ledger_connection_id=ledger.pk)
+        fee_postings = list(Posting.objects.filter(kind=PostingKind.FULFILLMENT_FEE))
+    assert sorted(p.status for p in fee_postings) == [PostingState.POSTED] * 2
+    expenses = qbo.documents("purchase")
+    by_vendor = {p["EntityRef"]["name"]: Decimal(str(p["TotalAmt"])) for p in expenses}
+    assert by_vendor == {"ShipBob": Decimal("3.50"), "Amazon FBA": Decimal("4.05")}
+    assert len(expenses) == 2
+    first = _order(org_a, orders[0]["orderId"])
+    assert any(p["DocNumber"] == f"SS-{first.number}-F" for p in expenses)
+    assert str(kept["fulfillmentId"]) in {p.fulfillment_fee.external_id for p in fee_postings}
