@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0003_posting_state_removed"),
+        ("accounting", "0004_request_batches_batch20"),
         ("sales", "0018_fulfillment_fees_ss16"),
     ]
 
