@@ -174,3 +174,23 @@ def test_the_same_order_number_in_two_stores_stays_two_sales_everywhere(
     assert sorted((r["order_number"], r["ledger_document"]) for r in parsed) == sorted(
         ("5001", numbers[o.pk]) for o in (a, b)
     )
+
+
+def test_a_split_part_is_found_by_the_number_unify_shows(ss_account, org_a):
+    from sales.selectors_tab import order_queryset
+
+    ss = ss_account
+    original = ss.add_order(
+        SS_KEY, status="awaiting_shipment", items=[MUG, CAPS], order_number="7001"
+    )
+    ss.split_order(SS_KEY, original["orderId"], [original["items"][1]["orderItemId"]])
+    run_sync(org_a, make_connection(org_a))
+    with org_scope(org_a.pk):
+        found = {
+            q: sorted(
+                o.display_number
+                for o in order_queryset(organization=org_a, filters=OrderFilters(q=q))
+            )
+            for q in ("7001", "7001-2", "#7001-2")
+        }
+    assert found == {"7001": ["7001", "7001-2"], "7001-2": ["7001-2"], "#7001-2": ["7001-2"]}
