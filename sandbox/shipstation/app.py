@@ -349,6 +349,8 @@ class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
             sort_field, descending = _sorting(
                 params, {"shipdate": "shipDate", "createdate": "createDate"}
             )
+            # Without sortBy, by create date (shipstation-node src/types/resources/*.ts).
+            sort_field = sort_field or "createDate"
             store_id = _int(params, "storeId")
             order_id = _int(params, "orderId")
             include_items = _bool(params, "includeShipmentItems")
@@ -408,6 +410,7 @@ class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
             sort_field, descending = _sorting(
                 params, {"shipdate": "shipDate", "createdate": "createDate"}
             )
+            sort_field = sort_field or "createDate"  # without sortBy, by create date
             fulfillment_id = _int(params, "fulfillmentId")
             order_id = _int(params, "orderId")
         except InvalidParameter as exc:

@@ -54,3 +54,15 @@ def test_orders_by_tag_needs_status_and_tag_and_lists_those_orders(shipstation, 
     expected = {o.order_id for o in everything if o.status == status and tag in (o.tag_ids or ())}
     assert {o["orderId"] for o in got["orders"]} == expected
     assert got["total"] == len(expected) and got["page"] == 1
+
+
+def test_labels_and_fulfillments_come_by_create_date_without_sort_by(shipstation, account):
+    """Default sorts (docs/reference/provider-facts.md): ``/orders`` by order id,
+    ``/shipments`` and ``/fulfillments`` by create date, when no ``sortBy`` is sent."""
+    for path, key in (("/shipments", "shipments"), ("/fulfillments", "fulfillments")):
+        got = get_json(shipstation, path, pageSize=500)[key]
+        stamps = [r["createDate"] for r in got]
+        assert stamps == sorted(stamps), path
+    orders = get_json(shipstation, "/orders", pageSize=500)["orders"]
+    ids = [o["orderId"] for o in orders]
+    assert ids == sorted(ids)
