@@ -45,6 +45,7 @@ from accounting.ledgers.base import (
     TokenStore,
     memo_marker,
 )
+from accounting.ledgers.qbo import voiding
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
     IntegrationError,
@@ -834,6 +835,12 @@ class QboAdapter(LedgerAdapter):
             )
 
         def run(client: QboClient) -> RemovalResult:
+            payments: list[str] = []
+            if kind == DocumentKind.INVOICE_PAYMENT:
+                # QuickBooks deletes no invoice with payments applied: ours goes first.
+                payments = voiding.delete_invoice_payments(
+                    self, client, record_id, existing.secondary_id, idempotency_key
+                )
             for attempt in (1, 2):
                 try:
                     current = client.get_single_object(entity, record_id)[entity]
@@ -868,6 +875,8 @@ class QboAdapter(LedgerAdapter):
                     raise self._error(
                         ProviderResponseInvalid, f"qbo {what}: no Deleted status in the answer"
                     )
+                if payments:
+                    answer = {**answer, "PaymentsDeleted": payments}
                 return RemovalResult(external_id=record_id, answer=dict(answer))
             raise AssertionError("unreachable")
 
