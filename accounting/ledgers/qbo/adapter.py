@@ -749,7 +749,7 @@ class QboAdapter(LedgerAdapter):
         )
 
     def update(self, doc, existing: ExternalRef) -> PostingResult:
-        """Replace a posted document by ``doc`` (full update with the current SyncToken). An
+        """Replace a posted document by ``doc`` (sparse update with the current SyncToken). An
         invoice's payment follows it: updated to the new amount, or created if missing, so the
         invoice is neither left open nor overpaid."""
         doc.check()
@@ -768,6 +768,11 @@ class QboAdapter(LedgerAdapter):
                 body = self._expense_body(client, doc, resolved)
             else:
                 body = self._summary_body(doc)
+            # Sparse: what the merchant added in QuickBooks (a memo, a class) stays; every
+            # field Unify owns is sent, the tax stated even when there is none now.
+            body["sparse"] = True
+            if isinstance(doc, SaleDocument):
+                body.setdefault("TxnTaxDetail", {"TotalTax": ZERO})
             invoice_id = existing.external_id
             payment = None
             if with_payment:
