@@ -7,6 +7,8 @@ Rules:
 - the document's total is what the buyer paid. When the lines, shipping and tax do not add
   up to it, the difference goes to the reconciliation account if the settings allow it, or
   the build fails with a message that names both amounts. Never silently off by a cent;
+- an order shipped with nothing paid is an open invoice (a receivable, no payment) in
+  invoice + payment mode, and is held with the reason in sales-receipt mode (no 0.00 receipt);
 - document numbers are the prefix plus the order number, fitted to the ledger's limit
   (:func:`fit_document_number`); uniqueness is the service's job (it keeps a table).
 """
@@ -333,7 +335,28 @@ def build_sale_document(
     tax_account = ""
     if amounts.tax and not tax_code:
         tax_account = _require(ps.tax_liability_account_id, _("sales tax liability"))
-    difference = _difference_line(amounts.difference, ps, what=what, total=amounts.paid)
+    kind = (
+        DocumentKind.INVOICE_PAYMENT
+        if ps.document_type == SaleDocumentType.INVOICE_PAYMENT
+        else DocumentKind.SALES_RECEIPT
+    )
+    # Shipped but not paid: an open invoice (a receivable) and no payment; a sales receipt
+    # records money received, so none is posted for 0.00.
+    unpaid = amounts.paid == ZERO and amounts.computed > ZERO
+    if unpaid and kind == DocumentKind.SALES_RECEIPT:
+        raise DocumentBuildError(
+            _(
+                "%(what)s is not paid (amount paid 0.00 of %(total)s). A sales receipt records "
+                "money received, so Unify holds it: post it once ShipStation shows the payment, "
+                "or choose “Invoice + payment” in the posting settings to post unpaid orders as "
+                "open invoices."
+            )
+            % {"what": what, "total": amounts.computed}
+        )
+    total = amounts.computed if unpaid else amounts.paid
+    difference = (
+        None if unpaid else _difference_line(amounts.difference, ps, what=what, total=amounts.paid)
+    )
     if difference is not None:
         difference = AmountLine(
             description=difference.description,
@@ -348,11 +371,6 @@ def build_sale_document(
             ),
         )
     issued_on = order_day(order, tz)
-    kind = (
-        DocumentKind.INVOICE_PAYMENT
-        if ps.document_type == SaleDocumentType.INVOICE_PAYMENT
-        else DocumentKind.SALES_RECEIPT
-    )
     customer = _customer_for(order, ps)
     customer = PartyRef(
         display_name=customer.display_name,
@@ -384,7 +402,7 @@ def build_sale_document(
         if tax_account
         else None,
         difference=difference,
-        total=amounts.paid,
+        total=total,
         payment=PaymentInfo(
             deposit_account_id=deposit,
             amount=amounts.paid,
