@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
-    CENT,
     ZERO,
     AmountLine,
     DocumentInvalid,
@@ -45,6 +44,7 @@ from accounting.ledgers.base import (
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
+from unify.core.money import line_amount, to_cents
 
 if TYPE_CHECKING:
     from accounting.models import PostingSettings
@@ -59,7 +59,8 @@ class DocumentBuildError(DomainError):
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Cents by the one rounding rule (:mod:`unify.core.money`)."""
+    return to_cents(value)
 
 
 def idempotency_key(*, connection_id: int, kind: str, source_reference: str, revision: int) -> str:
@@ -223,7 +224,7 @@ def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
     sold: list[tuple[OrderLine, Decimal]] = []
     discounts: list[tuple[str, Decimal]] = []
     for line in sorted(lines, key=lambda x: x.position):
-        amount = money(line.quantity * line.unit_price)
+        amount = line_amount(line.quantity, line.unit_price)
         if line.is_discount or amount < ZERO:
             if amount:
                 discounts.append((line.name or _("Discount"), -amount))
