@@ -31,6 +31,7 @@ from intuitlib.client import AuthClient
 from intuitlib.utils import get_discovery_doc
 from quickbooks.client import QuickBooks
 
+from accounting.ledgers.qbo import faults as qbo_faults
 from unify.core.exceptions import (
     ProviderAuthError,
     ProviderRateLimited,
@@ -220,15 +221,16 @@ class QboClient(QuickBooks):
             status,
             (time.monotonic() - started) * 1000,
         )
-        if status == 429:
+        if qbo_faults.is_throttled(status, raw.data):
+            # 429, or a 403 carrying the ThrottleExceeded fault: wait, never "reconnect".
             wait = float(settings.QBO_THROTTLE_WAIT_SECONDS)
             # Every worker stops for this realm, not only the one that was told.
             limiter.block(key, wait)
             raise self._error(
                 ProviderRateLimited,
-                f"qbo {request_type} {path}: HTTP 429 (throttled), waiting {wait:g} s",
+                f"qbo {request_type} {path}: HTTP {status} (throttled), waiting {wait:g} s",
                 retry_after=wait,
-                status_code=429,
+                status_code=status,
             )
         if status == 403:
             raise self._error(

@@ -1,0 +1,20 @@
+"""QuickBooks Online answers that are not what their HTTP status says.
+
+Throttling: Intuit documents HTTP 429 for a throttled request, but it has also answered
+throttling with HTTP 403 and the same ``ThrottleExceeded`` fault (an XML body,
+``message=ThrottleExceeded; errorCode=003001; statusCode=403``). Such a 403 means "wait and
+retry", never "this company no longer lets us in": the connection is not marked for
+reconnection and no owner is emailed. Sources in docs/reference/provider-facts.md.
+"""
+
+from __future__ import annotations
+
+THROTTLE_MARKERS = (b"ThrottleExceeded", b"errorCode=003001")
+
+
+def is_throttled(status: int, body: bytes) -> bool:
+    """True for a throttling answer, whichever status it came with (429, or 403 with the
+    ThrottleExceeded fault)."""
+    if status == 429:
+        return True
+    return status == 403 and any(marker in (body or b"") for marker in THROTTLE_MARKERS)
