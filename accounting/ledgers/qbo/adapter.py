@@ -45,6 +45,7 @@ from accounting.ledgers.base import (
     TokenStore,
     memo_marker,
 )
+from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import voiding
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
@@ -207,6 +208,7 @@ class QboAdapter(LedgerAdapter):
         message = f"QuickBooks refused {what}: {exc.message}"
         if detail and detail not in message:
             message += f" ({detail})"
+        message = qbo_faults.plain_message(_fault_code(exc), what, detail) or message
         return self._error(
             ProviderRejected,
             f"qbo {what}: {exc.error_code} {exc.message}",

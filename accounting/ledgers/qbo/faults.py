@@ -18,3 +18,20 @@ def is_throttled(status: int, body: bytes) -> bool:
     if status == 429:
         return True
     return status == 403 and any(marker in (body or b"") for marker in THROTTLE_MARKERS)
+
+
+# A write dated in closed books (on or before the company's closing date).
+ACCOUNT_PERIOD_CLOSED = 6210
+
+
+def plain_message(code: int, what: str, detail: str) -> str:
+    """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
+    ("" when QuickBooks' words are the best there is)."""
+    if code == ACCOUNT_PERIOD_CLOSED:
+        return (
+            f"QuickBooks' books are closed for the date of {what}: QuickBooks refuses "
+            f"transactions dated on or before its closing date ({detail}). Unify holds this "
+            "posting and does not retry it: move the closing date in QuickBooks (Settings > "
+            "Advanced > Accounting) or post it by hand, then choose Retry."
+        )
+    return ""
