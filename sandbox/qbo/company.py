@@ -27,7 +27,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import closed_books, seed
+from sandbox.qbo import closed_books, currency, seed
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
@@ -707,8 +707,7 @@ class Company:
         note = _text(body, "PrivateNote")
         if len(note) > 4000:
             raise string_too_long("PrivateNote", 4000, len(note))
-        record["CurrencyRef"] = {"value": "USD", "name": "United States Dollar"}
-        record.pop("ExchangeRate", None)
+        currency.apply_currency(self, record, body)
         if entity != "Payment":
             record["DocNumber"] = self._doc_number(entity, body, existing)
             if not record["DocNumber"]:
