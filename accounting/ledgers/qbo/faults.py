@@ -9,6 +9,8 @@ reconnection and no owner is emailed. Sources in docs/reference/provider-facts.m
 
 from __future__ import annotations
 
+import re
+
 THROTTLE_MARKERS = (b"ThrottleExceeded", b"errorCode=003001")
 
 
@@ -24,6 +26,9 @@ def is_throttled(status: int, body: bytes) -> bool:
 ACCOUNT_PERIOD_CLOSED = 6210
 
 
+_HOME = re.compile(r"home currency ([A-Z]{3})")
+
+
 def plain_message(code: int, what: str, detail: str) -> str:
     """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
     ("" when QuickBooks' words are the best there is)."""
@@ -33,5 +38,13 @@ def plain_message(code: int, what: str, detail: str) -> str:
             f"transactions dated on or before its closing date ({detail}). Unify holds this "
             "posting and does not retry it: move the closing date in QuickBooks (Settings > "
             "Advanced > Accounting) or post it by hand, then choose Retry."
+        )
+    if "multicurrency is not" in detail:
+        home = _HOME.search(detail)
+        return (
+            f"The QuickBooks company keeps its books in {home.group(1) if home else 'one'} "
+            f"currency only and {what} is in another currency: turn on multicurrency in "
+            "QuickBooks (Settings > Advanced > Currency) or stop posting this store's orders "
+            "to it, then choose Retry."
         )
     return ""
