@@ -156,6 +156,14 @@ class PostingSettings(OrgOwnedModel):
     label_payment_account_id = models.CharField(
         _("account that pays label costs"), max_length=64, blank=True
     )
+    # Fulfillment fees are posted like label costs (same mode and paying account); blank:
+    # the shipping expense account, and the fulfillment provider as the vendor.
+    fulfillment_fee_account_id = models.CharField(
+        _("fulfillment fee expense"), max_length=64, blank=True
+    )
+    fulfillment_fee_vendor = models.CharField(
+        _("fulfillment fee vendor"), max_length=100, blank=True
+    )
     reconciliation_enabled = models.BooleanField(
         _("post differences to a reconciliation account"), default=False
     )
@@ -192,6 +200,8 @@ class PostingKind(models.TextChoices):
     SALE = "sale", _("Sale")
     SHIPPING_COST = "shipping_cost", _("Label cost")
     SUMMARY = "summary", _("Daily summary")
+    # A fulfillment provider's fee (ShipStation fulfillment), posted like a label cost.
+    FULFILLMENT_FEE = "fulfillment_fee", _("Fulfillment fee")
 
 
 class PostingState(models.TextChoices):
@@ -253,6 +263,13 @@ class Posting(OrgOwnedModel):
     )
     shipping_cost = models.ForeignKey(
         "sales.ShippingCost",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="postings",
+    )
+    fulfillment_fee = models.ForeignKey(
+        "sales.FulfillmentFee",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -373,3 +390,46 @@ class LedgerReference(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.external_id}"
+
+
+class LedgerRequestBatch(OrgOwnedModel):
+    """Documents sent to a ledger in one request (QuickBooks Online's ``/batch``), recorded
+    before the request leaves: a retry sends the identical body with the same request id, so
+    the ledger replays its first answer instead of creating the documents again."""
+
+    ledger_connection = models.ForeignKey(
+        LedgerConnection, on_delete=models.CASCADE, related_name="request_batches"
+    )
+    body = models.TextField()  # exactly what is sent
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger request batch")
+        indexes = [
+            models.Index(
+                fields=["ledger_connection", "answered_at"], name="requestbatch_conn_answered"
+            )
+        ]
+
+    @property
+    def request_id(self) -> str:
+        """Deterministic, derived from the batch id, within Intuit's 50 characters."""
+        return f"unify-batch-{self.pk}"
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
+class LedgerRequestMember(OrgOwnedModel):
+    """One document of a :class:`LedgerRequestBatch`: its idempotency key and its ``bId``."""
+
+    batch = models.ForeignKey(LedgerRequestBatch, on_delete=models.CASCADE, related_name="members")
+    key = models.CharField(max_length=64)
+    b_id = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = _("ledger request member")
+        indexes = [models.Index(fields=["key"], name="requestmember_key")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.b_id}"

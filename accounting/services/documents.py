@@ -112,8 +112,14 @@ def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
     name = " ".join((order.customer_name or "").split())[:100]
     email = (order.customer_email or "").strip()[:100]
+    if not name and not email and order.store_name:
+        # Order numbers repeat across stores: the store keeps two such buyers apart.
+        name = _("%(store)s order %(number)s buyer") % {
+            "store": order.store_name.strip()[:60],
+            "number": order.display_number,
+        }
     if not name:
-        name = email or _("Order %(number)s buyer") % {"number": order.number}
+        name = email or _("Order %(number)s buyer") % {"number": order.display_number}
     # One customer per buyer: the email tells buyers apart (two "Jane Doe"s are two people);
     # only a buyer without an email is known by name alone.
     key = f"customer:email:{email.casefold()}" if email else f"customer:name:{name.casefold()}"
@@ -292,7 +298,7 @@ def build_sale_document(
 ) -> SaleDocument:
     ps = posting_settings
     amounts = sale_amounts(order, lines)
-    what = _("Order %(number)s") % {"number": order.number}
+    what = _("Order %(number)s") % {"number": order.display_number}
     _require(ps.product_income_account_id, _("product income"))
     deposit = _require(ps.deposit_account_id, _("deposit to"))
     tax_code = _tax_code_for(order, ps) if amounts.tax else ""
@@ -409,7 +415,7 @@ def build_sale_document(
             amount=amounts.paid,
             paid_on=issued_on,
             payment_method_id=ps.payment_method_id,
-            reference=order.number[:21],
+            reference=order.display_number[:21],
         ),
         memo=" ".join(
             part
@@ -417,7 +423,7 @@ def build_sale_document(
                 document_marker(
                     connection_id=facts.connection_id, source_reference=source_reference
                 ),
-                _("Order %(number)s") % {"number": order.number},
+                _("Order %(number)s") % {"number": order.display_number},
                 order.store_name or "",
             )
             if part
@@ -517,7 +523,7 @@ def build_expense_document(
             _("The carrier bills this label to the recipient or a third party, not to you.")
         )
     issued_on = label_expense_date(cost, tz)
-    number = cost.order_number or (order.number if order else "")
+    number = order.display_number if order else cost.order_number
     label = " ".join(
         part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
     )
@@ -583,7 +589,7 @@ def summary_totals(
             _difference_line(
                 amounts.difference,
                 posting_settings,
-                what=_("Order %(number)s") % {"number": order.number},
+                what=_("Order %(number)s") % {"number": order.display_number},
                 total=amounts.paid,
             )
         paid += amounts.paid

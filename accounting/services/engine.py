@@ -43,6 +43,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import (
     DocumentKind,
     ExternalRef,
@@ -68,6 +69,7 @@ from accounting.models import (
     SaleDocumentType,
 )
 from accounting.services import faults, labels, withdrawals
+from accounting.services import fees as fees_module
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
 from accounting.services.documents import (
@@ -82,7 +84,7 @@ from accounting.services.documents import (
     summary_store_key,
     summary_totals,
 )
-from sales.models import Order, OrderLine, ShippingCost
+from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
 from unify.core.exceptions import (
@@ -186,6 +188,7 @@ class PostingSpec:
     shipping_cost_id: int | None = None
     summary_date: date | None = None
     summary_store_key: str = ""
+    fulfillment_fee_id: int | None = None
 
 
 def _number_taken(connection: LedgerConnection, number: str) -> bool:
@@ -227,6 +230,7 @@ def _new_posting(
         source_reference=spec.source_reference,
         order_id=spec.order_id,
         shipping_cost_id=spec.shipping_cost_id,
+        fulfillment_fee_id=spec.fulfillment_fee_id,
         summary_date=spec.summary_date,
         summary_store_key=spec.summary_store_key,
         batch=batch,
@@ -298,7 +302,7 @@ def _sale_specs(orders: Iterable[Order]) -> list[PostingSpec]:
         PostingSpec(
             kind=PostingKind.SALE,
             source_reference=f"order:{o.pk}",
-            base_number=o.number,
+            base_number=o.display_number,
             order_id=o.pk,
         )
         for o in orders
@@ -428,6 +432,14 @@ def posting_enqueue_orders(
                 connection, ps, _label_specs(costs), batch
             )
             labels_created = label_created + _reopen(label_existing, batch, user)
+            # Fulfillment fees go with label costs, exactly like them (accounting.services.fees).
+            owed = fees_module.fees_for(organization, [o.pk for o in eligible]).select_related(
+                "order"
+            )
+            fee_created, fee_existing = _create_postings(
+                connection, ps, fees_module.fee_specs(owed, PostingSpec), batch
+            )
+            labels_created += fee_created + _reopen(fee_existing, batch, user)
         # A posted order whose later label costs go now is not "already posted" for this click.
         completed = (
             set(Posting.objects.filter(pk__in=labels_created).values_list("order_id", flat=True))
@@ -1050,6 +1062,31 @@ def _build(ctx: _Context, posting: Posting):
                 doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
             )
         return doc, cost.raw_hash, []
+    if posting.kind == PostingKind.FULFILLMENT_FEE:
+        fee = FulfillmentFee.objects.filter(pk=posting.fulfillment_fee_id).first()
+        if fee is None:
+            raise _Skip(_("The fulfillment fee no longer exists."))
+        if fee.voided:
+            raise _Skip(_("The fulfillment was voided."))
+        order = Order.objects.filter(pk=fee.order_id).first() if fee.order_id else None
+        if order is not None and order.is_ignored:
+            raise _Skip(_("The order is ignored."))
+        doc = fees_module.build_fee_document(
+            fee=fee,
+            order=order,
+            posting_settings=ps,
+            facts=ctx.facts,
+            document_number=posting.document_number,
+            idempotency_key=posting.idempotency_key,
+            source_reference=posting.source_reference,
+            refs=ctx.refs,
+            tz=ctx.tz,
+        )
+        if doc.payment_account_id:
+            doc = dataclasses.replace(
+                doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
+            )
+        return doc, str(fee.fee), []
     orders = _summary_orders(ctx.organization, ps, posting)
     if not orders:
         raise _Skip(_("No orders to summarise for this day."))
@@ -1176,7 +1213,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         )
         return posting
     is_update = bool(posting.external_id) and posting.revision > 0
-    document = dataclasses.asdict(doc)
+    document = document_as_dict(doc)
     try:
         result = None
         if claim.prior_sent and not is_update:

@@ -221,6 +221,7 @@ class MappedOrder:
     lines_hash: str
     pk: int | None = None
     merged_ids: tuple[str, ...] = ()  # orders merged into this one in the source
+    parent_id: str = ""  # the order this one was split off in the source
 
     def row(self) -> tuple:
         return _order_row({**self.values, **self.copy_text})
@@ -404,6 +405,7 @@ def map_order(
         content_hash=content_hash,
         lines_hash=lines_hash,
         merged_ids=tuple(source.merged_ids),
+        parent_id=source.parent_id,
     )
 
 
