@@ -68,7 +68,7 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults, labels
+from accounting.services import faults, labels, withdrawals
 from accounting.services import fees as fees_module
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
@@ -341,10 +341,15 @@ def _summary_specs(orders: Iterable[Order], tz) -> list[PostingSpec]:
 
 
 def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) -> list[int]:
-    """Failed postings asked for again go back to the queue."""
+    """Failed and skipped postings asked for again go back to the queue (and the sale of an
+    order withdrawn after posting, taken out of the ledger since: see ``withdrawals``)."""
+    postings = list(postings)
+    reopened_removed = {p.pk for p in withdrawals.withdrawals_reopen(postings)}
     ids = []
     for posting in postings:
-        if posting.status != PostingState.FAILED:
+        if posting.pk in reopened_removed:
+            posting.status = PostingState.FAILED
+        if posting.status not in (PostingState.FAILED, PostingState.SKIPPED):
             continue
         ids.append(posting.pk)
         PostingEvent.objects.create(
@@ -357,7 +362,9 @@ def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) 
             actor=user if getattr(user, "is_authenticated", False) else None,
         )
     if ids:
-        Posting.objects.filter(pk__in=ids, status=PostingState.FAILED).update(
+        Posting.objects.filter(
+            pk__in=ids, status__in=(PostingState.FAILED, PostingState.SKIPPED)
+        ).update(
             status=PostingState.PENDING,
             next_attempt_at=None,
             error="",
@@ -580,6 +587,8 @@ def posting_update_changed(
                 message = _("Removal from the ledger queued: the label was voided.")
             elif posting.kind == PostingKind.SALE and posting.order_id in merged:
                 message = _("Removal from the ledger queued: the order was merged.")
+            elif withdrawals.is_withdrawn_sale(posting, _settings_of(connection)):
+                message = _("Removal from the ledger queued: the order was withdrawn.")
             else:
                 message = _("Update queued.")
             _event(posting, PostingState.POSTED, message, user=user)
@@ -636,7 +645,12 @@ def _enqueue_unposted(
             posting_status=OrderPostingStatus.POSTED
         )
     else:
-        orders = orders.exclude(postings__ledger_connection=ledger, postings__kind=PostingKind.SALE)
+        # A skipped sale, or one withdrawn and taken out, posts again once eligible again.
+        orders = orders.exclude(
+            pk__in=Posting.objects.filter(ledger_connection=ledger, kind=PostingKind.SALE)
+            .exclude(status__in=(PostingState.SKIPPED, PostingState.REMOVED))
+            .values("order_id")
+        )
     order_ids = list(orders.values_list("pk", flat=True))
     # Label costs that arrived after their order was posted (see late_labels).
     late_labels = []
@@ -695,6 +709,7 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
         needs_review=True, error=_label_voided_message(ledger), updated_at=now
     )
     flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
+    withdrawals.withdrawals_flag(ledger=ledger, ps=_settings_of(ledger))
     flagged += late_labels_module.late_labels_flag(
         organization=organization, ledger=ledger, ps=_settings_of(ledger)
     )
@@ -1163,7 +1178,11 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             attempts_delta=-1,
         )
         return posting
-    if _is_voided_label_removal(posting) or _is_merged_order_removal(posting):
+    if (
+        _is_voided_label_removal(posting)
+        or _is_merged_order_removal(posting)
+        or withdrawals.is_withdrawn_sale(posting, ctx.settings)
+    ):
         _execute_removal(claim, ctx)
         return posting
     try:
@@ -1547,11 +1566,15 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         revision=posting.external_revision,
         secondary_id=posting.secondary_external_id,
     )
+    withdrawn = posting.kind == PostingKind.SALE and not _is_merged_order_removal(posting)
     try:
         result = ctx.adapter.remove(
             _posted_kind(posting, ctx.settings), existing, idempotency_key=posting.idempotency_key
         )
     except RemovalUnsupported as exc:
+        if withdrawn:
+            _keep_flagged(claim, withdrawals.removal_unsupported_message(ledger), str(exc))
+            return
         if posting.kind == PostingKind.SALE:
             message = _(
                 "The order was merged into another order, but %(ledger)s does not let Unify "
@@ -1568,6 +1591,10 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         _wait_for_ledger(claim, ctx, exc)
         return
     except ProviderRejected as exc:
+        if withdrawn:
+            message = withdrawals.removal_refused_message(ledger, exc.user_message)
+            _keep_flagged(claim, message, detail=str(exc))
+            return
         if posting.kind == PostingKind.SALE:
             message = _(
                 "The order was merged into another order, but %(ledger)s refused to delete "
@@ -1604,7 +1631,10 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
     if posting.kind == PostingKind.SALE:
-        _record_merged_order_removal(claim, ledger, result)
+        if _is_merged_order_removal(posting):
+            _record_merged_order_removal(claim, ledger, result)
+        else:
+            withdrawals.withdrawals_record(claim, ledger, result)
         return
     if result.already_removed:
         message = _(
