@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from sales import rollup_daily
 from sales.filters import OrderFilters
 from sales.models import PostingStatus
-from sales.selectors_tab import ZERO, CurrencyTotals, store_choices
+from sales.selectors_tab import ZERO, CurrencyTotals, _fee_totals, store_choices
 from unify.tenancy.models import Organization
 
 MAX_DAYS = 366  # longer periods are drawn from their last year of days
@@ -51,6 +51,10 @@ class DashboardCharts:
              post["posted"][i], post["failed"][i], post["waiting"][i])
             for i, day in enumerate(self.days)
         ]  # fmt: skip
+
+    @property
+    def has_fees(self) -> bool:
+        return any(t.fulfillment_fees for t in self.totals)
 
     @property
     def has_data(self) -> bool:
@@ -113,6 +117,10 @@ def dashboard_charts(*, organization: Organization, filters: OrderFilters) -> Da
         totals.total_sales += row.order_total
         totals.shipping_charged += row.shipping_charged
         totals.label_costs += row.label_costs
+    # Fulfillment fees are few and have no day totals: added up as the Sales tab does.
+    for fee_currency, fees in _fee_totals(organization, filters).items():
+        if fee_currency in by_currency:
+            by_currency[fee_currency].fulfillment_fees = fees
     totals = sorted(by_currency.values(), key=lambda t: (-t.orders, t.currency))
     currency = totals[0].currency if totals else organization_currency(organization)
     days = _axis(filters, organization, [r.day for r in rows])

@@ -282,7 +282,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sales", "0016_order_files_belong_to_their_connection"),
+        ("sales", "0018_fulfillment_fees_ss16"),
         ("tenancy", "0001_initial"),
     ]
 
