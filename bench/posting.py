@@ -412,7 +412,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
         "--ledger",
-        choices=("qbo", "qbd", "xero", "both"),
+        choices=("qbo", "qbd", "xero", "qbo-batch", "both"),
         default="both",
         help="the ledger to post to (both: QuickBooks Online, then QuickBooks Desktop)",
     )
@@ -420,7 +420,7 @@ def main() -> int:
         "--minute-seconds",
         type=float,
         default=6.0,
-        help="xero: Xero's minute scaled to this many seconds for the limited run",
+        help="xero, qbo-batch: the provider's minute scaled to this many seconds (limited runs)",
     )
     parser.add_argument(
         "--profile", default="", help="qbd: write a CPU profile of Unify's server to this file"
@@ -436,10 +436,13 @@ def main() -> int:
         setup_django(env)
         qbd_bench(n, args.profile)
         return 0
-    if args.ledger == "xero":
-        from _posting_xero import run
+    if args.ledger in ("xero", "qbo-batch"):
+        if args.ledger == "xero":
+            from _posting_xero import run
+        else:
+            from _posting_qbo_batch import run
 
-        proc, base = start_sandbox("Xero")
+        proc, base = start_sandbox("Xero" if args.ledger == "xero" else "QuickBooks Online")
         try:
             run(args, base, DB_NAME)
         finally:

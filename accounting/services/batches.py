@@ -1,4 +1,5 @@
-"""Posting claimed documents together, for ledgers that take many per request (Xero).
+"""Posting claimed documents together, for ledgers that take many per request (Xero,
+QuickBooks Online's ``/batch``).
 
 Exactly once holds as for one document at a time (see ``engine``): every posting of the
 batch is claimed and marked sent before anything leaves; the ledger gets the batch with an
@@ -224,7 +225,14 @@ def posting_execute_batch(*, claims: list[Claim], ctx: _Context) -> int:
     # Nothing leaves so late that a lease could run out before the answer is recorded.
     margin = timedelta(
         seconds=min(
-            float(settings.XERO_TIMEOUT_READ) + 10,
+            float(
+                getattr(
+                    settings,
+                    f"{ctx.connection.provider.upper()}_TIMEOUT_READ",
+                    settings.XERO_TIMEOUT_READ,
+                )
+            )
+            + 10,
             float(settings.ACCOUNTING_POSTING_LEASE_SECONDS) / 2,
         )
     )
