@@ -243,3 +243,50 @@ def test_voided_label_voids_its_bill_and_a_lost_answer_counts_as_removed(
     bills = {i["InvoiceID"]: i for i in xero.documents("Invoices") if i["Type"] == "ACCPAY"}
     assert bills[bill["InvoiceID"]]["Status"] == "VOIDED"
     assert len(_writes(xero, "Invoices")) == 1
+
+
+def test_a_summary_whose_orders_changed_updates_its_journal_in_place(
+    org_a, xero, xero_settings, scope_a
+):
+    from datetime import timedelta
+
+    ledger = connect_xero(
+        org_a,
+        xero,
+        document_type="daily_summary",
+        label_cost_mode="off",
+        reconciliation_enabled=True,
+    )
+    yesterday = timezone.now() - timedelta(days=1)
+    first = make_order(
+        org_a, lines=[("A", "Alpha", 1, "20.00", False)], order_date=yesterday,
+        payment_date=yesterday,
+    )  # fmt: skip
+    make_order(
+        org_a, lines=[("B", "Beta", 1, "15.00", False)], order_date=yesterday,
+        payment_date=yesterday,
+    )  # fmt: skip
+    posting_enqueue_orders(
+        organization=org_a, order_ids=list(Order.objects.values_list("pk", flat=True))
+    )
+    _drain(ledger)
+    [posting] = Posting.objects.filter(kind=PostingKind.SUMMARY)
+    assert posting.status == PostingState.POSTED, posting.error
+    [journal] = xero.documents("ManualJournals")
+    clearing = xero_account("clearing", T)
+
+    def deposit(j) -> Decimal:
+        return sum((x["LineAmount"] for x in j["JournalLines"] if x["AccountID"] == clearing), D(0))
+
+    assert deposit(journal) == D("35.00")
+
+    _edit(first, "2", "40.00")
+    _update(org_a, ledger, posting)
+
+    assert (posting.status, posting.needs_review, posting.revision) == ("posted", False, 1)
+    [after] = xero.documents("ManualJournals")
+    assert after["ManualJournalID"] == journal["ManualJournalID"] == posting.external_id
+    assert after["Status"] == "POSTED"
+    assert deposit(after) == D("55.00")
+    assert sum(x["LineAmount"] for x in after["JournalLines"]) == 0
+    assert len(_writes(xero, "ManualJournals")) == 1
