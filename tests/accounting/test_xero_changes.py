@@ -290,3 +290,27 @@ def test_a_summary_whose_orders_changed_updates_its_journal_in_place(
     assert deposit(after) == D("55.00")
     assert sum(x["LineAmount"] for x in after["JournalLines"]) == 0
     assert len(_writes(xero, "ManualJournals")) == 1
+
+
+def test_order_cancelled_after_posting_voids_its_invoice_once(org_a, xero, xero_ledger, scope_a):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "30.00", False)], number="2030")
+    posting = _post(org_a, xero_ledger, order)
+    invoice_id, payment_id = posting.external_id, posting.secondary_external_id
+    # The import saw the order cancelled in ShipStation.
+    Order.objects.filter(pk=order.pk).update(
+        status="cancelled", is_cancelled=True, changed_after_posting=True
+    )
+
+    _update(org_a, xero_ledger, posting)
+
+    assert (posting.status, posting.needs_review) == (PostingState.REMOVED, False), posting.error
+    [invoice] = xero.documents("Invoices")
+    assert (invoice["InvoiceID"], invoice["Status"]) == (invoice_id, "VOIDED")
+    [payment] = xero.documents("Payments")
+    assert (payment["PaymentID"], payment["Status"]) == (payment_id, "DELETED")
+    sent = len(xero.requests_log(T))
+    posting_flag_changes(organization=org_a, ledger=xero_ledger)
+    assert posting_update_changed(organization=org_a, posting_ids=[posting.pk]) is None
+    assert _drain(xero_ledger) == 0
+    assert len(xero.requests_log(T)) == sent
+    assert (len(_writes(xero, "Payments")), len(_writes(xero, "Invoices"))) == (1, 1)
