@@ -20,6 +20,10 @@ slowest query printed.
                                          # per figure: well under a minute including the seeding
     python bench/sales_tab.py --reseed   # drop and seed again
 
+The dashboard figures (``dashboard_*``) time ``/o/<org>/`` of the big organization: the
+attention counts, the totals and the four charts, all from the running totals.
+``BENCH_SALES_DATABASE`` names another database (two people benchmarking at once).
+
 The seeded database is kept between runs; seeding is skipped when it is already there.
 Environment: ``BENCH_DATABASE_HOST_URL`` (default ``postgres://postgres@127.0.0.1:5432``),
 ``REDIS_URL`` (default ``redis://127.0.0.1:6379/5``).
@@ -32,6 +36,7 @@ import os
 import re
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from _support import ROOT, host_url, recreate_database
@@ -199,11 +204,11 @@ LABEL_SQL = """
 INSERT INTO sales_shippingcost (created_at, updated_at, external_id, order_external_id,
     order_number, order_key, store_external_id, ship_date, create_date, carrier, service,
     tracking_number, cost, insurance, voided, is_return, raw, raw_hash, connection_id, order_id,
-    organization_id)
+    organization_id, bill_to_party)
 SELECT now(), now(), 'L' || o.id, o.external_id, o.number, o.order_key, '', o.order_date::date,
     o.order_date + interval '1 day', 'usps', 'usps_priority_mail',
     '9400' || lpad(o.id::text, 16, '0'),
-    o.label_cost_total, 0, false, false, '{}', '', o.connection_id, o.id, o.organization_id
+    o.label_cost_total, 0, false, false, '{}', '', o.connection_id, o.id, o.organization_id, ''
 FROM sales_order o WHERE o.organization_id = %(org)s AND o.label_status = 'has_label'
 """
 
@@ -263,7 +268,10 @@ def seed(total: int) -> dict:
     User = get_user_model()  # noqa: N806
     user = User.objects.create_user("bench-member", "bench@example.com", "bench-password")
     Membership.objects.create(user=user, organization_id=orgs[0][1], role="member")
-    User.objects.create_superuser("bench-admin", "admin@example.com", "bench-password")
+    admin = User.objects.create_superuser("bench-admin", "admin@example.com", "bench-password")
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin, generate_totp_secret())  # staff open the admin only with MFA
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -323,6 +331,11 @@ def seed(total: int) -> dict:
     order_rollup_rebuild()
     print(f"seed: running totals rebuilt  {time.perf_counter() - t:5.1f} s", flush=True)
     t = time.perf_counter()
+    from sales.rollup_daily import daily_rollup_rebuild
+
+    daily_rollup_rebuild()  # the dashboard's day totals, likewise
+    print(f"seed: day totals rebuilt  {time.perf_counter() - t:5.1f} s", flush=True)
+    t = time.perf_counter()
     connection.ensure_connection()
     raw = connection.connection
     previous = raw.autocommit
@@ -333,6 +346,8 @@ def seed(total: int) -> dict:
         raw.execute("VACUUM (ANALYZE) sales_shippingcost")
         raw.execute("VACUUM (ANALYZE) core_auditevent")
         raw.execute("VACUUM (ANALYZE) sales_order_rollup")
+        raw.execute("VACUUM (ANALYZE) sales_order_daily")
+        raw.execute("VACUUM (ANALYZE) sales_sku_daily")
     finally:
         raw.autocommit = previous
     print(f"seed: vacuum analyze  {time.perf_counter() - t:5.1f} s", flush=True)
@@ -487,6 +502,14 @@ def measure(total: int, samples: int) -> None:
     )  # fmt: skip
     bench.run("sales: order page", member, details)
     bench.run("sales: first page, htmx partial, 200 per page", member, [f"{base}?per=200"], htmx)
+    # The dashboard (attention counts, totals and charts from the day totals, top SKUs).
+    dashboard = f"/o/{big.slug}/"
+    bench.run("dashboard: last 30 days", member, [dashboard])
+    bench.run("dashboard: last 30 days + store", member, [f"{dashboard}?store={store_id}"])
+    bench.run("dashboard: last month, failed only", member,
+              [f"{dashboard}?preset=last_month&posting=failed"])  # fmt: skip
+    year = f"{dashboard}?preset=custom&date_from={(date.today() - timedelta(days=364))}"
+    bench.run("dashboard: last 365 days", member, [year])
     admin_url = reverse("admin:sales_order_changelist") + f"?organization__id__exact={big.pk}"
     bench.run("admin: changelist first page", admin, [admin_url])
     admin_pages = big_orders // 100
@@ -496,6 +519,8 @@ def measure(total: int, samples: int) -> None:
     )
     print(f"\nratio_admin_deep_page_to_sales_deep_page_p50: {admin_p50 / deep:.1f}")
     over = [name for name, _url, _headers in bench.slow if not name.startswith("admin")]
+    dashboard_over = [name for name in over if name.startswith("dashboard")]
+    print(f"dashboard_request_types_over_{TARGET_MS:.0f}_ms_p95: {len(dashboard_over)}")
     print(f"sales_tab_request_types_over_{TARGET_MS:.0f}_ms_p95: {len(over)}")
     if bench.slow:
         bench.explain_slow({"member": member, "admin": admin})
@@ -538,6 +563,7 @@ def main() -> None:
     started = time.perf_counter()
     total = QUICK_ORDERS if args.quick else FULL_ORDERS
     db_name = "unify_bench_sales_quick" if args.quick else "unify_bench_sales"
+    db_name = os.environ.get("BENCH_SALES_DATABASE", "") or db_name
     fresh = args.reseed or not already_seeded(db_name, total)
     if fresh:
         recreate_database(db_name)

@@ -40,7 +40,10 @@ def order_bulk_actions_recover_task() -> None:
 
 @shared_task(name="sales.tasks.order_rollup_compact_task", ignore_result=True)
 def order_rollup_compact_task() -> None:
-    """Beat, every minute: fold the Sales tab's pending total deltas (sales/rollup.py)."""
+    """Beat, every minute: fold the Sales tab's pending total deltas (sales/rollup.py) and
+    the dashboard's day totals (sales/rollup_daily.py)."""
     from sales.rollup import order_rollup_compact
+    from sales.rollup_daily import daily_rollup_compact
 
     order_rollup_compact()
+    daily_rollup_compact()

@@ -106,3 +106,11 @@ OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
 PLAIN_VALUES: dict[str, Callable[[Any], Any]] = {
     "provider": lambda org_b: "qbo",  # accounting: a ledger provider key
 }
+
+
+# Keywords of the support console's URLs (/support/...), for the walker's "404 for everyone
+# but staff" check: an object of organization B.
+SUPPORT_VALUES: dict[str, Callable[[Any], Any]] = {
+    "organization_id": lambda org_b: org_b.pk,
+    "action": lambda org_b: "change_plan",
+}

@@ -39,6 +39,7 @@ TENANT_PREFIX = "o/<slug:org_slug>/"
 PUBLIC_PREFIXES: tuple[str, ...] = (
     "healthz",
     "admin/",  # support staff only (is_staff), audited
+    "support/",  # the support console: staff with a second factor only (404 otherwise), audited
     "accounts/",  # allauth: sign-in, sign-up, email, password, MFA
     "organizations/new/",
     "invitations/",  # the token in the URL is the credential
@@ -235,6 +236,40 @@ def test_tenant_url_with_other_organizations_object_is_404_and_changes_nothing(
     assert set(statuses.values()) <= {404, 405} and 404 in statuses.values(), (
         f"{url} with organization B's {_object_kwargs(route)} answered {statuses} to an owner "
         "of organization A (expected 404)"
+    )
+    assert _snapshot_of(org_b) == before, f"POST {url} changed organization B's data"
+
+
+# --- the support console: 404 for everyone but staff ---------------------------------------
+
+SUPPORT_ROUTES = [r for r in OTHER_ROUTES if r.route.startswith("support/")]
+
+
+def _support_url(route: Route, org_b: Organization) -> str:
+    values = {
+        name: isolation_registry.SUPPORT_VALUES[name](org_b) for name in route.kwargs
+    }  # a keyword missing from SUPPORT_VALUES fails here (KeyError): add it there
+    return route.build(values)
+
+
+def test_walker_finds_the_support_routes():
+    assert {r.label for r in SUPPORT_ROUTES} >= {"support:home", "support:organization"}
+
+
+@pytest.mark.parametrize("route", SUPPORT_ROUTES, ids=_ids(SUPPORT_ROUTES))
+def test_support_url_is_404_for_everyone_but_staff(route: Route, client, owner_of_a, org_b):
+    assert getattr(route.callback, "support_staff_required", False), (
+        f"View of {route.label} is not decorated with unify.support.access.support_staff_required"
+    )
+    url = _support_url(route, org_b)
+    before = _snapshot_of(org_b)
+    anonymous = (client.get(url).status_code, client.post(url, POST_BODY).status_code)
+    # A signed-in member (owner of another organization) who is not staff: still 404.
+    client.force_login(owner_of_a.user)
+    _confirm_password(client)
+    member = (client.get(url).status_code, client.post(url, POST_BODY).status_code)
+    assert (anonymous, member) == ((404, 404), (404, 404)), (
+        f"{url} answered anonymous {anonymous} / non-staff member {member} (expected 404)"
     )
     assert _snapshot_of(org_b) == before, f"POST {url} changed organization B's data"
 

@@ -28,6 +28,8 @@ urlpatterns = [
     path("", tenancy_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The support console: staff with a second factor only (404 for everyone else), audited.
+    path("support/", include("unify.support.urls")),
     path("accounts/", include("allauth.urls")),
     path("organizations/new/", tenancy_views.organization_create, name="organization_create"),
     path("invitations/<str:token>/", tenancy_views.invitation_accept, name="invitation_accept"),

@@ -11,13 +11,30 @@ from unify.tenancy.models import Organization
 DASHBOARD_CONTRIBUTORS: list[str] = [
     "connections.selectors.dashboard_summary",
     "accounting.selectors.dashboard_summary",
+    # "Needs your attention" counts (``attention``: key, count, label, url), the times of
+    # the last sync and posting, and the getting-started state.
+    "connections.dashboard.dashboard_attention",
+    "sales.dashboard.dashboard_attention",
+    "accounting.dashboard.dashboard_attention",
 ]
+
+
+# The charts part: callable(request) -> template context (``charts`` and its form).
+DASHBOARD_CHARTS = "sales.views_dashboard.charts_context"
+
+
+def dashboard_charts_context(request) -> dict:
+    try:
+        contributor = import_string(DASHBOARD_CHARTS)
+    except ImportError:
+        return {}
+    return contributor(request)
 
 
 def dashboard_summary(*, organization: Organization) -> dict:
     """Every contributor's keys; lists (``needs_attention``) add up instead of replacing
     each other."""
-    summary: dict = {"needs_attention": []}
+    summary: dict = {"needs_attention": [], "attention": []}
     for path in DASHBOARD_CONTRIBUTORS:
         try:
             contributor = import_string(path)
@@ -28,4 +45,25 @@ def dashboard_summary(*, organization: Organization) -> dict:
                 summary[key] = summary[key] + value
             else:
                 summary[key] = value
+    summary["getting_started"] = _getting_started(summary)
+    summary["all_caught_up"] = (
+        summary.get("connection_count", 0) > 0
+        and not summary["attention"]
+        and not summary["needs_attention"]
+    )
     return summary
+
+
+def _getting_started(summary: dict) -> list[dict] | None:
+    """The three first steps with their state, until all three are done."""
+    steps = [
+        {"key": "shipstation", "done": summary.get("connection_count", 0) > 0},
+        {"key": "ledger", "done": bool(summary.get("ledger_connected"))},
+        {
+            "key": "post",
+            "done": bool(summary.get("has_orders")) and bool(summary.get("has_postings")),
+        },
+    ]
+    if all(step["done"] for step in steps):
+        return None
+    return steps

@@ -47,6 +47,11 @@ class OrganizationMiddleware:
             return redirect_to_login(request.get_full_path())
         membership = membership_for(user=request.user, slug=slug)
         if membership is None:
+            # Support staff viewing the organization as its merchant (read-only, audited).
+            from unify.support.view_as import view_as_membership
+
+            membership = view_as_membership(request, slug)
+        if membership is None:
             raise Http404
         request.organization = membership.organization
         request.membership = membership

@@ -53,12 +53,15 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.MEMBER)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from unify.tenancy.dashboard import dashboard_summary
+    from unify.tenancy.dashboard import dashboard_charts_context, dashboard_summary
 
     return render(
         request,
         "tenancy/dashboard.html",
-        {"summary": dashboard_summary(organization=request.organization)},
+        {
+            "summary": dashboard_summary(organization=request.organization),
+            **dashboard_charts_context(request),
+        },
     )
 
 

@@ -1,0 +1,52 @@
+"""The dashboard's "Needs your attention" counts of the connections side: connections whose
+ShipStation keys no longer work, and connections paused by the plan. Each count is the
+number of rows the connections list shows in that state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import ngettext
+
+from connections.models import ConnectionStatus, StoreConnection
+from connections.selectors import connection_plan_block
+from unify.tenancy.models import Organization
+
+
+def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
+    connections = list(
+        StoreConnection.all_orgs.filter(organization=organization).exclude(
+            status=ConnectionStatus.DISABLED
+        )
+    )
+    url = reverse("connections:list", kwargs={"org_slug": organization.slug})
+    items = []
+    keys = sum(1 for c in connections if c.status == ConnectionStatus.NEEDS_CREDENTIALS)
+    if keys:
+        items.append(
+            {
+                "key": "keys",
+                "count": keys,
+                "label": ngettext(
+                    "connection needs new ShipStation keys",
+                    "connections need new ShipStation keys",
+                    keys,
+                ),
+                "url": url,
+            }
+        )
+    # As the list shows it: a connection needing keys may be beyond the plan as well.
+    paused = sum(1 for c in connections if connection_plan_block(c) is not None)
+    if paused:
+        items.append(
+            {
+                "key": "plan_paused",
+                "count": paused,
+                "label": ngettext(
+                    "connection paused by your plan", "connections paused by your plan", paused
+                ),
+                "url": url,
+            }
+        )
+    return {"attention": items}

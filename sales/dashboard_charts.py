@@ -1,0 +1,168 @@
+"""The dashboard's charts and totals for a filter set, read from the day-by-day running
+totals (sales/rollup_daily.py), never from the orders: sales per day by store, shipping
+charged against label costs per day with the margin, the posting status of each day's
+orders, and the top SKUs by revenue. Amounts stay Decimal (strings in the page's JSON).
+
+The totals follow the Sales tab's rules (``sales.selectors_tab.order_summary``): the chosen
+posting status only, else everything but orders merged into another order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sales import rollup_daily
+from sales.filters import OrderFilters
+from sales.models import PostingStatus
+from sales.selectors_tab import ZERO, CurrencyTotals, _fee_totals, store_choices
+from unify.tenancy.models import Organization
+
+MAX_DAYS = 366  # longer periods are drawn from their last year of days
+WAITING = (PostingStatus.NOT_POSTED, PostingStatus.CHANGED)
+
+
+def counted(row_status: str, filters: OrderFilters) -> bool:
+    if filters.posting_status:
+        return row_status == filters.posting_status
+    return row_status != PostingStatus.MERGED
+
+
+@dataclass
+class DashboardCharts:
+    days: list[date]
+    totals: list[CurrencyTotals]
+    currency: str  # the one the money charts are drawn in (the most orders)
+    sales_by_store: list[dict[str, Any]] = field(default_factory=list)
+    shipping: dict[str, list[Decimal]] = field(default_factory=dict)
+    posting: dict[str, list[int]] = field(default_factory=dict)
+    top_skus: list[rollup_daily.SkuRow] = field(default_factory=list)
+
+    @property
+    def day_rows(self) -> list[tuple]:
+        ship, post = self.shipping, self.posting
+        return [
+            (day, ship["charged"][i], ship["labels"][i], ship["margin"][i],
+             post["posted"][i], post["failed"][i], post["waiting"][i])
+            for i, day in enumerate(self.days)
+        ]  # fmt: skip
+
+    @property
+    def has_fees(self) -> bool:
+        return any(t.fulfillment_fees for t in self.totals)
+
+    @property
+    def has_data(self) -> bool:
+        return any(t.orders for t in self.totals)
+
+    def as_json(self) -> dict[str, Any]:
+        """For the page's ``json_script`` (amounts as strings: exact, parsed for drawing)."""
+
+        def money(values: list[Decimal]) -> list[str]:
+            return [str(v) for v in values]
+
+        return {
+            "days": [d.isoformat() for d in self.days],
+            "currency": self.currency,
+            "sales_by_store": [
+                {"label": s["label"], "data": money(s["data"])} for s in self.sales_by_store
+            ],
+            "shipping": {k: money(v) for k, v in self.shipping.items()},
+            "shipping_labels": {
+                "charged": _("Shipping charged"),
+                "labels": _("Label costs"),
+                "margin": _("Shipping margin"),
+            },
+            "posting": self.posting,
+            "posting_labels": {
+                "posted": _("Posted"),
+                "failed": _("Failed"),
+                "waiting": _("Waiting"),
+                "ignored": _("Ignored"),
+            },
+            "top_skus": [
+                {"sku": s.sku or _("(no SKU)"), "revenue": str(s.revenue)} for s in self.top_skus
+            ],
+            "top_skus_label": _("Revenue"),
+        }
+
+
+def _axis(filters: OrderFilters, organization: Organization, seen: list[date]) -> list[date]:
+    tz = organization.tzinfo
+    first, end = rollup_daily.local_days(filters, tz)
+    if end is None:
+        end = timezone.now().astimezone(tz).date() + timedelta(days=1)
+        if seen:
+            end = max(end, max(seen) + timedelta(days=1))
+    if first is None:
+        first = min(seen) if seen else end - timedelta(days=30)
+    first = max(first, end - timedelta(days=MAX_DAYS))
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def dashboard_charts(*, organization: Organization, filters: OrderFilters) -> DashboardCharts:
+    tz = organization.tzinfo
+    rows = rollup_daily.order_days(organization_id=organization.pk, filters=filters, tz=tz)
+    by_currency: dict[str, CurrencyTotals] = {}
+    for row in rows:
+        if not counted(row.posting_status, filters):
+            continue
+        totals = by_currency.setdefault(row.currency, CurrencyTotals(row.currency))
+        totals.orders += row.orders
+        totals.total_sales += row.order_total
+        totals.shipping_charged += row.shipping_charged
+        totals.label_costs += row.label_costs
+    # Fulfillment fees are few and have no day totals: added up as the Sales tab does.
+    for fee_currency, fees in _fee_totals(organization, filters).items():
+        if fee_currency in by_currency:
+            by_currency[fee_currency].fulfillment_fees = fees
+    totals = sorted(by_currency.values(), key=lambda t: (-t.orders, t.currency))
+    currency = totals[0].currency if totals else organization_currency(organization)
+    days = _axis(filters, organization, [r.day for r in rows])
+    index = {d: i for i, d in enumerate(days)}
+    stores = dict(store_choices(organization=organization))
+    per_store: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * len(days))
+    charged, labels = [ZERO] * len(days), [ZERO] * len(days)
+    posting = {key: [0] * len(days) for key in ("posted", "failed", "waiting", "ignored")}
+    for row in rows:
+        i = index.get(row.day)
+        if i is None:
+            continue
+        if row.posting_status != PostingStatus.MERGED:
+            key = {
+                PostingStatus.POSTED: "posted",
+                PostingStatus.FAILED: "failed",
+                PostingStatus.IGNORED: "ignored",
+            }.get(row.posting_status, "waiting")
+            posting[key][i] += row.orders
+        if row.currency != currency or not counted(row.posting_status, filters):
+            continue
+        per_store[row.store_id][i] += row.order_total
+        charged[i] += row.shipping_charged
+        labels[i] += row.label_costs
+    sales_by_store = [
+        {"label": stores.get(store_id) or _("No store"), "data": data}
+        for store_id, data in sorted(per_store.items(), key=lambda item: -sum(item[1]))
+    ]
+    return DashboardCharts(
+        days=days,
+        totals=totals,
+        currency=currency,
+        sales_by_store=sales_by_store,
+        shipping={
+            "charged": charged,
+            "labels": labels,
+            "margin": [c - cost for c, cost in zip(charged, labels, strict=True)],
+        },
+        posting=posting,
+        top_skus=rollup_daily.top_skus(organization_id=organization.pk, filters=filters, tz=tz),
+    )
+
+
+def organization_currency(organization: Organization) -> str:
+    return getattr(organization, "currency", "") or "USD"
