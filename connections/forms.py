@@ -164,7 +164,7 @@ class SyncSettingsForm(forms.Form):
             "Your %(plan)s plan syncs as often as %(interval)s."
         ) % {"plan": plan.name, "interval": interval_label(plan.min_sync_interval_minutes).lower()}
         self.fields["included_stores"].choices = [
-            (str(s.pk), f"{s}" + ("" if s.active else f" ({_('inactive in ShipStation')})"))
+            (str(s.pk), str(s) if s.active else _("%(store)s (inactive in ShipStation)") % {"store": s})
             for s in stores
         ]
         if connection.mode == ConnectionMode.SHIPPING_EXPENSE:

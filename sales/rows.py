@@ -34,7 +34,8 @@ def order_rows_html(
     posting_labels = {value: escape(str(label)) for value, label in PostingStatus.choices}
     in_progress = escape(_("Posting…"))
     status_labels: dict[str, str] = {}
-    no_label = f'<span class="text-body-secondary small">{escape(_("no label"))}</span>'
+    no_label_text = escape(_("no label"))
+    no_label = f'<span class="text-body-secondary small">{no_label_text}</span>'
     no_cost = '<span class="text-body-secondary small">—</span>'
     return_title = escape(_("Return labels"))
     ledger_text = _("Ledger document %(number)s")
