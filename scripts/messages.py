@@ -36,7 +36,7 @@ def makemessages(locale: str) -> None:
             "`python scripts/messages.py --compile-only` compiles without it."
         )
     env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1")}
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", "makemessages", "-l", locale, *MAKEMESSAGES_ARGS],
         cwd=i18n.ROOT,
         env=env,
