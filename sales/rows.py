@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from connections.sources.statuses import order_status_label
 from sales.models import Order, PostingStatus
 from sales.templatetags.sales_tab import POSTING_BADGE_CLASSES, POSTING_IN_PROGRESS_CLASS
+from unify.core.money import format_amount
 
 
 def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+    return format_amount(value)
 
 
 def order_rows_html(
