@@ -373,3 +373,46 @@ class LedgerReference(OrgOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.external_id}"
+
+
+class LedgerRequestBatch(OrgOwnedModel):
+    """Documents sent to a ledger in one request (QuickBooks Online's ``/batch``), recorded
+    before the request leaves: a retry sends the identical body with the same request id, so
+    the ledger replays its first answer instead of creating the documents again."""
+
+    ledger_connection = models.ForeignKey(
+        LedgerConnection, on_delete=models.CASCADE, related_name="request_batches"
+    )
+    body = models.TextField()  # exactly what is sent
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger request batch")
+        indexes = [
+            models.Index(
+                fields=["ledger_connection", "answered_at"], name="requestbatch_conn_answered"
+            )
+        ]
+
+    @property
+    def request_id(self) -> str:
+        """Deterministic, derived from the batch id, within Intuit's 50 characters."""
+        return f"unify-batch-{self.pk}"
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
+class LedgerRequestMember(OrgOwnedModel):
+    """One document of a :class:`LedgerRequestBatch`: its idempotency key and its ``bId``."""
+
+    batch = models.ForeignKey(LedgerRequestBatch, on_delete=models.CASCADE, related_name="members")
+    key = models.CharField(max_length=64)
+    b_id = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = _("ledger request member")
+        indexes = [models.Index(fields=["key"], name="requestmember_key")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.b_id}"

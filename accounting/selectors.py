@@ -18,6 +18,7 @@ from accounting.models import (
     PostingKind,
     PostingState,
 )
+from accounting.services import eta
 from accounting.services.documents import order_day, summary_store_key
 from unify.tenancy.models import Organization
 
@@ -139,6 +140,14 @@ class BatchProgress:
     skipped: int
     waiting: int
     removed: int = 0
+    # At the ledger's limits, for the documents still waiting (None: no estimate).
+    seconds_left: int | None = None
+
+    @property
+    def minutes_left(self) -> int | None:
+        if self.seconds_left is None or self.finished:
+            return None
+        return max(1, -(-self.seconds_left // 60))
 
     @property
     def done(self) -> int:
@@ -153,6 +162,19 @@ class BatchProgress:
         if not self.total:
             return 100
         return min(100, int(100 * self.done / self.total))
+
+
+def _seconds_left(organization: Organization, batch: PostingBatch, waiting: int) -> int | None:
+    """At the ledger's limits: everything waiting on the connection shares them, so the
+    estimate counts the connection's queue, not only this batch's."""
+    if not waiting:
+        return 0
+    queued = Posting.all_orgs.filter(
+        organization=organization,
+        ledger_connection_id=batch.ledger_connection_id,
+        status__in=(PostingState.PENDING, PostingState.IN_FLIGHT),
+    ).count()
+    return eta.seconds_left(batch.ledger_connection, max(waiting, queued))
 
 
 def batch_progress(*, organization: Organization, batch: PostingBatch) -> BatchProgress:
@@ -174,6 +196,7 @@ def batch_progress(*, organization: Organization, batch: PostingBatch) -> BatchP
         skipped=skipped,
         waiting=waiting,
         removed=removed,
+        seconds_left=_seconds_left(organization, batch, waiting),
     )
 
 

@@ -1,4 +1,5 @@
-"""Posting claimed documents together, for ledgers that take many per request (Xero).
+"""Posting claimed documents together, for ledgers that take many per request (Xero,
+QuickBooks Online's ``/batch``).
 
 Exactly once holds as for one document at a time (see ``engine``): every posting of the
 batch is claimed and marked sent before anything leaves; the ledger gets the batch with an
@@ -13,7 +14,6 @@ go through the one-at-a-time path.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
 from accounting.services import faults
@@ -91,7 +92,7 @@ def _build_or_release(claim: Claim, ctx: _Context) -> _Ready | None:
             order_status=OrderPostingStatus.FAILED,
         )
         return None
-    return _Ready(claim, doc, content_hash, covered, dataclasses.asdict(doc))
+    return _Ready(claim, doc, content_hash, covered, document_as_dict(doc))
 
 
 def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) -> None:
@@ -224,7 +225,14 @@ def posting_execute_batch(*, claims: list[Claim], ctx: _Context) -> int:
     # Nothing leaves so late that a lease could run out before the answer is recorded.
     margin = timedelta(
         seconds=min(
-            float(settings.XERO_TIMEOUT_READ) + 10,
+            float(
+                getattr(
+                    settings,
+                    f"{ctx.connection.provider.upper()}_TIMEOUT_READ",
+                    settings.XERO_TIMEOUT_READ,
+                )
+            )
+            + 10,
             float(settings.ACCOUNTING_POSTING_LEASE_SECONDS) / 2,
         )
     )

@@ -18,6 +18,10 @@ AFTER_LEDGER_ANSWER = "after_ledger_answer"
 WRITER_BEFORE_RECORD = "writer_before_record"
 # The request is about to leave (the posting is marked as sent).
 BEFORE_SEND = "before_send"
+# A batch of documents is recorded (members, request id), nothing has left yet.
+BATCH_RECORDED = "batch_recorded"
+# The ledger's answer to a batch is read; the batch is not yet marked answered.
+BATCH_ANSWERED = "batch_answered"
 
 
 def fault_point(name: str) -> None:

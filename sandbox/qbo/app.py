@@ -20,7 +20,8 @@ Paths mirror Intuit's, so only base URLs differ between production and this stan
 
 Limits per realm (the account key of the request log is the realm id): 500 requests per
 rolling minute and 10 in flight (both answered with the XML 429 Intuit sends), 40 batch
-requests per minute. ``?requestid=`` makes a write replay its first successful answer.
+requests per minute, 10 requests per second when turned on (``sandbox/qbo/batch.py``).
+``?requestid=`` makes a write replay its first successful answer.
 Control API under ``/__sandbox__/qbo/`` (see ``sandbox/qbo/README.md``).
 """
 
@@ -51,6 +52,7 @@ from sandbox.framework import (
     json_response,
 )
 from sandbox.qbo import seed
+from sandbox.qbo.batch import DEFAULT_PER_SECOND, ThrottleInjector
 from sandbox.qbo.company import ENTITIES, ENTITY_BY_PATH, NAME_LISTS, Company, Replay
 from sandbox.qbo.oauth import (
     ACCOUNTING_SCOPE,
@@ -124,6 +126,8 @@ class QboSandbox(StandIn):
         self.latency_seconds = 0.0
         self.after_commit_faults = FaultInjector()
         self.batch_limiter = SlidingWindowRateLimiter(DEFAULT_BATCH_PER_MINUTE, 60.0)
+        self.second_limiter = SlidingWindowRateLimiter(DEFAULT_PER_SECOND, 1.0)
+        self.throttles = ThrottleInjector()
         self._flight_lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
         self._max_in_flight: dict[str, int] = {}
@@ -147,6 +151,8 @@ class QboSandbox(StandIn):
         self.latency_seconds = 0.0
         self.after_commit_faults.clear()
         self.batch_limiter.configure(DEFAULT_BATCH_PER_MINUTE, 60.0)
+        self.second_limiter.configure(DEFAULT_PER_SECOND, 1.0)
+        self.throttles.clear()
         with self._flight_lock:
             self._in_flight.clear()
             self._max_in_flight.clear()
@@ -160,7 +166,7 @@ class QboSandbox(StandIn):
                 return realm, unauthorized_response(why)
             if access.realm_id != realm or realm not in self.companies:
                 return realm, forbidden_response()
-            return realm, None
+            return realm, self.throttles.pick(request.path)
         if request.path.lower().startswith("/v1/openid_connect/userinfo"):
             access, why = self.oauth.check_access_token(self._bearer(request))
             if access is None:
@@ -424,6 +430,9 @@ data.</p>
         company = self.companies.get(realm)
         if company is None:
             return forbidden_response()
+        if not self.second_limiter.check(realm, time.monotonic()).allowed:
+            self.event_log.add("second_throttled", realm_id=realm)
+            return throttled_response()
         with self._flight_lock:
             in_flight = self._in_flight.get(realm, 0) + 1
             if self.concurrency_limit is not None and in_flight > self.concurrency_limit:
@@ -669,7 +678,11 @@ data.</p>
                     )
             except QboFault as fault:
                 return fault.response()
-            out = [self._batch_item(company, item) for item in items]
+            # Serially, and no item sees what an earlier one of this payload created.
+            try:
+                out = [self._batch_item(company, item) for item in items]
+            finally:
+                company.unseen.clear()
             payload = wire_bytes({"BatchItemResponse": out, "time": intuit_time()})
             if request_id:
                 company.replays[request_id] = Replay(request.method, request.path, 200, payload)
@@ -690,6 +703,7 @@ data.</p>
                 result = company.delete(entity, item[entity])
             elif operation in ("create", "update"):
                 result = company.save(entity, item[entity])
+                company.unseen.add((entity, str(result.get("Id", ""))))
             else:
                 raise unsupported_operation(entity, operation or "(none)")
             return {"bId": b_id, entity: copy.deepcopy(result)}
@@ -855,14 +869,23 @@ data.</p>
             raise ValueError("limit must be at least 1 (None disables it)")
         self.concurrency_limit = limit
 
-    def set_batch_rate_limit(self, limit: int | None) -> None:
-        self.batch_limiter.configure(limit, 60.0)
+    def set_batch_rate_limit(self, limit: int | None, window_seconds: float = 60.0) -> None:
+        self.batch_limiter.configure(limit, window_seconds)
+
+    def set_per_second_limit(self, limit: int | None, window_seconds: float = 1.0) -> None:
+        self.second_limiter.configure(limit, window_seconds)
+
+    def inject_throttles(self, status: int, **kwargs: Any) -> None:
+        """429 or 403 ThrottleExceeded answers before anything is written (``probability``
+        or ``count``, ``path_prefix``, ``seed``)."""
+        self.throttles.add(status, **kwargs)
 
     def disable_limits(self) -> None:
         """Benchmarks: no per-minute, concurrency or batch limit."""
         self.disable_rate_limit()
         self.set_concurrency_limit(None)
         self.set_batch_rate_limit(None)
+        self.set_per_second_limit(None)
 
     def set_latency(self, seconds: float) -> None:
         """Every accounting call takes this long inside the realm's concurrency slot."""
@@ -874,6 +897,9 @@ data.</p>
             "window_seconds": self.rate_limiter.window_seconds,
             "concurrent": self.concurrency_limit,
             "batch_per_minute": self.batch_limiter.limit,
+            "batch_window_seconds": self.batch_limiter.window_seconds,
+            "per_second": self.second_limiter.limit,
+            "second_window_seconds": self.second_limiter.window_seconds,
             "latency_seconds": self.latency_seconds,
         }
 
@@ -904,6 +930,7 @@ data.</p>
     def clear_faults(self) -> None:
         super().clear_faults()
         self.after_commit_faults.clear()
+        self.throttles.clear()
 
     # -- control API (provider part) ------------------------------------------------------------
 
@@ -1068,7 +1095,16 @@ data.</p>
                 self.set_concurrency_limit(None if value is None else int(value))
             if "batch_per_minute" in body:
                 value = body["batch_per_minute"]
-                self.set_batch_rate_limit(None if value is None else int(value))
+                self.set_batch_rate_limit(
+                    None if value is None else int(value),
+                    float(body.get("batch_window_seconds", 60.0)),
+                )
+            if "per_second" in body:
+                value = body["per_second"]
+                self.set_per_second_limit(
+                    None if value is None else int(value),
+                    float(body.get("second_window_seconds", 1.0)),
+                )
             if "latency_seconds" in body:
                 self.set_latency(float(body["latency_seconds"]))
         return self.limits()

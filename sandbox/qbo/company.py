@@ -213,6 +213,8 @@ class Company:
     # Stand-in setting: answer a repeated sales-form DocNumber with 6140 (QBO's "warn if a
     # duplicate number is used", which the API enforces as an error).
     reject_duplicate_doc_numbers: bool = True
+    # (entity, Id) created by earlier items of the batch being run: invisible to later ones.
+    unseen: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _next_list_id: dict[str, int] = field(default_factory=dict)
     # Indexes that keep name and DocNumber checks (and look-ups by them) O(1) at 10,000s of
@@ -496,7 +498,7 @@ class Company:
                 raise required_param(element)
             return None
         record = self.records[entity].get(value)
-        if record is None:
+        if record is None or (entity, value) in self.unseen:
             raise invalid_reference(element, value)
         if record.get("Active") is False:
             raise object_not_found(entity, value)
@@ -514,7 +516,7 @@ class Company:
         kind = raw.get("type") if isinstance(raw, dict) else None
         candidates = [kind] if kind in ("Vendor", "Customer") else ["Vendor", "Customer"]
         for candidate in candidates:
-            if value in self.records[candidate]:
+            if value in self.records[candidate] and (candidate, value) not in self.unseen:
                 ref = self.ref(candidate, raw, element)
                 assert ref is not None
                 ref["type"] = candidate

@@ -3,10 +3,12 @@
 - ``qbo_server`` (session): one QBO stand-in on an ephemeral loopback port.
 - ``qbo`` (function): the same server reset to its fresh state: the seeded company
   (``qbo.realm_id``, "Sandbox Company_US_1"), the demo OAuth client, no grants, no faults,
-  empty logs, limits 500/min and 10 concurrent per realm. It also sets
+  empty logs, limits 500/min, 10 concurrent and 40 batches/min per realm (Intuit's 10/s
+  only when asked: ``qbo_limits(per_second=10)``). It also sets
   ``OAUTHLIB_INSECURE_TRANSPORT=1`` for the test, which python-quickbooks needs for
   ``http://``. A test may ask for other limits with
-  ``@pytest.mark.qbo_limits(per_minute=None, concurrent=None)`` (None disables one).
+  ``@pytest.mark.qbo_limits(per_minute=None, concurrent=None, per_second=None,
+  batch_per_minute=None)`` (None disables one; ``*_window_seconds`` stretch a window).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sandbox.qbo.app import QboSandbox
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "qbo_limits(per_minute=500, concurrent=10, batch_per_minute=40): limits of the QBO "
+        "qbo_limits(per_minute=500, concurrent=10, batch_per_minute=40, per_second=10): "
+        "limits of the QBO "
         "stand-in for this test (None disables one)",
     )
 
@@ -56,7 +59,14 @@ def qbo(
         if "concurrent" in marker.kwargs:
             qbo_server.set_concurrency_limit(marker.kwargs["concurrent"])
         if "batch_per_minute" in marker.kwargs:
-            qbo_server.set_batch_rate_limit(marker.kwargs["batch_per_minute"])
+            qbo_server.set_batch_rate_limit(
+                marker.kwargs["batch_per_minute"],
+                float(marker.kwargs.get("batch_window_seconds", 60)),
+            )
+        if "per_second" in marker.kwargs:
+            qbo_server.set_per_second_limit(
+                marker.kwargs["per_second"], float(marker.kwargs.get("second_window_seconds", 1))
+            )
     yield qbo_server
     # No injected slowness may outlive its test.
     qbo_server.clear_faults()

@@ -8,8 +8,10 @@ import html
 import pytest
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
+from accounting.services import eta
 from accounting.services.connections import ledger_catalog_refresh
 from tests.accounting.factories import make_order, make_posting
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,33 @@ def test_post_orders_endpoint_answers_htmx_with_progress(owner_client, org_a, qb
     assert Posting.all_orgs.get(order=order).status == "pending"
     progress = owner_client.get(f"/o/{org_a.slug}/accounting/batches/{batch.pk}/")
     assert "0 of 1 done" in progress.content.decode()
+
+
+def test_progress_of_a_long_run_shows_the_time_left_at_the_ledger_limits(
+    owner_client, org_a, qbo_ledger, settings
+):
+    settings.QBO_BATCH_SIZE = 30
+    orders = [make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)]) for _ in range(40)]
+    owner_client.post(
+        f"/o/{org_a.slug}/accounting/post-orders/",
+        {"order_id": [o.pk for o in orders]},
+        HTTP_HX_REQUEST="true",
+    )
+    batch = PostingBatch.all_orgs.get(organization=org_a)
+    # Twelve posted, 28 still queued: at Intuit's limits (40 batches of 30 plus 460 single
+    # requests a minute) that is under a minute.
+    with org_scope(org_a.pk):
+        ids = list(Posting.objects.order_by("pk").values_list("pk", flat=True)[:12])
+        Posting.objects.filter(pk__in=ids).update(status="posted")
+    page = owner_client.get(f"/o/{org_a.slug}/accounting/batches/{batch.pk}/").content.decode()
+    assert "12 of 40 done" in page
+    assert 'value="12"' in page and 'max="40"' in page
+    assert "28 documents still queued." in page
+    assert "About 1 minute left at the ledger" in page
+    # 10,000 waiting: 10,000 / 1,660 documents a minute; one request per document: 20 min.
+    assert eta.seconds_left(qbo_ledger, 10_000) == 362
+    settings.QBO_BATCH_SIZE = 1
+    assert eta.seconds_left(qbo_ledger, 10_000) == 1200
 
 
 def test_home_shows_coming_soon_ledgers_and_connect_button(owner_client, org_a):

@@ -23,6 +23,9 @@ def test_info_names_the_urls_to_configure(qbo):
         "window_seconds": 60.0,
         "concurrent": 10,
         "batch_per_minute": 40,
+        "batch_window_seconds": 60.0,
+        "per_second": None,
+        "second_window_seconds": 1.0,
         "latency_seconds": 0.0,
     }
 

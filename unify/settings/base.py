@@ -466,6 +466,14 @@ QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=500)
 QBO_RATE_LIMIT_WINDOW_SECONDS = env.float("QBO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
 QBO_MAX_CONCURRENT = env.int("QBO_MAX_CONCURRENT", default=10)
 QBO_THROTTLE_WAIT_SECONDS = env.float("QBO_THROTTLE_WAIT_SECONDS", default=60.0)
+# Intuit: 10 requests a second per realm and app; 40 batch requests a minute per realm and app
+# (each at most QBO_BATCH_SIZE documents; 1 posts one document per request).
+QBO_RATE_LIMIT_PER_SECOND = env.int("QBO_RATE_LIMIT_PER_SECOND", default=10)
+QBO_RATE_LIMIT_SECOND_WINDOW = env.float("QBO_RATE_LIMIT_SECOND_WINDOW", default=1.0)
+QBO_BATCH_PER_MINUTE = env.int("QBO_BATCH_PER_MINUTE", default=40)
+QBO_BATCH_SIZE = env.int("QBO_BATCH_SIZE", default=30)
+# While the batch lane is spent, documents also go one per request on the 500/min lane.
+QBO_SINGLES_BESIDE_BATCHES = env.bool("QBO_SINGLES_BESIDE_BATCHES", default=True)
 # Xero. Defaults point at Xero; ``make run`` points them at the stand-in (port 8767).
 XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")

@@ -564,6 +564,12 @@ class QboAdapter(LedgerAdapter):
 
         return self.call(run)
 
+    def post_many(self, docs, *, send_by: float | None = None) -> list:
+        """Up to ``QBO_BATCH_SIZE`` documents per request (see ``qbo/batch.py``)."""
+        from accounting.ledgers.qbo.batch import post_many
+
+        return post_many(self, docs, send_by)
+
     def _settle_invoice(
         self, client: QboClient, doc: SaleDocument, invoice: dict[str, Any], customer_id: str
     ) -> str:

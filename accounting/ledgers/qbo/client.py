@@ -31,6 +31,7 @@ from intuitlib.client import AuthClient
 from intuitlib.utils import get_discovery_doc
 from quickbooks.client import QuickBooks
 
+from accounting.ledgers.qbo import limits as lane_limits
 from unify.core.exceptions import (
     ProviderAuthError,
     ProviderRateLimited,
@@ -183,11 +184,18 @@ class QboClient(QuickBooks):
         key = limit_key(str(self.company_id))
         limiter = qbo_rate_limiter()
         path = url.split("?", 1)[0].rsplit("/company/", 1)[-1]
+        realm = str(self.company_id)
+        is_batch = path.endswith("/batch")
+        if is_batch:
+            lane_limits.acquire_batch(realm)
         started = time.monotonic()
         try:
             # The concurrency slot and the rate grant in one step; the grant is followed at
             # once by the request, so Intuit counts it in the same window we did.
             with qbo_semaphore().hold_with_grant(key, limiter):
+                per_second = lane_limits.second_limiter()
+                if per_second is not None:
+                    per_second.acquire(lane_limits.second_key(realm))
                 raw = _http().request(
                     request_type,
                     url,
@@ -220,15 +228,21 @@ class QboClient(QuickBooks):
             status,
             (time.monotonic() - started) * 1000,
         )
-        if status == 429:
+        if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
+            # Throttling (Intuit has answered it as a 403 too): wait, never fail.
             wait = float(settings.QBO_THROTTLE_WAIT_SECONDS)
-            # Every worker stops for this realm, not only the one that was told.
-            limiter.block(key, wait)
+            if is_batch:
+                # The batch lane waits and shrinks (other apps use the realm's 120 a
+                # minute); single requests go on.
+                lane_limits.batch_limiter().throttled(lane_limits.batch_key(realm), wait)
+            else:
+                # Every worker stops for this realm, not only the one that was told.
+                limiter.block(key, wait)
             raise self._error(
                 ProviderRateLimited,
-                f"qbo {request_type} {path}: HTTP 429 (throttled), waiting {wait:g} s",
+                f"qbo {request_type} {path}: HTTP {status} (throttled), waiting {wait:g} s",
                 retry_after=wait,
-                status_code=429,
+                status_code=status,
             )
         if status == 403:
             raise self._error(

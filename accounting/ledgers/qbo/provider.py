@@ -80,6 +80,21 @@ class QboProvider(LedgerProvider):
     doc_number_max_length = 21
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
 
+    @property
+    def batch_size(self) -> int:
+        """Documents per request: the engine claims and sends them together (``/batch``)."""
+        from accounting.ledgers.qbo.batch import batch_size
+
+        return batch_size()
+
+    def documents_per_minute(self) -> tuple[float, float]:
+        """Documents Intuit's limits let through a minute (and the minute's length in
+        seconds, scaled in benchmarks): 40 batches of ``batch_size`` plus, beside them, the
+        rest of the 500 requests a minute one document each."""
+        from accounting.ledgers.qbo.batch import lanes_per_minute
+
+        return lanes_per_minute()
+
     def authorization_url(self, *, state: str, redirect_uri: str) -> str:
         client = QboAuthClient(redirect_uri=redirect_uri)
         return client.get_authorization_url([Scopes.ACCOUNTING], state_token=state)

@@ -1,0 +1,75 @@
+"""The record of documents sent to a ledger together in one request (ledger-neutral).
+
+A batch is recorded, members and exact body, before it is sent; until its answer has been
+read it is "open", and a document that is a member of an open batch is only ever sent again
+inside that identical batch, under the same request id (the ledger replays its answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounting.models import LedgerConnection, LedgerRequestBatch, LedgerRequestMember
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBatch:
+    batch_id: int
+    request_id: str
+    body: str
+    members: dict[str, str]  # idempotency key -> bId
+
+
+def record(*, connection_id: int, body: str, members: Sequence[tuple[str, str]]) -> OpenBatch:
+    """Record a batch (``members``: ``(idempotency key, bId)``) before it is sent."""
+    organization_id = (
+        LedgerConnection.all_orgs.filter(pk=connection_id)
+        .values_list("organization_id", flat=True)
+        .get()
+    )
+    with transaction.atomic():
+        batch = LedgerRequestBatch.all_orgs.create(
+            organization_id=organization_id, ledger_connection_id=connection_id, body=body
+        )
+        LedgerRequestMember.all_orgs.bulk_create(
+            LedgerRequestMember(organization_id=organization_id, batch=batch, key=k, b_id=b)
+            for k, b in members
+        )
+    return OpenBatch(batch.pk, batch.request_id, body, dict(members))
+
+
+def open_batches(*, connection_id: int, keys: Iterable[str]) -> list[OpenBatch]:
+    """The unanswered batches of this connection holding any of ``keys`` (oldest first)."""
+    keys = list(keys)
+    if not keys:
+        return []
+    ids = set(
+        LedgerRequestMember.all_orgs.filter(
+            key__in=keys,
+            batch__ledger_connection_id=connection_id,
+            batch__answered_at__isnull=True,
+        ).values_list("batch_id", flat=True)
+    )
+    if not ids:
+        return []
+    members: dict[int, dict[str, str]] = {}
+    for batch_id, key, b_id in LedgerRequestMember.all_orgs.filter(batch_id__in=ids).values_list(
+        "batch_id", "key", "b_id"
+    ):
+        members.setdefault(batch_id, {})[key] = b_id
+    return [
+        OpenBatch(b.pk, b.request_id, b.body, members.get(b.pk, {}))
+        for b in LedgerRequestBatch.all_orgs.filter(pk__in=ids).order_by("pk")
+    ]
+
+
+def mark_answered(batch_id: int) -> None:
+    """Its answer was read (every member's outcome is in the caller's hands): a member sent
+    again from now on goes in a new batch."""
+    LedgerRequestBatch.all_orgs.filter(pk=batch_id, answered_at__isnull=True).update(
+        answered_at=timezone.now()
+    )

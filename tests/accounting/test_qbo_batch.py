@@ -1,0 +1,128 @@
+"""QuickBooks Online batch posting in one process (the drain called directly): documents go
+30 per ``/batch`` request, customers and items are resolved first, one refused document
+fails alone with QuickBooks' words, a batch whose answer was lost is sent again identically."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from accounting.ledgers.qbo import limits as lane_limits
+from accounting.models import LedgerReference, LedgerRequestBatch, Posting, PostingState
+from accounting.services import posting_enqueue_orders
+from accounting.services.engine import posting_drain, posting_retry_failed
+from sandbox.qbo import ITEM_IDS
+from tests.accounting.conftest import connect_ledger
+from tests.accounting.factories import make_order
+from unify.tenancy.scoping import org_scope
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batching(qbo_settings, qbo):
+    qbo_settings.QBO_BATCH_SIZE = 30
+    lane_limits.reset(qbo.realm_id)
+    return qbo_settings
+
+
+def _orders(org, n: int, bad: set[int] = frozenset()):
+    return [
+        make_order(
+            org,
+            lines=[
+                ("BAD-SKU" if i in bad else f"SKU-{i % 3}", f"Product {i % 3}", 1, "12.50", False)
+            ],
+            shipping="3.00",
+            customer_name=f"Buyer {i % 4}",
+        )
+        for i in range(n)
+    ]
+
+
+def _creates(qbo) -> Counter:
+    return Counter(
+        r.path.rsplit("/", 1)[-1] for r in qbo.requests_log(qbo.realm_id) if r.method == "POST"
+    )
+
+
+def _drain(org, ledger) -> None:
+    with org_scope(org.pk):
+        posting_drain(ledger_connection_id=ledger.pk)
+
+
+def _statuses(org) -> Counter:
+    with org_scope(org.pk):
+        return Counter(Posting.objects.values_list("status", flat=True))
+
+
+def test_sales_go_thirty_per_request_after_their_customers_and_items(org_a, qbo, batching):
+    ledger = connect_ledger(org_a, qbo)
+    orders = _orders(org_a, 65)
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 65})
+    creates = _creates(qbo)
+    assert creates["salesreceipt"] == 0
+    assert creates["batch"] == 3  # 30 + 30 + 5
+    receipts = {r["DocNumber"]: r for r in qbo.documents("salesreceipt")}
+    assert len(receipts) == 65
+    with org_scope(org_a.pk):
+        for posting in Posting.objects.all():
+            assert receipts[posting.document_number]["Id"] == posting.external_id
+    # Every batch was recorded before it left and is answered now.
+    batches = LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger)
+    assert batches.count() == 3
+    assert not batches.filter(answered_at__isnull=True).exists()
+    replayed = [r for r in qbo.requests_log(qbo.realm_id) if r.path.endswith("/batch")]
+    assert {r.query.split("requestid=")[1].split("&")[0] for r in replayed} == {
+        b.request_id for b in batches
+    }
+
+
+def test_one_refused_member_fails_alone_and_a_retry_after_the_fix_posts_it(org_a, qbo, batching):
+    ledger = connect_ledger(org_a, qbo)
+    LedgerReference.all_orgs.create(
+        organization=org_a, ledger_connection=ledger, key="item:sku:bad-sku", external_id="9999"
+    )
+    orders = _orders(org_a, 40, bad={7})
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 39, "failed": 1})
+    with org_scope(org_a.pk):
+        failed = Posting.objects.get(status=PostingState.FAILED)
+    assert failed.order_id == orders[7].pk
+    assert "Invalid Reference Id" in failed.error
+    assert qbo.count("SalesReceipt") == 39
+    LedgerReference.all_orgs.filter(key="item:sku:bad-sku").update(external_id=ITEM_IDS["Sales"])
+    with org_scope(org_a.pk):
+        posting_retry_failed(organization=org_a)
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 40})
+    assert qbo.count("SalesReceipt") == 40
+
+
+def test_a_lost_batch_answer_is_replayed_not_posted_again(org_a, qbo, batching):
+    ledger = connect_ledger(org_a, qbo)
+    orders = _orders(org_a, 10)
+    qbo.set_duplicate_doc_number_check(False)
+    qbo.inject_after_commit_faults(
+        "bad_gateway", count=3, path_prefix=f"/v3/company/{qbo.realm_id}/batch"
+    )
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
+    _drain(org_a, ledger)
+    # Three lost answers, the second and third sends replayed by QuickBooks (same
+    # requestid): the postings wait, the batch is still open.
+    assert qbo.count("SalesReceipt") == 10
+    assert len(qbo.events("requestid_replayed")) == 2
+    (batch,) = LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger)
+    assert batch.answered_at is None
+    with org_scope(org_a.pk):
+        Posting.objects.update(next_attempt_at=None)
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 10})
+    assert qbo.count("SalesReceipt") == 10
