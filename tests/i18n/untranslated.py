@@ -71,8 +71,13 @@ def template_findings(source: str) -> list[str]:
 _SHOWN_CALLS = {
     "success": (1,), "error": (1,), "warning": (1,), "info": (1,), "add_message": (2,),
     "ValidationError": (0,), "add_error": (1,), "PermissionDenied": (0,),
+    "message_user": (1,),
 }  # fmt: skip
-_SHOWN_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label"}
+_SHOWN_KEYWORDS = {
+    "label", "help_text", "verbose_name", "verbose_name_plural", "empty_label", "user_message",
+}  # fmt: skip
+# Keywords shown only for some calls: @admin.action(description=...), @admin.display(...).
+_SHOWN_KEYWORDS_OF = {"action": {"description"}, "display": {"description"}}
 
 
 def _is_text(node) -> bool:
@@ -89,7 +94,8 @@ def python_findings(source: str, filename: str = "<string>") -> list[str]:
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
         shown = [node.args[i] for i in _SHOWN_CALLS.get(name, ()) if i < len(node.args)]
-        shown += [k.value for k in node.keywords if k.arg in _SHOWN_KEYWORDS]
+        keywords = _SHOWN_KEYWORDS | _SHOWN_KEYWORDS_OF.get(name, set())
+        shown += [k.value for k in node.keywords if k.arg in keywords]
         # logger.error("...") is for the logs; messages.error(request, "...") for people
         if (
             name in ("error", "warning", "info")
