@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from connections.sources.statuses import order_status_label
 from sales.models import Order, PostingStatus
 from sales.templatetags.sales_tab import POSTING_BADGE_CLASSES, POSTING_IN_PROGRESS_CLASS
-from unify.core.money import format_amount
+from unify.core.money_format import format_amount
 
 
 def _money(value: Decimal | None) -> str:
@@ -90,7 +90,7 @@ def order_rows_html(
             f'aria-labelledby="order-{pk}"></td>'
             f'<td class="text-nowrap">{when}</td>'
             f'<td><a class="fw-semibold" id="order-{pk}" href="{prefix}{pk}/?back={back}" '
-            f'data-testid="order-link">{escape(o.number)}</a></td>'
+            f'data-testid="order-link">{escape(o.display_number)}</a></td>'
             f'<td class="small">{escape(o.store_name or "—")}</td>'
             f'<td class="small">{escape(o.customer_name or o.customer_email or "—")}</td>'
             f'<td class="money">{int(o.items_count)}</td>'

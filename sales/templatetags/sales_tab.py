@@ -9,7 +9,7 @@ from django import template
 from django.utils.translation import ngettext
 
 from connections.sources.statuses import order_status_label
-from unify.core.money import format_amount
+from unify.core.money_format import format_amount
 
 register = template.Library()
 

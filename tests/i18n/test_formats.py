@@ -16,7 +16,7 @@ from sales.export import HEADER
 from sales.models import Order
 from tests.sales_tab.factories import make_connection, make_order, make_store
 from unify.core.i18n import set_user_language
-from unify.core.money import MoneyField, format_amount, format_money, parse_amount
+from unify.core.money_format import MoneyField, format_amount, format_money, parse_amount
 
 
 @pytest.mark.parametrize(

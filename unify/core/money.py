@@ -1,74 +1,39 @@
-"""Money as a person reads it: in their language's number format, with the currency code.
+"""The one rounding rule for money, shared by the import and every ledger's documents.
 
-``format_amount(Decimal("1234.5"))`` is "1,234.50" in English and "1.234,50" in German;
-``format_money(value, "EUR")`` adds the code after it ("1.234,50 EUR"; "1,234.50 USD"), the
-way ledgers print amounts. Machine-readable places (the default CSV export, data attributes,
-documents sent to ledgers) keep plain "1234.50" and never use these.
-``parse_amount`` reads what a person typed: "1.234,56" or "1234,56" in German, "1,234.56"
-in English; a plain "1234.56" in both."""
+Amounts are rounded to cents **half-up** (``ROUND_HALF_UP``: 2.345 -> 2.35, -2.345 -> -2.35),
+and an order line's amount is rounded on its own before lines are summed (quantity x unit
+price, each to the cent, then added), which is what QuickBooks Online checks
+(``Amount = Qty x UnitPrice`` per line) and what a buyer sees on a receipt. The import uses the
+same rule for an order's subtotal and reconciliation difference, so a difference shown as 0.00
+in the Sales tab is never a 0.01 line in the ledger.
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
-from django import forms
-from django.utils import formats, numberformat
-
-
-def format_amount(value: Decimal | int | str | None, places: int = 2) -> str:
-    if value is None or value == "":
-        return ""
-    amount = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return numberformat.format(
-        amount,
-        formats.get_format("DECIMAL_SEPARATOR"),
-        decimal_pos=places,
-        grouping=formats.get_format("NUMBER_GROUPING") or 3,
-        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
-        force_grouping=True,
-    )
+CENT = Decimal("0.01")
+ROUNDING = ROUND_HALF_UP
+# How many places a stored line quantity and unit price keep (sales.OrderLine).
+LINE_PLACES = Decimal("0.0001")
 
 
-def format_money(value: Decimal | int | str | None, currency: str = "") -> str:
-    text = format_amount(value)
-    return f"{text}\u00a0{currency}" if text and currency else text
+def to_cents(value: Decimal) -> Decimal:
+    """``value`` rounded to cents by the one rule."""
+    return value.quantize(CENT, rounding=ROUNDING)
 
 
-def parse_amount(text: str) -> Decimal:
-    """A typed amount in the active language's separators; ValueError when it is none."""
-    raw = (text or "").strip().replace("\u00a0", "").replace(" ", "")
-    decimal_sep = formats.get_format("DECIMAL_SEPARATOR")
-    thousand_sep = formats.get_format("THOUSAND_SEPARATOR")
-    if decimal_sep == "," and raw.count(",") <= 1:
-        if "," in raw:
-            raw = raw.replace(thousand_sep, "").replace(",", ".")
-        elif raw.count(".") > 1 or (raw.count(".") == 1 and len(raw.rsplit(".", 1)[1]) == 3):
-            raw = raw.replace(".", "")  # "1.234" in German is a thousand and more
-    elif decimal_sep == ".":
-        raw = raw.replace(",", "")
-    try:
-        return Decimal(raw)
-    except InvalidOperation as exc:
-        raise ValueError(text) from exc
+def line_places(value: Decimal) -> Decimal:
+    """A line's quantity or unit price as stored (four places, the same rule)."""
+    return value.quantize(LINE_PLACES, rounding=ROUNDING)
 
 
-class MoneyField(forms.DecimalField):
-    """A form field for money a person types: German accepts 1.234,56 and 1234,56, English
-    1,234.56; the value is a Decimal with at most ``decimal_places`` places."""
+def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """One line's amount: quantity x unit price, rounded to cents on its own."""
+    return to_cents(quantity * unit_price)
 
-    def __init__(self, *, max_digits: int = 14, decimal_places: int = 2, **kwargs) -> None:
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
 
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        if isinstance(value, Decimal):
-            return value
-        try:
-            return parse_amount(str(value))
-        except ValueError as exc:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
-
-    def prepare_value(self, value):
-        return format_amount(value) if isinstance(value, Decimal) else value
+def sum_of_lines(pairs: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
+    """The sum of (quantity, unit price) lines, each rounded first."""
+    return sum((line_amount(q, p) for q, p in pairs), Decimal("0.00"))
