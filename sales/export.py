@@ -65,7 +65,7 @@ LABELS = {
     "amount_paid": _("Amount paid"), "reconciliation_difference": _("Reconciliation difference"),
     "label_cost": _("Label costs"), "return_label_cost": _("Return label costs"),
     "shipping_margin": _("Shipping margin"), "shipstation_order_id": _("ShipStation order id"),
-    "order_key": _("Order key"),
+    "order_key": _("Order key"), "ledger_document": _("Ledger document"),
 }  # fmt: skip
 FORMULA_SIGNS = frozenset("=+-@")
 CONTROL_START = ("\t", "\r", "\n")
@@ -178,7 +178,7 @@ def csv_chunks(
     writer = csv.writer(buffer, lineterminator="\r\n", delimiter=";" if spreadsheet else ",")
     if spreadsheet:
         buffer.write("\ufeff")
-        writer.writerow([str(LABELS[name]) for name in HEADER])
+        writer.writerow([str(LABELS.get(name, name)) for name in HEADER])
     else:
         writer.writerow(HEADER)
     yield buffer.take()

@@ -95,6 +95,12 @@ def test_sales_list_in_german_numbers_and_dates_in_the_organizations_zone(client
     assert 'data-testid="export-csv-excel"' not in page  # German spreadsheets only
 
 
+def test_every_export_column_has_a_label_for_the_spreadsheet_csv():
+    from sales.export import LABELS
+
+    assert set(LABELS) == set(HEADER)
+
+
 def _csv(response, delimiter=","):
     text = b"".join(response.streaming_content).decode("utf-8")
     return text, list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter))
