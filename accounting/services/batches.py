@@ -14,7 +14,6 @@ go through the one-at-a-time path.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
 from accounting.services import faults
@@ -92,7 +92,7 @@ def _build_or_release(claim: Claim, ctx: _Context) -> _Ready | None:
             order_status=OrderPostingStatus.FAILED,
         )
         return None
-    return _Ready(claim, doc, content_hash, covered, dataclasses.asdict(doc))
+    return _Ready(claim, doc, content_hash, covered, document_as_dict(doc))
 
 
 def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) -> None:

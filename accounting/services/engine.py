@@ -43,6 +43,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import (
     DocumentKind,
     ExternalRef,
@@ -1157,7 +1158,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         )
         return posting
     is_update = bool(posting.external_id) and posting.revision > 0
-    document = dataclasses.asdict(doc)
+    document = document_as_dict(doc)
     try:
         result = None
         if claim.prior_sent and not is_update:
@@ -1508,6 +1509,7 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         external_id=posting.external_id,
         number=posting.external_number,
         revision=posting.external_revision,
+        secondary_id=posting.secondary_external_id,
     )
     try:
         result = ctx.adapter.remove(

@@ -126,9 +126,12 @@ def save_invoice(
 def _update_invoice_status(
     org: Organisation, element: dict[str, Any], existing: dict[str, Any], undo: Undo
 ) -> dict[str, Any]:
-    """POST with an InvoiceID: the stand-in takes status changes (void, delete, authorise)."""
+    """POST with an InvoiceID: status changes (void, delete, authorise) and edits of the
+    lines, contact, date and reference of an invoice no payment is allocated to."""
     status = str(element.get("Status") or existing["Status"]).upper()
     current = existing["Status"]
+    if "LineItems" in element:
+        return _edit_invoice(org, element, existing, status, undo)
     allowed = {
         "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
         "SUBMITTED": {"SUBMITTED", "AUTHORISED", "DRAFT", "DELETED"},
@@ -144,6 +147,77 @@ def _update_invoice_status(
         )
     record = dict(existing)
     record["Status"] = status
+    return org.store("Invoices", record, undo)
+
+
+def _edit_invoice(
+    org: Organisation, element: dict[str, Any], existing: dict[str, Any], status: str, undo: Undo
+) -> dict[str, Any]:
+    """Xero edits DRAFT, SUBMITTED and AUTHORISED invoices; one with a payment (or credit
+    note) allocated, a PAID, VOIDED or DELETED one, cannot be edited."""
+    if existing["AmountPaid"] or existing["AmountCredited"] or existing["Status"] == "PAID":
+        raise Invalid(
+            "Invoice not of valid status for modification",
+            "This document cannot be edited as it has a payment or credit note allocated to it.",
+        )
+    if existing["Status"] not in ("DRAFT", "SUBMITTED", "AUTHORISED") or status not in (
+        "DRAFT",
+        "SUBMITTED",
+        "AUTHORISED",
+    ):
+        raise Invalid("Invoice not of valid status for modification")
+    errors: list[str] = []
+    day = date_of(element["Date"]) if element.get("Date") else None
+    try:
+        check_locks(org, day or date_of(existing["Date"]))
+    except Invalid as exc:
+        errors.extend(exc.messages)
+    line_types = str(element.get("LineAmountTypes") or existing["LineAmountTypes"])
+    if line_types not in LINE_AMOUNT_TYPES:
+        errors.append(f"LineAmountTypes '{line_types}' is not valid.")
+        line_types = existing["LineAmountTypes"]
+    reference = str(element.get("Reference", existing["Reference"]) or "")
+    if len(reference) > 255:
+        errors.append("Reference must not be more than 255 characters long.")
+    try:
+        lines, sub_total, total_tax = line_items(
+            org,
+            element.get("LineItems"),
+            sales=existing["Type"] == "ACCREC",
+            line_amount_types=line_types,
+        )
+    except Invalid as exc:
+        errors.extend(exc.messages)
+        lines, sub_total, total_tax = [], Decimal("0.00"), Decimal("0.00")
+    contact = None
+    if not errors and isinstance(element.get("Contact"), dict):
+        try:
+            contact = contact_for(org, element, undo)
+        except Invalid as exc:
+            errors.extend(exc.messages)
+    total = sub_total + total_tax
+    if not errors and total < 0:
+        errors.append("The invoice total must be zero or greater.")
+    if errors:
+        raise Invalid(*errors)
+    record = dict(existing)
+    record.update(
+        {
+            "Status": status,
+            "Reference": reference,
+            "LineAmountTypes": line_types,
+            "LineItems": lines,
+            "SubTotal": sub_total,
+            "TotalTax": total_tax,
+            "Total": total,
+            "AmountDue": total,
+            "IsDiscounted": any(line.get("DiscountRate") for line in lines),
+        }
+    )
+    if contact is not None:
+        record["Contact"] = contact_summary(contact)
+    if day is not None:
+        record["Date"], record["DateString"] = ms_date(day), date_string(day)
     return org.store("Invoices", record, undo)
 
 

@@ -269,3 +269,29 @@ def test_session_log_keeps_the_exchanges_without_secrets(live_server, org_a):
     assert not any(
         credentials.password in (r.request_xml + r.response_xml + r.result) for r in rows
     )
+
+
+def test_the_password_is_stored_salted_and_an_older_slow_hash_still_works(live_server, org_a):
+    """The generated password is kept as a salted SHA-256 (never the password itself); a
+    user whose password was stored as Django's PBKDF2 hash before still signs in, once, and
+    the hash is replaced by the current form."""
+    from django.contrib.auth.hashers import make_password
+
+    credentials = connect(org_a)
+    user = WebConnectorUser.all_orgs.get(username=credentials.username)
+    assert user.password_hash.startswith("sha256$")
+    assert credentials.password not in user.password_hash
+    other = connect(org_a.__class__.objects.create(name="Other", slug="other-qbd-hash"))
+    assert WebConnectorUser.all_orgs.get(username=other.username).password_hash != (
+        user.password_hash
+    )
+    WebConnectorUser.all_orgs.filter(pk=user.pk).update(
+        password_hash=make_password(credentials.password)
+    )
+    company = Company()
+    assert web_connector(live_server, credentials, company).run().status in ("", "none")
+    user.refresh_from_db()
+    assert user.password_hash.startswith("sha256$")
+    assert web_connector(live_server, credentials, company).run().status in ("", "none")
+    wrong = WebConnector(f"{live_server.url}/qbwc/", credentials.username, "nope", company)
+    assert wrong.run().status == "nvu"

@@ -273,3 +273,57 @@ def test_organisation_not_subscribed_to_the_currency(api):
     assert body["Invoices"][0]["ValidationErrors"] == [
         {"Message": "Organisation is not subscribed to currency EUR"}
     ]
+
+
+def _refusal(call) -> list[str]:
+    with pytest.raises(AccountingBadRequestException) as refused:
+        call()
+    body = json.loads(refused.value.body)
+    assert body["Type"] == "ValidationException"
+    return [e["Message"] for e in body["Elements"][0]["ValidationErrors"]]
+
+
+def test_a_paid_invoice_is_neither_edited_nor_voided_until_its_payment_is_deleted(api, xero):
+    """Xero: an AUTHORISED invoice can be edited (POST /Invoices/{id}) or voided, never
+    deleted; not while a payment is allocated to it. A payment is deleted with POST
+    /Payments/{id} and Status DELETED (docs/reference/provider-facts.md)."""
+    _s, _h, created = _raw(api, "create_invoices", {"Invoices": [_invoice("SS-60")]})
+    invoice_id = created["Invoices"][0]["InvoiceID"]
+    payment = {
+        "Invoice": {"InvoiceID": invoice_id},
+        "Account": {"Code": "615"},
+        "Date": "2026-05-04",
+        "Amount": Decimal("29.97"),
+    }
+    _s, _h, paid = _raw(api, "create_payments", {"Payments": [payment]}, summarize_errors=False)
+    payment_id = paid["Payments"][0]["PaymentID"]
+    edited = {**_invoice("SS-60", amount="5.00"), "InvoiceID": invoice_id}
+
+    assert _refusal(lambda: api.update_invoice(T, invoice_id, {"Invoices": [edited]})) == [
+        "Invoice not of valid status for modification",
+        "This document cannot be edited as it has a payment or credit note allocated to it.",
+    ]
+    void = {"InvoiceID": invoice_id, "Status": "VOIDED"}
+    assert _refusal(lambda: api.update_invoice(T, invoice_id, {"Invoices": [void]})) == [
+        "This document cannot be edited as it has a payment or credit note allocated to it."
+    ]
+    deleted = api.delete_payment(T, payment_id, {"Status": "DELETED"})
+    assert deleted.payments[0].status == "DELETED"
+    [invoice] = xero.documents("Invoices")
+    assert (invoice["Status"], invoice["AmountDue"], invoice["Payments"]) == (
+        "AUTHORISED",
+        Decimal("29.97"),
+        [],
+    )
+    # Now the edit goes through (same invoice, new lines and totals), then the void.
+    [after] = api.update_invoice(T, invoice_id, {"Invoices": [edited]}).invoices
+    assert (after.invoice_id, after.total, after.amount_due) == (
+        invoice_id,
+        Decimal("15.00"),
+        Decimal("15.00"),
+    )
+    [voided] = api.update_invoice(T, invoice_id, {"Invoices": [void]}).invoices
+    assert voided.status == "VOIDED"
+    assert _refusal(lambda: api.update_invoice(T, invoice_id, {"Invoices": [edited]})) == [
+        "Invoice not of valid status for modification"
+    ]

@@ -244,7 +244,8 @@ class Recorder:
                         self._next_name(key, self._names_taken(entry))
                     else:
                         self.work.remember(key, qbxml.text(ret, "ListID"))
-                        entry["stage"] = "done"
+                        # Known now (a reference): the session's state need not carry it.
+                        entries.pop(key, None)
                 elif entry["stage"] == "requery":
                     # "In use" but not in this list: a vendor, employee or other name has it.
                     self._next_name(key, self._names_taken(entry))
@@ -274,7 +275,7 @@ class Recorder:
                 entries[key]["stage"] = "requery"  # it may exist now: ask before adding
             elif answer.ok and answer.rets:
                 self.work.remember(key, qbxml.text(answer.rets[0], "ListID"))
-                entries[key]["stage"] = "done"
+                entries.pop(key, None)
             elif answer.code == qbxml.NAME_IN_USE:
                 entries[key]["stage"] = "requery"
             else:

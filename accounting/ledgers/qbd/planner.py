@@ -48,6 +48,8 @@ from accounting.ledgers.qbd.needs import candidates_of, discount_item, needs_of,
 from accounting.models import LedgerConnection, LedgerReference, Posting, PostingState
 
 NAME_QUERY_BATCH = 100
+# How far ahead names are looked up, in messages of documents.
+NAMES_AHEAD_MESSAGES = 10
 CREDIT_CARD_TYPES = {"creditcard", "credit card"}
 
 
@@ -134,7 +136,8 @@ def open_postings(work: Work):
 
 
 def qbd_documents(postings: list[Posting]) -> dict[int, QbdDocument]:
-    found = {d.posting_id: d for d in QbdDocument.objects.filter(posting__in=postings)}
+    ids = [p.pk for p in postings]
+    found = {d.posting_id: d for d in QbdDocument.objects.filter(posting_id__in=ids)}
     missing = [
         QbdDocument(organization_id=p.organization_id, posting=p)
         for p in postings
@@ -142,7 +145,7 @@ def qbd_documents(postings: list[Posting]) -> dict[int, QbdDocument]:
     ]
     if missing:
         QbdDocument.objects.bulk_create(missing, ignore_conflicts=True)
-        found = {d.posting_id: d for d in QbdDocument.objects.filter(posting__in=postings)}
+        found = {d.posting_id: d for d in QbdDocument.objects.filter(posting_id__in=ids)}
     for qdoc in found.values():
         if qdoc.step in (DocumentStep.FAILED, DocumentStep.DONE):
             # Queued again (a retry): an invoice already in QuickBooks only needs its payment.
@@ -378,6 +381,41 @@ def _transactions_message(work: Work, ready: list[tuple[Posting, Document, QbdDo
     return qbxml.envelope(requests, version=work.state.get("version", qbxml.QBXML_VERSION))
 
 
+def _names_ahead(work: Work, entries: dict[str, dict], size: int) -> list[str]:
+    """Names not known yet of the documents after the first ``size`` (up to
+    ``NAMES_AHEAD_MESSAGES`` messages' worth), entered as to be queried."""
+    ahead = (
+        open_postings(work)
+        .only("id", "organization_id", "document")[size : size * NAMES_AHEAD_MESSAGES]
+        .values_list("document", flat=True)
+    )
+    keys = []
+    for data in ahead:
+        try:
+            doc = document_from_json(data or {})
+        except (KeyError, TypeError, ValueError):
+            continue  # its own message says so when its turn comes
+        for need in needs_of(doc):
+            if need.key in work.refs:
+                continue
+            entry = entries.setdefault(need.key, _new_entry(need))
+            if entry["stage"] in ("query", "requery"):
+                keys.append(need.key)
+    return keys
+
+
+def _new_entry(need) -> dict[str, Any]:
+    return {
+        "kind": need.kind,
+        "display": need.display,
+        "email": need.email,
+        "account_id": need.account_id,
+        "create": need.create,
+        "tried": 0,
+        "stage": "query",
+    }
+
+
 def next_message(work: Work, fail) -> str | None:
     """The next qbXML message, or None when this session has nothing left to send.
     ``fail(posting, message)`` records a document that cannot be sent."""
@@ -388,7 +426,8 @@ def next_message(work: Work, fail) -> str | None:
         )
     size = requests_per_message()
     for _round in range(size + 2):
-        postings = list(open_postings(work)[:size])
+        # What a message needs of a posting: its document (the rest loads only if it fails).
+        postings = list(open_postings(work).only("id", "organization_id", "document")[:size])
         if not postings:
             return None
         docs = qbd_documents(postings)
@@ -415,18 +454,7 @@ def next_message(work: Work, fail) -> str | None:
             for need in needs_of(parsed[posting.pk]):
                 if need.key in work.refs:
                     continue
-                entry = entries.setdefault(
-                    need.key,
-                    {
-                        "kind": need.kind,
-                        "display": need.display,
-                        "email": need.email,
-                        "account_id": need.account_id,
-                        "create": need.create,
-                        "tried": 0,
-                        "stage": "query",
-                    },
-                )
+                entry = entries.setdefault(need.key, _new_entry(need))
                 if entry["stage"] == "failed":
                     blocked[posting.pk] = entry.get("error", "")
                 else:
@@ -439,10 +467,14 @@ def next_message(work: Work, fail) -> str | None:
         unique = list(dict.fromkeys(wanted))
         queries = [k for k in unique if entries[k]["stage"] in ("query", "requery")]
         if queries:
+            # Ask for the names of the next documents too: one query message and a few add
+            # messages then serve many transaction messages.
+            queries = list(dict.fromkeys(queries + _names_ahead(work, entries, size)))
             return _names_query_message(work, queries)
-        adds = [k for k in unique if entries[k]["stage"] == "add"][:size]
+        adds = [k for k in unique if entries[k]["stage"] == "add"]
         if adds:
-            return _names_add_message(work, adds)
+            adds += [k for k, e in entries.items() if e["stage"] == "add" and k not in adds]
+            return _names_add_message(work, adds[:size])
         ready = [(p, parsed[p.pk], docs[p.pk]) for p in postings]
         if ready:
             return _transactions_message(work, ready)

@@ -1,6 +1,6 @@
 """Connecting QuickBooks Desktop: the Web Connector user, its password (shown once, stored
-as Django's password hash), the ``.qwc`` file, disconnecting; and the reads the Accounting
-tab's card shows."""
+as a salted SHA-256: see ``passwords``), the ``.qwc`` file, disconnecting; and the reads
+the Accounting tab's card shows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import datetime
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -23,6 +22,7 @@ from accounting.ledgers.qbd.models import (
     WebConnectorSession,
     WebConnectorUser,
 )
+from accounting.ledgers.qbd.passwords import hash_password
 from accounting.models import (
     LedgerConnection,
     LedgerStatus,
@@ -117,7 +117,7 @@ def qbd_connect(*, organization: Organization, user=None, request=None) -> Crede
                     owner_id=_guid(),
                     file_id=_guid(),
                 )
-            wc.password_hash = make_password(password)
+            wc.password_hash = hash_password(password)
             wc.password_set_at = now
             wc.catalog_requested = True
             wc.save()
@@ -145,7 +145,7 @@ def qbd_password_regenerate(
     with transaction.atomic():
         wc = WebConnectorUser.all_orgs.select_for_update().get(ledger_connection=connection)
         now = timezone.now()
-        wc.password_hash = make_password(password)
+        wc.password_hash = hash_password(password)
         wc.password_set_at = now
         wc.save(update_fields=["password_hash", "password_set_at", "updated_at"])
         WebConnectorSession.all_orgs.filter(web_connector=wc, state=SessionState.OPEN).update(

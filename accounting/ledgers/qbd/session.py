@@ -22,7 +22,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +35,7 @@ from accounting.ledgers.qbd.models import (
     WebConnectorSession,
     WebConnectorUser,
 )
+from accounting.ledgers.qbd.passwords import DUMMY_HASH, hash_password, is_current, password_matches
 from accounting.ledgers.qbd.planner import Work, next_message, open_postings
 from accounting.ledgers.qbd.xmlsafe import XmlRejected, local, parse
 from accounting.models import LedgerStatus, Posting, PostingState
@@ -48,7 +48,6 @@ SERVER_VERSION = "Unify QuickBooks Desktop service 1.0"
 LOG_LIMIT = 256 * 1024
 # "NoOp" answers in a row while documents are still being built (each one waits 5 s).
 MAX_NOOPS = 12
-_DUMMY_HASH = "pbkdf2_sha256$1000000$unify$Zm9yLXRpbWluZy1vbmx5LW5vdC1hLXJlYWwtcGFzc3dvcmQ="
 
 
 def ticket_hash(ticket: str) -> str:
@@ -122,7 +121,7 @@ def authenticate(username: str, password: str) -> list[str]:
         .filter(username=username)
         .first()
     )
-    valid = check_password(password or "", user.password_hash if user else _DUMMY_HASH)
+    valid = password_matches(password or "", user.password_hash if user else DUMMY_HASH)
     if user is None or not valid or user.ledger_connection.status != LedgerStatus.ACTIVE:
         _count_failure(username)
         logger.info("qbd authenticate refused for a user name (%s)", "known" if user else "unknown")
@@ -130,7 +129,10 @@ def authenticate(username: str, password: str) -> list[str]:
     connection = user.ledger_connection
     now = timezone.now()
     with org_scope(user.organization_id):
-        WebConnectorUser.objects.filter(pk=user.pk).update(last_contact_at=now, updated_at=now)
+        seen = {"last_contact_at": now, "updated_at": now}
+        if not is_current(user.password_hash):
+            seen["password_hash"] = hash_password(password)  # an older, slower hash
+        WebConnectorUser.objects.filter(pk=user.pk).update(**seen)
         busy_after = now - timedelta(seconds=float(settings.QBD_BUSY_SECONDS))
         with transaction.atomic():
             others = WebConnectorSession.objects.select_for_update().filter(
@@ -264,19 +266,27 @@ def _session_org(ticket: str) -> int | None:
     )
 
 
+def _session_org_and_connection(ticket: str) -> tuple[int, int] | None:
+    return (
+        WebConnectorSession.all_orgs.filter(
+            ticket_hash=ticket_hash(ticket or ""), state=SessionState.OPEN
+        )
+        .values_list("organization_id", "web_connector__ledger_connection_id")
+        .first()
+    )
+
+
 def send_request_xml(
     ticket: str, hcp: str, company_file: str, country: str, major: str, minor: str
 ) -> str:
-    org_id = _session_org(ticket)
-    if org_id is None:
+    found = _session_org_and_connection(ticket)
+    if found is None:
         return ""
+    org_id, connection_id = found
     with org_scope(org_id):
-        # Postings that arrived since authenticate are built outside the call's transaction.
-        peek = _session_for(ticket, lock=False)
-        if peek is None:
-            return ""
-        if not open_postings(_work(peek)).exists():
-            _queue_pending(peek.web_connector.ledger_connection_id, org_id)
+        # Postings that arrived since authenticate are built outside the call's transaction
+        # (one query when there are none; the session itself is checked below).
+        _queue_pending(connection_id, org_id)
         started = time.perf_counter()
         with transaction.atomic():
             session = _session_for(ticket)

@@ -33,6 +33,7 @@ from accounting.ledgers.base import (
     LedgerAdapter,
     LedgerCatalog,
     PostingResult,
+    RemovalResult,
     ResultStatus,
     SaleDocument,
     SummaryDocument,
@@ -327,6 +328,25 @@ class XeroAdapter(LedgerAdapter):
         if isinstance(outcome, IntegrationError):
             raise outcome
         return outcome
+
+    # -- posted documents that change ---------------------------------------------------------
+
+    def update(self, doc: Document, existing: ExternalRef) -> PostingResult:
+        """A sale edited after posting: its invoice takes the new lines (our payment deleted
+        first, as Xero edits no paid invoice, and applied again). See ``changes``."""
+        from accounting.ledgers.xero.changes import Changes
+
+        doc.check()
+        return Changes(self).update(doc, existing)
+
+    def remove(
+        self, kind: DocumentKind, existing: ExternalRef, *, idempotency_key: str = ""
+    ) -> RemovalResult:
+        """Invoices and bills voided (our payment deleted first), bank transactions deleted,
+        manual journals voided; gone already counts as removed. See ``changes``."""
+        from accounting.ledgers.xero.changes import Changes
+
+        return Changes(self).remove(kind, existing, idempotency_key)
 
     def result(
         self,

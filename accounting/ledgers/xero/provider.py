@@ -61,8 +61,10 @@ class XeroProvider(LedgerProvider):
     name = "Xero"
     connect_kind = "oauth"
     asynchronous = False
-    # Xero refuses edits of paid invoices; posted documents are not updated by Unify.
-    supports_update = False
+    # Posted documents follow their source: an edited sale updates its invoice (our payment
+    # deleted and applied again, as Xero edits no paid invoice), withdrawn sales and voided
+    # labels are voided or deleted (ledgers/xero/changes.py).
+    supports_update = True
     # Xero takes 255 characters; our document number column holds 40.
     doc_number_max_length = 40
     sale_kinds = (DocumentKind.INVOICE_PAYMENT,)
