@@ -53,6 +53,7 @@ ACCOUNT_FIELDS = (
     "shipping_expense_account_id",
     "label_payment_account_id",
     "reconciliation_account_id",
+    "fulfillment_fee_account_id",
 )
 
 
@@ -227,6 +228,8 @@ class PostingSettingsForm(forms.ModelForm):
             "label_vendor_mode",
             "shipping_expense_account_id",
             "label_payment_account_id",
+            "fulfillment_fee_account_id",
+            "fulfillment_fee_vendor",
             "document_number_prefix",
         ]
         widgets = {

@@ -156,6 +156,14 @@ class PostingSettings(OrgOwnedModel):
     label_payment_account_id = models.CharField(
         _("account that pays label costs"), max_length=64, blank=True
     )
+    # Fulfillment fees are posted like label costs (same mode and paying account); blank:
+    # the shipping expense account, and the fulfillment provider as the vendor.
+    fulfillment_fee_account_id = models.CharField(
+        _("fulfillment fee expense"), max_length=64, blank=True
+    )
+    fulfillment_fee_vendor = models.CharField(
+        _("fulfillment fee vendor"), max_length=100, blank=True
+    )
     reconciliation_enabled = models.BooleanField(
         _("post differences to a reconciliation account"), default=False
     )
@@ -192,6 +200,8 @@ class PostingKind(models.TextChoices):
     SALE = "sale", _("Sale")
     SHIPPING_COST = "shipping_cost", _("Label cost")
     SUMMARY = "summary", _("Daily summary")
+    # A fulfillment provider's fee (ShipStation fulfillment), posted like a label cost.
+    FULFILLMENT_FEE = "fulfillment_fee", _("Fulfillment fee")
 
 
 class PostingState(models.TextChoices):
@@ -253,6 +263,13 @@ class Posting(OrgOwnedModel):
     )
     shipping_cost = models.ForeignKey(
         "sales.ShippingCost",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="postings",
+    )
+    fulfillment_fee = models.ForeignKey(
+        "sales.FulfillmentFee",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -49,6 +49,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("shipping_margin", "", MONEY),
     ("shipstation_order_id", "external_id", TEXT),
     ("order_key", "order_key", TEXT),
+    ("ledger_document", "ledger_document", TEXT),
 )
 HEADER = [name for name, _field, _kind in COLUMNS]
 FORMULA_SIGNS = frozenset("=+-@")
@@ -125,7 +126,16 @@ def _formatters(fields: tuple[str, ...], tz: ZoneInfo) -> list[Callable[[tuple],
             return lambda row: "" if row[i] is None else str(row[i])
         return lambda row: _text(row[i])
 
-    return [margin if not field else one(kind, index[field]) for _n, field, kind in COLUMNS]
+    number, part = index["number"], index["split_part"]
+
+    def order_number(row: tuple) -> str:
+        # Split parts share ShipStation's number; Unify shows and posts "<number>-<part>".
+        return _text(f"{row[number]}-{row[part]}" if row[part] else row[number])
+
+    return [
+        margin if not field else order_number if field == "number" else one(kind, index[field])
+        for _n, field, kind in COLUMNS
+    ]
 
 
 def csv_chunks(

@@ -162,6 +162,11 @@ class Order(OrgOwnedModel):
     label_status = models.CharField(
         _("label"), max_length=20, choices=LabelStatus, default=LabelStatus.NONE
     )
+    # Fees of the fulfillments (not voided) that shipped the order: a fulfillment provider's
+    # charge (ShipStation ``fulfillmentFee``), the merchant's cost like a label's.
+    fulfillment_fee_total = models.DecimalField(
+        _("fulfillment fees"), max_digits=14, decimal_places=2, default=ZERO, db_default=ZERO
+    )
     items_count = models.PositiveIntegerField(_("items"), default=0)
 
     is_cancelled = models.BooleanField(_("cancelled"), default=False)
@@ -179,6 +184,11 @@ class Order(OrgOwnedModel):
         db_constraint=False,
     )
     is_ignored = models.BooleanField(_("ignored"), default=False)
+    # A part split off another order in ShipStation (``advancedOptions.parentId``): the parts
+    # share the order number, so each split part is numbered 2, 3, ... in the order Unify
+    # imported them and shown and posted as "<number>-<part>" (0: not a split part).
+    # db_default: rows written by raw SQL (bulk loaders, benchmarks) need no value for it.
+    split_part = models.PositiveSmallIntegerField(_("split part"), default=0, db_default=0)
     posting_status = models.CharField(
         _("posting status"), max_length=20, choices=PostingStatus, default=PostingStatus.NOT_POSTED
     )
@@ -214,7 +224,13 @@ class Order(OrgOwnedModel):
         # (the last of them, on the exact e-mail, served no query: search is by prefix).
 
     def __str__(self) -> str:
-        return f"#{self.number}"
+        return f"#{self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        """The order number as Unify shows and posts it: ShipStation's number, with
+        "-2", "-3", ... for the parts split off an order (see ``split_part``)."""
+        return f"{self.number}-{self.split_part}" if self.split_part else self.number
 
     @property
     def expected_paid(self) -> Decimal:
@@ -330,6 +346,52 @@ class ShippingCost(OrgOwnedModel):
     @property
     def linked_to_order(self) -> bool:
         return bool(self.order_external_id)
+
+
+class FulfillmentFee(OrgOwnedModel):
+    """One ShipStation fulfillment (an order marked shipped by a fulfillment provider, no
+    label bought) with its ``fulfillmentFee``. Kept whatever the fee (zero too); a voided one
+    is kept, marked, and no longer counted."""
+
+    organization = _organization_unindexed(copy_of_parents=True)
+    connection = models.ForeignKey(
+        "connections.StoreConnection", on_delete=models.CASCADE, related_name="fulfillment_fees"
+    )
+    external_id = models.CharField(_("fulfillment id"), max_length=64)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="fulfillment_fees"
+    )
+    order_external_id = models.CharField(_("order id"), max_length=64, blank=True)
+    order_number = models.CharField(_("order number"), max_length=100, blank=True)
+    create_date = models.DateTimeField(_("created"), null=True, blank=True)
+    ship_date = models.DateField(_("ship date"), null=True, blank=True)
+    provider = models.CharField(_("fulfilled by"), max_length=100, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=200, blank=True)
+    fee = _money(_("fulfillment fee"))
+    voided = models.BooleanField(_("voided"), default=False)
+    void_date = models.DateTimeField(_("voided on"), null=True, blank=True)
+    raw = SourceRecordField(_("source record"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-create_date", "-id"]
+        verbose_name = _("fulfillment fee")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "connection", "external_id"],
+                name="fulfillment_fee_unique_source_id",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "connection", "order_external_id"],
+                name="fulfillmentfee_org_conn_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider or self.carrier} {self.external_id}".strip()
 
 
 class SyncKind(models.TextChoices):

@@ -88,7 +88,7 @@ def order_rows_html(
             f'aria-labelledby="order-{pk}"></td>'
             f'<td class="text-nowrap">{when}</td>'
             f'<td><a class="fw-semibold" id="order-{pk}" href="{prefix}{pk}/?back={back}" '
-            f'data-testid="order-link">{escape(o.number)}</a></td>'
+            f'data-testid="order-link">{escape(o.display_number)}</a></td>'
             f'<td class="small">{escape(o.store_name or "—")}</td>'
             f'<td class="small">{escape(o.customer_name or o.customer_email or "—")}</td>'
             f'<td class="money">{int(o.items_count)}</td>'

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Expression, F, OrderBy, Q, QuerySet, Sum
+from django.db.models import Count, Expression, F, OrderBy, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields import BooleanField
 from django.template.loader import select_template
 from django.utils import timezone
@@ -78,7 +78,7 @@ LIST_FIELDS = (
     "id", "organization_id", "connection_id", "source_store_id", "store_name", "number",
     "status", "order_date", "customer_name", "customer_email", "currency", "items_count",
     "order_total", "shipping_charged", "label_cost_total", "return_label_cost_total",
-    "reconciliation_difference", "label_status", "is_ignored", "posting_status",
+    "reconciliation_difference", "label_status", "is_ignored", "posting_status", "split_part",
 )  # fmt: skip
 
 
@@ -347,6 +347,8 @@ class CurrencyTotals:
     total_sales: Decimal = ZERO
     shipping_charged: Decimal = ZERO
     label_costs: Decimal = ZERO
+    # Fulfillment providers' fees (not voided) of the same orders; not in the margin.
+    fulfillment_fees: Decimal = ZERO
 
     @property
     def shipping_margin(self) -> Decimal:
@@ -430,8 +432,31 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
         totals.total_sales += row["total"] or ZERO
         totals.shipping_charged += row["shipping"] or ZERO
         totals.label_costs += (row["labels"] or ZERO) + (row["returns"] or ZERO)
+    for currency, fees in _fee_totals(organization, filters).items():
+        if currency in by_currency:
+            by_currency[currency].fulfillment_fees = fees
     ordered = sorted(by_currency.values(), key=lambda t: (-t.orders, t.currency))
     return OrderSummary(counts=counts, totals=ordered, posting_status=filters.posting_status)
+
+
+def _fee_totals(organization: Organization, filters: OrderFilters) -> dict[str, Decimal]:
+    """Fulfillment fees per currency of the orders the totals count (merged-away orders
+    left out unless their tab is asked for). Fees are few (orders shipped by a fulfillment
+    provider): they are added up from their own table, joined to the filtered orders."""
+    from sales.models import FulfillmentFee
+
+    orders = order_queryset(organization=organization, filters=filters)
+    if not filters.posting_status:
+        orders = orders.exclude(posting_status=PostingStatus.MERGED)
+    rows = (
+        FulfillmentFee.objects.filter(
+            organization=organization, voided=False, order__in=orders.values("pk")
+        )
+        .order_by()
+        .values("order__currency")
+        .annotate(total=Sum("fee"))
+    )
+    return {row["order__currency"]: row["total"] or ZERO for row in rows}
 
 
 # --- filter choices and empty states -----------------------------------------------------
@@ -583,6 +608,16 @@ def order_label_costs(*, organization: Organization, order: Order) -> list[Shipp
     )
 
 
+def order_fulfillment_fees(*, organization: Organization, order: Order) -> list:
+    from sales.models import FulfillmentFee
+
+    return list(
+        FulfillmentFee.objects.filter(organization=organization, order=order)
+        .defer("raw")
+        .order_by("create_date", "pk")
+    )
+
+
 LATE_LABEL_ACTION = "sales.order.label_after_posting"
 AUDIT_LABELS = {
     "sales.order.ignored": _("Ignored"),
@@ -653,7 +688,7 @@ EXPORT_FIELDS = (
     "is_ignored", "customer_name", "customer_email", "items_count", "currency",
     "lines_subtotal", "discount_total", "tax_total", "shipping_charged", "order_total",
     "amount_paid", "reconciliation_difference", "label_cost_total", "return_label_cost_total",
-    "external_id", "order_key",
+    "external_id", "order_key", "split_part", "ledger_document",
 )  # fmt: skip
 
 
@@ -667,8 +702,16 @@ def order_export_rows(
     """The filtered orders as tuples of ``EXPORT_FIELDS``, streamed from a server-side cursor
     (PostgreSQL) in chunks, so memory stays flat whatever the number of orders."""
     spec = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    from accounting.models import Posting, PostingKind
+
+    # The sale's document number in the ledger: order numbers repeat across stores and
+    # split parts, the document number never does.
+    document = Posting.objects.filter(
+        organization_id=organization.pk, order_id=OuterRef("pk"), kind=PostingKind.SALE
+    ).order_by("-id")
     queryset = (
         order_queryset(organization=organization, filters=filters)
+        .annotate(ledger_document=Subquery(document.values("document_number")[:1]))
         .order_by(*_ordering(spec, spec.descending))
         .values_list(*EXPORT_FIELDS)
     )

@@ -189,6 +189,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "order": order,
         "lines": selectors.order_lines(organization=organization, order=order),
         "label_costs": selectors.order_label_costs(organization=organization, order=order),
+        "fulfillment_fees": selectors.order_fulfillment_fees(
+            organization=organization, order=order
+        ),
         "reconciliation": selectors.order_reconciliation(order),
         "audit_trail": selectors.order_audit_trail(organization=organization, order=order),
         "raw_pretty": selectors.order_raw_pretty(order),

@@ -827,6 +827,8 @@ class MerchantGenerator:
             fulfillment_service_code=service,
             fulfillment_fee=fee,
             ship_to=order.ship_to,
+            seller_fill_provider_id=None if provider != "shipbob" else 4012,
+            seller_fill_provider_name=None if provider != "shipbob" else "ShipBob",
             delivery_date=at + timedelta(days=3) if at + timedelta(days=3) < self.now else None,
         )
 

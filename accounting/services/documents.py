@@ -7,6 +7,8 @@ Rules:
 - the document's total is what the buyer paid. When the lines, shipping and tax do not add
   up to it, the difference goes to the reconciliation account if the settings allow it, or
   the build fails with a message that names both amounts. Never silently off by a cent;
+- an order shipped with nothing paid is an open invoice (a receivable, no payment) in
+  invoice + payment mode, and is held with the reason in sales-receipt mode (no 0.00 receipt);
 - document numbers are the prefix plus the order number, fitted to the ledger's limit
   (:func:`fit_document_number`); uniqueness is the service's job (it keeps a table).
 """
@@ -23,7 +25,6 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
-    CENT,
     ZERO,
     AmountLine,
     DocumentInvalid,
@@ -43,6 +44,7 @@ from accounting.ledgers.base import (
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
+from unify.core.money import line_amount, to_cents
 
 if TYPE_CHECKING:
     from accounting.models import PostingSettings
@@ -57,7 +59,8 @@ class DocumentBuildError(DomainError):
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Cents by the one rounding rule (:mod:`unify.core.money`)."""
+    return to_cents(value)
 
 
 def idempotency_key(*, connection_id: int, kind: str, source_reference: str, revision: int) -> str:
@@ -109,8 +112,14 @@ def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
     name = " ".join((order.customer_name or "").split())[:100]
     email = (order.customer_email or "").strip()[:100]
+    if not name and not email and order.store_name:
+        # Order numbers repeat across stores: the store keeps two such buyers apart.
+        name = _("%(store)s order %(number)s buyer") % {
+            "store": order.store_name.strip()[:60],
+            "number": order.display_number,
+        }
     if not name:
-        name = email or _("Order %(number)s buyer") % {"number": order.number}
+        name = email or _("Order %(number)s buyer") % {"number": order.display_number}
     # One customer per buyer: the email tells buyers apart (two "Jane Doe"s are two people);
     # only a buyer without an email is known by name alone.
     key = f"customer:email:{email.casefold()}" if email else f"customer:name:{name.casefold()}"
@@ -221,7 +230,7 @@ def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
     sold: list[tuple[OrderLine, Decimal]] = []
     discounts: list[tuple[str, Decimal]] = []
     for line in sorted(lines, key=lambda x: x.position):
-        amount = money(line.quantity * line.unit_price)
+        amount = line_amount(line.quantity, line.unit_price)
         if line.is_discount or amount < ZERO:
             if amount:
                 discounts.append((line.name or _("Discount"), -amount))
@@ -289,7 +298,7 @@ def build_sale_document(
 ) -> SaleDocument:
     ps = posting_settings
     amounts = sale_amounts(order, lines)
-    what = _("Order %(number)s") % {"number": order.number}
+    what = _("Order %(number)s") % {"number": order.display_number}
     _require(ps.product_income_account_id, _("product income"))
     deposit = _require(ps.deposit_account_id, _("deposit to"))
     tax_code = _tax_code_for(order, ps) if amounts.tax else ""
@@ -333,7 +342,28 @@ def build_sale_document(
     tax_account = ""
     if amounts.tax and not tax_code:
         tax_account = _require(ps.tax_liability_account_id, _("sales tax liability"))
-    difference = _difference_line(amounts.difference, ps, what=what, total=amounts.paid)
+    kind = (
+        DocumentKind.INVOICE_PAYMENT
+        if ps.document_type == SaleDocumentType.INVOICE_PAYMENT
+        else DocumentKind.SALES_RECEIPT
+    )
+    # Shipped but not paid: an open invoice (a receivable) and no payment; a sales receipt
+    # records money received, so none is posted for 0.00.
+    unpaid = amounts.paid == ZERO and amounts.computed > ZERO
+    if unpaid and kind == DocumentKind.SALES_RECEIPT:
+        raise DocumentBuildError(
+            _(
+                "%(what)s is not paid (amount paid 0.00 of %(total)s). A sales receipt records "
+                "money received, so Unify holds it: post it once ShipStation shows the payment, "
+                "or choose “Invoice + payment” in the posting settings to post unpaid orders as "
+                "open invoices."
+            )
+            % {"what": what, "total": amounts.computed}
+        )
+    total = amounts.computed if unpaid else amounts.paid
+    difference = (
+        None if unpaid else _difference_line(amounts.difference, ps, what=what, total=amounts.paid)
+    )
     if difference is not None:
         difference = AmountLine(
             description=difference.description,
@@ -348,11 +378,6 @@ def build_sale_document(
             ),
         )
     issued_on = order_day(order, tz)
-    kind = (
-        DocumentKind.INVOICE_PAYMENT
-        if ps.document_type == SaleDocumentType.INVOICE_PAYMENT
-        else DocumentKind.SALES_RECEIPT
-    )
     customer = _customer_for(order, ps)
     customer = PartyRef(
         display_name=customer.display_name,
@@ -384,13 +409,13 @@ def build_sale_document(
         if tax_account
         else None,
         difference=difference,
-        total=amounts.paid,
+        total=total,
         payment=PaymentInfo(
             deposit_account_id=deposit,
             amount=amounts.paid,
             paid_on=issued_on,
             payment_method_id=ps.payment_method_id,
-            reference=order.number[:21],
+            reference=order.display_number[:21],
         ),
         memo=" ".join(
             part
@@ -398,7 +423,7 @@ def build_sale_document(
                 document_marker(
                     connection_id=facts.connection_id, source_reference=source_reference
                 ),
-                _("Order %(number)s") % {"number": order.number},
+                _("Order %(number)s") % {"number": order.display_number},
                 order.store_name or "",
             )
             if part
@@ -498,7 +523,7 @@ def build_expense_document(
             _("The carrier bills this label to the recipient or a third party, not to you.")
         )
     issued_on = label_expense_date(cost, tz)
-    number = cost.order_number or (order.number if order else "")
+    number = order.display_number if order else cost.order_number
     label = " ".join(
         part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
     )
@@ -564,7 +589,7 @@ def summary_totals(
             _difference_line(
                 amounts.difference,
                 posting_settings,
-                what=_("Order %(number)s") % {"number": order.number},
+                what=_("Order %(number)s") % {"number": order.display_number},
                 total=amounts.paid,
             )
         paid += amounts.paid

@@ -68,7 +68,8 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults, labels
+from accounting.services import faults, labels, withdrawals
+from accounting.services import fees as fees_module
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
 from accounting.services.documents import (
@@ -83,7 +84,7 @@ from accounting.services.documents import (
     summary_store_key,
     summary_totals,
 )
-from sales.models import Order, OrderLine, ShippingCost
+from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
 from unify.core.exceptions import (
@@ -187,6 +188,7 @@ class PostingSpec:
     shipping_cost_id: int | None = None
     summary_date: date | None = None
     summary_store_key: str = ""
+    fulfillment_fee_id: int | None = None
 
 
 def _number_taken(connection: LedgerConnection, number: str) -> bool:
@@ -228,6 +230,7 @@ def _new_posting(
         source_reference=spec.source_reference,
         order_id=spec.order_id,
         shipping_cost_id=spec.shipping_cost_id,
+        fulfillment_fee_id=spec.fulfillment_fee_id,
         summary_date=spec.summary_date,
         summary_store_key=spec.summary_store_key,
         batch=batch,
@@ -299,7 +302,7 @@ def _sale_specs(orders: Iterable[Order]) -> list[PostingSpec]:
         PostingSpec(
             kind=PostingKind.SALE,
             source_reference=f"order:{o.pk}",
-            base_number=o.number,
+            base_number=o.display_number,
             order_id=o.pk,
         )
         for o in orders
@@ -338,10 +341,15 @@ def _summary_specs(orders: Iterable[Order], tz) -> list[PostingSpec]:
 
 
 def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) -> list[int]:
-    """Failed postings asked for again go back to the queue."""
+    """Failed and skipped postings asked for again go back to the queue (and the sale of an
+    order withdrawn after posting, taken out of the ledger since: see ``withdrawals``)."""
+    postings = list(postings)
+    reopened_removed = {p.pk for p in withdrawals.withdrawals_reopen(postings)}
     ids = []
     for posting in postings:
-        if posting.status != PostingState.FAILED:
+        if posting.pk in reopened_removed:
+            posting.status = PostingState.FAILED
+        if posting.status not in (PostingState.FAILED, PostingState.SKIPPED):
             continue
         ids.append(posting.pk)
         PostingEvent.objects.create(
@@ -354,7 +362,9 @@ def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) 
             actor=user if getattr(user, "is_authenticated", False) else None,
         )
     if ids:
-        Posting.objects.filter(pk__in=ids, status=PostingState.FAILED).update(
+        Posting.objects.filter(
+            pk__in=ids, status__in=(PostingState.FAILED, PostingState.SKIPPED)
+        ).update(
             status=PostingState.PENDING,
             next_attempt_at=None,
             error="",
@@ -422,6 +432,14 @@ def posting_enqueue_orders(
                 connection, ps, _label_specs(costs), batch
             )
             labels_created = label_created + _reopen(label_existing, batch, user)
+            # Fulfillment fees go with label costs, exactly like them (accounting.services.fees).
+            owed = fees_module.fees_for(organization, [o.pk for o in eligible]).select_related(
+                "order"
+            )
+            fee_created, fee_existing = _create_postings(
+                connection, ps, fees_module.fee_specs(owed, PostingSpec), batch
+            )
+            labels_created += fee_created + _reopen(fee_existing, batch, user)
         # A posted order whose later label costs go now is not "already posted" for this click.
         completed = (
             set(Posting.objects.filter(pk__in=labels_created).values_list("order_id", flat=True))
@@ -569,6 +587,8 @@ def posting_update_changed(
                 message = _("Removal from the ledger queued: the label was voided.")
             elif posting.kind == PostingKind.SALE and posting.order_id in merged:
                 message = _("Removal from the ledger queued: the order was merged.")
+            elif withdrawals.is_withdrawn_sale(posting, _settings_of(connection)):
+                message = _("Removal from the ledger queued: the order was withdrawn.")
             else:
                 message = _("Update queued.")
             _event(posting, PostingState.POSTED, message, user=user)
@@ -625,7 +645,12 @@ def _enqueue_unposted(
             posting_status=OrderPostingStatus.POSTED
         )
     else:
-        orders = orders.exclude(postings__ledger_connection=ledger, postings__kind=PostingKind.SALE)
+        # A skipped sale, or one withdrawn and taken out, posts again once eligible again.
+        orders = orders.exclude(
+            pk__in=Posting.objects.filter(ledger_connection=ledger, kind=PostingKind.SALE)
+            .exclude(status__in=(PostingState.SKIPPED, PostingState.REMOVED))
+            .values("order_id")
+        )
     order_ids = list(orders.values_list("pk", flat=True))
     # Label costs that arrived after their order was posted (see late_labels).
     late_labels = []
@@ -684,6 +709,7 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
         needs_review=True, error=_label_voided_message(ledger), updated_at=now
     )
     flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
+    withdrawals.withdrawals_flag(ledger=ledger, ps=_settings_of(ledger))
     flagged += late_labels_module.late_labels_flag(
         organization=organization, ledger=ledger, ps=_settings_of(ledger)
     )
@@ -1036,6 +1062,31 @@ def _build(ctx: _Context, posting: Posting):
                 doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
             )
         return doc, cost.raw_hash, []
+    if posting.kind == PostingKind.FULFILLMENT_FEE:
+        fee = FulfillmentFee.objects.filter(pk=posting.fulfillment_fee_id).first()
+        if fee is None:
+            raise _Skip(_("The fulfillment fee no longer exists."))
+        if fee.voided:
+            raise _Skip(_("The fulfillment was voided."))
+        order = Order.objects.filter(pk=fee.order_id).first() if fee.order_id else None
+        if order is not None and order.is_ignored:
+            raise _Skip(_("The order is ignored."))
+        doc = fees_module.build_fee_document(
+            fee=fee,
+            order=order,
+            posting_settings=ps,
+            facts=ctx.facts,
+            document_number=posting.document_number,
+            idempotency_key=posting.idempotency_key,
+            source_reference=posting.source_reference,
+            refs=ctx.refs,
+            tz=ctx.tz,
+        )
+        if doc.payment_account_id:
+            doc = dataclasses.replace(
+                doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
+            )
+        return doc, str(fee.fee), []
     orders = _summary_orders(ctx.organization, ps, posting)
     if not orders:
         raise _Skip(_("No orders to summarise for this day."))
@@ -1127,7 +1178,11 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             attempts_delta=-1,
         )
         return posting
-    if _is_voided_label_removal(posting) or _is_merged_order_removal(posting):
+    if (
+        _is_voided_label_removal(posting)
+        or _is_merged_order_removal(posting)
+        or withdrawals.is_withdrawn_sale(posting, ctx.settings)
+    ):
         _execute_removal(claim, ctx)
         return posting
     try:
@@ -1511,11 +1566,15 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         revision=posting.external_revision,
         secondary_id=posting.secondary_external_id,
     )
+    withdrawn = posting.kind == PostingKind.SALE and not _is_merged_order_removal(posting)
     try:
         result = ctx.adapter.remove(
             _posted_kind(posting, ctx.settings), existing, idempotency_key=posting.idempotency_key
         )
     except RemovalUnsupported as exc:
+        if withdrawn:
+            _keep_flagged(claim, withdrawals.removal_unsupported_message(ledger), str(exc))
+            return
         if posting.kind == PostingKind.SALE:
             message = _(
                 "The order was merged into another order, but %(ledger)s does not let Unify "
@@ -1532,6 +1591,10 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
         _wait_for_ledger(claim, ctx, exc)
         return
     except ProviderRejected as exc:
+        if withdrawn:
+            message = withdrawals.removal_refused_message(ledger, exc.user_message)
+            _keep_flagged(claim, message, detail=str(exc))
+            return
         if posting.kind == PostingKind.SALE:
             message = _(
                 "The order was merged into another order, but %(ledger)s refused to delete "
@@ -1568,7 +1631,10 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
     if posting.kind == PostingKind.SALE:
-        _record_merged_order_removal(claim, ledger, result)
+        if _is_merged_order_removal(posting):
+            _record_merged_order_removal(claim, ledger, result)
+        else:
+            withdrawals.withdrawals_record(claim, ledger, result)
         return
     if result.already_removed:
         message = _(

@@ -140,6 +140,8 @@ class SourceOrder:
     # Orders merged into this one in the source (ShipStation ``advancedOptions.mergedIds``):
     # they no longer exist there on their own.
     merged_ids: tuple[str, ...] = ()
+    # The order this one was split off (ShipStation ``advancedOptions.parentId``), or "".
+    parent_id: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -193,6 +195,8 @@ class SourceFulfillment:
     fulfillment_fee: Decimal
     voided: bool
     void_date: datetime | None
+    # Who fulfilled it (``sellerFillProviderName``, else ``fulfillmentProviderCode``).
+    provider: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

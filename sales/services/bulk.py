@@ -37,6 +37,7 @@ from sales.services.records import (
 _ORDER_INSERT_CONSTANTS = {
     "changed_after_posting": "false",
     "is_ignored": "false",
+    "split_part": "0",
     "posting_status": f"'{PostingStatus.NOT_POSTED}'",
 }
 _ORDER_UPDATED = [
@@ -155,7 +156,7 @@ def _orders_copy_new(items: Sequence[MappedOrder], now) -> bool:
     """``_copy_new`` for orders, with their ids drawn from the sequence first (the lines and
     labels written next need them)."""
     columns = ["id", *ORDER_COLUMNS, "created_at", "updated_at", *_ORDER_INSERT_CONSTANTS]
-    constants = (False, False, PostingStatus.NOT_POSTED.value)
+    constants = (False, False, 0, PostingStatus.NOT_POSTED.value)
     with db.cursor() as cursor:
         ids = _new_ids(cursor, "sales_order", len(items))
     stamp = copy_timestamp(now)

@@ -107,9 +107,11 @@ class PageFetcher:
         page_size: int | None = None,
         until: datetime | None = None,
         isolate: bool = True,
+        listing_of: Callable[[int], Iterator[Page]] | None = None,
     ) -> Page:
         """One page, retried as the module says. With ``isolate`` False an HTTP 500 is raised
-        at once (the caller is isolating a record)."""
+        at once (the caller is isolating a record). ``listing_of(page)``: another listing
+        than the phase's (fulfillment fees), read with the same retries and waits."""
         max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
         base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
         cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
@@ -119,7 +121,11 @@ class PageFetcher:
         while True:
             if not in_worker_thread:
                 self.renew_lease()
-            listing = self.listing(phase, since, page, page_size=page_size, until=until)
+            listing = (
+                listing_of(page)
+                if listing_of is not None
+                else self.listing(phase, since, page, page_size=page_size, until=until)
+            )
             token = wait_listener.set(self._budget_wait)
             try:
                 fetched = next(iter(listing))

@@ -1,4 +1,4 @@
-"""Orders merged in ShipStation.
+"""Orders merged or split in ShipStation.
 
 When a merchant combines orders, ShipStation keeps one (``advancedOptions.mergedOrSplit``
 true, the others' ids in ``mergedIds``) and the others vanish: no list shows them and
@@ -58,3 +58,38 @@ def orders_mark_merged(
             merged_into_id=survivor_pk, posting_status=PostingStatus.MERGED, updated_at=now
         )
     return marked
+
+
+def orders_number_split_parts(
+    *, organization_id: int, connection_id: int, split: Mapping[str, str]
+) -> int:
+    """Number the parts split off other orders (``split``: part's source id -> the source id
+    of the order it was split off). ShipStation gives every part the same order number (and
+    order key); Unify keeps the first order's number as it is and numbers each split part
+    2, 3, ... in the order they were imported (by ShipStation order id within one page), so
+    the number shown and posted ("1001-2") names one sale. A part keeps its number for
+    good. Returns how many parts were newly numbered (inside the caller's transaction)."""
+    if not split:
+        return 0
+    parts = list(
+        Order.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            external_id__in=list(split),
+            split_part=0,
+        ).only("pk", "external_id", "number", "order_key", "source_store_id")
+    )
+    parts.sort(key=lambda o: (len(o.external_id), o.external_id))
+    numbered = 0
+    for part in parts:
+        siblings = Order.objects.filter(
+            organization_id=organization_id,
+            connection_id=connection_id,
+            number=part.number,
+            order_key=part.order_key,
+            source_store_id=part.source_store_id,
+        ).exclude(pk=part.pk)
+        taken = max(siblings.values_list("split_part", flat=True), default=0)
+        Order.objects.filter(pk=part.pk).update(split_part=max(2, taken + 1))
+        numbered += 1
+    return numbered

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from connections.sources.base import RawRecord, SourceOrder, SourceOrderLine, SourceShipment
 from sales.models import LabelStatus, Order, OrderSource, ShippingCost
+from unify.core.money import line_places, sum_of_lines, to_cents
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -45,7 +46,7 @@ class RecordInvalid(ValueError):
 def money2(value: Decimal, *, field: str) -> Decimal:
     if not value.is_finite() or abs(value) >= MAX_MONEY:
         raise RecordInvalid(f"{field} is out of range: {value}")
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return to_cents(value)
 
 
 def _dump(value: Any) -> str:
@@ -220,6 +221,7 @@ class MappedOrder:
     lines_hash: str
     pk: int | None = None
     merged_ids: tuple[str, ...] = ()  # orders merged into this one in the source
+    parent_id: str = ""  # the order this one was split off in the source
 
     def row(self) -> tuple:
         return _order_row({**self.values, **self.copy_text})
@@ -244,8 +246,8 @@ def _line_values(line: SourceOrderLine, position: int, clean_text: bool) -> tupl
         position,
         txt(line.sku, 200),
         txt(line.name, 500),
-        quantity.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP),
-        unit_price.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP),
+        line_places(quantity),
+        line_places(unit_price),
         money2(line.tax_amount, field=f"line {position} tax"),
         money2(line.shipping_amount, field=f"line {position} shipping"),
         line.is_adjustment,
@@ -265,14 +267,20 @@ def order_amounts(source: SourceOrder) -> dict[str, Decimal]:
     An order that lists no items at all but has a total (ShipStation has shipped orders with
     ``items: []``) counts as one line worth ``orderTotal - shipping - tax``: its goods were
     sold, only not itemised, and must not show up as a difference."""
-    lines_subtotal = sum(
-        (line.extended_price for line in source.lines if not line.is_discount), Decimal(0)
-    )
+
+    # One rounding rule with the ledger documents (unify.core.money): each line to the cent
+    # as stored (four places for quantity and price), then summed.
+    def stored(line) -> tuple[Decimal, Decimal]:
+        return line_places(line.quantity), line_places(line.unit_price)
+
+    lines_subtotal = sum_of_lines(stored(line) for line in source.lines if not line.is_discount)
     if not source.lines:
         lines_subtotal = max(
             Decimal(0), source.order_total - source.shipping_amount - source.tax_amount
         )
-    discount_total = source.discount_total
+    discount_total = -sum_of_lines(stored(line) for line in source.lines if line.is_discount) + sum(
+        (line.discount_amount for line in source.lines), Decimal(0)
+    )
     expected = lines_subtotal - discount_total + source.shipping_amount + source.tax_amount
     return {
         "lines_subtotal": money2(lines_subtotal, field="lines subtotal"),
@@ -397,6 +405,7 @@ def map_order(
         content_hash=content_hash,
         lines_hash=lines_hash,
         merged_ids=tuple(source.merged_ids),
+        parent_id=source.parent_id,
     )
 
 

@@ -533,6 +533,7 @@ class _RunExecutor:
                     raise SliceDone
             if SyncPhase.ORDERS in phases:
                 self._retry_unreadable()
+                self._import_fees()
             return ExecuteResult(run=self._succeed())
         except SliceDone:
             self._release()
@@ -618,6 +619,25 @@ class _RunExecutor:
             fetch=fetch,
             write=write,
         )
+
+    def _import_fees(self) -> None:
+        """The window's fulfillment fees (``sales.services.fees``): read whole at the end of
+        each run; a run cut short before them reads them on its next slice."""
+        from sales.services import fees
+
+        self.renew_lease(force=True)
+        fees.fulfillment_fees_import(
+            adapter=self.adapter,
+            organization_id=self.run.organization_id,
+            connection_id=self.run.connection_id,
+            window_start=self.run.window_start,
+            window_end=self.run.window_end,
+            changed_since=self.run.started_at or self.run.created_at,
+            fetch_page=lambda listing_of, number: self.fetcher.fetch(
+                "fulfillments", self.run.window_start, number, listing_of=listing_of
+            ),
+        )
+        self.renew_lease(force=True)
 
     def _order_filter(self) -> OrderFilter:
         stores = {

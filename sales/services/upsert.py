@@ -406,6 +406,11 @@ def order_upsert_page(
         connection_id=connection_id,
         merged={ref: item.merged_ids for ref, item in page.mapped.items() if item.merged_ids},
     )
+    merges.orders_number_split_parts(
+        organization_id=organization_id,
+        connection_id=connection_id,
+        split={ref: item.parent_id for ref, item in mapped.items() if item.parent_id},
+    )
     return result
 
 

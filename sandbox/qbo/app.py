@@ -149,6 +149,8 @@ class QboSandbox(StandIn):
         self.oauth.register_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         self.concurrency_limit = DEFAULT_CONCURRENCY_LIMIT
         self.latency_seconds = 0.0
+        self.throttle_status = 429
+        self._throttled_as_403 = 0
         self.after_commit_faults.clear()
         self.batch_limiter.configure(DEFAULT_BATCH_PER_MINUTE, 60.0)
         self.second_limiter.configure(DEFAULT_PER_SECOND, 1.0)
@@ -185,7 +187,16 @@ class QboSandbox(StandIn):
         return token.strip() or None
 
     def rate_limited_response(self, decision: RateLimitDecision) -> Response:
-        return throttled_response()
+        if self.throttle_status == 403:
+            with self._flight_lock:
+                self._throttled_as_403 += 1
+        return throttled_response(status=self.throttle_status)
+
+    def set_throttle_status(self, status: int = 429) -> None:
+        """Answer throttling with 429 (documented) or 403 (as Intuit has also done)."""
+        if status not in (403, 429):
+            raise ValueError("throttling is answered with 429 or 403")
+        self.throttle_status = status
 
     def fault_server_error(self, rule: FaultRule) -> Response:
         return system_fault().response()
@@ -810,7 +821,12 @@ data.</p>
         realm = realm_id or self.default_realm_id
         records = self.request_log.records(realm)
         now = time.monotonic()
-        admitted = [r for r in records if r.status not in (401, 429)]
+        throttled_403 = self.throttle_status == 403
+        admitted = [
+            r
+            for r in records
+            if r.status not in (401, 429) and not (throttled_403 and r.status == 403)
+        ]
         with self._flight_lock:
             in_flight = self._in_flight.get(realm, 0)
             max_in_flight = self._max_in_flight.get(realm, 0)
@@ -820,7 +836,7 @@ data.</p>
             "requests_admitted": len(admitted),
             "requests_last_minute": sum(1 for r in admitted if now - r.monotonic < 60.0),
             "max_requests_per_minute": self.max_requests_in_window(realm, 60.0),
-            "throttled": sum(1 for r in records if r.status == 429),
+            "throttled": sum(1 for r in records if r.status == 429) + self._throttled_as_403,
             "unauthorized": sum(1 for r in records if r.status == 401),
             "in_flight": in_flight,
             "max_concurrent": max_in_flight,

@@ -27,7 +27,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import seed
+from sandbox.qbo import closed_books, currency, seed
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
@@ -343,6 +343,7 @@ class Company:
             raise unsupported_operation(entity, "Delete")
         with self.lock:
             existing = self._existing_for_write(entity, body)
+            closed_books.refuse_if_closed(self, str(existing.get("TxnDate", "")))
             if entity == "Invoice" and self._applied_to_invoice(existing["Id"]) > 0:
                 raise business_error(
                     "This invoice has payments applied to it. Delete the payments first."
@@ -704,11 +705,11 @@ class Company:
         except ValueError:
             raise invalid_date("TxnDate", txn_date) from None
         record["TxnDate"] = txn_date
+        closed_books.refuse_if_closed(self, txn_date, existing)
         note = _text(body, "PrivateNote")
         if len(note) > 4000:
             raise string_too_long("PrivateNote", 4000, len(note))
-        record["CurrencyRef"] = {"value": "USD", "name": "United States Dollar"}
-        record.pop("ExchangeRate", None)
+        currency.apply_currency(self, record, body)
         if entity != "Payment":
             record["DocNumber"] = self._doc_number(entity, body, existing)
             if not record["DocNumber"]:

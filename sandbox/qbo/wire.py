@@ -312,21 +312,24 @@ def forbidden_response() -> Response:
     return wire_response(body, 403)
 
 
-def throttled_response(detail: str = "The request limit was reached.  Try again later") -> Response:
-    """HTTP 429 in XML whatever the Accept header said (python-quickbooks cannot parse it)."""
+def throttled_response(
+    detail: str = "The request limit was reached.  Try again later", status: int = 429
+) -> Response:
+    """HTTP 429 in XML whatever the Accept header said (python-quickbooks cannot parse it).
+    ``status`` 403: the same fault as Intuit has also sent it (statusCode=403)."""
     body = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<IntuitResponse time="{intuit_time()}" xmlns="http://schema.intuit.com/finance/v3">\n'
         '    <Fault type="SERVICE">\n'
         '        <Error code="3001">\n'
-        "            <Message>message=ThrottleExceeded; errorCode=003001; statusCode=429"
+        f"            <Message>message=ThrottleExceeded; errorCode=003001; statusCode={status}"
         "</Message>\n"
         f"            <Detail>{escape(detail)}</Detail>\n"
         "        </Error>\n"
         "    </Fault>\n"
         "</IntuitResponse>\n"
     )
-    return Response(body, status=429, content_type="application/xml")
+    return Response(body, status=status, content_type="application/xml")
 
 
 def to_decimal(value: object, element: str) -> Decimal | None:

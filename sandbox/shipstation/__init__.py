@@ -43,6 +43,7 @@ def start_demo(
         orders=DEMO_ORDERS,
         days=DEMO_DAYS,
         stores=DEMO_STORES,
+        realistic=True,
     )
     return sandbox.start(host, port, verbose=verbose)
 

@@ -101,6 +101,8 @@ class Account:
         # Orders ShipStation fails on: every list page containing one answers 500, and so
         # does ``GET /orders/{id}`` of it (see ``realism.py``).
         self.poisoned: set[int] = set()
+        # What ``realistic.apply_realism`` changed (ids per kind), when it ran.
+        self.realism: dict[str, list[int]] = {}
         # Serialised records: a page of 500 is then a join of cached bytes. Filled lazily so
         # seeding stays fast; dropped for a record whenever it changes.
         self._order_json: dict[int, bytes] = {}
@@ -463,6 +465,12 @@ class Account:
         return label
 
     def new_batch(self, kind: str, ids: list[int]) -> str:
-        batch = str(uuid.uuid4())
-        (self.order_batches if kind == "orders" else self.shipment_batches)[batch] = list(ids)
+        """An order import batch (a GUID, ``importBatch``) or a shipment batch (an integer,
+        ``batchId``: real ones look like 144015674)."""
+        if kind == "orders":
+            batch = str(uuid.uuid4())
+            self.order_batches[batch] = list(ids)
+        else:
+            batch = str(144_000_000 + len(self.shipment_batches) + 1)
+            self.shipment_batches[batch] = list(ids)
         return batch

@@ -56,6 +56,7 @@ from sandbox.generator import generate_merchant
 from sandbox.indexing import QueryResult, RangeFilter, time_key
 from sandbox.shipstation import wire
 from sandbox.shipstation.account import Account, now_millis
+from sandbox.shipstation.catalog import CatalogMixin, store_body
 from sandbox.shipstation.dates import FilterDateError, parse_filter_datetime
 from sandbox.shipstation.models import ORDER_STATUSES, WEBHOOK_EVENTS, Webhook
 from sandbox.shipstation.realism import RealismMixin
@@ -180,7 +181,7 @@ def _parse_at(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-class ShipStationSandbox(RealismMixin, StandIn):
+class ShipStationSandbox(RealismMixin, CatalogMixin, StandIn):
     """ShipStation API v1 stand-in and its handle (see ``sandbox/README.md``)."""
 
     name = "shipstation"
@@ -254,6 +255,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             Rule("/webhooks/subscribe", endpoint="api_webhook_subscribe", methods=["POST"]),
             Rule("/webhooks/<int:webhook_id>", endpoint="api_webhook_delete", methods=["DELETE"]),
             *self.realism_api_rules(),
+            *self.catalog_api_rules(),
         ]
 
     # -- API endpoints --------------------------------------------------------------------------
@@ -275,7 +277,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             return self._invalid(exc)
         with self.lock:
             stores = [
-                wire.store(s)
+                store_body(s)  # stamps trimmed, as ShipStation writes a store's
                 for s in self._account(ctx).stores.values()
                 if (show_inactive or s.active)
                 and (marketplace is None or s.marketplace_id == marketplace)
@@ -301,9 +303,10 @@ class ShipStationSandbox(RealismMixin, StandIn):
                     "orderStatus", f"orderStatus must be one of {', '.join(ORDER_STATUSES)}."
                 )
             store_id = _int(params, "storeId")
-            order_id = _int(params, "orderId")
         except InvalidParameter as exc:
             return self._invalid(exc)
+        # ``orderId`` is no filter of List Orders: ShipStation ignores it, like any parameter
+        # it does not know (``GET /orders/{orderId}`` reads one order).
         predicates: list[Callable[[Any], bool]] = []
         if status is not None:
             predicates.append(lambda o: o.status == status)
@@ -321,11 +324,9 @@ class ShipStationSandbox(RealismMixin, StandIn):
         with self.lock:
             account = self._account(ctx)
             candidates: list[int] | None = None
-            if order_id is not None:
-                candidates = [order_id]
             if (batch := params.get("importbatch")) is not None:
-                in_batch = account.order_batches.get(batch, [])
-                candidates = [i for i in in_batch if candidates is None or i in candidates]
+                # The batch an ORDER_NOTIFY names (its resource_url's ``importBatch``).
+                candidates = list(account.order_batches.get(batch, []))
             result = account.orders.query(
                 ranges=ranges,
                 predicates=predicates,
@@ -348,9 +349,12 @@ class ShipStationSandbox(RealismMixin, StandIn):
             sort_field, descending = _sorting(
                 params, {"shipdate": "shipDate", "createdate": "createDate"}
             )
+            # Without sortBy, by create date (shipstation-node src/types/resources/*.ts).
+            sort_field = sort_field or "createDate"
             store_id = _int(params, "storeId")
             order_id = _int(params, "orderId")
             include_items = _bool(params, "includeShipmentItems")
+            batch_id = _int(params, "batchId")
         except InvalidParameter as exc:
             return self._invalid(exc)
         predicates: list[Callable[[Any], bool]] = []
@@ -376,8 +380,10 @@ class ShipStationSandbox(RealismMixin, StandIn):
             candidates: list[int] | None = None
             if order_id is not None:
                 candidates = list(account.shipments_by_order.get(order_id, []))
-            if (batch := params.get("importbatch")) is not None:
-                in_batch = account.shipment_batches.get(batch, [])
+            if batch_id is not None:
+                # The batch a SHIP_NOTIFY names (``batchId``); ``importBatch`` is no filter of
+                # List Shipments and is ignored, like any parameter ShipStation does not know.
+                in_batch = account.shipment_batches.get(str(batch_id), [])
                 candidates = [i for i in in_batch if candidates is None or i in candidates]
             result = account.shipments.query(
                 ranges=ranges,
@@ -404,6 +410,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
             sort_field, descending = _sorting(
                 params, {"shipdate": "shipDate", "createdate": "createDate"}
             )
+            sort_field = sort_field or "createDate"  # without sortBy, by create date
             fulfillment_id = _int(params, "fulfillmentId")
             order_id = _int(params, "orderId")
         except InvalidParameter as exc:
@@ -494,10 +501,11 @@ class ShipStationSandbox(RealismMixin, StandIn):
     # -- webhooks out -------------------------------------------------------------------------
 
     def _notify(self, account: Account, event: str, store_id: int, ids: list[int]) -> None:
-        """Register an import batch for the changed records and notify its subscribers."""
-        kind, path = (
-            ("orders", "/orders") if event == "ORDER_NOTIFY" else ("shipments", "/shipments")
-        )
+        """Register a batch for new records and notify its subscribers, as ShipStation does:
+        ORDER_NOTIFY for orders imported from a store (``/orders?storeID=..&importBatch=
+        <guid>``), SHIP_NOTIFY for labels bought (``/shipments?batchId=<int>&
+        includeShipmentItems=False``). Edits, merges, splits and voids send nothing."""
+        kind = "orders" if event == "ORDER_NOTIFY" else "shipments"
         batch = account.new_batch(kind, ids)
         targets = [
             w
@@ -506,7 +514,12 @@ class ShipStationSandbox(RealismMixin, StandIn):
         ]
         if not targets:
             return
-        resource_url = f"{self.public_base_url}{path}?storeID={store_id}&importBatch={batch}"
+        if kind == "orders":
+            resource_url = f"{self.public_base_url}/orders?storeID={store_id}&importBatch={batch}"
+        else:
+            resource_url = (
+                f"{self.public_base_url}/shipments?batchId={batch}&includeShipmentItems=False"
+            )
         body = json_bytes({"resource_url": resource_url, "resource_type": event})
         for hook in targets:
             self.webhooks.post(
@@ -532,8 +545,11 @@ class ShipStationSandbox(RealismMixin, StandIn):
         days: int = 45,
         stores: int = 5,
         now: datetime | None = None,
+        realistic: bool = False,
     ) -> Account:
-        """Create an account (key pair) with generated data; replaces one with the same key."""
+        """Create an account (key pair) with generated data; replaces one with the same key.
+        ``realistic``: merges, splits, quick-ship labels, ... at real rates
+        (``sandbox.shipstation.realistic``; ``make run``'s demo account has them)."""
         with paused_gc():
             data, generator = generate_merchant(
                 seed=seed, orders=orders, days=days, stores=stores, now=now
@@ -546,6 +562,10 @@ class ShipStationSandbox(RealismMixin, StandIn):
                 orders_requested=orders,
                 days=days,
             )
+            if realistic:
+                from sandbox.shipstation.realistic import apply_realism
+
+                account.realism = apply_realism(account, seed=seed)
         with self.lock:
             self.accounts[key] = account
         return account
@@ -628,12 +648,13 @@ class ShipStationSandbox(RealismMixin, StandIn):
         self, key: str, order_id: int, *, at: datetime | None = None, **changes: Any
     ) -> dict[str, Any]:
         """Change wire fields (``orderStatus``, ``internalNotes``, ``amountPaid``, ``shipTo``,
-        ...) as a ShipStation user would; bumps ``modifyDate`` to ``at`` (default now)."""
+        ...) as a ShipStation user would; bumps ``modifyDate`` to ``at`` (default now). Sends
+        no webhook (ShipStation has no "order modified" event)."""
         moment = _parse_at(at) or now_millis()
         with self.lock:
             account = self.account(key)
-            order = account.edit_order(order_id, changes, at=moment)
-            self._notify(account, "ORDER_NOTIFY", order.store_id, [order_id])
+            account.edit_order(order_id, changes, at=moment)
+            # No webhook: ORDER_NOTIFY is for new orders only; polling finds edits.
             return json_loads(account.order_bytes(order_id))
 
     def add_label(
@@ -673,12 +694,12 @@ class ShipStationSandbox(RealismMixin, StandIn):
     def void_label(
         self, key: str, shipment_id: int, *, at: datetime | None = None
     ) -> dict[str, Any]:
-        """Void a label now (its cost is refunded); SHIP_NOTIFY fires."""
+        """Void a label now (its cost is refunded). No webhook: SHIP_NOTIFY is for labels
+        bought; polling by ``voidDate`` finds voids."""
         moment = _parse_at(at) or now_millis()
         with self.lock:
             account = self.account(key)
-            label = account.void_label(shipment_id, at=moment)
-            self._notify(account, "SHIP_NOTIFY", label.store_id, [shipment_id])
+            account.void_label(shipment_id, at=moment)
             return json_loads(account.shipment_bytes(shipment_id, True))
 
     def subscribe_webhook(
@@ -742,6 +763,7 @@ class ShipStationSandbox(RealismMixin, StandIn):
                 days=int(body.get("days", 45)),
                 stores=int(body.get("stores", 5)),
                 now=_parse_at(body.get("now")),
+                realistic=bool(body.get("realistic", False)),
             )
             with self.lock:
                 return json_response(account.meta(), 201)

@@ -279,6 +279,21 @@ class Fulfillment:
     voided: bool = False
     marketplace_notified: bool = True
     notify_error_message: str | None = None
+    # The fulfillment provider of a "seller fulfilled" order (ShipBob, ...); a recorded
+    # response has both (agritheory/shipstation-client tests/api_data.py).
+    seller_fill_provider_id: int | None = None
+    seller_fill_provider_name: str | None = None
+
+    @property
+    def ship_stamp(self) -> datetime:
+        """``shipDate`` is a full stamp on fulfillments (``2020-06-24T10:32:33.6870000`` in
+        the recorded response): the moment it was marked shipped, on its ship day."""
+        from sandbox.shipstation.dates import PACIFIC
+
+        local = self.create_date.astimezone(PACIFIC)
+        if local.date() == self.ship_date:
+            return self.create_date
+        return datetime.combine(self.ship_date, local.timetz())
 
 
 @dataclass(slots=True)

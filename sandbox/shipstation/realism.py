@@ -128,6 +128,60 @@ class RealismMixin:
             account.merge_orders(primary_id, [int(i) for i in secondary_ids], at=moment)
             return json_loads(account.order_bytes(primary_id))
 
+    def split_order(
+        self, key: str, order_id: int, item_ids: list[int], *, at: Any = None
+    ) -> dict[str, Any]:
+        """Split the lines ``item_ids`` off an open order into a new order (see
+        ``splits.split_order``); returns the new part. No webhook (ORDER_NOTIFY is for new
+        orders imported from a store)."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at
+        from sandbox.shipstation.splits import split_order
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            part = split_order(account, order_id, [int(i) for i in item_ids], at=moment)
+            return json_loads(account.order_bytes(part.order_id))
+
+    def add_fulfillment(
+        self,
+        key: str,
+        order_id: int,
+        *,
+        fee: Any = None,
+        provider: str | None = "shipbob",
+        at: Any = None,
+    ) -> dict[str, Any]:
+        """Mark an order shipped by a fulfillment provider with ``fulfillmentFee`` ``fee``."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at
+        from sandbox.shipstation.fulfillments import add_fulfillment
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            f = add_fulfillment(
+                account,
+                order_id,
+                at=moment,
+                provider=provider,
+                fee=None if fee is None else Decimal(str(fee)),
+            )
+            return json_loads(account.fulfillment_bytes(f.fulfillment_id))
+
+    def void_fulfillment(self, key: str, fulfillment_id: int, *, at: Any = None) -> dict[str, Any]:
+        """Void a fulfillment (its fee is no longer owed). No webhook."""
+        from sandbox.shipstation.account import now_millis
+        from sandbox.shipstation.app import _parse_at
+        from sandbox.shipstation.fulfillments import void_fulfillment
+
+        moment = _parse_at(at) or now_millis()
+        with self.lock:
+            account = self.account(key)
+            void_fulfillment(account, fulfillment_id, at=moment)
+            return json_loads(account.fulfillment_bytes(fulfillment_id))
+
     def set_other_app_usage(self, key: str, requests_per_window: int) -> None:
         """Another app uses this key pair: ``requests_per_window`` of each window's budget,
         spread evenly over the window (0 stops it)."""
@@ -154,6 +208,21 @@ class RealismMixin:
             Rule(
                 "/accounts/<key>/orders/<int:order_id>/merge",
                 endpoint="control_merge_orders",
+                methods=["POST"],
+            ),
+            Rule(
+                "/accounts/<key>/orders/<int:order_id>/fulfillments",
+                endpoint="control_add_fulfillment",
+                methods=["POST"],
+            ),
+            Rule(
+                "/accounts/<key>/fulfillments/<int:fulfillment_id>/void",
+                endpoint="control_void_fulfillment",
+                methods=["POST"],
+            ),
+            Rule(
+                "/accounts/<key>/orders/<int:order_id>/split",
+                endpoint="control_split_order",
                 methods=["POST"],
             ),
         ]
@@ -191,3 +260,24 @@ class RealismMixin:
     def control_merge_orders(self, request: Request, key: str, order_id: int) -> Any:
         body = control_body(request)
         return self.merge_orders(key, order_id, list(body.get("orderIds") or []), at=body.get("at"))
+
+    def control_split_order(self, request: Request, key: str, order_id: int) -> Any:
+        body = control_body(request)
+        part = self.split_order(
+            key, order_id, list(body.get("orderItemIds") or []), at=body.get("at")
+        )
+        return json_response(part, 201)
+
+    def control_add_fulfillment(self, request: Request, key: str, order_id: int) -> Any:
+        body = control_body(request)
+        made = self.add_fulfillment(
+            key,
+            order_id,
+            fee=body.get("fulfillmentFee"),
+            provider=body.get("fulfillmentProviderCode", "shipbob"),
+            at=body.get("at"),
+        )
+        return json_response(made, 201)
+
+    def control_void_fulfillment(self, request: Request, key: str, fulfillment_id: int) -> Any:
+        return self.void_fulfillment(key, fulfillment_id, at=control_body(request).get("at"))

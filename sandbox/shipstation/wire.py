@@ -223,7 +223,7 @@ def fulfillment(f: Fulfillment) -> dict[str, Any]:
         "customerEmail": f.customer_email,
         "trackingNumber": f.tracking_number,
         "createDate": _ts(f.create_date),
-        "shipDate": format_date(f.ship_date),
+        "shipDate": _ts(f.ship_stamp),
         "voidDate": _ts(f.void_date),
         "deliveryDate": _ts(f.delivery_date),
         "carrierCode": f.carrier_code,
@@ -235,6 +235,8 @@ def fulfillment(f: Fulfillment) -> dict[str, Any]:
         "marketplaceNotified": f.marketplace_notified,
         "notifyErrorMessage": f.notify_error_message,
         "shipTo": address(f.ship_to),
+        "sellerFillProviderId": f.seller_fill_provider_id,
+        "sellerFillProviderName": f.seller_fill_provider_name,
     }
 
 

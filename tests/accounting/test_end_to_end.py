@@ -16,7 +16,7 @@ from accounting.models import Posting, PostingKind, PostingSettings, PostingStat
 from accounting.services import posting_after_import
 from accounting.services.documents import summary_store_key
 from accounting.services.engine import posting_drain
-from sales.models import Order, ShippingCost, SyncKind, SyncRun, SyncStatus
+from sales.models import FulfillmentFee, Order, ShippingCost, SyncKind, SyncRun, SyncStatus
 from sales.services import sync_request, sync_run_execute
 from tests.accounting.conftest import connect_ledger, qbo_env
 from tests.sales.support import SS_KEY, SS_SECRET, make_connection
@@ -89,7 +89,21 @@ def _check_sales_and_labels(org, qbo, *, ignored: set[int]) -> tuple[int, int]:
         pk for pk, c in costs.items() if c.order_id in posted_orders and not c.voided
     }
     assert {p.shipping_cost_id for p in labels} == expected_labels
-    assert len(purchases) == len(expected_labels)
+    # Fulfillment fees (issue 16) of posted orders are purchases too, one each.
+    with org_scope(org.pk):
+        fee_postings = list(Posting.objects.filter(kind=PostingKind.FULFILLMENT_FEE))
+        owed_fees = {
+            f.pk: f
+            for f in FulfillmentFee.objects.filter(
+                order_id__in=posted_orders, voided=False, fee__gt=0
+            )
+        }
+    assert {p.fulfillment_fee_id for p in fee_postings} == set(owed_fees)
+    assert len(purchases) == len(expected_labels) + len(owed_fees)
+    for posting in fee_postings:
+        assert posting.status == PostingState.POSTED
+        fee = owed_fees[posting.fulfillment_fee_id].fee
+        assert Decimal(str(purchases[posting.external_id]["TotalAmt"])) == fee
     for posting in labels:
         assert posting.status == PostingState.POSTED
         cost = costs[posting.shipping_cost_id]

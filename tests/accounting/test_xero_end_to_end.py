@@ -19,7 +19,7 @@ from accounting.models import Posting, PostingKind, PostingSettings, PostingStat
 from accounting.services import posting_after_import
 from accounting.services.documents import summary_store_key
 from accounting.services.engine import posting_drain
-from sales.models import Order, ShippingCost, SyncKind, SyncRun, SyncStatus
+from sales.models import FulfillmentFee, Order, ShippingCost, SyncKind, SyncRun, SyncStatus
 from sales.services import sync_request, sync_run_execute
 from sandbox.xero import DEFAULT_TENANT_ID as T
 from tests.accounting.xero_support import connect_xero, xero_account, xero_env
@@ -91,8 +91,15 @@ def _read_back(org, xero, *, ignored: set[int]) -> tuple[int, int]:
     )
     posted_orders = {o.pk for o in eligible}
     expected = [c for c in costs if c.order_id in posted_orders and not c.voided]
-    assert len(spends) == len(expected)
-    assert sorted(s["Total"] for s in spends) == sorted(c.total for c in expected)
+    # Fulfillment fees (issue 16) of those orders are spends too, one each, to the cent.
+    with org_scope(org.pk):
+        fees = list(
+            FulfillmentFee.objects.filter(order_id__in=posted_orders, voided=False, fee__gt=0)
+        )
+    assert len(spends) == len(expected) + len(fees)
+    assert sorted(s["Total"] for s in spends) == sorted(
+        [c.total for c in expected] + [f.fee for f in fees]
+    )
     return len(eligible), len(expected)
 
 

@@ -255,3 +255,37 @@ def test_subscribing_registers_both_events_once_and_only_with_a_public_url(ss_ap
     ]
     assert again == ids and len(ids) == 2
     assert StoreConnection.all_orgs.get(pk=connection.pk).webhook_ids == ids
+
+
+def test_shipstations_own_notifications_only_make_the_connection_sync(
+    client, ss_app, org_a, settings
+):
+    """Issue 16, item 9: the bodies the stand-in sends as ShipStation does (ORDER_NOTIFY for
+    a new order with an ``importBatch`` URL; SHIP_NOTIFY for a label with ``batchId=<int>&
+    includeShipmentItems=False``) each only make the connection due for a sync; an edit and
+    a void send nothing (the next poll finds them)."""
+    ss_app.add_account(SS_KEY, SS_SECRET, seed=33, orders=0)
+    connection = make_connection(org_a)
+    settings.UNIFY_PUBLIC_BASE_URL = "http://127.0.0.1:9/"  # nothing listens: delivery fails
+    with org_scope(org_a.pk):
+        webhooks_subscribe(connection=connection)
+    order = ss_app.add_order(SS_KEY)
+    ss_app.edit_order(SS_KEY, order["orderId"], internalNotes="gift")
+    label = ss_app.add_label(SS_KEY, order["orderId"])
+    ss_app.void_label(SS_KEY, label["shipmentId"])
+    assert ss_app.flush_webhooks()
+    sent = [json.loads(d["body"]) for d in ss_app.webhook_deliveries()]
+    assert [b["resource_type"] for b in sent] == ["ORDER_NOTIFY", "SHIP_NOTIFY"]
+    assert "&importBatch=" in sent[0]["resource_url"]
+    assert sent[1]["resource_url"].startswith(f"{ss_app.base_url}/shipments?batchId=")
+    assert sent[1]["resource_url"].endswith("&includeShipmentItems=False")
+
+    for body in sent:
+        response = post(client, connection, body)
+        assert response.status_code == 202
+    with org_scope(org_a.pk):
+        runs = list(SyncRun.objects.filter(connection=connection))
+    assert len(runs) == 1 and runs[0].status == SyncStatus.QUEUED
+    # Unify fetched neither resource itself (only its subscription calls reached ShipStation):
+    # the sync reads ShipStation on its own.
+    assert {r.path for r in ss_app.requests_log()} <= {"/webhooks", "/webhooks/subscribe"}

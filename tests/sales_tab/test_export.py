@@ -77,7 +77,7 @@ def test_export_has_a_fixed_header_plain_money_local_dates_and_no_formulas(
             order_id, "X-1", "2025-07-02T00:30:00+02:00", "Etsy", "Main", "shipped",
             "not_posted", "no", "'=HYPERLINK(\"http://evil.test\")", "buyer@example.com", "1",
             "USD", "1227.50", "0.00", "0.00", "7.00", "1234.50", "1230.00", "-4.50", "8.25",
-            "1.00", "-2.25", "4711", "k-1",
+            "1.00", "-2.25", "4711", "k-1", "",  # not posted: no ledger document
         ]
     ]  # fmt: skip
 

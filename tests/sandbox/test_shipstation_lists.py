@@ -97,10 +97,14 @@ def test_store_filter_and_order_number_prefix(shipstation, account):
 
 
 def test_order_id_customer_name_and_item_keyword_filters(shipstation, account):
+    """Changed (issue 16): ``orderId`` is no filter of List Orders; ShipStation ignores it,
+    as it ignores any parameter it does not know, and ``GET /orders/{id}`` reads one order."""
     everything = all_pages(shipstation, "/orders", "orders", pageSize=500)
     target = everything[17]
-    by_id = get_json(shipstation, "/orders", orderId=target["orderId"])
-    assert [o["orderId"] for o in by_id["orders"]] == [target["orderId"]]
+    by_id = get_json(shipstation, "/orders", orderId=target["orderId"], pageSize=500)
+    assert by_id["total"] == len(everything)
+    one = get_json(shipstation, f"/orders/{target['orderId']}")
+    assert one["orderId"] == target["orderId"]
 
     surname = target["shipTo"]["name"].split()[-1]
     by_name = all_pages(shipstation, "/orders", "orders", customerName=surname.upper())
@@ -255,12 +259,17 @@ def test_fulfillments_list_and_filters(shipstation, account):
         got = get_json(shipstation, "/fulfillments", **{param: target[param]})
         assert target["fulfillmentId"] in {f["fulfillmentId"] for f in got["fulfillments"]}
         assert all(f[param] == target[param] for f in got["fulfillments"]), param
-    day = target["shipDate"]
+    # Changed (issue 16): a fulfillment's shipDate is a full stamp, as in a recorded response
+    # ("2020-06-24T10:32:33.6870000"), and it names its seller-fill provider.
+    assert len(target["shipDate"]) == 27 and target["shipDate"][10] == "T"
+    assert {"sellerFillProviderId", "sellerFillProviderName"} <= set(target)
+    assert any(f["sellerFillProviderName"] == "ShipBob" for f in fulfillments)
+    day = target["shipDate"][:10]
     got = all_pages(
         shipstation, "/fulfillments", "fulfillments", shipDateStart=day, shipDateEnd=day
     )
     assert {f["fulfillmentId"] for f in got} == {
-        f["fulfillmentId"] for f in fulfillments if f["shipDate"] == day
+        f["fulfillmentId"] for f in fulfillments if f["shipDate"][:10] == day
     }
 
 

@@ -59,6 +59,8 @@ FULFILLMENT_KEYS = {
     "createDate", "shipDate", "voidDate", "deliveryDate", "carrierCode",
     "fulfillmentProviderCode", "fulfillmentServiceCode", "fulfillmentFee", "voidRequested",
     "voided", "marketplaceNotified", "notifyErrorMessage", "shipTo",
+    # in a recorded response (agritheory/shipstation-client tests/api_data.py)
+    "sellerFillProviderId", "sellerFillProviderName",
 }  # fmt: skip
 MONEY = {"unitPrice", "taxAmount", "shippingAmount", "orderTotal", "amountPaid"}
 

@@ -131,21 +131,41 @@ def test_new_order_posts_resource_url_that_lists_exactly_that_order(shipstation,
     assert headers["Content-Type"].startswith("application/json")
 
 
-def test_label_and_void_post_ship_notify_batches(shipstation, account, receiver):
+def test_a_label_posts_ship_notify_with_a_batch_id_and_edits_and_voids_post_nothing(
+    shipstation, account, receiver
+):
+    """Changed (issue 16, item 9): ShipStation sends ORDER_NOTIFY for new orders and
+    SHIP_NOTIFY for labels bought, never for edits or voids (there is no "order modified"
+    event); a SHIP_NOTIFY's resource_url is ``/shipments?batchId=<int>&
+    includeShipmentItems=False`` (shared/reference/shipstation-v1.md, real-world cases)."""
     _subscribe(shipstation, {"target_url": receiver.url + "/s", "event": "SHIP_NOTIFY"})
     _subscribe(shipstation, {"target_url": receiver.url + "/o", "event": "ORDER_NOTIFY"})
     order = shipstation.add_order(KEY)
+    shipstation.edit_order(KEY, order["orderId"], internalNotes="call first")
     label = shipstation.add_label(KEY, order["orderId"])
     shipstation.void_label(KEY, label["shipmentId"])
     assert shipstation.flush_webhooks()
+    assert [p for p, _, _ in receiver.deliveries].count("/o") == 1  # the new order only
     ship = [json.loads(b) for p, _, b in receiver.deliveries if p == "/s"]
-    assert [b["resource_type"] for b in ship] == ["SHIP_NOTIFY", "SHIP_NOTIFY"]
-    for body in ship:
-        assert urlsplit(body["resource_url"]).path == "/shipments"
-        listed = parse(requests.get(body["resource_url"], auth=(KEY, SECRET), timeout=5))
-        assert [s["shipmentId"] for s in listed["shipments"]] == [label["shipmentId"]]
-    voided = parse(requests.get(ship[1]["resource_url"], auth=(KEY, SECRET), timeout=5))
-    assert voided["shipments"][0]["voided"] is True
+    assert [b["resource_type"] for b in ship] == ["SHIP_NOTIFY"]
+    url = urlsplit(ship[0]["resource_url"])
+    assert url.path == "/shipments"
+    query = parse_qs(url.query)
+    assert set(query) == {"batchId", "includeShipmentItems"}
+    assert query["batchId"][0].isdigit()
+    assert query["includeShipmentItems"] == ["False"]
+    listed = parse(requests.get(ship[0]["resource_url"], auth=(KEY, SECRET), timeout=5))
+    assert [s["shipmentId"] for s in listed["shipments"]] == [label["shipmentId"]]
+    assert listed["shipments"][0]["shipmentItems"] is None
+    assert listed["shipments"][0]["voided"] is True  # read now, after the void
+
+
+def test_import_batch_is_no_filter_of_list_shipments(shipstation, account):
+    """``importBatch`` belongs to ORDER_NOTIFY's order URLs; List Shipments does not know it
+    and ignores it, like any parameter it does not know."""
+    everything = get_json(shipstation, "/shipments", pageSize=500)
+    ignored = get_json(shipstation, "/shipments", importBatch="abc", pageSize=500)
+    assert ignored["total"] == everything["total"] > 0
 
 
 def test_store_scoped_subscription_ignores_other_stores(shipstation, account, receiver):

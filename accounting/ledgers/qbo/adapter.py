@@ -45,6 +45,9 @@ from accounting.ledgers.base import (
     TokenStore,
     memo_marker,
 )
+from accounting.ledgers.qbo import faults as qbo_faults
+from accounting.ledgers.qbo import items as qbo_items
+from accounting.ledgers.qbo import voiding
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
     IntegrationError,
@@ -206,6 +209,7 @@ class QboAdapter(LedgerAdapter):
         message = f"QuickBooks refused {what}: {exc.message}"
         if detail and detail not in message:
             message += f" ({detail})"
+        message = qbo_faults.plain_message(_fault_code(exc), what, detail) or message
         return self._error(
             ProviderRejected,
             f"qbo {what}: {exc.error_code} {exc.message}",
@@ -354,8 +358,20 @@ class QboAdapter(LedgerAdapter):
             return item.external_id
         if item.match_key and item.match_key in resolved:
             return resolved[item.match_key]
-        name = clean_name(item.name)
+        sku = (item.sku or "").strip()[:100]
+        name = qbo_items.item_name(item.name, sku) if sku else clean_name(item.name)
         select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
+        if sku:
+            # By its Sku first: the merchant's item may carry another name.
+            by_sku = f"SELECT * FROM Item WHERE Sku = {quote(sku)}"  # noqa: S608 - quoted
+            rows = [
+                r for r in self._rows(self._query(client, by_sku), "Item") if r.get("Active", True)
+            ]
+            if rows:
+                found = str(rows[0]["Id"])
+                if item.match_key:
+                    resolved[item.match_key] = found
+                return found
         if not item.create_if_missing:
             rows = self._rows(self._query(client, select), "Item")
             if not rows:
@@ -372,20 +388,28 @@ class QboAdapter(LedgerAdapter):
                 "Type": item_type,
                 "IncomeAccountRef": _ref(item.income_account_id),
             }
-            if item.sku:
-                body["Sku"] = item.sku[:100]
-            try:
-                found = str(
-                    self._create(client, "Item", body, _entity_request_id("Item", name))["Id"]
-                )
-            except qbe.QuickbooksException as exc:
-                if _fault_code(exc) != DUPLICATE_NAME:
-                    raise self._rejected(exc, f"item {name}") from None
-                # It exists already (in the merchant's catalog, or made by another worker).
-                rows = self._rows(self._query(client, select), "Item")
-                if not rows:
-                    raise self._rejected(exc, f"item {name}") from None
-                found = str(rows[0]["Id"])
+            if sku:
+                body["Sku"] = sku
+            found = ""
+            for _attempt in (1, 2):
+                try:
+                    created = self._create(client, "Item", body, _entity_request_id("Item", name))
+                    found = str(created["Id"])
+                    break
+                except qbe.QuickbooksException as exc:
+                    if _fault_code(exc) != DUPLICATE_NAME:
+                        raise self._rejected(exc, f"item {name}") from None
+                    # It exists already (in the merchant's catalog, or made by another worker).
+                    rows = self._rows(self._query(client, select), "Item")
+                    if rows and qbo_items.same_sku(rows[0], sku):
+                        found = str(rows[0]["Id"])
+                        break
+                    if not rows or not sku or _attempt == 2:
+                        raise self._rejected(exc, f"item {name}") from None
+                    # The name is another SKU's item: this SKU's own, suffixed name.
+                    name = qbo_items.item_name(item.name, sku, taken=True)
+                    body["Name"] = name
+                    select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608
         if item.match_key:
             resolved[item.match_key] = found
         return found
@@ -452,6 +476,10 @@ class QboAdapter(LedgerAdapter):
             "PrivateNote": doc.memo[:4000],
             "Line": lines,
         }
+        if doc.currency:
+            # QuickBooks refuses another currency than its home one without multicurrency
+            # (held with the reason); with it, QuickBooks applies its own exchange rate.
+            body["CurrencyRef"] = _ref(doc.currency)
         if doc.tax and doc.tax_code_id:
             body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(doc.tax_code_id), "TotalTax": doc.tax}
         return body
@@ -520,6 +548,7 @@ class QboAdapter(LedgerAdapter):
             "TxnDate": payment.paid_on.isoformat(),
             "DepositToAccountRef": _ref(payment.deposit_account_id),
             "PaymentRefNum": payment.reference[:21],
+            "CurrencyRef": _ref(doc.currency or "USD"),
             "PrivateNote": doc.memo[:4000],
             "Line": [
                 {
@@ -754,7 +783,7 @@ class QboAdapter(LedgerAdapter):
         )
 
     def update(self, doc, existing: ExternalRef) -> PostingResult:
-        """Replace a posted document by ``doc`` (full update with the current SyncToken). An
+        """Replace a posted document by ``doc`` (sparse update with the current SyncToken). An
         invoice's payment follows it: updated to the new amount, or created if missing, so the
         invoice is neither left open nor overpaid."""
         doc.check()
@@ -773,6 +802,11 @@ class QboAdapter(LedgerAdapter):
                 body = self._expense_body(client, doc, resolved)
             else:
                 body = self._summary_body(doc)
+            # Sparse: what the merchant added in QuickBooks (a memo, a class) stays; every
+            # field Unify owns is sent, the tax stated even when there is none now.
+            body["sparse"] = True
+            if isinstance(doc, SaleDocument):
+                body.setdefault("TxnTaxDetail", {"TotalTax": ZERO})
             invoice_id = existing.external_id
             payment = None
             if with_payment:
@@ -840,6 +874,12 @@ class QboAdapter(LedgerAdapter):
             )
 
         def run(client: QboClient) -> RemovalResult:
+            payments: list[str] = []
+            if kind == DocumentKind.INVOICE_PAYMENT:
+                # QuickBooks deletes no invoice with payments applied: ours goes first.
+                payments = voiding.delete_invoice_payments(
+                    self, client, record_id, existing.secondary_id, idempotency_key
+                )
             for attempt in (1, 2):
                 try:
                     current = client.get_single_object(entity, record_id)[entity]
@@ -874,6 +914,8 @@ class QboAdapter(LedgerAdapter):
                     raise self._error(
                         ProviderResponseInvalid, f"qbo {what}: no Deleted status in the answer"
                     )
+                if payments:
+                    answer = {**answer, "PaymentsDeleted": payments}
                 return RemovalResult(external_id=record_id, answer=dict(answer))
             raise AssertionError("unreachable")
 

@@ -31,6 +31,7 @@ from intuitlib.client import AuthClient
 from intuitlib.utils import get_discovery_doc
 from quickbooks.client import QuickBooks
 
+from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import limits as lane_limits
 from unify.core.exceptions import (
     ProviderAuthError,
@@ -228,8 +229,8 @@ class QboClient(QuickBooks):
             status,
             (time.monotonic() - started) * 1000,
         )
-        if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
-            # Throttling (Intuit has answered it as a 403 too): wait, never fail.
+        if qbo_faults.is_throttled(status, raw.data):
+            # 429, or a 403 carrying the ThrottleExceeded fault: wait, never "reconnect".
             wait = float(settings.QBO_THROTTLE_WAIT_SECONDS)
             if is_batch:
                 # The batch lane waits and shrinks (other apps use the realm's 120 a

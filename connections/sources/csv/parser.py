@@ -53,6 +53,7 @@ from connections.sources.csv.limits import (
     bounded_rows,
     check_xlsx_archive,
 )
+from unify.core.money import sum_of_lines
 
 # name -> (required, order-level, description). Order-level columns describe the whole order
 # and are read from the order's first row; line columns are read from every row.
@@ -610,7 +611,8 @@ class OrderFileReader:
             return
         header = pending.header
         lines = tuple(pending.lines)
-        subtotal = sum((line.extended_price for line in lines), ZERO)
+        # The one rounding rule (unify.core.money): each line to the cent, then summed.
+        subtotal = sum_of_lines((line.quantity, line.unit_price) for line in lines)
         discounts = sum((line.discount_amount for line in lines), ZERO)
         tax = sum((line.tax_amount for line in lines), ZERO)
         shipping = header.get("shipping_charged", ZERO)

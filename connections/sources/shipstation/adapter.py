@@ -301,8 +301,11 @@ class ShipStationAdapter(SourceAdapter):
         created_until: datetime | None = None,
         page_size: int = MAX_PAGE_SIZE,
         start_page: int = 1,
+        order_id: str | None = None,
     ) -> Iterator[Page[SourceFulfillment]]:
         params: dict[str, Any] = {"sortBy": "CreateDate", "sortDir": "ASC"}
+        if order_id is not None:
+            params["orderId"] = order_id  # a documented filter of List Fulfillments
         if created_since is not None:
             params["createDateStart"] = mapping.format_filter_start(created_since)
         if created_until is not None:

@@ -374,6 +374,9 @@ def _map_wire_order(record: RawRecord) -> SourceOrder | None:
             merged_ids=()
             if advanced is None
             else tuple(str(i) for i in advanced.mergedIds or () if i is not None),
+            parent_id=""
+            if advanced is None or advanced.parentId is None
+            else str(advanced.parentId),
             raw=record,
         )
     except (_NotUsual, MappingError, ValueError, TypeError, ArithmeticError):
@@ -429,6 +432,7 @@ def map_order(raw: Mapping[str, Any]) -> SourceOrder:
         externally_fulfilled=bool(raw.get("externallyFulfilled") or False),
         payment_method=text(raw.get("paymentMethod")),
         merged_ids=_merged_ids(advanced.get("mergedIds")),
+        parent_id=text(None if advanced.get("parentId") is None else str(advanced.get("parentId"))),
         raw=_kept(raw),
     )
 
@@ -513,6 +517,7 @@ def map_fulfillment(raw: Mapping[str, Any]) -> SourceFulfillment:
         fulfillment_fee=money(raw.get("fulfillmentFee"), field="fulfillmentFee"),
         voided=bool(raw.get("voided") or False),
         void_date=parse_timestamp(raw.get("voidDate")),
+        provider=text(raw.get("sellerFillProviderName") or raw.get("fulfillmentProviderCode")),
         raw=dict(raw),
     )
 

@@ -77,6 +77,7 @@ class WireAdvancedOptions(msgspec.Struct, kw_only=True):
     storeId: int | None = None
     billToParty: str | None = None
     mergedIds: list[int] | None = None
+    parentId: int | None = None
 
 
 class WireOrder(msgspec.Struct, kw_only=True):
