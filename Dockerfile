@@ -22,6 +22,8 @@ RUN pip install .
 
 COPY manage.py ./
 COPY templates ./templates
+# Compiled catalogs are committed (locale/*/LC_MESSAGES/django.mo): no gettext in the image.
+COPY locale ./locale
 COPY static ./static
 
 # collectstatic needs settings that import cleanly; the real values come at run time.

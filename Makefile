@@ -3,13 +3,14 @@
 #   make test  - the whole suite against PostgreSQL and Redis
 #   make audit - known vulnerabilities in the installed packages (needs the network)
 #   make support-user EMAIL=you@example.com - a staff account for /admin/ (asks for a password)
+#   make messages - the German catalog updated from the sources, compiled, untranslated listed
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench sandbox audit support-user clean
+.PHONY: run test lint format bench sandbox audit support-user messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,10 @@ audit: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+# Needs GNU gettext (makemessages); compiles with Babel; exit 1 while anything is untranslated.
+messages: $(STAMP_DEV)
+	$(BIN)/python scripts/messages.py
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache

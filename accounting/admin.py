@@ -5,7 +5,7 @@ again, which is audited."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
 from unify.core.admin_audit import TenantAuditedAdmin
@@ -93,7 +93,7 @@ class PostingAdmin(TenantAuditedAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Queue the selected failed postings again")
+    @admin.action(description=gettext_lazy("Queue the selected failed postings again"))
     def retry_failed(self, request, queryset) -> None:
         from accounting.services.engine import posting_retry_failed
         from unify.tenancy.models import Organization

@@ -112,6 +112,7 @@ def _lanes(log: list[dict]) -> tuple[int, int]:
 
 
 def run(args, base: str, db_name: str) -> None:
+    import posting
     from _support import fresh_database, production_env, setup_django
     from posting import StandIn, bench_env, post_all, seed_orders
 
@@ -151,6 +152,11 @@ def run(args, base: str, db_name: str) -> None:
     print(f"qbo_batch_unlimited_seconds: {wall:.2f}")
     print(f"qbo_batch_unify_ms_per_doc: {own_ms:.2f}")
     print(f"qbo_batch_unify_ms_per_doc_target_met: {'yes' if own_ms <= TARGET_MS else 'NO'}")
+    # This process's CPU time (the stand-in runs in its own process): Unify's own work
+    # without the waiting a loaded machine adds to the wall time.
+    cpu_ms = posting.LAST_CPU_SECONDS[0] * 1000 / docs
+    print(f"qbo_batch_unify_cpu_ms_per_doc: {cpu_ms:.2f}")
+    print(f"qbo_batch_unify_cpu_ms_per_doc_target_met: {'yes' if cpu_ms <= TARGET_MS else 'NO'}")
     print(f"qbo_batch_requests_per_document_unlimited: {len(log) / docs:.3f}")
     print(f"qbo_batch_unlimited_batch_requests: {batches}, single requests: {singles}")
 

@@ -161,10 +161,13 @@ class SyncSettingsForm(forms.Form):
             if plan.allows_sync_interval(m)
         ]
         self.fields["sync_interval_minutes"].help_text = _(
-            "Your %(plan)s plan syncs as often as %(interval)s."
-        ) % {"plan": plan.name, "interval": interval_label(plan.min_sync_interval_minutes).lower()}
+            "Your %(plan)s plan syncs at most this often: %(interval)s."
+        ) % {"plan": plan.name, "interval": interval_label(plan.min_sync_interval_minutes)}
         self.fields["included_stores"].choices = [
-            (str(s.pk), f"{s}" + ("" if s.active else f" ({_('inactive in ShipStation')})"))
+            (
+                str(s.pk),
+                str(s) if s.active else _("%(store)s (inactive in ShipStation)") % {"store": s},
+            )
             for s in stores
         ]
         if connection.mode == ConnectionMode.SHIPPING_EXPENSE:

@@ -14,13 +14,13 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from connections.models import ConnectionStatus, StoreConnection
 from unify.core.audit import audit_record
+from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.tenancy.models import Membership, Organization, Role
 
@@ -119,13 +119,14 @@ def _send(connection: StoreConnection, subject: str, body: str) -> None:
         kwargs={"org_slug": organization.slug, "connection_id": connection.pk},
     )
     base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
-    message = body % {
+    values = {
         "hint": connection.credentials_hint,
         "name": subject_text(connection.name),
         "org": subject_text(organization.name),
         "link": f"{base}{path}" if base else "",
     }
     try:
-        send_mail(subject, message, None, recipients)
+        # subject and body are lazy: each owner's copy is rendered in their own language.
+        send_mail_each_language(recipients, lambda: (str(subject), str(body) % values))
     except Exception:  # the connection stands; the audit log has the event
         logger.exception("could not email owners about shared keys of connection %s", connection.pk)

@@ -163,7 +163,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
                     )
                 except DomainError as exc:
                     self.message_user(
-                        request, f"{run.connection}: {exc.user_message}", messages.WARNING
+                        request,
+                        _("%(connection)s: %(message)s")
+                        % {"connection": run.connection, "message": exc.user_message},
+                        messages.WARNING,
                     )
                     continue
             audit_record(
@@ -174,7 +177,11 @@ class SyncRunAdmin(ReadOnlyAdmin):
                 metadata={"run": queued.pk, "from_run": run.pk},
                 request=request,
             )
-            self.message_user(request, f"{run.connection}: sync run #{queued.pk} queued")
+            self.message_user(
+                request,
+                _("%(connection)s: sync run #%(run)s queued")
+                % {"connection": run.connection, "run": queued.pk},
+            )
 
 
 @admin.register(ImportIssue)

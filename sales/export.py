@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 TEXT, MONEY, DATE, FLAG, COUNT = "text", "money", "date", "flag", "count"
@@ -52,6 +53,20 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ledger_document", "ledger_document", TEXT),
 )
 HEADER = [name for name, _field, _kind in COLUMNS]
+# The spreadsheet CSV's header, in the person's language (the default CSV keeps HEADER).
+LABELS = {
+    "order_id": _("Order id"), "order_number": _("Order number"),
+    "order_date": _("Order date"), "store": _("Store"), "connection": _("Connection"),
+    "order_status": _("Order status"), "posting_status": _("Posting status"),
+    "ignored": _("Ignored"), "customer_name": _("Customer"),
+    "customer_email": _("Customer email"), "items": _("Items"), "currency": _("Currency"),
+    "lines_subtotal": _("Lines subtotal"), "discounts": _("Discounts"), "tax": _("Tax"),
+    "shipping_charged": _("Shipping charged"), "order_total": _("Order total"),
+    "amount_paid": _("Amount paid"), "reconciliation_difference": _("Reconciliation difference"),
+    "label_cost": _("Label costs"), "return_label_cost": _("Return label costs"),
+    "shipping_margin": _("Shipping margin"), "shipstation_order_id": _("ShipStation order id"),
+    "order_key": _("Order key"), "ledger_document": _("Ledger document"),
+}  # fmt: skip
 FORMULA_SIGNS = frozenset("=+-@")
 CONTROL_START = ("\t", "\r", "\n")
 ROWS_PER_CHUNK = 500
@@ -104,24 +119,32 @@ def _money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _formatters(fields: tuple[str, ...], tz: ZoneInfo) -> list[Callable[[tuple], str]]:
+def _decimal_comma(value: Decimal | None) -> str:
+    return _money(value).replace(".", ",")
+
+
+def _formatters(
+    fields: tuple[str, ...], tz: ZoneInfo, *, spreadsheet: bool = False
+) -> list[Callable[[tuple], str]]:
     """One function per column that reads its value from a row tuple and formats it."""
     index = {name: i for i, name in enumerate(fields)}
+    money = _decimal_comma if spreadsheet else _money
+    yes, no = (gettext_now("yes"), gettext_now("no")) if spreadsheet else ("yes", "no")
     shipping = index["shipping_charged"]
     labels, returns = index["label_cost_total"], index["return_label_cost_total"]
 
     def margin(row: tuple) -> str:
-        return _money(row[shipping] - row[labels] - row[returns])
+        return money(row[shipping] - row[labels] - row[returns])
 
     def one(kind: str, i: int) -> Callable[[tuple], str]:
         if kind == MONEY:
-            return lambda row: _money(row[i])
+            return lambda row: money(row[i])
         if kind == DATE:
             return lambda row: (
                 "" if row[i] is None else row[i].astimezone(tz).isoformat(timespec="seconds")
             )
         if kind == FLAG:
-            return lambda row: "yes" if row[i] else "no"
+            return lambda row: yes if row[i] else no
         if kind == COUNT:
             return lambda row: "" if row[i] is None else str(row[i])
         return lambda row: _text(row[i])
@@ -139,13 +162,25 @@ def _formatters(fields: tuple[str, ...], tz: ZoneInfo) -> list[Callable[[tuple],
 
 
 def csv_chunks(
-    rows: Iterable[tuple[Any, ...]], *, fields: tuple[str, ...], tz: ZoneInfo
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    fields: tuple[str, ...],
+    tz: ZoneInfo,
+    spreadsheet: bool = False,
 ) -> Iterator[str]:
-    """The CSV text, a header then ``ROWS_PER_CHUNK`` rows per chunk."""
-    formatters = _formatters(fields, tz)
+    """The CSV text, a header then ``ROWS_PER_CHUNK`` rows per chunk.
+
+    ``spreadsheet``: for a spreadsheet set to a decimal-comma locale (German Excel): a BOM
+    so Excel reads UTF-8, ``;`` between cells, money with a decimal comma (no thousands
+    separator), the header and yes/no in the person's language. Dates stay ISO 8601."""
+    formatters = _formatters(fields, tz, spreadsheet=spreadsheet)
     buffer = _Line()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=";" if spreadsheet else ",")
+    if spreadsheet:
+        buffer.write("\ufeff")
+        writer.writerow([str(LABELS.get(name, name)) for name in HEADER])
+    else:
+        writer.writerow(HEADER)
     yield buffer.take()
     for count, row in enumerate(rows, start=1):
         writer.writerow([format_(row) for format_ in formatters])
@@ -156,11 +191,20 @@ def csv_chunks(
         yield rest
 
 
-def export_filename(slug: str, now: datetime, tz: ZoneInfo) -> str:
-    return f"{slug}-orders-{now.astimezone(tz):%Y%m%d-%H%M}.csv"
+def export_filename(slug: str, now: datetime, tz: ZoneInfo, *, spreadsheet: bool = False) -> str:
+    suffix = "-excel" if spreadsheet else ""
+    return f"{slug}-orders-{now.astimezone(tz):%Y%m%d-%H%M}{suffix}.csv"
+
+
+SPREADSHEET_PARAM = "csv"  # ?csv=excel: the spreadsheet CSV
+SPREADSHEET_VALUE = "excel"
 
 
 EXPORT_HELP = _(
     "All orders of the current filter, one row each; money as plain decimals, dates in your "
     "organization's time zone."
+)
+EXPORT_EXCEL_HELP = _(
+    "The same orders for a spreadsheet that uses a decimal comma (German Excel): cells "
+    "separated by semicolons, money with a decimal comma, column names in your language."
 )

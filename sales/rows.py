@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from connections.sources.statuses import order_status_label
 from sales.models import Order, PostingStatus
 from sales.templatetags.sales_tab import POSTING_BADGE_CLASSES, POSTING_IN_PROGRESS_CLASS
+from unify.core.money_format import format_amount
 
 
 def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+    return format_amount(value)
 
 
 def order_rows_html(
@@ -34,7 +35,8 @@ def order_rows_html(
     posting_labels = {value: escape(str(label)) for value, label in PostingStatus.choices}
     in_progress = escape(_("Posting…"))
     status_labels: dict[str, str] = {}
-    no_label = f'<span class="text-body-secondary small">{escape(_("no label"))}</span>'
+    no_label_text = escape(_("no label"))
+    no_label = f'<span class="text-body-secondary small">{no_label_text}</span>'
     no_cost = '<span class="text-body-secondary small">—</span>'
     return_title = escape(_("Return labels"))
     ledger_text = _("Ledger document %(number)s")

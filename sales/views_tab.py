@@ -25,14 +25,22 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from sales import selectors_tab as selectors
-from sales.export import EXPORT_HELP, csv_chunks, export_filename
+from sales.export import (
+    EXPORT_EXCEL_HELP,
+    EXPORT_HELP,
+    SPREADSHEET_PARAM,
+    SPREADSHEET_VALUE,
+    csv_chunks,
+    export_filename,
+)
 from sales.filters import OrderFilters
 from sales.forms import FILTER_PARAMS, OrderFilterForm, OrderSelectionForm
 from sales.models import BulkActionKind, Order, OrderBulkAction, PostingStatus
@@ -108,6 +116,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
         + (f"?{filter_query}" if filter_query else ""),
         "export_url": reverse("sales:export", kwargs={"org_slug": organization.slug})
         + (f"?{filter_query}" if filter_query else ""),
+        # Offered where the person's numbers use a decimal comma (German), for their Excel.
+        "export_excel_url": reverse("sales:export", kwargs={"org_slug": organization.slug})
+        + f"?{SPREADSHEET_PARAM}={SPREADSHEET_VALUE}"
+        + (f"&{filter_query}" if filter_query else "")
+        if get_format("DECIMAL_SEPARATOR") == ","
+        else "",
         "next_url": _list_url(request, _filter_query(request.GET, after=page.next_cursor))
         if page.has_next
         else "",
@@ -134,6 +148,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "ledgers_available": review.ledgers_available(),
         "max_selected": OrderSelectionForm.MAX_SELECTED,
         "export_help": EXPORT_HELP,
+        "export_excel_help": EXPORT_EXCEL_HELP,
     }
     template = "sales/_results.html" if _wants_partial(request) else "sales/list.html"
     response = render(request, template, context)
@@ -417,6 +432,8 @@ def order_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     filters: OrderFilters = form.filters(organization=organization)
     tz = organization.tzinfo
     organization_id = organization.pk
+    spreadsheet = request.GET.get(SPREADSHEET_PARAM) == SPREADSHEET_VALUE
+    language = translation.get_language()
     # Who took the organization's orders out, with which filters (support staff included:
     # a staff member who made themselves a member must show here too).
     audit_record(
@@ -430,14 +447,16 @@ def order_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     def body():
         # The response is sent after the view returned (and after the middleware left the
         # organization's scope), so the stream enters it itself.
-        with org_scope(organization_id):
+        with org_scope(organization_id), translation.override(language):
             rows = selectors.order_export_rows(
                 organization=organization, filters=filters, sort=form.chosen_sort
             )
-            yield from csv_chunks(rows, fields=selectors.EXPORT_FIELDS, tz=tz)
+            yield from csv_chunks(
+                rows, fields=selectors.EXPORT_FIELDS, tz=tz, spreadsheet=spreadsheet
+            )
 
     response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
-    name = export_filename(organization.slug, timezone.now(), tz)
+    name = export_filename(organization.slug, timezone.now(), tz, spreadsheet=spreadsheet)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response

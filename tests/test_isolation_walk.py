@@ -46,6 +46,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "ledgers/",  # OAuth callbacks: state checked against the session, then membership + role
     "webhooks/",  # provider callbacks: a per-connection secret token in the path
     "qbwc/",  # QuickBooks Web Connector SOAP: user name + password, then a session ticket
+    "i18n/",  # the footer's language switcher: a cookie and the signed-in person's own profile
 )
 # Exact routes (the home page redirects to the user's last organization).
 PUBLIC_EXACT: tuple[str, ...] = ("",)

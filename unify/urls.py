@@ -5,7 +5,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
+from unify.core.i18n import set_language
 from unify.tenancy import views as tenancy_views
 
 
@@ -28,6 +30,7 @@ tenant_patterns = [
 urlpatterns = [
     path("", tenancy_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     # The support console: staff with a second factor only (404 for everyone else), audited.
     path("support/", include("unify.support.urls")),
@@ -43,5 +46,5 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(tenant_patterns)),
 ]
 
-admin.site.site_header = "Unify support"
-admin.site.site_title = "Unify support"
+admin.site.site_header = gettext_lazy("Unify support")
+admin.site.site_title = gettext_lazy("Unify support")

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +33,7 @@ from accounting.models import (
 )
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
+from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.core.site import site_url
 from unify.notifications import events as notification_events
@@ -481,23 +481,25 @@ def _tell_owners(connection: LedgerConnection) -> None:
         return
     organization = owners[0].organization
     link = site_url(reverse("accounting:home", kwargs={"org_slug": organization.slug}))
-    send_mail(
-        subject=_("[Unify] Reconnect %(ledger)s for %(org)s")
-        % {"ledger": connection.get_provider_display(), "org": subject_text(organization.name)},
-        message=_(
+
+    def build() -> tuple[str, str]:
+        subject = _("[Unify] Reconnect %(ledger)s for %(org)s") % {
+            "ledger": connection.get_provider_display(),
+            "org": subject_text(organization.name),
+        }
+        body = _(
             "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
             "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "
             "posted are sent as soon as the connection works again:\n%(link)s"
-        )
-        % {
+        ) % {
             "ledger": connection.get_provider_display(),
             "company": connection.company_name or connection.company_id,
             "link": link,
-        },
-        from_email=None,
-        recipient_list=recipients,
-        fail_silently=True,
-    )
+        }
+        return subject, body
+
+    # Each owner reads it in their own language.
+    send_mail_each_language(recipients, build, fail_silently=True)
 
 
 def ledger_test_connection(*, connection: LedgerConnection, user=None) -> str:

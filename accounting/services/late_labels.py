@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounting.models import (
     LabelCostMode,
@@ -185,30 +185,30 @@ def _record_reason(organization: Organization, ps: PostingSettings, cost: Shippi
 
 
 _REASONS = {
-    (False, PostingTrigger.AFTER_IMPORT): _lazy(
+    (False, PostingTrigger.AFTER_IMPORT): gettext_lazy(
         "Changed after posting: another label was bought after the order was posted "
         "(%(amount)s, %(label)s). Its cost is posted as a document of its own."
     ),
-    (True, PostingTrigger.AFTER_IMPORT): _lazy(
+    (True, PostingTrigger.AFTER_IMPORT): gettext_lazy(
         "Changed after posting: a return label was bought after the order was posted "
         "(%(amount)s, %(label)s). Its cost is posted as a document of its own."
     ),
-    (False, PostingTrigger.SCHEDULE): _lazy(
+    (False, PostingTrigger.SCHEDULE): gettext_lazy(
         "Changed after posting: another label was bought after the order was posted "
         "(%(amount)s, %(label)s). Its cost is posted as a document of its own with the next "
         "scheduled posting."
     ),
-    (True, PostingTrigger.SCHEDULE): _lazy(
+    (True, PostingTrigger.SCHEDULE): gettext_lazy(
         "Changed after posting: a return label was bought after the order was posted "
         "(%(amount)s, %(label)s). Its cost is posted as a document of its own with the next "
         "scheduled posting."
     ),
-    (False, PostingTrigger.MANUAL): _lazy(
+    (False, PostingTrigger.MANUAL): gettext_lazy(
         "Changed after posting: another label was bought after the order was posted "
         "(%(amount)s, %(label)s). Post the order to add its cost to the ledger as a document "
         "of its own."
     ),
-    (True, PostingTrigger.MANUAL): _lazy(
+    (True, PostingTrigger.MANUAL): gettext_lazy(
         "Changed after posting: a return label was bought after the order was posted "
         "(%(amount)s, %(label)s). Post the order to add its cost to the ledger as a document "
         "of its own."

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from connections.models import StoreConnection
+from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.core.site import site_url
 from unify.tenancy.models import Membership, Role
@@ -66,16 +66,16 @@ def _email_owners(connection: StoreConnection) -> None:
         "connection": connection,
         "url": _keys_url(connection, organization.slug),
     }
-    subject = _("ShipStation needs new API keys for %(name)s") % {
-        "name": subject_text(connection.name)
-    }
-    body = render_to_string("sales/email/needs_credentials.txt", context)
+
+    def build() -> tuple[str, str]:
+        subject = _("ShipStation needs new API keys for %(name)s") % {
+            "name": subject_text(connection.name)
+        }
+        body = render_to_string("sales/email/needs_credentials.txt", context)
+        return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body
+
     try:
-        send_mail(
-            f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
+        # Each owner reads it in their own language.
+        send_mail_each_language(recipients, build, from_email=settings.DEFAULT_FROM_EMAIL)
     except Exception:  # the flag and the banner stand even when the mail server is down
         logger.exception("could not email owners about connection %s", connection.pk)

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from connections.sources.base import SourceOrder
@@ -61,7 +62,7 @@ def order_upsert_from_file(
     if connection.mode != ConnectionMode.SHIPPING_EXPENSE:
         raise DomainError(
             "order files belong to shipping-expense connections",
-            user_message="Order files can only be uploaded for a shipping-expense connection.",
+            user_message=_("Order files can only be uploaded for a shipping-expense connection."),
         )
     if default_store is not None and default_store.connection_id != connection.pk:
         raise TenantScopeError("default store of another connection")

@@ -9,6 +9,7 @@ from django import template
 from django.utils.translation import ngettext
 
 from connections.sources.statuses import order_status_label
+from unify.core.money_format import format_amount
 
 register = template.Library()
 
@@ -25,10 +26,9 @@ POSTING_IN_PROGRESS_CLASS = POSTING_BADGE_CLASSES["in_progress"]
 
 @register.filter
 def money(value: Decimal | None) -> str:
-    """Two decimals, no grouping, no currency: ``1234.50``; empty for no value."""
-    if value is None or value == "":
-        return ""
-    return f"{Decimal(value):.2f}"
+    """Two decimals in the person's number format, no currency: ``1,234.50`` in English,
+    ``1.234,50`` in German; empty for no value."""
+    return format_amount(value)
 
 
 @register.filter

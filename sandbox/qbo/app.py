@@ -663,11 +663,14 @@ data.</p>
         return self._company_call(realm, handle)
 
     def api_batch(self, request: Request, ctx: RequestContext, realm: str) -> Response:
-        decision = self.batch_limiter.check(realm, time.monotonic())
-        if not decision.allowed:
-            self.event_log.add("batch_throttled", realm_id=realm)
-            return throttled_response()
-        return self._company_call(realm, lambda company: self._batch(request, ctx, company))
+        def handle(company: Company) -> Response:
+            # Counted once the per-second and concurrency limits let the request in.
+            if not self.batch_limiter.check(realm, time.monotonic()).allowed:
+                self.event_log.add("batch_throttled", realm_id=realm)
+                return throttled_response()
+            return self._batch(request, ctx, company)
+
+        return self._company_call(realm, handle)
 
     def _batch(self, request: Request, ctx: RequestContext, company: Company) -> Response:
         with company.lock:

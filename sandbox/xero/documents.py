@@ -403,13 +403,23 @@ def save_bank_transaction(
 def save_manual_journal(
     org: Organisation, element: dict[str, Any], *, existing: dict[str, Any] | None, undo: Undo
 ) -> dict[str, Any]:
-    if existing is not None:
+    if existing is not None and "JournalLines" not in element:
         status = str(element.get("Status") or "").upper()
         if status not in ("VOIDED", "DELETED"):
             raise Invalid("The stand-in only voids or deletes manual journals through POST.")
         record = dict(existing)
         record["Status"] = status
         return org.store("ManualJournals", record, undo)
+    if existing is not None and existing["Status"] not in ("DRAFT", "POSTED"):
+        raise Invalid(f"A {existing['Status'].lower()} manual journal cannot be edited.")
+    record = _manual_journal_record(org, element)
+    if existing is not None:
+        # An edit keeps the journal (its id) and takes the new lines, date and narration.
+        record["ManualJournalID"] = existing["ManualJournalID"]
+    return org.store("ManualJournals", record, undo)
+
+
+def _manual_journal_record(org: Organisation, element: dict[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
     narration = str(element.get("Narration") or "").strip()
     if not narration:
@@ -469,7 +479,7 @@ def save_manual_journal(
         errors.append(f"The total debits ({debits}) must equal total credits ({credits}).")
     if errors:
         raise Invalid(*errors)
-    record = {
+    return {
         "ManualJournalID": new_id(),
         "Date": ms_date(day),
         "DateString": date_string(day),
@@ -480,7 +490,6 @@ def save_manual_journal(
         "ShowOnCashBasisReports": bool(element.get("ShowOnCashBasisReports", True)),
         "HasAttachments": False,
     }
-    return org.store("ManualJournals", record, undo)
 
 
 HANDLERS = {

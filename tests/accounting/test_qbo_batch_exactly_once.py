@@ -268,12 +268,14 @@ def test_two_workers_two_organizations_stay_within_the_limits(
     assert ledger_a.company_id != ledger_b.company_id
     for realm in (qbo.realm_id, realm_b):
         log = [r for r in qbo.requests_log(realm) if r.path.startswith("/v3/")]
-        batch = [r.monotonic for r in log if r.path.endswith("/batch")]
-        assert len(batch) >= 12  # 120 sales, 10 per batch
-        assert _max_in_window(batch, 6.0) <= 4
+        batch = [r.monotonic for r in log if r.path.endswith("/batch") and r.status == 200]
+        statuses = Counter((r.path.rsplit("/", 1)[-1], r.status) for r in log)
+        # Batches carried documents; while their budget was spent, single requests did.
+        assert batch
+        assert _max_in_window(batch, 6.0) <= 4, statuses
         assert _max_in_window([r.monotonic for r in log], 6.0) <= 500
-        assert _max_in_window([r.monotonic for r in log], 1.0) <= 10
-        assert all(r.status != 429 for r in log)
+        assert _max_in_window([r.monotonic for r in log], 1.0) <= 10, statuses
+        assert all(r.status != 429 for r in log), statuses
     by_realm = defaultdict(int)
     for event in qbo.events("batch_throttled"):
         by_realm[event["realm_id"]] += 1

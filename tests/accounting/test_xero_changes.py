@@ -243,3 +243,74 @@ def test_voided_label_voids_its_bill_and_a_lost_answer_counts_as_removed(
     bills = {i["InvoiceID"]: i for i in xero.documents("Invoices") if i["Type"] == "ACCPAY"}
     assert bills[bill["InvoiceID"]]["Status"] == "VOIDED"
     assert len(_writes(xero, "Invoices")) == 1
+
+
+def test_a_summary_whose_orders_changed_updates_its_journal_in_place(
+    org_a, xero, xero_settings, scope_a
+):
+    from datetime import timedelta
+
+    ledger = connect_xero(
+        org_a,
+        xero,
+        document_type="daily_summary",
+        label_cost_mode="off",
+        reconciliation_enabled=True,
+    )
+    yesterday = timezone.now() - timedelta(days=1)
+    first = make_order(
+        org_a, lines=[("A", "Alpha", 1, "20.00", False)], order_date=yesterday,
+        payment_date=yesterday,
+    )  # fmt: skip
+    make_order(
+        org_a, lines=[("B", "Beta", 1, "15.00", False)], order_date=yesterday,
+        payment_date=yesterday,
+    )  # fmt: skip
+    posting_enqueue_orders(
+        organization=org_a, order_ids=list(Order.objects.values_list("pk", flat=True))
+    )
+    _drain(ledger)
+    [posting] = Posting.objects.filter(kind=PostingKind.SUMMARY)
+    assert posting.status == PostingState.POSTED, posting.error
+    [journal] = xero.documents("ManualJournals")
+    clearing = xero_account("clearing", T)
+
+    def deposit(j) -> Decimal:
+        return sum((x["LineAmount"] for x in j["JournalLines"] if x["AccountID"] == clearing), D(0))
+
+    assert deposit(journal) == D("35.00")
+
+    _edit(first, "2", "40.00")
+    _update(org_a, ledger, posting)
+
+    assert (posting.status, posting.needs_review, posting.revision) == ("posted", False, 1)
+    [after] = xero.documents("ManualJournals")
+    assert after["ManualJournalID"] == journal["ManualJournalID"] == posting.external_id
+    assert after["Status"] == "POSTED"
+    assert deposit(after) == D("55.00")
+    assert sum(x["LineAmount"] for x in after["JournalLines"]) == 0
+    assert len(_writes(xero, "ManualJournals")) == 1
+
+
+def test_order_cancelled_after_posting_voids_its_invoice_once(org_a, xero, xero_ledger, scope_a):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "30.00", False)], number="2030")
+    posting = _post(org_a, xero_ledger, order)
+    invoice_id, payment_id = posting.external_id, posting.secondary_external_id
+    # The import saw the order cancelled in ShipStation.
+    Order.objects.filter(pk=order.pk).update(
+        status="cancelled", is_cancelled=True, changed_after_posting=True
+    )
+
+    _update(org_a, xero_ledger, posting)
+
+    assert (posting.status, posting.needs_review) == (PostingState.REMOVED, False), posting.error
+    [invoice] = xero.documents("Invoices")
+    assert (invoice["InvoiceID"], invoice["Status"]) == (invoice_id, "VOIDED")
+    [payment] = xero.documents("Payments")
+    assert (payment["PaymentID"], payment["Status"]) == (payment_id, "DELETED")
+    sent = len(xero.requests_log(T))
+    posting_flag_changes(organization=org_a, ledger=xero_ledger)
+    assert posting_update_changed(organization=org_a, posting_ids=[posting.pk]) is None
+    assert _drain(xero_ledger) == 0
+    assert len(xero.requests_log(T)) == sent
+    assert (len(_writes(xero, "Payments")), len(_writes(xero, "Invoices"))) == (1, 1)

@@ -208,3 +208,59 @@ def test_twenty_percent_faults_still_one_invoice_and_payment_per_order(
     assert len(xero.events("after_commit_fault")) > 0 and len(xero.events("idempotent_replay")) > 0
     totals = sum((i["Total"] for i in xero.documents("Invoices")), Decimal(0))
     assert totals == sum((o.amount_paid for o in orders), Decimal(0))
+
+
+def test_update_and_void_delivered_twice_to_a_worker_change_xero_once(
+    org_a, xero, env, celery_worker_process
+):
+    """An edited order's invoice update and a merged order's void, each task delivered twice
+    to a real worker: the invoice is updated once, the other voided once, each payment
+    deleted once."""
+    from accounting.services.engine import (
+        posting_drain,
+        posting_flag_changes,
+        posting_update_changed,
+    )
+    from sales.models import Order, OrderLine
+
+    queue, values = env
+    ledger = connect_xero(org_a, xero)
+    edited, merged = _orders(org_a, 2)
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[edited.pk, merged.pk])
+        posting_drain(ledger_connection_id=ledger.pk)
+        OrderLine.objects.filter(order=edited).update(quantity=Decimal("3"))
+        total = Decimal("12.50") * 3 + Decimal("3.00") + Decimal("1.10")
+        Order.objects.filter(pk=edited.pk).update(
+            lines_subtotal=Decimal("37.50"),
+            amount_paid=total,
+            order_total=total,
+            changed_after_posting=True,
+        )
+        Order.objects.filter(pk=merged.pk).update(merged_into=edited)
+        assert posting_flag_changes(organization=org_a, ledger=ledger) == 2
+        ids = list(Posting.objects.values_list("pk", flat=True))
+        posting_update_changed(organization=org_a, posting_ids=ids)
+    xero.set_latency(0.5)  # both deliveries overlap
+    worker = celery_worker_process([queue], env=values, pool="threads", concurrency=2)
+    for posting_id in ids:
+        for _ in range(2):
+            posting_execute_task.apply_async(
+                kwargs={"organization_id": org_a.pk, "posting_id": posting_id}, queue=queue
+            )
+    assert _wait(lambda: _statuses(org_a) == Counter({"posted": 1, "removed": 1})), worker.output()[
+        -3000:
+    ]
+    time.sleep(1.5)
+    invoices = {i["InvoiceNumber"]: i for i in xero.documents("Invoices")}
+    with org_scope(org_a.pk):
+        kept = Posting.objects.get(order=edited)
+        gone = Posting.objects.get(order=merged)
+    assert (invoices[kept.document_number]["Status"], invoices[kept.document_number]["Total"]) == (
+        "PAID",
+        total,
+    )
+    assert invoices[gone.document_number]["Status"] == "VOIDED"
+    assert _payments(xero) == Counter({kept.document_number: 1})
+    posts = Counter(r.path.split("/")[-2] for r in xero.requests_log(T) if r.method == "POST")
+    assert posts == Counter({"Invoices": 2, "Payments": 2})  # one update, one void, 2 deletes

@@ -21,12 +21,12 @@ from collections import Counter
 from typing import Any
 
 from django.contrib import admin
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from unify.core.audit import audit_record
+from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def _audit_change(request: HttpRequest, obj, action: str, form) -> None:
 
 
 def _notify_if_membership(request: HttpRequest, obj, change: str) -> None:
-    from unify.tenancy.models import Membership
+    from unify.tenancy.models import Membership, Role
 
     if not isinstance(obj, Membership):
         return
@@ -167,7 +167,8 @@ def _notify_if_membership(request: HttpRequest, obj, change: str) -> None:
         request=request,
     )
     staff = (request.user.pk, request.user.email or request.user.get_username())
-    details = {"change": change, "email": user.email, "role": obj.get_role_display()}
+    # The role label stays lazy: each owner reads it in their own language.
+    details = {"change": change, "email": user.email, "role": Role(obj.role).label}
     organization_id = obj.organization_id
     transaction.on_commit(lambda: _email_owners(organization_id, staff, details))
 
@@ -190,24 +191,26 @@ def _email_owners(organization_id: int, staff: tuple[int, str], details: dict[st
     if not recipients:
         return
     context = {**details, "staff": staff[1], "org": subject_text(organization.name)}
-    body = {
-        "added": _("Unify support (%(staff)s) added %(email)s to %(org)s as %(role)s."),
-        "changed": _(
-            "Unify support (%(staff)s) changed the membership of %(email)s in %(org)s; the "
-            "role is now %(role)s."
-        ),
-        "removed": _("Unify support (%(staff)s) removed %(email)s from %(org)s."),
-    }[details["change"]] % context
-    body += "\n\n" + _(
-        "It is recorded in your organization's activity log. If you did not ask support for "
-        "this, reply to this email or contact support."
-    )
+
+    def build() -> tuple[str, str]:
+        what = {
+            "added": _("Unify support (%(staff)s) added %(email)s to %(org)s as %(role)s."),
+            "changed": _(
+                "Unify support (%(staff)s) changed the membership of %(email)s in %(org)s; "
+                "the role is now %(role)s."
+            ),
+            "removed": _("Unify support (%(staff)s) removed %(email)s from %(org)s."),
+        }[details["change"]] % context
+        # Two paragraphs, each a whole sentence of its own.
+        body = "\n\n".join([what, _(
+            "It is recorded in your organization's activity log. If you did not ask support "
+            "for this, reply to this email or contact support."
+        )])  # fmt: skip
+        subject = _("[Unify] Support changed a membership of %(org)s") % {"org": context["org"]}
+        return subject, body
+
     try:
-        send_mail(
-            _("[Unify] Support changed a membership of %(org)s") % {"org": context["org"]},
-            body,
-            None,
-            recipients,
-        )
+        # Each owner reads it in their own language.
+        send_mail_each_language(recipients, build)
     except Exception:  # the change stands; the activity log has it
         logger.exception("could not email owners of organization %s", organization_id)

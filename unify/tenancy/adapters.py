@@ -4,9 +4,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.utils import translation
 
 from unify.core import crypto
 from unify.core.audit import audit_record
+from unify.core.i18n import languages_of, remember_in_session, user_language
 from unify.core.site import SITE_NAME, current_site, site_url
 from unify.tenancy.models import Membership
 
@@ -28,10 +30,14 @@ class AccountAdapter(DefaultAccountAdapter):
             for key, value in context.items()
         }
         context.update(current_site=current_site(), site_name=SITE_NAME, site_url=site_url("/"))
-        super().send_mail(template_prefix, email, context)
+        # In the recipient's language (their profile's), else the page's.
+        (language,) = languages_of([email])
+        with translation.override(language):
+            super().send_mail(template_prefix, email, context)
 
     def login(self, request, user) -> None:
         super().login(request, user)
+        remember_in_session(request, user_language(user))
         # A sign-in shows in the audit log of every organization the user belongs to.
         org_ids = Membership.objects.filter(user=user).values_list("organization_id", flat=True)
         for org_id in list(org_ids) or [None]:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from unify.core.i18n import set_user_language
 from unify.tenancy.models import Invitation, Organization, Role
 from unify.tenancy.timezones import DEFAULT_TIMEZONE, canonical_timezone, timezone_field
 
@@ -65,6 +68,9 @@ class SignupOrganizationForm(forms.Form):
             organization_create,
         )
 
+        # The language the sign-up page was read in (Accept-Language or the footer's choice)
+        # becomes the person's own: their emails and pages keep it on every device.
+        set_user_language(user, translation.get_language() or "")
         invitation = _pending_invitation_in_session(request)
         request.session.pop(INVITATION_SESSION_KEY, None)
         name = (self.cleaned_data.get("organization_name") or "").strip()
@@ -87,6 +93,17 @@ class SignupOrganizationForm(forms.Form):
             timezone_name=self.cleaned_data.get("timezone") or DEFAULT_TIMEZONE,
         )
         request.session["last_org"] = org.slug
+
+
+class ProfileForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "Pages and the emails Unify sends you are in this language. Dates and times stay "
+            "in each organization's own time zone."
+        ),
+    )
 
 
 class OrganizationCreateForm(forms.Form):

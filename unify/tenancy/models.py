@@ -135,3 +135,21 @@ class OrgOwnedModel(TimeStampedModel):
         # save a row that belongs to another (the scoped manager guards the query paths).
         check_row_organization(self)
         super().save(*args, **kwargs)
+
+
+class UserProfile(models.Model):
+    """A person's own settings, whichever organization they open. ``language`` empty: the
+    browser's (Accept-Language, or the footer switcher's cookie)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="unify_profile"
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'})"

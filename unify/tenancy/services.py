@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -9,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
+from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.tenancy.models import ROLE_RANK, Invitation, Membership, Organization, Role
 
@@ -187,11 +187,13 @@ def invitation_create(
     )
     accept_url = accept_url_builder(invitation)
     context = {"invitation": invitation, "accept_url": accept_url, "inviter": actor_membership.user}
-    send_mail(
-        subject=_("You are invited to %(org)s on Unify") % {"org": subject_text(organization.name)},
-        message=render_to_string("tenancy/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[email],
+    # In the invitee's language when they already have an account, else the inviter's.
+    send_mail_each_language(
+        [email],
+        lambda: (
+            _("You are invited to %(org)s on Unify") % {"org": subject_text(organization.name)},
+            render_to_string("tenancy/email/invitation.txt", context),
+        ),
     )
     audit_record(
         action="invitation.created",

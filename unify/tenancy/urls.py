@@ -21,4 +21,5 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("settings/security/", views.settings_security, name="settings_security"),
+    path("settings/profile/", views.settings_profile, name="settings_profile"),
 ]

@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from unify.core.audit import audit_events_for
 from unify.core.exceptions import DomainError
+from unify.core.i18n import set_user_language
 from unify.core.site import site_url
 from unify.tenancy import selectors, services
 from unify.tenancy.decorators import require_reauthentication, require_role
@@ -18,6 +20,7 @@ from unify.tenancy.forms import (
     InvitationForm,
     OrganizationCreateForm,
     OrganizationSettingsForm,
+    ProfileForm,
     RoleForm,
 )
 from unify.tenancy.models import Invitation, Membership, Role
@@ -254,3 +257,17 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
         return redirect("tenancy:dashboard", org_slug=membership.organization.slug)
     return render(request, "tenancy/invitation_accept.html", {"invitation": invitation})
+
+
+@require_role(Role.MEMBER)
+def settings_profile(request: HttpRequest) -> HttpResponse:
+    """Settings > Profile: the person's own language (any organization they open)."""
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            set_user_language(request.user, form.cleaned_data["language"], request)
+            messages.success(request, _("Your profile was saved."))
+            return redirect("tenancy:settings_profile", org_slug=request.organization.slug)
+    else:
+        form = ProfileForm(initial={"language": translation.get_language()})
+    return render(request, "tenancy/settings_profile.html", {"form": form})

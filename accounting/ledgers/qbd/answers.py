@@ -285,7 +285,12 @@ class Recorder:
 
     def transactions(self, mapping: dict, answers: dict[str, qbxml.Answer]) -> None:
         ids = [info["posting"] for info in mapping.values()]
-        postings = Posting.objects.defer("document").in_bulk(ids)
+        # What recording needs of a posting: its id; an invoice's document tells whether a
+        # payment follows (anything else loads only on the rare paths that need it).
+        fields = ["id", "organization_id"]
+        if any(info["what"] == "invoice" for info in mapping.values()):
+            fields.append("document")
+        postings = Posting.objects.only(*fields).in_bulk(ids)
         qdocs = {d.posting_id: d for d in QbdDocument.objects.filter(posting_id__in=ids)}
         for rid, info in mapping.items():
             posting, qdoc = postings.get(info["posting"]), qdocs.get(info["posting"])

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from quickbooks import exceptions as qbe
 from quickbooks.objects.account import Account
 from quickbooks.objects.item import Item
@@ -55,6 +57,18 @@ from unify.core.exceptions import (
     ProviderRejected,
     ProviderResponseInvalid,
 )
+
+# QuickBooks' entity names as a person reads them in a message.
+_ENTITY_NAMES = {
+    "Customer": gettext_lazy("customer"),
+    "Vendor": gettext_lazy("vendor"),
+    "Invoice": gettext_lazy("invoice"),
+    "SalesReceipt": gettext_lazy("sales receipt"),
+    "Payment": gettext_lazy("payment"),
+    "Purchase": gettext_lazy("expense"),
+    "Bill": gettext_lazy("bill"),
+    "JournalEntry": gettext_lazy("journal entry"),
+}
 
 logger = logging.getLogger("unify.qbo")
 
@@ -344,8 +358,11 @@ class QboAdapter(LedgerAdapter):
             raise self._error(
                 ProviderRejected,
                 f"qbo {entity} {name}: name taken",
-                user_message=f"QuickBooks has no {entity.lower()} named “{name}” and refuses "
-                "to create one (the name is used by another customer, vendor or employee).",
+                user_message=_(
+                    "QuickBooks has no %(entity)s named “%(name)s” and refuses to create one "
+                    "(the name is used by another customer, vendor or employee)."
+                )
+                % {"entity": _ENTITY_NAMES.get(entity, entity.lower()), "name": name},
             )
         if party.match_key:
             resolved[party.match_key] = found
@@ -378,8 +395,11 @@ class QboAdapter(LedgerAdapter):
                 raise self._error(
                     ProviderRejected,
                     f"qbo item {name}: not found",
-                    user_message=f"QuickBooks has no product or service named “{name}”. Create "
-                    "it there, choose a default item, or allow Unify to create missing items.",
+                    user_message=_(
+                        "QuickBooks has no product or service named “%(name)s”. Create it "
+                        "there, choose a default item, or allow Unify to create missing items."
+                    )
+                    % {"name": name},
                 )
             found = str(rows[0]["Id"])
         else:
@@ -892,10 +912,16 @@ class QboAdapter(LedgerAdapter):
                     raise self._error(
                         ProviderRejected,
                         f"qbo {what}: DocNumber is now {number}",
-                        user_message=(
-                            f"QuickBooks' {entity} {record_id} is now numbered “{number}”, not "
-                            f"“{existing.number}” as posted; Unify leaves it alone."
-                        ),
+                        user_message=_(
+                            "QuickBooks' %(entity)s %(id)s is now numbered “%(number)s”, not "
+                            "“%(posted)s” as posted; Unify leaves it alone."
+                        )
+                        % {
+                            "entity": _ENTITY_NAMES.get(entity, entity),
+                            "id": record_id,
+                            "number": number,
+                            "posted": existing.number,
+                        },
                     )
                 body = {"Id": record_id, "SyncToken": current["SyncToken"]}
                 try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -51,7 +52,7 @@ def _oauth_error(exc: AuthClientError, what: str, connection_id: int | None = No
         provider=PROVIDER,
         connection_id=connection_id,
         status_code=status,
-        user_message="QuickBooks no longer accepts Unify's access. Reconnect QuickBooks.",
+        user_message=_("QuickBooks no longer accepts Unify's access. Reconnect QuickBooks."),
     )
 
 

@@ -34,6 +34,7 @@ from accounting.ledgers.base import (
     PostingResult,
     RemovalResult,
     SaleDocument,
+    SummaryDocument,
 )
 from accounting.ledgers.xero import documents as bodies
 from unify.core.exceptions import ProviderRejected, ProviderResponseInvalid
@@ -153,12 +154,14 @@ class Changes:
     # -- update -------------------------------------------------------------------------------
 
     def update(self, doc: Document, existing: ExternalRef) -> PostingResult:
+        if isinstance(doc, SummaryDocument):
+            return self._update_journal(doc, existing)
         if not isinstance(doc, SaleDocument):
             raise self.adapter._error(
                 ProviderRejected,
                 f"xero: no update for {doc.kind}",
                 user_message=_(
-                    "Unify does not change this kind of document in Xero; change it in Xero."
+                    "Unify does not change a posted label cost in Xero; change it in Xero."
                 ),
             )
         key = doc.idempotency_key
@@ -241,6 +244,30 @@ class Changes:
                 for a, b in zip(lines, body["LineItems"], strict=False)
             )
         )
+
+    def _update_journal(self, doc: SummaryDocument, existing: ExternalRef) -> PostingResult:
+        """A daily summary whose orders changed: the posted journal takes the new lines."""
+        journal = self._read("ManualJournals", existing.external_id)
+        if journal is None or journal.get("Status") in GONE:
+            raise self.adapter._error(
+                ProviderRejected,
+                f"xero manual journal {existing.external_id} is gone",
+                user_message=_(
+                    "The manual journal of %(number)s was voided or deleted in Xero; Unify "
+                    "cannot change it."
+                )
+                % {"number": doc.reference},
+            )
+        body = bodies.manual_journal(doc, accounts=self.adapter.account_codes())
+        body["ManualJournalID"] = existing.external_id
+        row = self._post(
+            "ManualJournals",
+            existing.external_id,
+            body,
+            doc.idempotency_key,
+            _("update of the manual journal of %(number)s") % {"number": doc.reference},
+        )
+        return self.adapter.result(doc, row, {})
 
     # -- removal ------------------------------------------------------------------------------
 
