@@ -112,8 +112,10 @@ def _notify(organization_id, kind, dedupe_key, params, link) -> NotificationEven
 
 
 def language_for(user) -> str:
-    """The person's language where they chose one; the site's otherwise."""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    """The person's language where they chose one (their profile); the site's otherwise."""
+    from unify.core.i18n import user_language
+
+    return user_language(user) or settings.LANGUAGE_CODE
 
 
 def send_notification_email(*, organization_id: int, notification_id: int) -> bool:
