@@ -181,3 +181,15 @@ def test_digest_only_to_those_who_chose_it(org_a, owner_of_a):
     MembershipFactory(organization=org_a, role=Role.MEMBER)
     assert send_daily_digests() == 0
     assert mail.outbox == []
+
+
+def test_the_email_is_in_the_persons_language(org_a, owner_of_a):
+    from unify.core.i18n import set_user_language
+
+    set_user_language(owner_of_a.user, "de")
+    events.ledger_disconnected(LedgerConnectionFactory(organization=org_a))
+    notification = Notification.all_orgs.get(user=owner_of_a.user)
+    assert send_notification_email(organization_id=org_a.pk, notification_id=notification.pk)
+    (message,) = mail.outbox
+    assert "Buchhaltung akzeptiert den Zugriff von Unify nicht mehr" in message.body
+    assert "/o/acme/accounting/" in message.body
