@@ -8,10 +8,10 @@ def notifications(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None or getattr(request, "support_view_as", False):
         return {}
-    from unify.notifications.services import unread_count
+    # Counted in the same query as the membership (unify.tenancy.selectors.membership_for).
+    count = getattr(membership, "notifications_unread", None)
+    if count is None:
+        from unify.notifications.services import unread_count
 
-    return {
-        "notifications_unread": unread_count(
-            organization_id=membership.organization_id, user_id=membership.user_id
-        )
-    }
+        count = unread_count(organization_id=membership.organization_id, user_id=membership.user_id)
+    return {"notifications_unread": count}
