@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from unify.core.audit import audit_record
 from unify.core.middleware import staff_has_mfa
@@ -59,7 +60,7 @@ def view_as_membership(request: HttpRequest, slug: str) -> Membership | None:
             metadata={"method": request.method, "path": request.path[:200]},
             request=request,
         )
-        raise PermissionDenied("read-only: viewing as the merchant")
+        raise PermissionDenied(_("Read-only: you are viewing as the merchant."))
     request.support_view_as = True
     if not request.headers.get("HX-Request"):
         audit_record(
