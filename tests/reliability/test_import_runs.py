@@ -115,7 +115,7 @@ def test_a_provider_failing_one_request_in_five_does_not_change_the_end_state(
     for seed, (kind, extra) in enumerate(
         [("500", {}), ("502", {}), ("malformed_json", {}), ("slow", {"delay_seconds": 1.5})]
     ):
-        shipstation.inject_faults(kind, probability=0.055, seed=seed, **extra)
+        shipstation.inject_faults(kind, probability=0.065, seed=seed, **extra)
     connection = make_connection(org_a)
     worker = start_worker()
 

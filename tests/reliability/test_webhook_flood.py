@@ -37,7 +37,7 @@ def test_sixty_webhooks_in_six_seconds_make_two_syncs(
     one = finished(request_sync(org_a, connection, kind=SyncKind.INCREMENTAL))
     assert one.status == SyncStatus.SUCCEEDED
     per_sync = len(shipstation.requests_log(SS_KEY)) - before
-    assert per_sync == 3  # labels created, labels voided, orders: one page each
+    assert per_sync == 4  # labels created, labels voided, orders, fulfillments: one page each
 
     url = reverse("sales_webhooks:shipstation", kwargs={"token": connection.webhook_token})
     body = json.dumps(

@@ -8,18 +8,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy
 
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Invitation, Membership, Organization
 from unify.tenancy.scoping import org_scope
 
 SEARCH_LIMIT = 50
+# Why a search found an organization: the codes go to the activity log, the labels to the page.
+REASON_LABELS = {
+    "name": gettext_lazy("name"),
+    "member email": gettext_lazy("member email"),
+    "invited email": gettext_lazy("invited email"),
+    "ShipStation key hint": gettext_lazy("ShipStation key hint"),
+    "order number": gettext_lazy("order number"),
+}
 
 
 @dataclass
 class SearchHit:
     organization: Organization
     reasons: list[str] = field(default_factory=list)
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(REASON_LABELS.get(reason, reason)) for reason in self.reasons]
 
 
 def search(q: str) -> list[SearchHit]:
