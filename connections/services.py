@@ -43,6 +43,7 @@ from unify.core.exceptions import (
     ProviderRejected,
 )
 from unify.core.secrets import mask_hint
+from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 
@@ -516,6 +517,8 @@ def connection_mark_needs_credentials(
             metadata={"key_hint": connection.credentials_hint, **(metadata or {})},
         )
     connection.refresh_from_db()
+    if updated:
+        notification_events.keys_expired(connection)
     return bool(updated)
 
 

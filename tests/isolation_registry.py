@@ -86,7 +86,19 @@ def _action_id(org_b) -> Any:
     return OrderBulkAction.all_orgs.create(organization=org_b, kind="ignore").pk
 
 
+def _notification_id(org_b) -> Any:
+    from tests.factories import MembershipFactory
+    from unify.notifications.models import Notification, NotificationEvent
+
+    event = NotificationEvent.all_orgs.create(
+        organization=org_b, kind="first_import", dedupe_key=f"walker:{org_b.pk}"
+    )
+    user = MembershipFactory(organization=org_b).user
+    return Notification.all_orgs.create(organization=org_b, event=event, user=user).pk
+
+
 OBJECT_MAKERS: dict[str, Callable[[Any], Any]] = {
+    "notification_id": _notification_id,
     "order_id": _order_id,
     "action_id": _action_id,
     "ledger_connection_id": _ledger_connection_id,

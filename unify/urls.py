@@ -24,6 +24,7 @@ tenant_patterns = [
     path("connections/", include("connections.urls")),
     path("sales/", include("sales.urls")),
     path("accounting/", include("accounting.urls")),
+    path("notifications/", include("unify.notifications.urls")),
 ]
 
 urlpatterns = [

@@ -36,6 +36,7 @@ from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthErr
 from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.core.site import site_url
+from unify.notifications import events as notification_events
 from unify.tenancy.models import Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -464,6 +465,7 @@ def ledger_mark_needs_reauth(*, connection_id: int, reason: str = "") -> bool:
             target=row,
             metadata={"provider": row.provider},
         )
+        notification_events.ledger_disconnected(row)
         transaction.on_commit(lambda: _tell_owners(row))
     return True
 

@@ -94,6 +94,7 @@ from unify.core.exceptions import (
     ProviderRateLimited,
     ProviderRejected,
 )
+from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -1811,6 +1812,7 @@ def _drain(
         if max_postings and done >= max_postings:
             break
         if ctx.provider.posting_paused_until(connection.company_id):
+            notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(

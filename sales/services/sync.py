@@ -72,6 +72,7 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -936,6 +937,16 @@ class _RunExecutor:
                 )
             StoreConnection.objects.filter(pk=self.connection.pk).update(**changes)
             self.run = run
+            first = (
+                not SyncRun.objects.filter(
+                    connection_id=self.connection.pk,
+                    status__in=(SyncStatus.SUCCEEDED, SyncStatus.PARTIAL),
+                )
+                .exclude(pk=run.pk)
+                .exists()
+            )
+            if first:
+                notification_events.first_import_finished(run, self.connection)
             # Accounting posts what the import brought, when its settings say so (h7).
             from accounting.tasks import queue_posting_after_import
 
@@ -943,7 +954,9 @@ class _RunExecutor:
             transaction.on_commit(lambda: queue_posting_after_import(*ids))
         return run
 
-    def _fail(self, message: str, *, detail: str, retry: bool) -> SyncRun | None:
+    def _fail(
+        self, message: str, *, detail: str, retry: bool, notify: bool = True
+    ) -> SyncRun | None:
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -964,6 +977,8 @@ class _RunExecutor:
         except LeaseLost:
             return None
         logger.warning("sync run %s failed: %s", run.pk, detail[:300])
+        if notify:  # the members hear of it (keys that expired have their own notification)
+            notification_events.sync_run_failed(run, self.connection)
         return run
 
     def _auth_failed(self, exc: ProviderAuthError) -> SyncRun | None:
@@ -979,6 +994,7 @@ class _RunExecutor:
                 ),
                 detail=str(exc),
                 retry=False,
+                notify=False,
             )
 
 

@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "sales",
     "accounting",
     "accounting.ledgers.qbd",
+    "unify.notifications",
 ]
 # make run's commands (run_embedded, demo_setup): debug mode only, and not in the image.
 if DEBUG and importlib.util.find_spec("unify.devtools") is not None:
@@ -134,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "unify.tenancy.context_processors.organization",
+                "unify.notifications.context_processors.notifications",
             ],
         },
     },
@@ -534,4 +537,12 @@ CELERY_BEAT_SCHEDULE["sales-order-rollup-compact"] = {
 CELERY_BEAT_SCHEDULE["sales-bulk-actions-recover"] = {
     "task": "sales.tasks.order_bulk_actions_recover_task",
     "schedule": 60.0,
+}
+
+# Notifications (unify/notifications): the queue of their email tasks (empty: the default
+# queue; tests use their own) and yesterday's digest, every morning.
+NOTIFICATIONS_TASK_QUEUE = env.str("NOTIFICATIONS_TASK_QUEUE", default="")
+CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
+    "task": "unify.notifications.tasks.daily_digest_task",
+    "schedule": crontab(hour=7, minute=0),
 }

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def notifications(request: HttpRequest) -> dict:
+    """The bell's unread count, on every page of an organization the person belongs to."""
+    membership = getattr(request, "membership", None)
+    if membership is None or getattr(request, "support_view_as", False):
+        return {}
+    # Counted in the same query as the membership (unify.tenancy.selectors.membership_for).
+    count = getattr(membership, "notifications_unread", None)
+    if count is None:
+        from unify.notifications.services import unread_count
+
+        count = unread_count(organization_id=membership.organization_id, user_id=membership.user_id)
+    return {"notifications_unread": count}

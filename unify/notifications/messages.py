@@ -1,0 +1,57 @@
+"""What each kind of notification says, in the language active when it is rendered."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from unify.notifications.models import Kind
+
+
+def title(kind: str, params: dict) -> str:
+    name = params.get("name", "")
+    if kind == Kind.KEYS_EXPIRED:
+        return _("ShipStation needs new API keys for %(name)s") % {"name": name}
+    if kind == Kind.LEDGER_DISCONNECTED:
+        return _("Reconnect %(name)s") % {"name": name}
+    if kind == Kind.RUN_FAILED:
+        if params.get("run") == "posting":
+            return _("Posting to %(name)s failed") % {"name": name}
+        return _("The import from %(name)s failed") % {"name": name}
+    if kind == Kind.DAILY_LIMIT:
+        return _("The daily limit of %(name)s is reached") % {"name": name}
+    if kind == Kind.FIRST_IMPORT:
+        return _("The first import from %(name)s finished") % {"name": name}
+    return str(kind)
+
+
+def body(kind: str, params: dict) -> str:
+    if kind == Kind.KEYS_EXPIRED:
+        return _(
+            "ShipStation rejected the API Key and API Secret: they may have expired or been "
+            "regenerated. Syncing is paused until you enter new keys."
+        )
+    if kind == Kind.LEDGER_DISCONNECTED:
+        return _(
+            "The ledger no longer accepts Unify's access, so nothing is being posted to it. "
+            "Reconnect it; orders waiting to be posted are sent as soon as it works again."
+        )
+    if kind == Kind.RUN_FAILED:
+        return _("It failed after its retries: %(error)s") % {"error": params.get("error", "")}
+    if kind == Kind.DAILY_LIMIT:
+        return _(
+            "The ledger allows no more requests today. Posting pauses and resumes by itself "
+            "when the limit resets."
+        )
+    if kind == Kind.FIRST_IMPORT:
+        return _("Review the imported orders on the Sales tab, then post them to your books.")
+    return ""
+
+
+def action(kind: str) -> str:
+    return {
+        Kind.KEYS_EXPIRED: _("Enter new keys"),
+        Kind.LEDGER_DISCONNECTED: _("Reconnect"),
+        Kind.RUN_FAILED: _("See what failed"),
+        Kind.DAILY_LIMIT: _("Open Accounting"),
+        Kind.FIRST_IMPORT: _("Review the orders"),
+    }.get(kind, _("Open"))
