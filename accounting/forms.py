@@ -52,6 +52,7 @@ ACCOUNT_FIELDS = (
     "deposit_account_id",
     "shipping_expense_account_id",
     "label_payment_account_id",
+    "return_label_account_id",
     "reconciliation_account_id",
     "fulfillment_fee_account_id",
 )
@@ -228,6 +229,7 @@ class PostingSettingsForm(forms.ModelForm):
             "label_vendor_mode",
             "shipping_expense_account_id",
             "label_payment_account_id",
+            "return_label_account_id",
             "fulfillment_fee_account_id",
             "fulfillment_fee_vendor",
             "document_number_prefix",
@@ -241,6 +243,10 @@ class PostingSettingsForm(forms.ModelForm):
             "label_vendor_mode": forms.RadioSelect,
         }
         help_texts = {
+            "return_label_account_id": _(
+                "Return labels (postage to get goods back) are booked apart from outbound "
+                "shipping. Empty: the shipping expense account, with “Return label” on the line."
+            ),
             "document_number_prefix": _(
                 "Put in front of the order number (up to 8 characters). Numbers too long for "
                 "the ledger keep their end and get a short code, never colliding."
@@ -264,8 +270,10 @@ class PostingSettingsForm(forms.ModelForm):
         self.catalog = catalog
         accounts = _grouped(catalog.accounts, str(_("Choose an account")))
         for name in ACCOUNT_FIELDS:
-            label = self.fields[name].label
-            self.fields[name] = forms.ChoiceField(label=label, choices=accounts, required=False)
+            field = self.fields[name]
+            self.fields[name] = forms.ChoiceField(
+                label=field.label, help_text=field.help_text, choices=accounts, required=False
+            )
         self.fields["default_item_id"] = forms.ChoiceField(
             label=_("Default item (lines without a matching item)"),
             choices=_flat(catalog.items, str(_("None"))),
