@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
-from accounting.services import faults
+from accounting.services import faults, summaries
 from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.documents import DocumentBuildError
 from accounting.services.engine import (
@@ -39,6 +39,7 @@ from accounting.services.engine import (
     _release,
     _retry_later,
     _Skip,
+    _wait_for_day_end,
     _wait_for_ledger,
     posting_execute,
 )
@@ -67,6 +68,9 @@ def _build_or_release(claim: Claim, ctx: _Context) -> _Ready | None:
     posting = claim.posting
     try:
         doc, content_hash, covered = _build(ctx, posting)
+    except summaries.DayStillOpen as wait:
+        _wait_for_day_end(claim, wait)
+        return None
     except _Skip as skip:
         _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
         return None
