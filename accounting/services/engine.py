@@ -382,16 +382,7 @@ def posting_enqueue_orders(
     eligible = list(
         eligible_orders(organization=organization, posting_settings=ps)
         .filter(pk__in=requested_ids)
-        .only(
-            "pk",
-            "number",
-            "source_store_id",
-            "store_name",
-            "payment_date",
-            "order_date",
-            "create_date",
-            "created_at",
-        )
+        .only(*summaries.SUMMARY_ORDER_FIELDS)
     )
     tz = organization.tzinfo
     with transaction.atomic():
@@ -628,6 +619,7 @@ def _enqueue_unposted(
         # A day not over yet gets its summary posting now, waiting for the day to end.
         orders = orders.exclude(posting_status=OrderPostingStatus.POSTED)
         summaries.queue_corrections(organization=organization, ledger=ledger, ps=ps)
+        order_ids = summaries.orders_without_summary(orders, ledger, organization.tzinfo)
     else:
         # A skipped sale, or one withdrawn and taken out, posts again once eligible again.
         orders = orders.exclude(
@@ -635,7 +627,7 @@ def _enqueue_unposted(
             .exclude(status__in=(PostingState.SKIPPED, PostingState.REMOVED))
             .values("order_id")
         )
-    order_ids = list(orders.values_list("pk", flat=True))
+        order_ids = list(orders.values_list("pk", flat=True))
     # Label costs that arrived after their order was posted (see late_labels).
     late_labels = []
     if ps.label_cost_mode != LabelCostMode.OFF:

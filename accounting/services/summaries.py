@@ -112,13 +112,18 @@ def hold_open_days(posting_ids: Iterable[int], tz) -> list[int]:
 # -- which postings, which orders -------------------------------------------------------------
 
 
+def summary_reference(order: Order, tz) -> tuple[str, date, str]:
+    """(source reference, day, store key) of the summary an order goes to."""
+    day = order_day(order, tz)
+    key = summary_store_key(order)
+    return f"summary:{key}:{day.isoformat()}", day, key
+
+
 def summary_specs(orders: Iterable[Order], tz, spec_class) -> list[Any]:
     """One posting spec (``spec_class``: the engine's ``PostingSpec``) per store and day."""
     seen: dict[str, Any] = {}
     for order in orders:
-        day = order_day(order, tz)
-        key = summary_store_key(order)
-        ref = f"summary:{key}:{day.isoformat()}"
+        ref, day, key = summary_reference(order, tz)
         if ref not in seen:
             store_tag = key if not key.startswith("name:") else ""
             seen[ref] = spec_class(
@@ -129,6 +134,39 @@ def summary_specs(orders: Iterable[Order], tz, spec_class) -> list[Any]:
                 summary_store_key=key,
             )
     return list(seen.values())
+
+
+SUMMARY_ORDER_FIELDS = (
+    "pk",
+    "number",
+    "source_store_id",
+    "store_name",
+    "payment_date",
+    "order_date",
+    "create_date",
+    "created_at",
+)
+
+
+def orders_without_summary(orders, ledger: LedgerConnection, tz) -> list[int]:
+    """Of ``orders`` (a queryset), those whose day has no summary posting that is waiting,
+    posting or posted: an automatic run queues only these, so a day already waiting (or an
+    order a posted summary's correction covers) does not make an empty batch every import."""
+    have = set(
+        Posting.objects.filter(
+            ledger_connection=ledger,
+            kind=PostingKind.SUMMARY,
+            status__in=(
+                PostingState.PENDING,
+                PostingState.IN_FLIGHT,
+                PostingState.QUEUED,
+                PostingState.POSTED,
+            ),
+        ).values_list("source_reference", flat=True)
+    )
+    return [
+        o.pk for o in orders.only(*SUMMARY_ORDER_FIELDS) if summary_reference(o, tz)[0] not in have
+    ]
 
 
 def summary_orders(

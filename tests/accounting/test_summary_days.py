@@ -182,6 +182,32 @@ def test_a_days_summary_waits_for_the_day_to_end_plus_the_overlap(
 
 
 @pytest.mark.django_db
+def test_automatic_posting_holds_todays_summary_once_without_empty_runs(books, org_a):
+    """After each import: today's orders get one waiting summary posting; the next imports
+    neither queue it again nor record empty posting runs; nothing reaches the ledger."""
+    from accounting.models import PostingBatch
+    from accounting.services import posting_after_import
+    from tests.accounting.factories import make_store_connection
+
+    ledger = books.connect(org_a, trigger="after_import")
+    store = make_store_connection(org_a)
+    now = timezone.now()
+    with org_scope(org_a.pk):
+        for sku in ("A", "B"):
+            make_order(org_a, lines=[(sku, sku, 1, "10.00", False)], connection=store,
+                       order_date=now, payment_date=now)  # fmt: skip
+        assert posting_after_import(org_a.pk, store.pk, None) == 0
+        batches = PostingBatch.objects.count()
+        for _run in range(3):
+            posting_after_import(org_a.pk, store.pk, None)
+        assert PostingBatch.objects.count() == batches
+    posting = _summary(org_a)
+    assert posting.status == PostingState.PENDING and posting.error.startswith("Waiting")
+    _drain(org_a, ledger)
+    assert books.journal_requests() == 0
+
+
+@pytest.mark.django_db
 def test_late_changes_correct_the_posted_summary_by_hand_and_an_emptied_day_is_taken_out(
     books, org_a
 ):
