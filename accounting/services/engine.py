@@ -1334,6 +1334,8 @@ def _record(
         return
     for key, value in fields.items():
         setattr(posting, key, value)
+    if posting.kind == PostingKind.SUMMARY and status == PostingState.POSTED:
+        summaries.release_dropped(posting, covered_orders, ctx.tz)
     ctx.remember(result.resolved)
 
 
@@ -1611,7 +1613,10 @@ def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
     if posting.kind == PostingKind.SUMMARY:
         message = summaries.removal_message(ledger, already=result.already_removed)
-        _record_removed(claim, result, message)
+        tz = Organization.objects.get(pk=posting.organization_id).tzinfo
+        _record_removed(
+            claim, result, message, then=lambda _now: summaries.release_dropped(posting, (), tz)
+        )
         return
     if posting.kind == PostingKind.SALE:
         if _is_merged_order_removal(posting):

@@ -42,6 +42,7 @@ from accounting.models import (
 )
 from accounting.services.documents import order_day, summary_store_key
 from sales.models import Order, OrderLine
+from sales.models import PostingStatus as OrderPostingStatus
 from unify.tenancy.models import Organization
 
 
@@ -175,25 +176,49 @@ def summary_orders(
     """The eligible orders of the posting's store and day, with their lines."""
     from accounting.services.engine import eligible_orders
 
-    tz = organization.tzinfo
+    orders = eligible_orders(organization=organization, posting_settings=ps)
+    orders = list(_of_day_and_store(orders, posting, organization.tzinfo).order_by("pk"))
+    lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
+    for line in OrderLine.objects.filter(order_id__in=list(lines)).order_by("order_id", "position"):
+        lines[line.order_id].append(line)
+    return [(o, lines[o.pk]) for o in orders]
+
+
+def _of_day_and_store(orders, posting: Posting, tz):
+    """``orders`` narrowed to the posting's store and day (an order's day is its payment,
+    else order, date in the organization's zone)."""
     start = day_start(posting.summary_date, tz)
     end = start + timedelta(days=1)
-    orders = eligible_orders(organization=organization, posting_settings=ps)
     key = posting.summary_store_key
     if key.startswith("name:"):
         orders = orders.filter(source_store__isnull=True, store_name__startswith=key[5:])
     else:
         orders = orders.filter(source_store_id=int(key))
-    # The day of an order is its payment (else order) date in the organization's zone.
-    orders = orders.filter(
+    return orders.filter(
         Q(payment_date__gte=start, payment_date__lt=end)
         | Q(payment_date__isnull=True, order_date__gte=start, order_date__lt=end)
-    ).order_by("pk")
-    orders = list(orders)
-    lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
-    for line in OrderLine.objects.filter(order_id__in=list(lines)).order_by("order_id", "position"):
-        lines[line.order_id].append(line)
-    return [(o, lines[o.pk]) for o in orders]
+    )
+
+
+def release_dropped(posting: Posting, covered: Iterable[int], tz) -> int:
+    """After a summary was posted or corrected: orders of its store and day still marked
+    posted that the journal no longer covers (cancelled, merged away, no longer eligible)
+    are "not posted" again ("merged" when merged away). Returns how many."""
+    dropped = _of_day_and_store(
+        Order.objects.filter(
+            organization_id=posting.organization_id,
+            posting_status__in=(OrderPostingStatus.POSTED, OrderPostingStatus.CHANGED),
+        ),
+        posting,
+        tz,
+    ).exclude(pk__in=list(covered))
+    now = timezone.now()
+    count = dropped.filter(merged_into__isnull=False).update(
+        posting_status=OrderPostingStatus.MERGED, changed_after_posting=False, updated_at=now
+    )
+    return count + dropped.update(
+        posting_status=OrderPostingStatus.NOT_POSTED, changed_after_posting=False, updated_at=now
+    )
 
 
 def summary_hash(orders: list[tuple[Order, list[OrderLine]]]) -> str:

@@ -252,6 +252,14 @@ def test_late_changes_correct_the_posted_summary_by_hand_and_an_emptied_day_is_t
         Order.objects.filter(pk=second.pk).update(merged_into=first)
     posting = update()
     assert books.journals()[journal_id]["deposit"] == D("29.00")
+    with org_scope(org_a.pk):
+        statuses = dict(Order.objects.values_list("pk", "posting_status"))
+    # The merged order is out of the journal, and says so; the others are in it.
+    assert (statuses[second.pk], statuses[first.pk], statuses[late.pk]) == (
+        "merged",
+        "posted",
+        "posted",
+    )
 
     with org_scope(org_a.pk):
         Order.objects.filter(pk__in=[first.pk, late.pk]).update(
@@ -261,6 +269,12 @@ def test_late_changes_correct_the_posted_summary_by_hand_and_an_emptied_day_is_t
     assert (posting.status, posting.needs_review) == (PostingState.REMOVED, False)
     assert "no order of this day is left" in posting.error
     assert books.journals() == {}
+    with org_scope(org_a.pk):
+        assert set(
+            Order.objects.filter(pk__in=[first.pk, late.pk]).values_list(
+                "posting_status", flat=True
+            )
+        ) == {"not_posted"}
 
     # An order for that day after all: the day is posted again, as a new journal.
     with org_scope(org_a.pk):
@@ -340,5 +354,10 @@ def test_a_worker_corrects_the_summary_after_imports_bring_late_changes(
     journals = books.journals()
     assert list(journals) == [journal_id]
     assert journals[journal_id]["deposit"] == D("45.00") and journals[journal_id]["balanced"]
+    with org_scope(org_a.pk):
+        statuses = dict(Order.objects.values_list("external_id", "posting_status"))
+    # The cancelled order is no longer in the books, and no longer reads "Posted".
+    assert statuses == {str(a["orderId"]): "posted", str(b["orderId"]): "not_posted",
+                        str(c["orderId"]): "posted"}  # fmt: skip
     with org_scope(org_a.pk):
         assert Posting.objects.filter(kind=PostingKind.SUMMARY).count() == 1
