@@ -1016,6 +1016,41 @@ def _summary_hash(orders: list[tuple[Order, list[OrderLine]]]) -> str:
     return digest.hexdigest()
 
 
+def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] | None:
+    """The posting's document, its content hash and the orders it covers; or None after
+    releasing the posting (skipped with the reason, or failed with a message for the
+    merchant). Shared by the one-by-one path and the request batches."""
+    posting = claim.posting
+    try:
+        doc, content_hash, covered_orders = _build(ctx, posting)
+    except _Skip as skip:
+        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+        return None
+    except DocumentBuildError as exc:
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=exc.user_message,
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    except Exception as exc:
+        logger.exception("building the document of posting %s failed", posting.pk)
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=_(
+                "Unify could not build this document (an internal error). Support has the details."
+            ),
+            detail=f"{type(exc).__name__}: {exc}",
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    return doc, content_hash, covered_orders
+
+
 def _build(ctx: _Context, posting: Posting):
     """(document, content hash, orders it covers)."""
     ps = ctx.settings
@@ -1186,33 +1221,10 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     ):
         _execute_removal(claim, ctx)
         return posting
-    try:
-        doc, content_hash, covered_orders = _build(ctx, posting)
-    except _Skip as skip:
-        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+    built = build_or_release(claim, ctx)
+    if built is None:
         return posting
-    except DocumentBuildError as exc:
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=exc.user_message,
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
-    except Exception as exc:
-        logger.exception("building the document of posting %s failed", posting.pk)
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not build this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(exc).__name__}: {exc}",
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
+    doc, content_hash, covered_orders = built
     is_update = bool(posting.external_id) and posting.revision > 0
     document = document_as_dict(doc)
     try:
@@ -1629,6 +1641,23 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
     _record_removal(claim, ledger, result)
 
 
+def removed_fields(result: RemovalResult, message: str, now) -> dict[str, Any]:
+    """The posting's fields once its document is out of the ledger (status "removed", the
+    lease released, the ledger's answer and the reason kept)."""
+    return {
+        "status": PostingState.REMOVED,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "sent_at": None,
+        "answer": dict(result.answer),
+        "needs_review": False,
+        "error": message,
+        "error_detail": "",
+        "updated_at": now,
+    }
+
+
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
     if posting.kind == PostingKind.SALE:
@@ -1643,18 +1672,7 @@ def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
         ) % {"ledger": ledger}
     else:
         message = _("Removed from %(ledger)s: the label was voided.") % {"ledger": ledger}
-    fields: dict[str, Any] = {
-        "status": PostingState.REMOVED,
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "sent_at": None,
-        "answer": dict(result.answer),
-        "needs_review": False,
-        "error": message,
-        "error_detail": "",
-        "updated_at": timezone.now(),
-    }
+    fields = removed_fields(result, message, timezone.now())
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             # Our lease ran out and another worker owns the posting: it finds the document
@@ -1680,18 +1698,7 @@ def _record_merged_order_removal(claim: Claim, ledger: str, result: RemovalResul
             "ledger": ledger
         }
     now = timezone.now()
-    fields: dict[str, Any] = {
-        "status": PostingState.REMOVED,
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "sent_at": None,
-        "answer": dict(result.answer),
-        "needs_review": False,
-        "error": message,
-        "error_detail": "",
-        "updated_at": now,
-    }
+    fields = removed_fields(result, message, now)
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             logger.info("posting %s: lease lost before recording the removal", posting.pk)
