@@ -85,6 +85,13 @@ def order_postings(order) -> list[Posting]:
 
 
 @register.simple_tag
+def order_tax_treatment(order) -> str:
+    """How posting treats the order's marketplace tax or unitemised coupon ("" if neither)
+    under the current ledger's settings."""
+    return selectors.order_difference_treatment(order)
+
+
+@register.simple_tag
 def order_ledger_link(order, postings_by_order: dict | None = None) -> SafeString | str:
     """The ledger link of the order's sale. Pass ``postings_by_order`` (from
     ``accounting.selectors.postings_by_order``) in lists to avoid a query per row."""
