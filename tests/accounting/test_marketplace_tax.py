@@ -13,103 +13,46 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.models import Posting, PostingKind, PostingSettings, PostingState
-from accounting.services import posting_after_import, posting_enqueue_orders
+from accounting.models import PostingSettings
+from accounting.services import posting_enqueue_orders
 from accounting.services.connections import ledger_catalog_refresh
 from accounting.services.engine import posting_drain
 from connections.models import SourceStore
-from connections.services import connection_create_shipstation
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
-from tests.accounting.xero_support import connect_xero
-from tests.sales.support import SS_KEY, SS_SECRET
+from tests.accounting.differences_support import (
+    make_connection,
+    order_paid_without_tax,
+    post_to_qbo,
+    post_to_xero,
+    posted,
+    qbo_lines,
+    store_ids,
+    xero_account_code,
+    xero_lines,
+)
+from tests.accounting.test_views import VALID
 from tests.sales.test_import import run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-# 2 x 12.50 + 5.00 shipping + 2.06 tax = 32.06; the marketplace kept the tax: 30.00 paid.
-MUG = {"sku": "MUG-1", "name": "Mug", "quantity": 2, "unitPrice": "12.50", "taxAmount": "2.06"}
-
-
-def _store_ids(ss) -> dict[str, int]:
-    """ShipStation store id by marketplace name (the stand-in's account: Shopify, Amazon)."""
-    stores = ss.account_meta(SS_KEY)["stores"]
-    return {s["marketplaceName"]: s["storeId"] for s in stores if s["active"]}
-
-
-def _order_paid_without_tax(ss, marketplace: str, *, at=None) -> dict:
-    order = ss.add_order(
-        SS_KEY,
-        store_id=_store_ids(ss)[marketplace],
-        status="shipped",
-        items=[MUG],
-        shipping_amount="5.00",
-        amount_paid="30.00",
-        at=at,
-        order_date=at,
-    )
-    assert D(str(order["orderTotal"])) == D("32.06") and D(str(order["taxAmount"])) == D("2.06")
-    return order
-
-
-def make_connection(org):
-    """The ShipStation connection as the Connect form makes it: its stores (with their
-    ``marketplaceName``) read from the stand-in's ``GET /stores``."""
-    with org_scope(org.pk):
-        return connection_create_shipstation(
-            organization=org, actor=None, api_key=SS_KEY, api_secret=SS_SECRET
-        )
-
-
-def _sync_and_post(org, connection, ledger) -> None:
-    run = run_sync(org, connection)
-    assert run.status == SyncStatus.SUCCEEDED
-    with org_scope(org.pk):
-        posting_after_import(org.pk, connection.pk, run.pk)
-        posting_drain(ledger_connection_id=ledger.pk)
-
-
-def _posted(org, order_json) -> tuple[Order, Posting]:
-    with org_scope(org.pk):
-        order = Order.objects.get(external_id=str(order_json["orderId"]))
-        posting = Posting.objects.get(order=order, kind=PostingKind.SALE)
-    assert posting.status == PostingState.POSTED, posting.error
-    return order, posting
-
-
-def _qbo_lines(receipt) -> list[tuple[str, Decimal, str]]:
-    """(description, amount, item id) of each line of a QuickBooks sale."""
-    return [
-        (
-            str(line.get("Description", "")),
-            D(str(line["Amount"])),
-            str(line.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value", "")),
-        )
-        for line in receipt["Line"]
-        if line.get("DetailType") in ("SalesItemLineDetail", "DiscountLineDetail")
-    ]
+CLEARING = {"Name": "Marketplace Tax Clearing", "AccountType": "Other Current Liability"}
 
 
 def test_amazon_store_is_detected_from_shipstation_and_its_sale_posts_without_tax_in_qbo(
     ss_account, org_a, qbo, qbo_settings, owner_client
 ):
-    amazon = _order_paid_without_tax(ss_account, "Amazon")
-    connection = make_connection(org_a)
-    ledger = connect_ledger(
-        org_a, qbo, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
+    amazon = order_paid_without_tax(ss_account, "Amazon")
+    order, receipt = post_to_qbo(org_a, qbo, amazon)
 
     with org_scope(org_a.pk):
         markets = dict(SourceStore.objects.values_list("external_id", "marketplace_name"))
-    assert markets[_store_ids(ss_account)["Amazon"]] == "Amazon"  # read from /stores
-    order, posting = _posted(org_a, amazon)
+    assert markets[store_ids(ss_account)["Amazon"]] == "Amazon"  # read from /stores
     assert order.reconciliation_difference == D("-2.06")  # the Sales tab still shows it
-    receipt = qbo.document("salesreceipt", posting.external_id)
     assert D(str(receipt["TotalAmt"])) == D("30.00")
-    lines = _qbo_lines(receipt)
+    lines = qbo_lines(receipt)
     assert [amount for _d, amount, _i in lines] == [D("25.00"), D("5.00")]
     assert not any("Reconciliation" in d or "tax" in d.lower() for d, _a, _i in lines)
     assert D(str((receipt.get("TxnTaxDetail") or {}).get("TotalTax", 0))) == D("0")
@@ -126,17 +69,10 @@ def test_a_store_without_marketplace_collection_keeps_the_difference_visible(
 ):
     # A Shopify store paid without the tax: not a marketplace facilitator, so the tax stays
     # the merchant's and the difference is reconciled, never guessed to be a coupon.
-    shopify = _order_paid_without_tax(ss_account, "Shopify")
-    connection = make_connection(org_a)
-    ledger = connect_ledger(
-        org_a, qbo, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
-    _order, posting = _posted(org_a, shopify)
-    receipt = qbo.document("salesreceipt", posting.external_id)
+    shopify = order_paid_without_tax(ss_account, "Shopify")
+    _order, receipt = post_to_qbo(org_a, qbo, shopify)
     assert D(str(receipt["TotalAmt"])) == D("30.00")
-    lines = _qbo_lines(receipt)
-    assert [(d, a) for d, a, _i in lines if d.startswith("Reconciliation")] == [
+    assert [(d, a) for d, a, _i in qbo_lines(receipt) if d.startswith("Reconciliation")] == [
         ("Reconciliation difference (paid 30.00, lines give 32.06)", D("-2.06"))
     ]
     assert not any(line.get("DetailType") == "DiscountLineDetail" for line in receipt["Line"])
@@ -145,24 +81,17 @@ def test_a_store_without_marketplace_collection_keeps_the_difference_visible(
 def test_marketplace_tax_nets_on_the_chosen_clearing_account_in_qbo(
     ss_account, org_a, qbo, qbo_settings
 ):
-    clearing = qbo.add_document(
-        "account", {"Name": "Marketplace Tax Clearing", "AccountType": "Other Current Liability"}
-    )
-    amazon = _order_paid_without_tax(ss_account, "Amazon")
-    connection = make_connection(org_a)
-    ledger = connect_ledger(
+    clearing = qbo.add_document("account", CLEARING)
+    amazon = order_paid_without_tax(ss_account, "Amazon")
+    _order, receipt = post_to_qbo(
         org_a,
         qbo,
-        trigger="after_import",
-        label_cost_mode="off",
+        amazon,
         marketplace_tax_treatment="clearing",
         marketplace_tax_account_id=clearing["Id"],
     )
-    _sync_and_post(org_a, connection, ledger)
-    _order, posting = _posted(org_a, amazon)
-    receipt = qbo.document("salesreceipt", posting.external_id)
     assert D(str(receipt["TotalAmt"])) == D("30.00")
-    lines = _qbo_lines(receipt)
+    lines = qbo_lines(receipt)
     tax_lines = [(d, a, i) for d, a, i in lines if "Amazon" in d]
     assert [(d, a) for d, a, _i in tax_lines] == [
         ("Sales tax collected by Amazon", D("2.06")),
@@ -174,12 +103,16 @@ def test_marketplace_tax_nets_on_the_chosen_clearing_account_in_qbo(
     assert not any("Reconciliation" in d for d, _a, _i in lines)
 
 
+def _checked(page: str, name_attr: str) -> bool:
+    start = page.index(name_attr)
+    tag = page[page.rindex("<input", 0, start) : page.index(">", start)]
+    return " checked" in tag
+
+
 def test_the_settings_page_turns_a_store_off_and_chooses_the_clearing_account(
     ss_account, org_a, qbo, qbo_settings, owner_client
 ):
-    clearing = qbo.add_document(
-        "account", {"Name": "Marketplace Tax Clearing", "AccountType": "Other Current Liability"}
-    )
+    clearing = qbo.add_document("account", CLEARING)
     connection = make_connection(org_a)
     ledger = connect_ledger(org_a, qbo, trigger="manual", reconciliation_enabled=True)
     assert run_sync(org_a, connection).status == SyncStatus.SUCCEEDED
@@ -191,35 +124,18 @@ def test_the_settings_page_turns_a_store_off_and_chooses_the_clearing_account(
     page = owner_client.get(url).content.decode()
     amazon_box = f'name="marketplace_tax_store_{stores["Amazon"]}"'
     shopify_box = f'name="marketplace_tax_store_{stores["Shopify"]}"'
-    assert amazon_box in page and shopify_box in page
     # On by default for the marketplace, off for the web store.
     assert _checked(page, amazon_box) and not _checked(page, shopify_box)
     assert f'<option value="{clearing["Id"]}">Marketplace Tax Clearing</option>' in page
 
     ps = PostingSettings.all_orgs.get(ledger_connection=ledger)
-    data = {
-        "document_type": ps.document_type,
-        "trigger": ps.trigger,
-        "schedule_interval_minutes": "1440",
-        "eligible_statuses": ["shipped"],
-        "customer_strategy": ps.customer_strategy,
-        "item_match_sku": "on",
-        "item_create_missing": "on",
-        "product_income_account_id": "79",
-        "shipping_income_account_id": "83",
-        "discount_account_id": "86",
-        "tax_liability_account_id": "89",
-        "deposit_account_id": "4",
-        "reconciliation_enabled": "on",
-        "reconciliation_account_id": "92",
-        "label_cost_mode": "expense",
-        "label_vendor_mode": "carrier",
-        "shipping_expense_account_id": "90",
-        "label_payment_account_id": "35",
-        "document_number_prefix": "SS-",
-        "marketplace_tax_section": "1",
-        "marketplace_tax_treatment": "clearing",
-    }
+    data = dict(
+        VALID,
+        reconciliation_enabled="on",
+        reconciliation_account_id="92",
+        marketplace_tax_section="1",
+        marketplace_tax_treatment="clearing",
+    )
     # Netting without a clearing account is refused with the reason.
     response = owner_client.post(url, data)
     assert response.status_code == 200
@@ -238,64 +154,40 @@ def test_the_settings_page_turns_a_store_off_and_chooses_the_clearing_account(
     assert not _checked(owner_client.get(url).content.decode(), amazon_box)
 
     # An Amazon order now keeps its difference on the reconciliation account.
-    amazon = _order_paid_without_tax(ss_account, "Amazon")
+    amazon = order_paid_without_tax(ss_account, "Amazon")
     assert run_sync(org_a, connection).status == SyncStatus.SUCCEEDED
     with org_scope(org_a.pk):
         order = Order.objects.get(external_id=str(amazon["orderId"]))
         posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
         posting_drain(ledger_connection_id=ledger.pk)
-    _order, posting = _posted(org_a, amazon)
-    receipt = qbo.document("salesreceipt", posting.external_id)
-    lines = _qbo_lines(receipt)
+    _order, posting = posted(org_a, amazon)
+    lines = qbo_lines(qbo.document("salesreceipt", posting.external_id))
     assert [a for d, a, _i in lines if d.startswith("Reconciliation")] == [D("-2.06")]
     assert not any("Amazon" in d for d, _a, _i in lines)
 
-    # Ticked again on the page: the next Amazon sale nets its tax on the clearing account.
+    # Ticked again on the page: saved on.
+    ticked = {f"marketplace_tax_store_{stores['Amazon']}": "on"}
     response = owner_client.post(
-        url,
-        dict(
-            data,
-            marketplace_tax_account_id=clearing["Id"],
-            **{f"marketplace_tax_store_{stores['Amazon']}": "on"},
-        ),
+        url, dict(data, marketplace_tax_account_id=clearing["Id"], **ticked)
     )
     assert response.status_code == 302
     ps.refresh_from_db()
     assert ps.marketplace_tax_by_store[str(stores["Amazon"])] is True
 
 
-def _checked(page: str, name_attr: str) -> bool:
-    start = page.index(name_attr)
-    tag = page[page.rindex("<input", 0, start) : page.index(">", start)]
-    return " checked" in tag
-
-
-def _xero_lines(invoice) -> list[tuple[str, Decimal, str]]:
-    return [
-        (str(x.get("Description", "")), D(str(x["LineAmount"])), str(x.get("AccountCode", "")))
-        for x in invoice["LineItems"]
-    ]
-
-
 @pytest.mark.parametrize("treatment", ["exclude", "clearing"])
 def test_xero_posts_marketplace_tax_the_same_way(ss_account, org_a, xero, xero_settings, treatment):
-    amazon = _order_paid_without_tax(ss_account, "Amazon")
-    connection = make_connection(org_a)
-    ledger = connect_xero(
+    amazon = order_paid_without_tax(ss_account, "Amazon")
+    invoice = post_to_xero(
         org_a,
         xero,
-        trigger="after_import",
-        label_cost_mode="off",
-        reconciliation_enabled=True,
+        amazon,
         marketplace_tax_treatment=treatment,
         marketplace_tax_account_id=xero_account_code(xero, "850"),
     )
-    _sync_and_post(org_a, connection, ledger)
-    _order, posting = _posted(org_a, amazon)
-    [invoice] = [i for i in xero.documents("Invoices") if i["Type"] == "ACCREC"]
     assert invoice["Total"] == D("30.00") and invoice["Status"] == "PAID"
     assert invoice.get("TotalTax", D("0")) == D("0")
-    lines = _xero_lines(invoice)
+    lines = xero_lines(invoice)
     codes = [code for _d, _a, code in lines]
     assert "820" not in codes and "870" not in codes  # no sales tax, no reconciliation
     if treatment == "exclude":
@@ -307,23 +199,10 @@ def test_xero_posts_marketplace_tax_the_same_way(ss_account, org_a, xero, xero_s
         ]
 
 
-def xero_account_code(xero, code: str) -> str:
-    """The id of the seeded Xero account with this code (850: Suspense, a liability)."""
-    from sandbox.xero.seed import account_id
-
-    return account_id(xero.tenant_id, code)
-
-
 def test_xero_store_without_collection_reconciles_the_difference(
     ss_account, org_a, xero, xero_settings
 ):
-    shopify = _order_paid_without_tax(ss_account, "Shopify")
-    connection = make_connection(org_a)
-    ledger = connect_xero(
-        org_a, xero, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
-    _posted(org_a, shopify)
-    [invoice] = [i for i in xero.documents("Invoices") if i["Type"] == "ACCREC"]
+    shopify = order_paid_without_tax(ss_account, "Shopify")
+    invoice = post_to_xero(org_a, xero, shopify)
     assert invoice["Total"] == D("30.00")
-    assert [a for _d, a, c in _xero_lines(invoice) if c == "870"] == [D("-2.06")]
+    assert [a for _d, a, c in xero_lines(invoice) if c == "870"] == [D("-2.06")]

@@ -15,16 +15,16 @@ import pytest
 from accounting.models import Posting, PostingKind, PostingState
 from sales.models import Order
 from tests.accounting.conftest import connect_ledger
-from tests.accounting.test_marketplace_tax import (
+from tests.accounting.differences_support import (
     MUG,
-    _order_paid_without_tax,
-    _posted,
-    _store_ids,
-    _sync_and_post,
-    _xero_lines,
     make_connection,
+    order_paid_without_tax,
+    post_to_qbo,
+    post_to_xero,
+    store_ids,
+    sync_and_post,
+    xero_lines,
 )
-from tests.accounting.xero_support import connect_xero
 from tests.sales.support import SS_KEY
 from unify.tenancy.scoping import org_scope
 
@@ -39,7 +39,7 @@ def _coupon_order(ss, *, items=(PLAIN_MUG,), paid="25.00", at=None) -> dict:
     ShipStation lists as no line: ``orderTotal`` 30.00, ``amountPaid`` 25.00."""
     order = ss.add_order(
         SS_KEY,
-        store_id=_store_ids(ss)["Shopify"],
+        store_id=store_ids(ss)["Shopify"],
         status="shipped",
         items=list(items),
         shipping_amount="5.00",
@@ -55,13 +55,7 @@ def test_coupon_without_a_discount_line_posts_to_the_discount_account_in_qbo(
 ):
     coupon = _coupon_order(ss_account)
     assert (D(str(coupon["orderTotal"])), D(str(coupon["amountPaid"]))) == (D("30.00"), D("25.00"))
-    connection = make_connection(org_a)
-    ledger = connect_ledger(
-        org_a, qbo, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
-    order, posting = _posted(org_a, coupon)
-    receipt = qbo.document("salesreceipt", posting.external_id)
+    order, receipt = post_to_qbo(org_a, qbo, coupon)
     assert D(str(receipt["TotalAmt"])) == D("25.00")
     [discount] = [x for x in receipt["Line"] if x.get("DetailType") == "DiscountLineDetail"]
     assert D(str(discount["Amount"])) == D("5.00")
@@ -80,13 +74,7 @@ def test_a_difference_besides_an_itemised_discount_stays_on_reconciliation(
     spring = {"name": "SPRING2", "quantity": 1, "unitPrice": "-2.00", "adjustment": True}
     order_json = _coupon_order(ss_account, items=(PLAIN_MUG, spring), paid="27.00")
     assert D(str(order_json["orderTotal"])) == D("28.00")
-    connection = make_connection(org_a)
-    ledger = connect_ledger(
-        org_a, qbo, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
-    _order, posting = _posted(org_a, order_json)
-    receipt = qbo.document("salesreceipt", posting.external_id)
+    _order, receipt = post_to_qbo(org_a, qbo, order_json)
     assert D(str(receipt["TotalAmt"])) == D("27.00")
     [discount] = [x for x in receipt["Line"] if x.get("DetailType") == "DiscountLineDetail"]
     assert D(str(discount["Amount"])) == D("2.00")
@@ -102,15 +90,9 @@ def test_coupon_without_a_discount_line_posts_to_the_discount_account_in_xero(
     ss_account, org_a, xero, xero_settings
 ):
     coupon = _coupon_order(ss_account)
-    connection = make_connection(org_a)
-    ledger = connect_xero(
-        org_a, xero, trigger="after_import", label_cost_mode="off", reconciliation_enabled=True
-    )
-    _sync_and_post(org_a, connection, ledger)
-    _posted(org_a, coupon)
-    [invoice] = [i for i in xero.documents("Invoices") if i["Type"] == "ACCREC"]
+    invoice = post_to_xero(org_a, xero, coupon)
     assert invoice["Total"] == D("25.00") and invoice["Status"] == "PAID"
-    lines = _xero_lines(invoice)
+    lines = xero_lines(invoice)
     assert [(d, a) for d, a, c in lines if c == "280"] == [
         ("Coupon or discount not itemised on the order", D("-5.00"))
     ]
@@ -132,7 +114,7 @@ def test_daily_summaries_book_the_coupon_as_discount_and_leave_marketplace_tax_o
     # Summaries are posted for days that are over: orders of two days ago.
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     coupon = _coupon_order(ss_account, at=two_days_ago)
-    amazon = _order_paid_without_tax(ss_account, "Amazon", at=two_days_ago)
+    amazon = order_paid_without_tax(ss_account, "Amazon", at=two_days_ago)
     connection = make_connection(org_a)
     ledger = connect_ledger(
         org_a,
@@ -142,7 +124,7 @@ def test_daily_summaries_book_the_coupon_as_discount_and_leave_marketplace_tax_o
         document_type="daily_summary",
         reconciliation_enabled=True,
     )
-    _sync_and_post(org_a, connection, ledger)
+    sync_and_post(org_a, connection, ledger)
     with org_scope(org_a.pk):
         summaries = list(Posting.objects.filter(kind=PostingKind.SUMMARY))
         stores = {
