@@ -9,6 +9,7 @@ from collections import defaultdict
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounting.forms_marketplace import MarketplaceTaxFields
 from accounting.ledgers.base import CatalogEntry, LedgerCatalog
 from accounting.models import (
     LabelCostMode,
@@ -54,6 +55,7 @@ ACCOUNT_FIELDS = (
     "label_payment_account_id",
     "reconciliation_account_id",
     "fulfillment_fee_account_id",
+    "marketplace_tax_account_id",
 )
 
 
@@ -231,6 +233,8 @@ class PostingSettingsForm(forms.ModelForm):
             "fulfillment_fee_account_id",
             "fulfillment_fee_vendor",
             "document_number_prefix",
+            "marketplace_tax_treatment",
+            "marketplace_tax_account_id",
         ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
@@ -239,6 +243,7 @@ class PostingSettingsForm(forms.ModelForm):
             "customer_strategy": forms.RadioSelect,
             "label_cost_mode": forms.RadioSelect,
             "label_vendor_mode": forms.RadioSelect,
+            "marketplace_tax_treatment": forms.RadioSelect,
         }
         help_texts = {
             "document_number_prefix": _(
@@ -317,6 +322,7 @@ class PostingSettingsForm(forms.ModelForm):
             prefix=DESTINATION_RULES_PREFIX,
             form_kwargs={"tax_codes": _flat(catalog.tax_codes, str(_("Choose a tax code")))},
         )
+        self.marketplace_tax = MarketplaceTaxFields(self, stores)
 
     @property
     def store_tax_field_names(self) -> str:
@@ -405,6 +411,7 @@ class PostingSettingsForm(forms.ModelForm):
                 "default_item_id",
                 _("Choose a default item, or allow Unify to create missing items."),
             )
+        self.marketplace_tax.clean(data)
         if data.get("trigger") == PostingTrigger.SCHEDULE and not data.get(
             "schedule_interval_minutes"
         ):

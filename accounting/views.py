@@ -323,6 +323,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
         values.update(form.tax_code_values())
+        values.update(form.marketplace_tax.values())
         ledger_services.posting_settings_update(
             posting_settings=settings_obj, values=values, user=request.user, request=request
         )
