@@ -213,6 +213,10 @@ class Company:
     # Stand-in setting: answer a repeated sales-form DocNumber with 6140 (QBO's "warn if a
     # duplicate number is used", which the API enforces as an error).
     reject_duplicate_doc_numbers: bool = True
+    # Which transactions the duplicate check covers (sales forms unless told otherwise: e.g.
+    # bills and journal entries too) and the code it answers with (6140, or 6210).
+    duplicate_doc_number_entities: frozenset[str] = frozenset()
+    duplicate_doc_number_code: int = 6140
     # (entity, Id) created by earlier items of the batch being run: invisible to later ones.
     unseen: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -723,6 +727,8 @@ class Company:
         if len(number) > DOC_NUMBER_MAX:
             raise string_too_long("DocNumber", DOC_NUMBER_MAX, len(number))
         if entity not in SALES_FORMS:
+            if number and entity in self.duplicate_doc_number_entities:
+                self._refuse_duplicate_number(entity, number, existing)
             return number
         custom = self.pref("SalesFormsPrefs", "CustomTxnNumbers", True)
         if not number and not custom:
@@ -732,11 +738,21 @@ class Company:
             self._next_doc_number += 1
             return number
         if number and custom and self.reject_duplicate_doc_numbers:
-            own = existing["Id"] if existing else None
-            for record in self.by_doc_number(entity, number):
-                if record["Id"] != own:
-                    raise duplicate_doc_number(number, _TXN_LABEL[entity], record["Id"])
+            self._refuse_duplicate_number(entity, number, existing)
         return number
+
+    def _refuse_duplicate_number(
+        self, entity: str, number: str, existing: dict[str, Any] | None
+    ) -> None:
+        own = existing["Id"] if existing else None
+        for record in self.by_doc_number(entity, number):
+            if record["Id"] != own:
+                raise duplicate_doc_number(
+                    number,
+                    _TXN_LABEL.get(entity, entity),
+                    record["Id"],
+                    self.duplicate_doc_number_code,
+                )
 
     def _amount(self, raw: Any, element: str, *, required: bool = True) -> Decimal:
         value = to_decimal(raw, element)
@@ -1354,4 +1370,9 @@ class Company:
         return record
 
 
-_TXN_LABEL = {"SalesReceipt": "Sales Receipt", "Invoice": "Invoice"}
+_TXN_LABEL = {
+    "SalesReceipt": "Sales Receipt",
+    "Invoice": "Invoice",
+    "JournalEntry": "Journal Entry",
+    "Purchase": "Expense",
+}

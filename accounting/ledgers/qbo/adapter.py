@@ -91,8 +91,6 @@ APP_PAGE_FOR_KIND = {
 # Refresh a little before Intuit's expiry rather than after a 401.
 ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
 DUPLICATE_NAME = 6240
-DUPLICATE_DOC_NUMBER = 6140
-STALE_OBJECT = 5010
 OBJECT_NOT_FOUND = 610
 # Names tried for one customer or vendor before giving up (the name, then qualified ones).
 MAX_NAME_CANDIDATES = 5
@@ -132,11 +130,8 @@ def _same_buyer(row: dict[str, Any], email: str) -> bool:
     return not theirs or not email or theirs.casefold() == email.casefold()
 
 
-def _fault_code(exc: qbe.QuickbooksException) -> int:
-    try:
-        return int(exc.error_code)
-    except (TypeError, ValueError):
-        return 0
+_fault_code = qbo_faults.fault_code
+_is_stale = qbo_faults.is_stale
 
 
 class QboAdapter(LedgerAdapter):
@@ -223,7 +218,10 @@ class QboAdapter(LedgerAdapter):
         message = f"QuickBooks refused {what}: {exc.message}"
         if detail and detail not in message:
             message += f" ({detail})"
-        message = qbo_faults.plain_message(_fault_code(exc), what, detail) or message
+        message = (
+            qbo_faults.plain_message(_fault_code(exc), what, detail, str(exc.message or ""))
+            or message
+        )
         return self._error(
             ProviderRejected,
             f"qbo {what}: {exc.error_code} {exc.message}",
@@ -550,7 +548,7 @@ class QboAdapter(LedgerAdapter):
         try:
             return self._create(client, entity, body, doc_key)
         except qbe.QuickbooksException as exc:
-            if _fault_code(exc) == DUPLICATE_DOC_NUMBER:
+            if qbo_faults.is_duplicate_doc_number(_fault_code(exc)):
                 # Ours after all (the first answer was lost and the replay window passed), or
                 # someone else's document with our number.
                 found = self._find(client, kind, reference, marker)
@@ -736,7 +734,7 @@ class QboAdapter(LedgerAdapter):
             try:
                 return client.update_object(entity, dumps(body), request_id=request_id)[entity]
             except qbe.QuickbooksException as exc:
-                if _fault_code(exc) != STALE_OBJECT or attempt == 2:
+                if not _is_stale(exc) or attempt == 2:
                     raise self._rejected(exc, what) from None
         raise AssertionError("unreachable")
 
@@ -932,7 +930,7 @@ class QboAdapter(LedgerAdapter):
                     code = _fault_code(exc)
                     if code == OBJECT_NOT_FOUND:
                         return gone()
-                    if code == STALE_OBJECT and attempt == 1:
+                    if _is_stale(exc) and attempt == 1:
                         continue  # edited meanwhile: read the new SyncToken once
                     raise self._rejected(exc, what) from None
                 data = answer.get(entity) or {}
