@@ -30,7 +30,8 @@ def closing_date(company: Company) -> date | None:
 def refuse_if_closed(
     company: Company, txn_date: str, existing: dict[str, Any] | None = None
 ) -> None:
-    """Raise 5010 "Account Period Closed" when ``txn_date`` (or, for a change, the stored date) is in closed books."""
+    """Raise 5010 "Account Period Closed" when ``txn_date`` (or, for a change, the stored
+    date) is in closed books."""
     closed = closing_date(company)
     if closed is None:
         return
