@@ -1,7 +1,7 @@
 """Issue 17, item 15 (first half): a QuickBooks company with a closing date refuses writes
 dated on or before it (the stand-in as QuickBooks: 5010 "Account Period Closed"); Unify holds
-the posting with a plain reason after one attempt, never retries it on its own, and posts it on "Retry" once the books
-are open again. QBO stand-in over HTTP, PostgreSQL."""
+the posting with a plain reason after one attempt, never retries it on its own, and posts it
+on "Retry" once the books are open again. QBO stand-in over HTTP, PostgreSQL."""
 
 from __future__ import annotations
 
