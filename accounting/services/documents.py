@@ -39,6 +39,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     SaleLine,
     SummaryDocument,
+    customer_claims,
     document_marker,
 )
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
@@ -295,7 +296,10 @@ def build_sale_document(
     source_reference: str,
     refs: Mapping[str, str],
     tz,
+    claims: Mapping[str, str] | None = None,
 ) -> SaleDocument:
+    """``claims``: ledger id -> buyer key of Unify's customer map (computed from ``refs`` when
+    not given; the engine keeps it up to date across a run)."""
     ps = posting_settings
     amounts = sale_amounts(order, lines)
     what = _("Order %(number)s") % {"number": order.display_number}
@@ -379,11 +383,15 @@ def build_sale_document(
         )
     issued_on = order_day(order, tz)
     customer = _customer_for(order, ps)
+    external_id = refs.get(customer.match_key, "")
     customer = PartyRef(
         display_name=customer.display_name,
         email=customer.email,
         match_key=customer.match_key,
-        external_id=refs.get(customer.match_key, ""),
+        external_id=external_id,
+        claims=(claims if claims is not None else customer_claims(refs))
+        if customer.email and not external_id
+        else {},
     )
     doc = SaleDocument(
         idempotency_key=idempotency_key,

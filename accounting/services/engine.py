@@ -51,6 +51,7 @@ from accounting.ledgers.base import (
     RemovalResult,
     RemovalUnsupported,
     ResultStatus,
+    customer_claims,
     memo_marker,
 )
 from accounting.ledgers.registry import get_provider
@@ -876,6 +877,7 @@ class _Context:
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
+        self._claims: dict[str, str] | None = None
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -937,6 +939,13 @@ class _Context:
             )
         return self._refs
 
+    @property
+    def claims(self) -> dict[str, str]:
+        """Ledger customer id -> the buyer (by email) that holds it in Unify's map."""
+        if self._claims is None:
+            self._claims = customer_claims(self.refs)
+        return self._claims
+
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
         ids = [p.order_id for p in postings if p.kind == PostingKind.SALE and p.order_id]
@@ -974,6 +983,7 @@ class _Context:
             ignore_conflicts=True,
         )
         self.refs.update(new)
+        self.claims.update(customer_claims(new))
 
 
 class _Skip(Exception):
@@ -1036,6 +1046,7 @@ def _build(ctx: _Context, posting: Posting):
             source_reference=posting.source_reference,
             refs=ctx.refs,
             tz=ctx.tz,
+            claims=ctx.claims,
         )
         return doc, order.content_hash, [order.pk]
     if posting.kind == PostingKind.SHIPPING_COST:

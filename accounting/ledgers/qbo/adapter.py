@@ -319,7 +319,8 @@ class QboAdapter(LedgerAdapter):
         # Create first, query on 6240: a new buyer (the usual case) costs one request, one
         # that exists costs two, and two workers creating the same one both end up with it.
         # A customer of that name with another email is another buyer: never merged, the
-        # name is qualified with the email instead ("Jane Doe (jane@example.com)").
+        # name is qualified with the email instead ("Jane Doe (jane@example.com)"). So is one
+        # without an email that Unify's map already gave to another buyer's email.
         candidates = [name]
         taken_by_others = 0
         found = ""
@@ -340,7 +341,13 @@ class QboAdapter(LedgerAdapter):
             # QBO's query language, not SQL; values go through quote().
             select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
             rows = self._rows(self._query(client, select), entity)
-            if rows and _same_buyer(rows[0], email):
+            if (
+                rows
+                and _same_buyer(rows[0], email)
+                and not party.claimed_by_another(str(rows[0]["Id"]), resolved)
+            ):
+                # Reused as it is: the buyer's email is never written onto it, and Unify's
+                # map records the claim, so no second email gets it.
                 found = str(rows[0]["Id"])
                 break
             if rows:
