@@ -9,6 +9,7 @@ from collections import defaultdict
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounting.ledgers import account_types
 from accounting.ledgers.base import CatalogEntry, LedgerCatalog
 from accounting.models import (
     LabelCostMode,
@@ -258,12 +259,19 @@ class PostingSettingsForm(forms.ModelForm):
         catalog: LedgerCatalog,
         stores: list[tuple[int, str]],
         sale_kinds: tuple[str, ...],
+        provider: str = "",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.catalog = catalog
-        accounts = _grouped(catalog.accounts, str(_("Choose an account")))
+        self.provider = provider
         for name in ACCOUNT_FIELDS:
+            # Only the account types the ledger accepts for this mapping (deposit to a bank
+            # or Undeposited Funds, income to income accounts...).
+            accounts = _grouped(
+                account_types.accounts_for(provider, name, catalog.accounts),
+                str(_("Choose an account")),
+            )
             label = self.fields[name].label
             self.fields[name] = forms.ChoiceField(label=label, choices=accounts, required=False)
         self.fields["default_item_id"] = forms.ChoiceField(
@@ -360,6 +368,21 @@ class PostingSettingsForm(forms.ModelForm):
             value = getattr(self.instance, name, "")
             if value and value not in self.catalog.ids(section):
                 stale.append(str(self.fields[name].label))
+        return stale + self._stale_tax_codes()
+
+    def wrong_account_types(self) -> list[str]:
+        """Labels of account mappings saved with an account of a type the ledger refuses
+        there (e.g. deposits to an income account; shown on GET)."""
+        by_id = {a.id: a for a in self.catalog.accounts}
+        return [
+            str(self.fields[name].label)
+            for name in ACCOUNT_FIELDS
+            if (entry := by_id.get(getattr(self.instance, name, "") or ""))
+            and not account_types.allows(self.provider, name, entry)
+        ]
+
+    def _stale_tax_codes(self) -> list[str]:
+        stale = []
         tax_codes = self.catalog.ids("tax_codes")
         by_store = self.instance.tax_code_by_store or {}
         for name, store_id in self.store_tax_fields.items():

@@ -319,6 +319,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
         catalog=catalog,
         stores=stores,
         sale_kinds=tuple(str(k) for k in provider.sale_kinds),
+        provider=ledger.provider,
     )
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -336,6 +337,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
             "form": form,
             "catalog": catalog,
             "stale": form.stale_mappings() if request.method == "GET" else [],
+            "wrong_types": form.wrong_account_types() if request.method == "GET" else [],
         },
     )
 

@@ -7,7 +7,8 @@ or :meth:`Company.void`; they raise :class:`~sandbox.qbo.wire.QboFault` with Int
 - 2020 required parameter missing, 2050 string too long (``DocNumber`` > 21), 2500 reference
   to something that does not exist, 610 object not found / inactive, 5010 stale
   ``SyncToken``, 6240 duplicate name (display names are unique across customers and vendors),
-  6140 duplicate ``DocNumber`` on a sales form (when the company checks for it), 6070 line
+  6140 duplicate ``DocNumber`` on a sales form (when the company checks for it), 6430 invalid
+  account type (deposit to a non-bank account, an item on A/R or A/P), 6070 line
   ``Amount`` is not ``UnitPrice * Qty``, 6000 other business rules (unbalanced journal entry,
   negative total, payment above the invoice balance).
 - Totals are computed, never trusted: a sales form's ``TotalAmt`` is the item lines minus
@@ -27,7 +28,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import closed_books, currency, seed
+from sandbox.qbo import account_types, closed_books, currency, seed
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
@@ -624,10 +625,13 @@ class Company:
         record["IncomeAccountRef"] = self.ref(
             "Account", body.get("IncomeAccountRef"), "IncomeAccountRef", required=True
         )
+        account_types.check_item_account(self, record["IncomeAccountRef"], "IncomeAccountRef")
         for key in ("ExpenseAccountRef", "AssetAccountRef"):
             required = item_type == "Inventory"
             ref = self.ref("Account", body.get(key), key, required=required)
             if ref is not None:
+                if key == "ExpenseAccountRef":
+                    account_types.check_item_account(self, ref, key)
                 record[key] = ref
             else:
                 record.pop(key, None)
@@ -963,6 +967,7 @@ class Company:
             body.get("DepositToAccountRef") or {"value": seed.UNDEPOSITED_FUNDS_ID},
             "DepositToAccountRef",
         )
+        account_types.check_deposit_account(self, record["DepositToAccountRef"])
         record["Balance"] = ZERO
         return record
 
@@ -996,6 +1001,7 @@ class Company:
             body.get("DepositToAccountRef") or {"value": seed.UNDEPOSITED_FUNDS_ID},
             "DepositToAccountRef",
         )
+        account_types.check_deposit_account(self, record["DepositToAccountRef"])
         if body.get("PaymentMethodRef"):
             record["PaymentMethodRef"] = self.ref(
                 "PaymentMethod", body["PaymentMethodRef"], "PaymentMethodRef"
