@@ -75,6 +75,35 @@ def _flat(entries: tuple[CatalogEntry, ...], blank: str) -> list[tuple[str, str]
     )
 
 
+def shipping_item_field(catalog: LedgerCatalog, instance: PostingSettings) -> forms.ChoiceField:
+    """The merchant's own QuickBooks item for shipping lines (optional): each option names the
+    income account QuickBooks posts it to, and so does the note under a chosen one."""
+    accounts = {a.id: a.name for a in catalog.accounts}
+
+    def label(entry: CatalogEntry) -> str:
+        account = accounts.get(entry.account_id, entry.account_id)
+        return f"{entry.name} → {account}" if account else entry.name
+
+    choices = [("", str(_("Unify's own shipping item (on the shipping income account)")))]
+    choices += sorted(
+        ((e.id, label(e)) for e in catalog.items if e.active), key=lambda c: c[1].casefold()
+    )
+    chosen = next((e for e in catalog.items if e.id == instance.shipping_item_id), None)
+    if chosen is not None:
+        help_text = _(
+            "QuickBooks posts shipping charged to buyers to this item's income account, "
+            "“%(account)s”, not to the shipping income account above."
+        ) % {"account": accounts.get(chosen.account_id, chosen.account_id or "?")}
+    else:
+        help_text = _(
+            "Empty: Unify posts shipping with its own item on the shipping income account. "
+            "An existing “Shipping” item of yours is used only when chosen here."
+        )
+    return forms.ChoiceField(
+        label=_("Shipping item"), choices=choices, required=False, help_text=help_text
+    )
+
+
 def destination_key(country: str, state: str) -> str:
     """The key of ``PostingSettings.tax_code_by_destination``: "US-CA", or "US" for a whole
     country (what ``accounting.services.documents`` looks up)."""
@@ -218,6 +247,7 @@ class PostingSettingsForm(forms.ModelForm):
             "default_item_id",
             "product_income_account_id",
             "shipping_income_account_id",
+            "shipping_item_id",
             "discount_account_id",
             "tax_liability_account_id",
             "default_tax_code_id",
@@ -279,6 +309,11 @@ class PostingSettingsForm(forms.ModelForm):
             choices=_flat(catalog.items, str(_("None"))),
             required=False,
         )
+        if provider == "qbo":
+            self.fields["shipping_item_id"] = shipping_item_field(catalog, self.instance)
+        else:
+            # Xero and QuickBooks Desktop lines name the shipping income account themselves.
+            del self.fields["shipping_item_id"]
         self.fields["default_tax_code_id"] = forms.ChoiceField(
             label=_("Tax code (empty: tax posts to the sales tax liability account)"),
             choices=_flat(catalog.tax_codes, str(_("None"))),
@@ -363,6 +398,8 @@ class PostingSettingsForm(forms.ModelForm):
                 "payment_method_id": "payment_methods",
             }
         )
+        if "shipping_item_id" in self.fields:
+            sections["shipping_item_id"] = "items"
         stale = []
         for name, section in sections.items():
             value = getattr(self.instance, name, "")

@@ -322,7 +322,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
         provider=ledger.provider,
     )
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields if name in form.fields}
         values.update(form.tax_code_values())
         ledger_services.posting_settings_update(
             posting_settings=settings_obj, values=values, user=request.user, request=request

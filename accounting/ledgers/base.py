@@ -127,6 +127,10 @@ class ItemRef:
     create_if_missing: bool = False
     income_account_id: str = ""
     match_key: str = ""
+    # Unify's own item for one mapped account (shipping, sales tax, reconciliation): named
+    # after that account and never a merchant's item of the plain name, so a changed mapping
+    # gets its own item instead of keeping the old account.
+    account_bound: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +364,7 @@ class CatalogEntry:
     kind: str = ""  # account type, item type, tax rate...
     detail: str = ""  # account subtype, SKU...
     active: bool = True
+    account_id: str = ""  # items: the income account the ledger posts them to
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +387,7 @@ class LedgerCatalog:
         data: dict[str, Any] = {
             name: [
                 {"id": e.id, "name": e.name, "kind": e.kind, "detail": e.detail, "active": e.active}
+                | ({"account_id": e.account_id} if e.account_id else {})
                 for e in getattr(self, name)
             ]
             for name in sections

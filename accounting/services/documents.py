@@ -163,6 +163,20 @@ def _item_for(
     )
 
 
+def _own_item(name: str, account_id: str, key: str, refs: Mapping[str, str]) -> ItemRef:
+    """Unify's item for one mapped account (shipping, sales tax, reconciliation). ``key`` is
+    what Unify's reference map knows it by; the map forgets it when the mapping changes
+    (``accounting.services.mappings``), so the next posting uses the new account's item."""
+    return ItemRef(
+        name=name,
+        external_id=refs.get(key, ""),
+        create_if_missing=True,
+        income_account_id=account_id,
+        match_key=key,
+        account_bound=True,
+    )
+
+
 def _tax_code_for(order: Order, posting_settings: PostingSettings) -> str:
     """The order's tax code: a rule for its ship-to state ("US-CA"), else for its country
     ("US"), else its store's code, else the default."""
@@ -323,18 +337,13 @@ def build_sale_document(
     shipping = None
     if amounts.shipping:
         shipping_account = _require(ps.shipping_income_account_id, _("shipping income"))
-        key = "item:shipping"
         shipping = AmountLine(
             description=_("Shipping"),
             amount=amounts.shipping,
             account_id=shipping_account,
-            item=ItemRef(
-                name=_("Shipping"),
-                external_id=refs.get(key, ""),
-                create_if_missing=True,
-                income_account_id=shipping_account,
-                match_key=key,
-            ),
+            item=ItemRef(name=_("Shipping"), external_id=ps.shipping_item_id)
+            if ps.shipping_item_id
+            else _own_item(_("Shipping"), shipping_account, "item:shipping", refs),
         )
     discount_account = ""
     if amounts.discounts:
@@ -373,12 +382,11 @@ def build_sale_document(
             description=difference.description,
             amount=difference.amount,
             account_id=difference.account_id,
-            item=ItemRef(
-                name=_("Reconciliation difference"),
-                external_id=refs.get("item:reconciliation", ""),
-                create_if_missing=True,
-                income_account_id=difference.account_id,
-                match_key="item:reconciliation",
+            item=_own_item(
+                _("Reconciliation difference"),
+                difference.account_id,
+                "item:reconciliation",
+                refs,
             ),
         )
     issued_on = order_day(order, tz)
@@ -407,13 +415,7 @@ def build_sale_document(
         tax=amounts.tax,
         tax_code_id=tax_code,
         tax_account_id=tax_account,
-        tax_item=ItemRef(
-            name=_("Sales tax collected"),
-            external_id=refs.get("item:sales-tax", ""),
-            create_if_missing=True,
-            income_account_id=tax_account,
-            match_key="item:sales-tax",
-        )
+        tax_item=_own_item(_("Sales tax collected"), tax_account, "item:sales-tax", refs)
         if tax_account
         else None,
         difference=difference,

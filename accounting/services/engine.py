@@ -85,6 +85,7 @@ from accounting.services.documents import (
     summary_store_key,
     summary_totals,
 )
+from accounting.services.mappings import settings_stamp
 from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
@@ -870,6 +871,7 @@ class _Context:
         self.organization = Organization.objects.get(pk=connection.organization_id)
         self.tz = self.organization.tzinfo
         self.settings = _settings_of(connection)
+        self._settings_stamp = self.settings.updated_at
         self.provider = get_provider(connection.provider)
         self.facts = LedgerFacts(
             connection_id=connection.pk,
@@ -938,6 +940,16 @@ class _Context:
                 )
             )
         return self._refs
+
+    def refresh_settings(self) -> None:
+        """Mapping changes apply to every posting built afterwards: settings saved while
+        this drain runs are read again (and the references they made stale forgotten)."""
+        stamp = settings_stamp(self.connection.pk)
+        if stamp == self._settings_stamp:
+            return
+        self.settings = _settings_of(self.connection)
+        self._settings_stamp = self.settings.updated_at
+        self._refs = self._claims = None
 
     @property
     def claims(self) -> dict[str, str]:
@@ -1825,6 +1837,7 @@ def _drain(
         if ctx.provider.posting_paused_until(connection.company_id):
             notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
+        ctx.refresh_settings()
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,

@@ -49,7 +49,7 @@ from accounting.ledgers.base import (
 )
 from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import items as qbo_items
-from accounting.ledgers.qbo import voiding
+from accounting.ledgers.qbo import own_items, voiding
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
     IntegrationError,
@@ -291,6 +291,9 @@ class QboAdapter(LedgerAdapter):
                         name=i.FullyQualifiedName or i.Name,
                         kind=i.Type or "",
                         detail=getattr(i, "Sku", "") or "",
+                        account_id=str(getattr(i.IncomeAccountRef, "value", "") or "")
+                        if getattr(i, "IncomeAccountRef", None)
+                        else "",
                     )
                     for i in items
                 ),
@@ -380,6 +383,8 @@ class QboAdapter(LedgerAdapter):
             return item.external_id
         if item.match_key and item.match_key in resolved:
             return resolved[item.match_key]
+        if item.account_bound and item.income_account_id:
+            return own_items.own_item(self, client, item, resolved, item_type)
         sku = (item.sku or "").strip()[:100]
         name = qbo_items.item_name(item.name, sku) if sku else clean_name(item.name)
         select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
