@@ -152,6 +152,9 @@ class PostingSettings(OrgOwnedModel):
     item_match_sku = models.BooleanField(_("match SKUs to ledger items"), default=True)
     item_create_missing = models.BooleanField(_("create missing items"), default=True)
     default_item_id = models.CharField(_("default item"), max_length=64, blank=True)
+    # The merchant's own item for shipping lines, when chosen; blank: Unify's own item on the
+    # shipping income account (a merchant's "Shipping" item is used only when chosen here).
+    shipping_item_id = models.CharField(_("shipping item"), max_length=64, blank=True)
 
     product_income_account_id = models.CharField(_("product income"), max_length=64, blank=True)
     shipping_income_account_id = models.CharField(_("shipping income"), max_length=64, blank=True)

@@ -41,6 +41,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     SaleLine,
     SummaryDocument,
+    customer_claims,
     document_marker,
 )
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
@@ -162,6 +163,20 @@ def _item_for(
             "Choose a default item or allow creating items in the posting settings."
         )
         % {"line": line.name or "?"}
+    )
+
+
+def _own_item(name: str, account_id: str, key: str, refs: Mapping[str, str]) -> ItemRef:
+    """Unify's item for one mapped account (shipping, sales tax, reconciliation). ``key`` is
+    what Unify's reference map knows it by; the map forgets it when the mapping changes
+    (``accounting.services.mappings``), so the next posting uses the new account's item."""
+    return ItemRef(
+        name=name,
+        external_id=refs.get(key, ""),
+        create_if_missing=True,
+        income_account_id=account_id,
+        match_key=key,
+        account_bound=True,
     )
 
 
@@ -327,7 +342,10 @@ def build_sale_document(
     source_reference: str,
     refs: Mapping[str, str],
     tz,
+    claims: Mapping[str, str] | None = None,
 ) -> SaleDocument:
+    """``claims``: ledger id -> buyer key of Unify's customer map (computed from ``refs`` when
+    not given; the engine keeps it up to date across a run)."""
     ps = posting_settings
     amounts = sale_amounts(order, lines, ps)
     what = _("Order %(number)s") % {"number": order.display_number}
@@ -356,18 +374,13 @@ def build_sale_document(
     shipping = None
     if amounts.shipping:
         shipping_account = _require(ps.shipping_income_account_id, _("shipping income"))
-        key = "item:shipping"
         shipping = AmountLine(
             description=_("Shipping"),
             amount=amounts.shipping,
             account_id=shipping_account,
-            item=ItemRef(
-                name=_("Shipping"),
-                external_id=refs.get(key, ""),
-                create_if_missing=True,
-                income_account_id=shipping_account,
-                match_key=key,
-            ),
+            item=ItemRef(name=_("Shipping"), external_id=ps.shipping_item_id)
+            if ps.shipping_item_id
+            else _own_item(_("Shipping"), shipping_account, "item:shipping", refs),
         )
     discount_account = ""
     if amounts.discounts:
@@ -406,21 +419,24 @@ def build_sale_document(
             description=difference.description,
             amount=difference.amount,
             account_id=difference.account_id,
-            item=ItemRef(
-                name=_("Reconciliation difference"),
-                external_id=refs.get("item:reconciliation", ""),
-                create_if_missing=True,
-                income_account_id=difference.account_id,
-                match_key="item:reconciliation",
+            item=_own_item(
+                _("Reconciliation difference"),
+                difference.account_id,
+                "item:reconciliation",
+                refs,
             ),
         )
     issued_on = order_day(order, tz)
     customer = _customer_for(order, ps)
+    external_id = refs.get(customer.match_key, "")
     customer = PartyRef(
         display_name=customer.display_name,
         email=customer.email,
         match_key=customer.match_key,
-        external_id=refs.get(customer.match_key, ""),
+        external_id=external_id,
+        claims=(claims if claims is not None else customer_claims(refs))
+        if customer.email and not external_id
+        else {},
     )
     doc = SaleDocument(
         idempotency_key=idempotency_key,
@@ -436,13 +452,7 @@ def build_sale_document(
         tax=amounts.tax,
         tax_code_id=tax_code,
         tax_account_id=tax_account,
-        tax_item=ItemRef(
-            name=_("Sales tax collected"),
-            external_id=refs.get("item:sales-tax", ""),
-            create_if_missing=True,
-            income_account_id=tax_account,
-            match_key="item:sales-tax",
-        )
+        tax_item=_own_item(_("Sales tax collected"), tax_account, "item:sales-tax", refs)
         if tax_account
         else None,
         difference=difference,

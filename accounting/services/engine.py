@@ -51,6 +51,7 @@ from accounting.ledgers.base import (
     RemovalResult,
     RemovalUnsupported,
     ResultStatus,
+    customer_claims,
     memo_marker,
 )
 from accounting.ledgers.registry import get_provider
@@ -84,6 +85,7 @@ from accounting.services.documents import (
     summary_store_key,
     summary_totals,
 )
+from accounting.services.mappings import settings_stamp
 from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
@@ -869,6 +871,7 @@ class _Context:
         self.organization = Organization.objects.get(pk=connection.organization_id)
         self.tz = self.organization.tzinfo
         self.settings = _settings_of(connection)
+        self._settings_stamp = self.settings.updated_at
         self.provider = get_provider(connection.provider)
         self.facts = LedgerFacts(
             connection_id=connection.pk,
@@ -876,6 +879,7 @@ class _Context:
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
+        self._claims: dict[str, str] | None = None
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -937,6 +941,23 @@ class _Context:
             )
         return self._refs
 
+    def refresh_settings(self) -> None:
+        """Mapping changes apply to every posting built afterwards: settings saved while
+        this drain runs are read again (and the references they made stale forgotten)."""
+        stamp = settings_stamp(self.connection.pk)
+        if stamp == self._settings_stamp:
+            return
+        self.settings = _settings_of(self.connection)
+        self._settings_stamp = self.settings.updated_at
+        self._refs = self._claims = None
+
+    @property
+    def claims(self) -> dict[str, str]:
+        """Ledger customer id -> the buyer (by email) that holds it in Unify's map."""
+        if self._claims is None:
+            self._claims = customer_claims(self.refs)
+        return self._claims
+
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
         ids = [p.order_id for p in postings if p.kind == PostingKind.SALE and p.order_id]
@@ -974,6 +995,7 @@ class _Context:
             ignore_conflicts=True,
         )
         self.refs.update(new)
+        self.claims.update(customer_claims(new))
 
 
 class _Skip(Exception):
@@ -1071,6 +1093,7 @@ def _build(ctx: _Context, posting: Posting):
             source_reference=posting.source_reference,
             refs=ctx.refs,
             tz=ctx.tz,
+            claims=ctx.claims,
         )
         return doc, order.content_hash, [order.pk]
     if posting.kind == PostingKind.SHIPPING_COST:
@@ -1821,6 +1844,7 @@ def _drain(
         if ctx.provider.posting_paused_until(connection.company_id):
             notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
+        ctx.refresh_settings()
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,
