@@ -51,6 +51,7 @@ from accounting.ledgers.base import (
     RemovalResult,
     RemovalUnsupported,
     ResultStatus,
+    customer_claims,
     memo_marker,
 )
 from accounting.ledgers.registry import get_provider
@@ -82,6 +83,7 @@ from accounting.services.documents import (
     idempotency_key,
     summary_totals,
 )
+from accounting.services.mappings import settings_stamp
 from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
@@ -827,6 +829,7 @@ class _Context:
         self.organization = Organization.objects.get(pk=connection.organization_id)
         self.tz = self.organization.tzinfo
         self.settings = _settings_of(connection)
+        self._settings_stamp = self.settings.updated_at
         self.provider = get_provider(connection.provider)
         self.facts = LedgerFacts(
             connection_id=connection.pk,
@@ -834,6 +837,7 @@ class _Context:
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
+        self._claims: dict[str, str] | None = None
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -895,6 +899,23 @@ class _Context:
             )
         return self._refs
 
+    def refresh_settings(self) -> None:
+        """Mapping changes apply to every posting built afterwards: settings saved while
+        this drain runs are read again (and the references they made stale forgotten)."""
+        stamp = settings_stamp(self.connection.pk)
+        if stamp == self._settings_stamp:
+            return
+        self.settings = _settings_of(self.connection)
+        self._settings_stamp = self.settings.updated_at
+        self._refs = self._claims = None
+
+    @property
+    def claims(self) -> dict[str, str]:
+        """Ledger customer id -> the buyer (by email) that holds it in Unify's map."""
+        if self._claims is None:
+            self._claims = customer_claims(self.refs)
+        return self._claims
+
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
         ids = [p.order_id for p in postings if p.kind == PostingKind.SALE and p.order_id]
@@ -932,12 +953,51 @@ class _Context:
             ignore_conflicts=True,
         )
         self.refs.update(new)
+        self.claims.update(customer_claims(new))
 
 
 class _Skip(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] | None:
+    """The posting's document, its content hash and the orders it covers; or None after
+    releasing the posting (skipped with the reason, or failed with a message for the
+    merchant). Shared by the one-by-one path and the request batches."""
+    posting = claim.posting
+    try:
+        doc, content_hash, covered_orders = _build(ctx, posting)
+    except summaries.DayStillOpen as wait:
+        _wait_for_day_end(claim, wait)
+        return None
+    except _Skip as skip:
+        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+        return None
+    except DocumentBuildError as exc:
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=exc.user_message,
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    except Exception as exc:
+        logger.exception("building the document of posting %s failed", posting.pk)
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=_(
+                "Unify could not build this document (an internal error). Support has the details."
+            ),
+            detail=f"{type(exc).__name__}: {exc}",
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    return doc, content_hash, covered_orders
 
 
 def _build(ctx: _Context, posting: Posting):
@@ -960,6 +1020,7 @@ def _build(ctx: _Context, posting: Posting):
             source_reference=posting.source_reference,
             refs=ctx.refs,
             tz=ctx.tz,
+            claims=ctx.claims,
         )
         return doc, order.content_hash, [order.pk]
     if posting.kind == PostingKind.SHIPPING_COST:
@@ -1112,36 +1173,10 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     ):
         _execute_removal(claim, ctx)
         return posting
-    try:
-        doc, content_hash, covered_orders = _build(ctx, posting)
-    except summaries.DayStillOpen as wait:
-        _wait_for_day_end(claim, wait)
+    built = build_or_release(claim, ctx)
+    if built is None:
         return posting
-    except _Skip as skip:
-        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
-        return posting
-    except DocumentBuildError as exc:
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=exc.user_message,
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
-    except Exception as exc:
-        logger.exception("building the document of posting %s failed", posting.pk)
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not build this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(exc).__name__}: {exc}",
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
+    doc, content_hash, covered_orders = built
     is_update = bool(posting.external_id) and posting.revision > 0
     document = document_as_dict(doc)
     try:
@@ -1579,13 +1614,10 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
     _record_removal(claim, ledger, result)
 
 
-def _record_removed(claim: Claim, result: RemovalResult, message: str, *, then: Any = None) -> bool:
-    """Record a removal: the posting ``removed`` (its ledger ids kept for the record), fenced
-    on the lease; ``then(now)`` runs in the same transaction (an order's status, say). False
-    when our lease ran out: the new owner finds the document gone and records it itself."""
-    posting = claim.posting
-    now = timezone.now()
-    fields: dict[str, Any] = {
+def removed_fields(result: RemovalResult, message: str, now) -> dict[str, Any]:
+    """The posting's fields once its document is out of the ledger (status "removed", the
+    lease released, the ledger's answer and the reason kept)."""
+    return {
         "status": PostingState.REMOVED,
         "lease_token": "",
         "lease_until": None,
@@ -1597,6 +1629,15 @@ def _record_removed(claim: Claim, result: RemovalResult, message: str, *, then: 
         "error_detail": "",
         "updated_at": now,
     }
+
+
+def _record_removed(claim: Claim, result: RemovalResult, message: str, *, then: Any = None) -> bool:
+    """Record a removal: the posting ``removed`` (its ledger ids kept for the record), fenced
+    on the lease; ``then(now)`` runs in the same transaction (an order's status, say). False
+    when our lease ran out: the new owner finds the document gone and records it itself."""
+    posting = claim.posting
+    now = timezone.now()
+    fields = removed_fields(result, message, now)
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             logger.info("posting %s: lease lost before recording the removal", posting.pk)
@@ -1765,6 +1806,7 @@ def _drain(
         if ctx.provider.posting_paused_until(connection.company_id):
             notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
+        ctx.refresh_settings()
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,
