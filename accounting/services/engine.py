@@ -880,6 +880,7 @@ class _Context:
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
         self._claims: dict[str, str] | None = None
+        self._refs_seen = 0  # the newest LedgerReference loaded
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -934,11 +935,8 @@ class _Context:
     @property
     def refs(self) -> dict[str, str]:
         if self._refs is None:
-            self._refs = dict(
-                LedgerReference.objects.filter(ledger_connection=self.connection).values_list(
-                    "key", "external_id"
-                )
-            )
+            self._refs = {}
+            self._load_refs()
         return self._refs
 
     def refresh_settings(self) -> None:
@@ -950,6 +948,7 @@ class _Context:
         self.settings = _settings_of(self.connection)
         self._settings_stamp = self.settings.updated_at
         self._refs = self._claims = None
+        self._refs_seen = 0
 
     @property
     def claims(self) -> dict[str, str]:
@@ -957,6 +956,23 @@ class _Context:
         if self._claims is None:
             self._claims = customer_claims(self.refs)
         return self._claims
+
+    def refresh_refs(self) -> None:
+        """Add the references other drains of this connection recorded since the last look
+        (one query): drains running at once then find a customer or item another one just
+        created instead of each creating it again (a duplicate name, then a query)."""
+        if self._refs is not None:  # else loaded in full when first needed
+            self._load_refs()
+
+    def _load_refs(self) -> None:
+        assert self._refs is not None
+        rows = LedgerReference.objects.filter(
+            ledger_connection=self.connection, pk__gt=self._refs_seen
+        ).values_list("pk", "key", "external_id")
+        for pk, key, external_id in rows:
+            self._refs[key] = external_id
+            self._refs_seen = max(self._refs_seen, pk)
+            self._claims = None  # a claim may have come with them
 
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
@@ -1854,6 +1870,7 @@ def _drain(
         if not claims:
             break
         ctx.prefetch([c.posting for c in claims])
+        ctx.refresh_refs()
         if together > 1:
             from accounting.services.batches import posting_execute_batch
 
