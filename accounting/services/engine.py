@@ -1163,6 +1163,8 @@ def _release(
         _event(posting, PostingState.IN_FLIGHT, message or detail)
         if order_status and posting.kind == PostingKind.SALE and posting.order_id:
             _set_orders_status([posting.order_id], order_status, clear_changed=False)
+        if status == PostingState.FAILED:  # given up: the members hear of the run once
+            notification_events.posting_failed(posting)
 
 
 def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:

@@ -22,6 +22,7 @@ from accounting.ledgers.base import PostingResult
 from accounting.models import Posting, PostingEvent, PostingKind, PostingState
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.notifications import events as notification_events
 
 
 def _covered_orders(posting: Posting) -> list[int]:
@@ -129,6 +130,9 @@ def posting_record_results(*, organization_id: int, answers: Sequence[LedgerAnsw
             PostingEvent.objects.bulk_create(events, batch_size=500)
         for status, order_ids in orders_by_status.items():
             _mark_orders(order_ids, status, organization_id)
+        failed = {row.batch_id: row for row in rows if row.status == PostingState.FAILED}
+        for row in failed.values():  # the ledger refused them: once per posting run
+            notification_events.posting_failed(row)
     return {row.pk for row in rows}
 
 
