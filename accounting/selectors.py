@@ -89,6 +89,13 @@ def posting_counts(*, organization: Organization, ledger: LedgerConnection | Non
     return PostingCounts(**{k: v for k, v in rows.items()}, review=review)
 
 
+def held_postings_q(held: bool = True) -> Q:
+    """Failed postings held for a reason (closed books, currency, unpaid), or (``False``)
+    the rows that are not such."""
+    is_held = Q(status=PostingState.FAILED) & ~Q(hold_reason="")
+    return is_held if held else ~is_held
+
+
 def postings_for(
     *,
     organization: Organization,
@@ -96,7 +103,10 @@ def postings_for(
     kind: str = "",
     search: str = "",
     needs_review: bool = False,
+    held: bool | None = None,
 ) -> QuerySet[Posting]:
+    """The posting log's rows. ``held``: True for failed postings held for a reason the
+    merchant resolves first (``HoldReason``), False for the others, None for both."""
     qs = Posting.all_orgs.filter(organization=organization).select_related(
         "ledger_connection", "order", "shipping_cost"
     )
@@ -106,6 +116,8 @@ def postings_for(
         qs = qs.filter(kind=kind)
     if needs_review:
         qs = qs.filter(needs_review=True)
+    if held is not None:
+        qs = qs.filter(held_postings_q(held))
     if search:
         qs = qs.filter(
             Q(document_number__icontains=search)

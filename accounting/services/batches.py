@@ -77,6 +77,7 @@ def _build_or_release(claim: Claim, ctx: _Context) -> _Ready | None:
             message=exc.user_message,
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return None
     except Exception as exc:
@@ -154,6 +155,7 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             detail=str(outcome),
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=outcome.hold_reason,
         )
     elif isinstance(outcome, IntegrationError):
         if not _retry_later(claim, outcome):

@@ -1137,6 +1137,7 @@ def _release(
     attempts_delta: int = 0,
     order_status: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    hold_reason: str = "",
 ) -> None:
     posting = claim.posting
     fields: dict[str, Any] = {
@@ -1149,6 +1150,8 @@ def _release(
     if status in (PostingState.FAILED, PostingState.SKIPPED):
         fields["error"] = message[:4000]
         fields["error_detail"] = detail[:4000]
+    if status == PostingState.FAILED:
+        fields["hold_reason"] = hold_reason
     if restore_sent and not claim.prior_sent:
         # This attempt never reached the point where the ledger could hold the document.
         fields["sent_at"] = None
@@ -1200,6 +1203,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             message=exc.user_message,
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return posting
     except Exception as exc:
@@ -1249,6 +1253,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             detail=str(exc),
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return posting
     except IntegrationError as exc:

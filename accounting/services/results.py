@@ -104,6 +104,7 @@ def posting_record_results(*, organization_id: int, answers: Sequence[LedgerAnsw
                 order_status = OrderPostingStatus.POSTED
             else:
                 row.status = PostingState.FAILED
+                row.hold_reason = ""
                 row.error = answer.error[:4000]
                 row.error_detail = answer.detail[:4000]
                 message = answer.error
@@ -147,6 +148,7 @@ _FIELDS = [
     "posted_at",
     "error",
     "error_detail",
+    "hold_reason",
     "needs_review",
     "sent_at",
     "lease_token",

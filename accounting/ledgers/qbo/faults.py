@@ -29,6 +29,15 @@ ACCOUNT_PERIOD_CLOSED = 6210
 _HOME = re.compile(r"home currency ([A-Z]{3})")
 
 
+def hold_reason(code: int, detail: str) -> str:
+    """The ``HoldReason`` of a refusal the merchant resolves in QuickBooks ("" otherwise)."""
+    if code == ACCOUNT_PERIOD_CLOSED:
+        return "closed_books"
+    if "multicurrency is not" in detail:
+        return "currency"
+    return ""
+
+
 def plain_message(code: int, what: str, detail: str) -> str:
     """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
     ("" when QuickBooks' words are the best there is)."""
