@@ -14,7 +14,7 @@ from django.utils.translation import gettext, ngettext
 
 from accounting.ledgers.registry import get_provider, ledger_providers
 from accounting.models import LedgerStatus, Posting, PostingState
-from accounting.selectors import held_postings_q, ledger_connection_current
+from accounting.selectors import held_postings_q, ledger_connection_current, ledger_reconnect_notes
 from unify.tenancy.models import Organization
 
 
@@ -23,6 +23,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     postings = reverse("accounting:postings", kwargs={"org_slug": organization.slug})
     ledger = ledger_connection_current(organization=organization)
     items: list[dict[str, Any]] = []
+    notes = ledger_reconnect_notes(ledger)
     if ledger is not None and ledger.status == LedgerStatus.NEEDS_REAUTH:
         items.append(
             {
@@ -80,6 +81,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     ).aggregate(at=Max("posted_at"))["at"]
     return {
         "attention": items,
+        "needs_attention": notes,
         "last_posting_at": last_posting,
         "ledger_connected": ledger is not None and ledger.status != LedgerStatus.DISABLED,
         "has_postings": last_posting is not None,

@@ -31,21 +31,18 @@ def ledger_connection_current(*, organization: Organization) -> LedgerConnection
     return current
 
 
-def dashboard_summary(*, organization: Organization) -> dict[str, list[str]]:
-    """The dashboard's "Needs attention" entries of the ledger side: a ledger that no longer
+def ledger_reconnect_notes(ledger: LedgerConnection | None) -> list[str]:
+    """The dashboard's "Needs attention" note of the ledger side: a ledger that no longer
     accepts Unify's access (postings wait until it is reconnected)."""
-    ledger = ledger_connection_current(organization=organization)
     if ledger is None or ledger.status != LedgerStatus.NEEDS_REAUTH:
-        return {}
-    return {
-        "needs_attention": [
-            _(
-                "%(ledger)s no longer accepts Unify's access: reconnect it on the Accounting "
-                "tab. Postings wait until then."
-            )
-            % {"ledger": ledger.get_provider_display()}
-        ]
-    }
+        return []
+    return [
+        _(
+            "%(ledger)s no longer accepts Unify's access: reconnect it on the Accounting "
+            "tab. Postings wait until then."
+        )
+        % {"ledger": ledger.get_provider_display()}
+    ]
 
 
 def ledger_connection_get(

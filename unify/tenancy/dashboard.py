@@ -9,10 +9,9 @@ from unify.tenancy.models import Organization
 
 # Each entry is a callable(organization) -> dict merged into the summary; apps append theirs.
 DASHBOARD_CONTRIBUTORS: list[str] = [
-    "connections.selectors.dashboard_summary",
-    "accounting.selectors.dashboard_summary",
-    # "Needs your attention" counts (``attention``: key, count, label, url), the times of
-    # the last sync and posting, and the getting-started state.
+    # "Needs your attention" counts (``attention``: key, count, label, url) and notes
+    # (``needs_attention``), the connection count, the times of the last sync and posting,
+    # and the getting-started state.
     "connections.dashboard.dashboard_attention",
     "sales.dashboard.dashboard_attention",
     "accounting.dashboard.dashboard_attention",
