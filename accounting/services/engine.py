@@ -1071,6 +1071,7 @@ def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] 
             message=exc.user_message,
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return None
     except Exception as exc:
@@ -1211,6 +1212,7 @@ def _release(
     attempts_delta: int = 0,
     order_status: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    hold_reason: str = "",
 ) -> None:
     posting = claim.posting
     fields: dict[str, Any] = {
@@ -1223,6 +1225,8 @@ def _release(
     if status in (PostingState.FAILED, PostingState.SKIPPED):
         fields["error"] = message[:4000]
         fields["error_detail"] = detail[:4000]
+    if status == PostingState.FAILED:
+        fields["hold_reason"] = hold_reason
     if restore_sent and not claim.prior_sent:
         # This attempt never reached the point where the ledger could hold the document.
         fields["sent_at"] = None
@@ -1237,6 +1241,8 @@ def _release(
         _event(posting, PostingState.IN_FLIGHT, message or detail)
         if order_status and posting.kind == PostingKind.SALE and posting.order_id:
             _set_orders_status([posting.order_id], order_status, clear_changed=False)
+        if status == PostingState.FAILED:  # given up: the members hear of the run once
+            notification_events.posting_failed(posting)
 
 
 def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
@@ -1298,6 +1304,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             detail=str(exc),
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return posting
     except IntegrationError as exc:
