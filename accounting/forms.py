@@ -54,6 +54,7 @@ ACCOUNT_FIELDS = (
     "deposit_account_id",
     "shipping_expense_account_id",
     "label_payment_account_id",
+    "return_label_account_id",
     "reconciliation_account_id",
     "fulfillment_fee_account_id",
     "marketplace_tax_account_id",
@@ -261,6 +262,7 @@ class PostingSettingsForm(forms.ModelForm):
             "label_vendor_mode",
             "shipping_expense_account_id",
             "label_payment_account_id",
+            "return_label_account_id",
             "fulfillment_fee_account_id",
             "fulfillment_fee_vendor",
             "document_number_prefix",
@@ -277,6 +279,10 @@ class PostingSettingsForm(forms.ModelForm):
             "marketplace_tax_treatment": forms.RadioSelect,
         }
         help_texts = {
+            "return_label_account_id": _(
+                "Return labels (postage to get goods back) are booked apart from outbound "
+                "shipping. Empty: the shipping expense account, with “Return label” on the line."
+            ),
             "document_number_prefix": _(
                 "Put in front of the order number (up to 8 characters). Numbers too long for "
                 "the ledger keep their end and get a short code, never colliding."
@@ -307,8 +313,10 @@ class PostingSettingsForm(forms.ModelForm):
                 account_types.accounts_for(provider, name, catalog.accounts),
                 str(_("Choose an account")),
             )
-            label = self.fields[name].label
-            self.fields[name] = forms.ChoiceField(label=label, choices=accounts, required=False)
+            field = self.fields[name]
+            self.fields[name] = forms.ChoiceField(
+                label=field.label, help_text=field.help_text, choices=accounts, required=False
+            )
         self.fields["default_item_id"] = forms.ChoiceField(
             label=_("Default item (lines without a matching item)"),
             choices=_flat(catalog.items, str(_("None"))),

@@ -166,6 +166,9 @@ class PostingSettings(OrgOwnedModel):
     label_payment_account_id = models.CharField(
         _("account that pays label costs"), max_length=64, blank=True
     )
+    # Return labels (ShipStation ``isReturnLabel``) are not outbound shipping: blank posts
+    # them to the shipping expense account with "Return label" on the line.
+    return_label_account_id = models.CharField(_("return label expense"), max_length=64, blank=True)
     # Fulfillment fees are posted like label costs (same mode and paying account); blank:
     # the shipping expense account, and the fulfillment provider as the vendor.
     fulfillment_fee_account_id = models.CharField(

@@ -218,16 +218,18 @@ def order_postings(*, organization: Organization, order) -> list[Posting]:
             "ledger_connection", "shipping_cost"
         )
     )
-    summaries = []
-    if order.posting_status in ("posted", "changed"):
-        summaries = list(
-            Posting.all_orgs.filter(
-                organization=organization,
-                kind=PostingKind.SUMMARY,
-                summary_date=order_day(order, organization.tzinfo),
-                summary_store_key=summary_store_key(order),
-            ).select_related("ledger_connection")
+    day_summaries = Posting.all_orgs.filter(
+        organization=organization,
+        kind=PostingKind.SUMMARY,
+        summary_date=order_day(order, organization.tzinfo),
+        summary_store_key=summary_store_key(order),
+    ).select_related("ledger_connection")
+    if order.posting_status not in ("posted", "changed"):
+        # Not in a posted summary, but its day's summary may wait (for the day to end).
+        day_summaries = day_summaries.filter(
+            status__in=(PostingState.PENDING, PostingState.IN_FLIGHT)
         )
+    summaries = list(day_summaries)
     return sorted(direct + summaries, key=lambda p: (p.created_at, p.pk))
 
 

@@ -333,6 +333,14 @@ def _posting_queued_message(batch) -> str:
     from accounting.models import LedgerStatus, PostingKind
 
     waiting = getattr(batch, "already_queued", 0)
+    held = getattr(batch, "waiting_for_day_end", 0)
+    if not batch.total and held:
+        # Daily summaries of days not over yet (accounting.services.summaries).
+        return ngettext(
+            "%(n)s daily summary waits for its day to end and is posted then.",
+            "%(n)s daily summaries wait for their day to end and are posted then.",
+            held,
+        ) % {"n": held}
     if not batch.total and waiting:
         if batch.ledger_connection.status == LedgerStatus.NEEDS_REAUTH:
             return ngettext(

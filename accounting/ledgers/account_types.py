@@ -55,6 +55,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "deposit_account_id": _rule("Bank", "Other Current Asset"),
         "shipping_expense_account_id": _rule(*_QBO_COST),
         "fulfillment_fee_account_id": _rule(*_QBO_COST),
+        "return_label_account_id": _rule(*_QBO_COST),
         "label_payment_account_id": _rule("Bank", "Credit Card"),
         "reconciliation_account_id": _rule(excluded=_QBO_NOT_FOR_ITEMS),
         # Marketplace-collected tax netted on a clearing account: through an item, like
@@ -69,6 +70,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "deposit_account_id": _rule("BANK", payments=True),
         "shipping_expense_account_id": _rule(*_XERO_COST),
         "fulfillment_fee_account_id": _rule(*_XERO_COST),
+        "return_label_account_id": _rule(*_XERO_COST),
         "label_payment_account_id": _rule("BANK"),
         "reconciliation_account_id": _rule(
             *_XERO_INCOME, *_XERO_COST, "CURRENT", "CURRLIAB", "LIABILITY"

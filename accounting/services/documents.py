@@ -51,7 +51,7 @@ from accounting.models import (
     LabelVendorMode,
     SaleDocumentType,
 )
-from accounting.services import differences
+from accounting.services import differences, return_labels
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
 from unify.core.money import line_amount, to_cents
@@ -582,7 +582,9 @@ def build_expense_document(
     label = " ".join(
         part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
     )
-    if cost.linked_to_order or number:
+    if cost.is_return:
+        label_text, insurance_text = return_labels.line_texts(label=label, number=number)
+    elif cost.linked_to_order or number:
         label_text = _("Shipping label %(label)s for order %(number)s") % {
             "label": label,
             "number": number,
@@ -591,6 +593,7 @@ def build_expense_document(
     else:
         label_text = _("Shipping label %(label)s (not linked to an order)") % {"label": label}
         insurance_text = _("Shipping insurance (not linked to an order)")
+    expense_account = return_labels.expense_account(cost, ps, expense_account)
     lines = [
         ExpenseLine(account_id=expense_account, amount=money(cost.cost), description=label_text)
     ]

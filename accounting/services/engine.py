@@ -69,7 +69,7 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults, labels, withdrawals
+from accounting.services import faults, labels, summaries, withdrawals
 from accounting.services import fees as fees_module
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
@@ -81,8 +81,6 @@ from accounting.services.documents import (
     build_summary_document,
     fit_document_number,
     idempotency_key,
-    order_day,
-    summary_store_key,
     summary_totals,
 )
 from accounting.services.mappings import settings_stamp
@@ -325,29 +323,12 @@ def _label_specs(costs: Iterable[ShippingCost]) -> list[PostingSpec]:
     ]
 
 
-def _summary_specs(orders: Iterable[Order], tz) -> list[PostingSpec]:
-    seen: dict[str, PostingSpec] = {}
-    for order in orders:
-        day = order_day(order, tz)
-        key = summary_store_key(order)
-        ref = f"summary:{key}:{day.isoformat()}"
-        if ref not in seen:
-            store_tag = key if not key.startswith("name:") else ""
-            seen[ref] = PostingSpec(
-                kind=PostingKind.SUMMARY,
-                source_reference=ref,
-                base_number=f"D{day:%y%m%d}" + (f"-{store_tag}" if store_tag else ""),
-                summary_date=day,
-                summary_store_key=key,
-            )
-    return list(seen.values())
-
-
 def _reopen(postings: Iterable[Posting], batch: PostingBatch | None, user=None) -> list[int]:
     """Failed and skipped postings asked for again go back to the queue (and the sale of an
     order withdrawn after posting, taken out of the ledger since: see ``withdrawals``)."""
     postings = list(postings)
-    reopened_removed = {p.pk for p in withdrawals.withdrawals_reopen(postings)}
+    renewed = withdrawals.withdrawals_reopen(postings) + summaries.reopen(postings)
+    reopened_removed = {p.pk for p in renewed}
     ids = []
     for posting in postings:
         if posting.pk in reopened_removed:
@@ -403,16 +384,7 @@ def posting_enqueue_orders(
     eligible = list(
         eligible_orders(organization=organization, posting_settings=ps)
         .filter(pk__in=requested_ids)
-        .only(
-            "pk",
-            "number",
-            "source_store_id",
-            "store_name",
-            "payment_date",
-            "order_date",
-            "create_date",
-            "created_at",
-        )
+        .only(*summaries.SUMMARY_ORDER_FIELDS)
     )
     tz = organization.tzinfo
     with transaction.atomic():
@@ -423,11 +395,14 @@ def posting_enqueue_orders(
             requested_by=user if getattr(user, "is_authenticated", False) else None,
         )
         if ps.document_type == SaleDocumentType.DAILY_SUMMARY:
-            specs = _summary_specs(eligible, tz)
+            specs = summaries.summary_specs(eligible, tz, PostingSpec)
         else:
             specs = _sale_specs(eligible)
         created, existing = _create_postings(connection, ps, specs, batch)
         reopened = _reopen(existing, batch, user)
+        # A summary of a day not over yet waits for it, outside the click's progress.
+        held = summaries.hold_open_days(created + reopened, tz)
+        Posting.objects.filter(pk__in=held).update(batch=None)
         labels_created: list[int] = []
         if include_label_costs and ps.label_cost_mode != LabelCostMode.OFF and eligible:
             costs = _label_costs_for(organization, ps, [o.pk for o in eligible])
@@ -454,7 +429,7 @@ def posting_enqueue_orders(
             for p in existing
             if not p.is_open and p.pk not in reopened and p.order_id not in completed
         )
-        batch.total = len(created) + len(reopened) + len(labels_created)
+        batch.total = len(created) + len(reopened) + len(labels_created) - len(held)
         batch.not_eligible = (
             len(requested_ids)
             - len(eligible)
@@ -463,6 +438,7 @@ def posting_enqueue_orders(
         batch.save(update_fields=["total", "not_eligible", "updated_at"])
         # Not stored: what the click found already queued (waiting for the ledger, say).
         batch.already_queued = sum(1 for p in existing if p.is_open)
+        batch.waiting_for_day_end = len(held)
         if batch.total:
             audit_record(
                 action="posting.queued",
@@ -642,11 +618,10 @@ def _enqueue_unposted(
     if store_connection_id is not None:
         orders = orders.filter(connection_id=store_connection_id)
     if ps.document_type == SaleDocumentType.DAILY_SUMMARY:
-        # Only days that are over: a summary of a day still running would change again.
-        today = timezone.now().astimezone(organization.tzinfo).date()
-        orders = orders.filter(order_date__lt=_day_start(today, organization.tzinfo)).exclude(
-            posting_status=OrderPostingStatus.POSTED
-        )
+        # A day not over yet gets its summary posting now, waiting for the day to end.
+        orders = orders.exclude(posting_status=OrderPostingStatus.POSTED)
+        summaries.queue_corrections(organization=organization, ledger=ledger, ps=ps)
+        order_ids = summaries.orders_without_summary(orders, ledger, organization.tzinfo)
     else:
         # A skipped sale, or one withdrawn and taken out, posts again once eligible again.
         orders = orders.exclude(
@@ -654,7 +629,7 @@ def _enqueue_unposted(
             .exclude(status__in=(PostingState.SKIPPED, PostingState.REMOVED))
             .values("order_id")
         )
-    order_ids = list(orders.values_list("pk", flat=True))
+        order_ids = list(orders.values_list("pk", flat=True))
     # Label costs that arrived after their order was posted (see late_labels).
     late_labels = []
     if ps.label_cost_mode != LabelCostMode.OFF:
@@ -711,7 +686,9 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
     flagged += unflagged.filter(kind=PostingKind.SHIPPING_COST, shipping_cost__voided=True).update(
         needs_review=True, error=_label_voided_message(ledger), updated_at=now
     )
-    flagged += _flag_changed_summaries(organization=organization, ledger=ledger)
+    flagged += summaries.flag_changed(
+        organization=organization, ledger=ledger, ps=_settings_of(ledger)
+    )
     withdrawals.withdrawals_flag(ledger=ledger, ps=_settings_of(ledger))
     flagged += late_labels_module.late_labels_flag(
         organization=organization, ledger=ledger, ps=_settings_of(ledger)
@@ -741,25 +718,6 @@ def _order_merged_message(ledger: LedgerConnection) -> str:
         "The order was merged into another order in ShipStation after it was posted; that "
         "order carries the sale now. Remove this document in %(ledger)s."
     ) % {"ledger": ledger.get_provider_display()}
-
-
-def _flag_changed_summaries(*, organization: Organization, ledger: LedgerConnection) -> int:
-    count = 0
-    summaries = Posting.objects.filter(
-        ledger_connection=ledger,
-        kind=PostingKind.SUMMARY,
-        status=PostingState.POSTED,
-        needs_review=False,
-    )
-    if not summaries.exists():
-        return 0
-    ps = _settings_of(ledger)
-    for posting in summaries:
-        orders = _summary_orders(organization, ps, posting)
-        if _summary_hash(orders) != posting.content_hash:
-            Posting.objects.filter(pk=posting.pk).update(needs_review=True)
-            count += 1
-    return count
 
 
 def posting_run_scheduled(*, now: datetime | None = None) -> int:
@@ -1020,40 +978,6 @@ class _Skip(Exception):
         self.reason = reason
 
 
-def _summary_orders(
-    organization: Organization, ps: PostingSettings, posting: Posting
-) -> list[tuple[Order, list[OrderLine]]]:
-    tz = organization.tzinfo
-    day = posting.summary_date
-    start = _day_start(day, tz)
-    end = start + timedelta(days=1)
-    orders = eligible_orders(organization=organization, posting_settings=ps)
-    key = posting.summary_store_key
-    if key.startswith("name:"):
-        orders = orders.filter(source_store__isnull=True, store_name__startswith=key[5:])
-    else:
-        orders = orders.filter(source_store_id=int(key))
-    # The day of an order is its payment (else order) date in the organization's zone.
-    orders = orders.filter(
-        Q(payment_date__gte=start, payment_date__lt=end)
-        | Q(payment_date__isnull=True, order_date__gte=start, order_date__lt=end)
-    ).order_by("pk")
-    orders = list(orders)
-    lines: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}
-    for line in OrderLine.objects.filter(order_id__in=list(lines)).order_by("order_id", "position"):
-        lines[line.order_id].append(line)
-    return [(o, lines[o.pk]) for o in orders]
-
-
-def _summary_hash(orders: list[tuple[Order, list[OrderLine]]]) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for order, _lines in orders:
-        digest.update(f"{order.pk}:{order.amount_paid}:{order.content_hash};".encode())
-    return digest.hexdigest()
-
-
 def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] | None:
     """The posting's document, its content hash and the orders it covers; or None after
     releasing the posting (skipped with the reason, or failed with a message for the
@@ -1061,6 +985,9 @@ def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] 
     posting = claim.posting
     try:
         doc, content_hash, covered_orders = _build(ctx, posting)
+    except summaries.DayStillOpen as wait:
+        _wait_for_day_end(claim, wait)
+        return None
     except _Skip as skip:
         _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
         return None
@@ -1163,7 +1090,8 @@ def _build(ctx: _Context, posting: Posting):
                 doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
             )
         return doc, str(fee.fee), []
-    orders = _summary_orders(ctx.organization, ps, posting)
+    summaries.check_day_closed(posting, ctx.tz)
+    orders = summaries.summary_orders(ctx.organization, ps, posting)
     if not orders:
         raise _Skip(_("No orders to summarise for this day."))
     totals = summary_totals(orders, ps)
@@ -1179,7 +1107,7 @@ def _build(ctx: _Context, posting: Posting):
         idempotency_key=posting.idempotency_key,
         source_reference=posting.source_reference,
     )
-    return doc, _summary_hash(orders), [o.pk for o, _lines in orders]
+    return doc, summaries.summary_hash(orders), [o.pk for o, _lines in orders]
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -1263,6 +1191,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
         _is_voided_label_removal(posting)
         or _is_merged_order_removal(posting)
         or withdrawals.is_withdrawn_sale(posting, ctx.settings)
+        or summaries.is_emptied(posting, ctx.organization, ctx.settings)
     ):
         _execute_removal(claim, ctx)
         return posting
@@ -1334,6 +1263,19 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     faults.fault_point(faults.AFTER_LEDGER_ANSWER)
     _record(claim, ctx, result, document, content_hash, covered_orders)
     return posting
+
+
+def _wait_for_day_end(claim: Claim, wait: summaries.DayStillOpen) -> None:
+    """A summary claimed before its day closed goes back to waiting, unsent and uncounted."""
+    _release(
+        claim,
+        status=PostingState.PENDING,
+        message=wait.reason,
+        next_attempt_at=wait.until,
+        restore_sent=True,
+        attempts_delta=-1,
+        extra={"error": wait.reason[:4000]},
+    )
 
 
 def _wait_for_ledger(
@@ -1450,6 +1392,8 @@ def _record(
         return
     for key, value in fields.items():
         setattr(posting, key, value)
+    if posting.kind == PostingKind.SUMMARY and status == PostingState.POSTED:
+        summaries.release_dropped(posting, covered_orders, ctx.tz)
     ctx.remember(result.resolved)
 
 
@@ -1660,6 +1604,12 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
                 "this sale: %(reason)s Remove it in %(ledger)s by hand (an invoice with a "
                 "payment needs the payment deleted first), or try the update again afterwards."
             )
+        elif posting.kind == PostingKind.SUMMARY:
+            message = _(
+                "No order of this day is left to summarise, but %(ledger)s refused to remove "
+                "the journal: %(reason)s Remove it in %(ledger)s by hand, or try the update "
+                "again afterwards."
+            )
         else:
             message = _(
                 "The label was voided, but %(ledger)s refused to delete the expense: "
@@ -1704,8 +1654,34 @@ def removed_fields(result: RemovalResult, message: str, now) -> dict[str, Any]:
     }
 
 
+def _record_removed(claim: Claim, result: RemovalResult, message: str, *, then: Any = None) -> bool:
+    """Record a removal: the posting ``removed`` (its ledger ids kept for the record), fenced
+    on the lease; ``then(now)`` runs in the same transaction (an order's status, say). False
+    when our lease ran out: the new owner finds the document gone and records it itself."""
+    posting = claim.posting
+    now = timezone.now()
+    fields = removed_fields(result, message, now)
+    with transaction.atomic():
+        if not _fenced(claim).update(**fields):
+            logger.info("posting %s: lease lost before recording the removal", posting.pk)
+            return False
+        if then is not None:
+            then(now)
+        for key, value in fields.items():
+            setattr(posting, key, value)
+        _event(posting, PostingState.IN_FLIGHT, message)
+    return True
+
+
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
+    if posting.kind == PostingKind.SUMMARY:
+        message = summaries.removal_message(ledger, already=result.already_removed)
+        tz = Organization.objects.get(pk=posting.organization_id).tzinfo
+        _record_removed(
+            claim, result, message, then=lambda _now: summaries.release_dropped(posting, (), tz)
+        )
+        return
     if posting.kind == PostingKind.SALE:
         if _is_merged_order_removal(posting):
             _record_merged_order_removal(claim, ledger, result)
@@ -1718,16 +1694,7 @@ def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
         ) % {"ledger": ledger}
     else:
         message = _("Removed from %(ledger)s: the label was voided.") % {"ledger": ledger}
-    fields = removed_fields(result, message, timezone.now())
-    with transaction.atomic():
-        if not _fenced(claim).update(**fields):
-            # Our lease ran out and another worker owns the posting: it finds the document
-            # gone and records the removal itself.
-            logger.info("posting %s: lease lost before recording the removal", posting.pk)
-            return
-        for key, value in fields.items():
-            setattr(posting, key, value)
-        _event(posting, PostingState.IN_FLIGHT, message)
+    _record_removed(claim, result, message)
 
 
 def _record_merged_order_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
@@ -1743,18 +1710,13 @@ def _record_merged_order_removal(claim: Claim, ledger: str, result: RemovalResul
         message = _("Removed from %(ledger)s: the order was merged into another order.") % {
             "ledger": ledger
         }
-    now = timezone.now()
-    fields = removed_fields(result, message, now)
-    with transaction.atomic():
-        if not _fenced(claim).update(**fields):
-            logger.info("posting %s: lease lost before recording the removal", posting.pk)
-            return
+
+    def mark_merged(now) -> None:
         Order.objects.filter(pk=posting.order_id).update(
             posting_status=OrderPostingStatus.MERGED, changed_after_posting=False, updated_at=now
         )
-        for key, value in fields.items():
-            setattr(posting, key, value)
-        _event(posting, PostingState.IN_FLIGHT, message)
+
+    _record_removed(claim, result, message, then=mark_merged)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -121,7 +120,7 @@ def removal_unsupported_message(ledger: str) -> str:
 def withdrawals_record(claim, ledger: str, result: RemovalResult) -> None:
     """The withdrawn sale is out of the ledger: the posting is removed (its ledger ids kept
     for the record) and the order is "not posted" again."""
-    from accounting.services.engine import _event, _fenced, removed_fields
+    from accounting.services.engine import _record_removed
 
     posting = claim.posting
     if result.already_removed:
@@ -133,11 +132,8 @@ def withdrawals_record(claim, ledger: str, result: RemovalResult) -> None:
         message = _("Removed from %(ledger)s: the order was withdrawn after posting.") % {
             "ledger": ledger
         }
-    now = timezone.now()
-    fields = removed_fields(result, message, now)
-    with transaction.atomic():
-        if not _fenced(claim).update(**fields):
-            return  # our lease ran out: the new owner finds the document gone and records it
+
+    def not_posted(now) -> None:
         Order.objects.filter(pk=posting.order_id).exclude(
             posting_status=OrderPostingStatus.IGNORED
         ).update(
@@ -145,9 +141,8 @@ def withdrawals_record(claim, ledger: str, result: RemovalResult) -> None:
             changed_after_posting=False,
             updated_at=now,
         )
-        for key, value in fields.items():
-            setattr(posting, key, value)
-        _event(posting, PostingState.IN_FLIGHT, message)
+
+    _record_removed(claim, result, message, then=not_posted)
 
 
 # Sale postings that may start again: skipped ones, and withdrawn sales taken out.
@@ -156,32 +151,38 @@ REOPENABLE = (PostingState.FAILED, PostingState.SKIPPED, PostingState.REMOVED)
 
 def withdrawals_reopen(postings: Iterable[Posting]) -> list[Posting]:
     """Of these ``removed`` postings, the sales of orders that were withdrawn (not merged):
-    made new documents again (ledger ids cleared, a new revision and idempotency key) so a
-    re-post creates the sale afresh. Returns those prepared; the caller sets them pending."""
+    made new documents again (:func:`renew_removed`) so a re-post creates the sale afresh.
+    Returns those prepared; the caller sets them pending."""
     prepared = []
     for posting in postings:
         if posting.status != PostingState.REMOVED or posting.kind != PostingKind.SALE:
             continue
         if Order.objects.filter(pk=posting.order_id, merged_into__isnull=False).exists():
             continue
-        posting.revision += 1
-        posting.idempotency_key = idempotency_key(
-            connection_id=posting.ledger_connection_id,
-            kind=posting.kind,
-            source_reference=posting.source_reference,
-            revision=posting.revision,
-        )
-        Posting.objects.filter(pk=posting.pk, status=PostingState.REMOVED).update(
-            status=PostingState.FAILED,  # reopened with the failed ones just after
-            revision=posting.revision,
-            idempotency_key=posting.idempotency_key,
-            external_id="",
-            external_number="",
-            external_revision="",
-            secondary_external_id="",
-            deep_link="",
-        )
-        posting.status = PostingState.FAILED
-        posting.external_id = ""
-        prepared.append(posting)
+        prepared.append(renew_removed(posting))
     return prepared
+
+
+def renew_removed(posting: Posting) -> Posting:
+    """A ``removed`` posting made a new document again: ledger ids cleared, a new revision
+    and idempotency key, status ``failed`` (the caller reopens it with the failed ones)."""
+    posting.revision += 1
+    posting.idempotency_key = idempotency_key(
+        connection_id=posting.ledger_connection_id,
+        kind=posting.kind,
+        source_reference=posting.source_reference,
+        revision=posting.revision,
+    )
+    Posting.objects.filter(pk=posting.pk, status=PostingState.REMOVED).update(
+        status=PostingState.FAILED,  # reopened with the failed ones just after
+        revision=posting.revision,
+        idempotency_key=posting.idempotency_key,
+        external_id="",
+        external_number="",
+        external_revision="",
+        secondary_external_id="",
+        deep_link="",
+    )
+    posting.status = PostingState.FAILED
+    posting.external_id = ""
+    return posting

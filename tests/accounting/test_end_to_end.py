@@ -6,19 +6,21 @@ summaries (in-process)."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounting.models import Posting, PostingKind, PostingSettings, PostingState
 from accounting.services import posting_after_import
 from accounting.services.documents import summary_store_key
 from accounting.services.engine import posting_drain
+from accounting.services.summaries import day_closes_at
 from sales.models import FulfillmentFee, Order, ShippingCost, SyncKind, SyncRun, SyncStatus
 from sales.services import sync_request, sync_run_execute
-from tests.accounting.conftest import connect_ledger, qbo_env
+from tests.accounting.conftest import closed_day_summaries, connect_ledger, qbo_env
+from tests.accounting.conftest import wait_until as _wait
 from tests.accounting.differences_support import mismatch_reasons, reconciliation_expected
 from tests.sales.support import SS_KEY, SS_SECRET, make_connection
 from tests.worker_process import unique_queue
@@ -37,15 +39,6 @@ def ss(shipstation, settings):
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation
-
-
-def _wait(predicate, timeout: float = 180.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return bool(predicate())
 
 
 def _open_work(org) -> bool:
@@ -199,6 +192,7 @@ def test_daily_summaries_balance_and_equal_each_days_orders(org_a, ss, qbo, qbo_
         posting_drain(ledger_connection_id=ledger.pk)
         summaries = list(Posting.objects.filter(kind=PostingKind.SUMMARY))
         orders = list(Order.objects.filter(status="shipped", is_cancelled=False))
+    summaries = closed_day_summaries(summaries, org_a.tzinfo)
     assert summaries and all(p.status == PostingState.POSTED for p in summaries), [
         p.error for p in summaries
     ]
@@ -206,10 +200,10 @@ def test_daily_summaries_balance_and_equal_each_days_orders(org_a, ss, qbo, qbo_
     assert len(entries) == len(summaries)
     tz = org_a.tzinfo
     paid_by_day: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    today = qbo_today(tz)
+    now = timezone.now()
     for order in orders:
         day = (order.payment_date or order.order_date).astimezone(tz).date()
-        if day < today:
+        if day_closes_at(day, tz) <= now:  # closed: over, plus the import overlap
             paid_by_day[(summary_store_key(order), day.isoformat())] += order.amount_paid
     assert {(p.summary_store_key, p.summary_date.isoformat()) for p in summaries} == set(
         paid_by_day
@@ -238,9 +232,3 @@ def test_daily_summaries_balance_and_equal_each_days_orders(org_a, ss, qbo, qbo_
             order.refresh_from_db()
             day = (order.payment_date or order.order_date).astimezone(tz).date()
             assert (order.posting_status == "posted") == (day in posted_days)
-
-
-def qbo_today(tz):
-    from django.utils import timezone
-
-    return timezone.now().astimezone(tz).date()

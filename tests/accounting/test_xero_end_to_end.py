@@ -8,7 +8,6 @@ checks each is balanced and carries exactly its day's money."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -19,9 +18,11 @@ from accounting.models import Posting, PostingKind, PostingSettings, PostingStat
 from accounting.services import posting_after_import
 from accounting.services.documents import summary_store_key
 from accounting.services.engine import posting_drain
+from accounting.services.summaries import day_closes_at
 from sales.models import FulfillmentFee, Order, ShippingCost, SyncKind, SyncRun, SyncStatus
 from sales.services import sync_request, sync_run_execute
 from sandbox.xero import DEFAULT_TENANT_ID as T
+from tests.accounting.conftest import closed_day_summaries, wait_until
 from tests.accounting.differences_support import mismatch_reasons, reconciliation_expected
 from tests.accounting.xero_support import connect_xero, xero_account, xero_env
 from tests.sales.support import SS_KEY, SS_SECRET, make_connection
@@ -44,12 +45,7 @@ def ss(shipstation, settings):
 
 
 def _wait(predicate, timeout: float = 240.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return bool(predicate())
+    return wait_until(predicate, timeout, every)
 
 
 def _open_work(org) -> bool:
@@ -180,17 +176,18 @@ def test_daily_summaries_balance_and_carry_each_days_money(org_a, ss, xero, xero
         posting_drain(ledger_connection_id=ledger.pk)
         summaries = list(Posting.objects.filter(kind=PostingKind.SUMMARY))
         orders = list(Order.objects.filter(status="shipped", is_cancelled=False))
+    summaries = closed_day_summaries(summaries, org_a.tzinfo)
     assert summaries and all(p.status == PostingState.POSTED for p in summaries), [
         p.error for p in summaries
     ]
     journals = {j["ManualJournalID"]: j for j in xero.documents("ManualJournals")}
     assert len(journals) == len(summaries)
     tz = org_a.tzinfo
-    today = timezone.now().astimezone(tz).date()
+    now = timezone.now()
     paid_by_day: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     for order in orders:
         day = (order.payment_date or order.order_date).astimezone(tz).date()
-        if day < today:
+        if day_closes_at(day, tz) <= now:  # closed: over, plus the import overlap
             paid_by_day[(summary_store_key(order), day.isoformat())] += order.amount_paid
     assert {(p.summary_store_key, p.summary_date.isoformat()) for p in summaries} == set(
         paid_by_day

@@ -84,8 +84,9 @@ def test_label_cost_table_shows_cost_badges_and_total_in_full(
             "cost header": table.locator("thead th", has_text="Cost"),
             "insured cost": table.locator("tbody td.money", has_text="insurance"),
             "voided badge": table.get_by_text("Voided", exact=True),
-            "return badge": table.get_by_text("Return", exact=True),
-            "total": table.locator("tfoot td.money"),
+            "return badge": table.get_by_text("Return label", exact=True),
+            "total": table.get_by_test_id("outbound-label-total"),
+            "return total": table.get_by_test_id("return-label-total"),
         }
         measured = {name: visible_box(cell) for name, cell in cells.items()}
         cut = {name: m["clipped"] for name, m in measured.items() if m["clipped"] > 0.5}
@@ -95,5 +96,7 @@ def test_label_cost_table_shows_cost_badges_and_total_in_full(
             "(t) => t.parentElement.scrollWidth - t.parentElement.clientWidth"
         )
         assert overflow <= 0
-        expect(table.locator("tfoot")).to_contain_text("50.95 + 11.20 returns")
+        # Return labels are not outbound shipping: their total is a row of its own.
+        expect(table.get_by_test_id("outbound-label-total")).to_have_text("50.95")
+        expect(table.get_by_test_id("return-label-total")).to_have_text("11.20")
         assert errors == []
