@@ -12,7 +12,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounting.ledgers.base import (
@@ -36,6 +35,7 @@ from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthErr
 from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.core.site import site_url
+from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Membership, Organization, Role
 

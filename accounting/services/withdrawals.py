@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.registry import get_provider
 from accounting.models import (
@@ -30,6 +29,7 @@ from accounting.models import (
 from accounting.services.documents import idempotency_key
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.base import RemovalResult

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from connections.models import StoreConnection
 from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
 from unify.core.site import site_url
+from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Membership, Role
 
 logger = logging.getLogger(__name__)

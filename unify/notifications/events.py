@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
+from unify.core.stored_text import as_data
 from unify.notifications.models import Kind
 from unify.notifications.services import notify
 
@@ -51,7 +52,7 @@ def sync_run_failed(run, connection) -> None:
         organization_id=run.organization_id,
         kind=Kind.RUN_FAILED,
         dedupe_key=f"sync_failed:{run.pk}",
-        params={"name": connection.name, "run": "sync", "error": str(run.error)[:300]},
+        params={"name": connection.name, "run": "sync", "error": as_data(run.error[:300])},
         link=reverse(
             "sales:sync_history", kwargs={"org_slug": slug, "connection_id": connection.pk}
         ),
