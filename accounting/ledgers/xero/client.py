@@ -34,8 +34,8 @@ from django.views.decorators.debug import sensitive_variables
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
-from xero_python.exceptions import ApiException, HTTPStatusException
 from xero_python.api_client.serializer import serialize, serialize_pass_through
+from xero_python.exceptions import ApiException, HTTPStatusException
 from xero_python.identity import IdentityApi
 
 from accounting.ledgers.base import OAuthTokens, RequestNotSent, TokenStore
