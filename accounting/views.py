@@ -492,26 +492,6 @@ def posting_update(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(Role.MEMBER)
-@require_POST
-def post_orders(request: HttpRequest) -> HttpResponse:
-    """Post the ticked orders (``order_id``), for the Sales tab's "Post selected"."""
-    ids = _ids(request.POST.getlist("order_id"))
-    try:
-        batch = engine.posting_enqueue_orders(
-            organization=request.organization,
-            order_ids=ids,
-            user=request.user,
-            origin=PostingBatch.Origin.SELECTED,
-        )
-    except DomainError as exc:
-        messages.error(request, exc.user_message)
-        return _back(request, reverse("sales:list", kwargs={"org_slug": request.organization.slug}))
-    return _batch_response(
-        request, batch, reverse("sales:list", kwargs={"org_slug": request.organization.slug})
-    )
-
-
-@require_role(Role.MEMBER)
 def batch_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
     try:
         batch = selectors.batch_get(organization=request.organization, batch_id=batch_id)
