@@ -81,3 +81,10 @@ def order_postings(order) -> list[Posting]:
 
     organization = Organization.objects.get(pk=order.organization_id)
     return selectors.order_postings(organization=organization, order=order)
+
+
+@register.simple_tag
+def order_tax_treatment(order) -> str:
+    """How posting treats the order's marketplace tax or unitemised coupon ("" if neither)
+    under the current ledger's settings."""
+    return selectors.order_difference_treatment(order)

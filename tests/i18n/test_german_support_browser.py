@@ -25,7 +25,9 @@ def test_support_console_in_german(live_server, client, org_a, owner_of_a, chrom
     connection = make_ss_connection(org_a, name="Main ShipStation")
     # The reason QuickBooks held the posting, as the ledger code stores it (its msgid and
     # parameters; QuickBooks' own date stays as QuickBooks wrote it).
-    held = qbo_faults.plain_message(qbo_faults.ACCOUNT_PERIOD_CLOSED, "SalesReceipt", "2026-05-31")
+    held = qbo_faults.plain_message(
+        qbo_faults.ACCOUNT_PERIOD_CLOSED, "SalesReceipt", "2026-05-31", "Account Period Closed"
+    )
     posting = make_posting(
         org_a,
         status="failed",

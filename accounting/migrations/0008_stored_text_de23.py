@@ -7,7 +7,7 @@ import unify.core.stored_text
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0005_fulfillment_fees_ss16"),
+        ("accounting", "0007_shipping_item_s17c"),
     ]
 
     operations = [
