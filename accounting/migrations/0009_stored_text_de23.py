@@ -7,7 +7,7 @@ import unify.core.stored_text
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0007_shipping_item_s17c"),
+        ("accounting", "0008_posting_hold_reason_n21"),
     ]
 
     operations = [
