@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from unify.core.fields import EncryptedJSONField
+from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
@@ -41,7 +42,7 @@ class LedgerConnection(OrgOwnedModel):
     status = models.CharField(
         _("status"), max_length=20, choices=LedgerStatus, default=LedgerStatus.ACTIVE
     )
-    status_message = models.TextField(_("status details"), blank=True)
+    status_message = LocalizedTextField(_("status details"), blank=True)
     # QBO realm id, Xero tenant id, QBD owner/file id.
     company_id = models.CharField(_("company id"), max_length=100)
     company_name = models.CharField(_("company"), max_length=300, blank=True)
@@ -345,7 +346,7 @@ class Posting(OrgOwnedModel):
     # lists the posting for review.
     content_hash = models.CharField(max_length=64, blank=True)
     needs_review = models.BooleanField(_("changed after posting"), default=False)
-    error = models.TextField(_("error"), blank=True)
+    error = LocalizedTextField(_("error"), blank=True)
     error_detail = models.TextField(_("error detail"), blank=True)
     # Set with each failure: why it is held ("" for a failure a retry may cure).
     hold_reason = models.CharField(_("held"), max_length=20, choices=HoldReason, blank=True)
@@ -390,7 +391,7 @@ class PostingEvent(OrgOwnedModel):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
     attempt = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
+    message = LocalizedTextField(blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from unify.core.fields import EncryptedJSONField
+from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
@@ -59,7 +60,7 @@ class StoreConnection(OrgOwnedModel):
     status = models.CharField(
         _("status"), max_length=20, choices=ConnectionStatus, default=ConnectionStatus.ACTIVE
     )
-    status_message = models.TextField(_("status details"), blank=True)
+    status_message = LocalizedTextField(_("status details"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -177,7 +178,7 @@ class OrderFileUpload(OrgOwnedModel):
     costs_matched = models.PositiveIntegerField(_("label costs matched"), default=0)
     # Store names in the file that are none of the connection's ShipStation stores.
     unknown_stores = models.JSONField(default=list, blank=True)
-    error = models.TextField(_("error"), blank=True)
+    error = LocalizedTextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
@@ -200,7 +201,7 @@ class OrderFileProblem(OrgOwnedModel):
     )
     row = models.PositiveIntegerField(_("row"), null=True, blank=True)
     order_number = models.CharField(_("order number"), max_length=100, blank=True)
-    reason = models.TextField(_("reason"))
+    reason = LocalizedTextField(_("reason"))
 
     class Meta:
         ordering = ["upload", "row", "id"]

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connections.models import (
     ConnectionMode,
@@ -40,6 +39,7 @@ from connections.sources.csv.parser import (
 )
 from unify.core.audit import audit_record
 from unify.core.exceptions import TenantScopeError
+from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from connections import signals
@@ -44,6 +43,8 @@ from unify.core.exceptions import (
 )
 from unify.core.ratelimit import shipstation_rate_limiter
 from unify.core.secrets import mask_hint
+from unify.core.stored_text import gettext as _
+from unify.core.stored_text import ngettext
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from connections.sources.base import RawRecord
+from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import Organization, OrgOwnedModel
 
 
@@ -464,7 +465,7 @@ class SyncRun(OrgOwnedModel):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # What the merchant reads; error_detail is for support staff (never a secret).
-    error = models.TextField(_("error"), blank=True)
+    error = LocalizedTextField(_("error"), blank=True)
     error_detail = models.TextField(_("error detail"), blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -550,7 +551,7 @@ class ImportIssue(OrgOwnedModel):
     )
     kind = models.CharField(_("record"), max_length=20, choices=ImportIssueKind)
     external_ref = models.CharField(_("reference"), max_length=200, blank=True)
-    reason = models.TextField(_("reason"))
+    reason = LocalizedTextField(_("reason"))
     raw_text = models.TextField(_("record as received"), blank=True)
     # The same unreadable record seen twice in one run (overlapping pages) is one issue.
     fingerprint = models.CharField(max_length=40)
@@ -622,7 +623,7 @@ class OrderBulkAction(OrgOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     requested_ip = models.GenericIPAddressField(null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
+    error = LocalizedTextField(_("error"), blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # The task working on the action holds its lease (token + expiry, renewed with every

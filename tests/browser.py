@@ -29,9 +29,12 @@ def screenshot_dir() -> Path:
 
 
 @contextlib.contextmanager
-def signed_in_browser(live_server, client, user, chromium_path: str) -> Iterator[Any]:
-    """A Chromium context whose session is ``user``'s. Yields ``(context, errors)``;
-    ``errors`` collects page errors and 4xx/5xx answers."""
+def signed_in_browser(
+    live_server, client, user, chromium_path: str, *, locale: str | None = None
+) -> Iterator[Any]:
+    """A Chromium context whose session is ``user``'s (a browser asking for ``locale``'s
+    language when given). Yields ``(context, errors)``; ``errors`` collects page errors and
+    4xx/5xx answers."""
     from playwright.sync_api import sync_playwright
 
     client.force_login(user)
@@ -39,7 +42,7 @@ def signed_in_browser(live_server, client, user, chromium_path: str) -> Iterator
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context()
+            context = browser.new_context(**({"locale": locale} if locale else {}))
             context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
             errors: list[str] = []
             context.on("page", lambda page: _watch(page, errors))

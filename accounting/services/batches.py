@@ -22,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
@@ -47,6 +46,7 @@ from unify.core.exceptions import (
     ProviderRateLimited,
     ProviderRejected,
 )
+from unify.core.stored_text import gettext as _
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounting.ledgers.base import (
@@ -33,6 +32,7 @@ from accounting.models import (
 from accounting.services.mappings import forget_changed_mappings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
+from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 

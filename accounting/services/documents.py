@@ -24,8 +24,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext as _
-
 from accounting.ledgers.base import (
     ZERO,
     AmountLine,
@@ -55,6 +53,7 @@ from accounting.services import differences, return_labels
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
 from unify.core.money import line_amount, to_cents
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.models import PostingSettings

@@ -41,7 +41,6 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import (
@@ -94,6 +93,8 @@ from unify.core.exceptions import (
     ProviderRateLimited,
     ProviderRejected,
 )
+from unify.core.stored_text import db_text
+from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 
@@ -1482,12 +1483,13 @@ def _record_in_one_statement(
     posting = claim.posting
     params = {
         **{k: v for k, v in fields.items() if k not in ("document", "answer", "updated_at")},
+        "error": db_text(fields["error"]),
         "document": json.dumps(fields["document"], cls=DjangoJSONEncoder),
         "answer": json.dumps(fields["answer"], cls=DjangoJSONEncoder),
         "now": fields["updated_at"],
         "id": posting.pk,
         "token": claim.token,
-        "message": message[:2000],
+        "message": db_text(message[:2000]),
         "orders": list(orders),
         "organization_id": posting.organization_id,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import DocumentKind, ExpenseDocument, ExpenseLine, PartyRef
 from accounting.models import LabelCostMode, PostingKind, PostingSettings
@@ -23,6 +22,7 @@ from accounting.services.documents import (
     money,
 )
 from sales.models import FulfillmentFee, Order
+from unify.core.stored_text import gettext as _
 
 _PROVIDERS = {"amazon_fba": "Amazon FBA", "shipbob": "ShipBob"}
 

@@ -16,12 +16,12 @@ from typing import Any
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import PostingResult
 from accounting.models import Posting, PostingEvent, PostingKind, PostingState
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 
 

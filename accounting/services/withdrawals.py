@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.registry import get_provider
 from accounting.models import (
@@ -29,6 +28,7 @@ from accounting.models import (
 from accounting.services.documents import idempotency_key
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.base import RemovalResult

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connections.models import ConnectionStatus, StoreConnection
 from sales.models import OPEN_SYNC_STATUSES, SyncKind, SyncRun, SyncStatus
 from sales.services.sync import sync_request
 from unify.core.exceptions import DomainError
+from unify.core.stored_text import gettext as _
 from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger(__name__)

@@ -3,9 +3,8 @@ the "keys expired" notification)."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-
 from connections.models import StoreConnection
+from unify.core.stored_text import gettext as _
 
 
 def connection_needs_credentials(*, connection: StoreConnection, reason: str = "") -> bool:

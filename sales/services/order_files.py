@@ -18,7 +18,6 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from connections.sources.base import SourceOrder
@@ -31,6 +30,7 @@ from sales.services.upsert import (
     orders_write_mapped,
 )
 from unify.core.exceptions import DomainError, TenantScopeError
+from unify.core.stored_text import gettext as _
 from unify.tenancy.scoping import org_scope
 
 

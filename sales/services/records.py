@@ -24,6 +24,7 @@ from django.utils import timezone
 from connections.sources.base import RawRecord, SourceOrder, SourceOrderLine, SourceShipment
 from sales.models import LabelStatus, Order, OrderSource, ShippingCost
 from unify.core.money import line_places, sum_of_lines, to_cents
+from unify.core.stored_text import gettext as _
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -45,7 +46,9 @@ class RecordInvalid(ValueError):
 
 def money2(value: Decimal, *, field: str) -> Decimal:
     if not value.is_finite() or abs(value) >= MAX_MONEY:
-        raise RecordInvalid(f"{field} is out of range: {value}")
+        raise RecordInvalid(
+            _("%(field)s is out of range: %(value)s") % {"field": field, "value": str(value)}
+        )
     return to_cents(value)
 
 
@@ -95,9 +98,11 @@ def text(value: str | None, limit: int) -> str:
 def required_id(value: str | None, *, field: str, limit: int) -> str:
     result = _clean_text((value or "").strip())
     if not result:
-        raise RecordInvalid(f"{field} is missing")
+        raise RecordInvalid(_("%(field)s is missing") % {"field": field})
     if len(result) > limit:
-        raise RecordInvalid(f"{field} is longer than {limit} characters")
+        raise RecordInvalid(
+            _("%(field)s is longer than %(limit)s characters") % {"field": field, "limit": limit}
+        )
     return result
 
 
@@ -162,7 +167,7 @@ def _aware(moment: datetime | None, *, field: str) -> datetime | None:
     if moment is None or moment.tzinfo is UTC:
         return moment
     if timezone.is_naive(moment):
-        raise RecordInvalid(f"{field} has no time zone")
+        raise RecordInvalid(_("%(field)s has no time zone") % {"field": field})
     return moment
 
 
@@ -236,10 +241,16 @@ QUANTITY_PLACES = Decimal("0.0001")
 def _line_values(line: SourceOrderLine, position: int, clean_text: bool) -> tuple:
     quantity = line.quantity
     if not quantity.is_finite() or abs(quantity) >= MAX_QUANTITY:
-        raise RecordInvalid(f"line {position}: quantity is out of range: {quantity}")
+        raise RecordInvalid(
+            _("line %(position)s: quantity is out of range: %(value)s")
+            % {"position": position, "value": str(quantity)}
+        )
     unit_price = line.unit_price
     if not unit_price.is_finite() or abs(unit_price) >= MAX_UNIT_PRICE:
-        raise RecordInvalid(f"line {position}: unit price is out of range: {unit_price}")
+        raise RecordInvalid(
+            _("line %(position)s: unit price is out of range: %(value)s")
+            % {"position": position, "value": str(unit_price)}
+        )
     txt = text if clean_text else _cut
     return (
         txt(line.line_key, 200),
@@ -319,7 +330,7 @@ def map_order(
     number = required_id(source.number, field="order number", limit=100)
     order_key = txt(source.order_key, 201)
     if len(order_key) > 200:
-        raise RecordInvalid("order key is longer than 200 characters")
+        raise RecordInvalid(_("order key is longer than 200 characters"))
     status = txt(source.status, 40)
     amounts = order_amounts(source)
     lines = [

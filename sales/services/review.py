@@ -26,7 +26,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
 from sales.filters import OrderFilters, apply_filters
@@ -46,6 +45,7 @@ from unify.core.exceptions import (
     ProviderRateLimited,
 )
 from unify.core.models import AuditEvent
+from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -363,7 +363,7 @@ def orders_reimport(
         except ProviderAuthError as exc:
             connection_needs_credentials(connection=connection, reason=str(exc))
             for order in its_orders:
-                result.failed[order.pk] = str(exc.user_message)
+                result.failed[order.pk] = exc.user_message
             continue
         order_filter = _order_filter(connection)
         for index, order in enumerate(its_orders):
@@ -374,10 +374,10 @@ def orders_reimport(
             except ProviderAuthError as exc:
                 connection_needs_credentials(connection=connection, reason=str(exc))
                 for rest in its_orders[index:]:
-                    result.failed[rest.pk] = str(exc.user_message)
+                    result.failed[rest.pk] = exc.user_message
                 break
             except IntegrationError as exc:
-                result.failed[order.pk] = str(exc.user_message)
+                result.failed[order.pk] = exc.user_message
                 continue
             if source is None:
                 result.failed[order.pk] = _("ShipStation no longer has this order.")
@@ -600,7 +600,7 @@ def order_bulk_action_execute(
         with transaction.atomic():
             action = _locked(action_id, organization_id)
             if _holds(action, lease):
-                _finish(action, BulkActionStatus.FAILED, str(exc.user_message))
+                _finish(action, BulkActionStatus.FAILED, exc.user_message)
         return BulkExecuteResult(action)
     except Exception:
         logger.exception("bulk action %s failed", action_id)

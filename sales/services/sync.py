@@ -45,8 +45,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
@@ -70,6 +68,8 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from unify.core.stored_text import gettext as _
+from unify.core.stored_text import ngettext, stored
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
 
@@ -914,7 +914,7 @@ class _RunExecutor:
                 run = self._locked_run()
                 run.status = SyncStatus.FAILED
                 run.finished_at = now
-                run.error = str(message)
+                run.error = stored(message)
                 run.error_detail = detail[:4000]
                 run.lease_token = ""
                 run.lease_until = None

@@ -31,11 +31,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connections.sources.base import Page, SourceRecordError
 from sales.models import ImportIssue, ImportIssueKind
 from unify.core.exceptions import ProviderUnavailable
+from unify.core.stored_text import gettext as _
 
 # A page that fails this many times with HTTP 500 is read around its bad record.
 ISOLATE_AFTER_FAILURES = 3

@@ -38,6 +38,8 @@ from sales.services.records import (
     map_shipment,
     raw_text,
 )
+from unify.core.stored_text import gettext as _
+from unify.core.stored_text import message_of
 
 
 @dataclass(slots=True)
@@ -104,7 +106,7 @@ def _issue_rows(
                 run_id=run_id,
                 kind=kind,
                 external_ref=str(ref)[:200],
-                reason=reason[:2000] or "unreadable record",
+                reason=reason[:2000] or _("unreadable record"),
                 raw_text=raw,
                 fingerprint=fingerprint,
                 # A record ShipStation fails on: the window later runs read again.
@@ -171,7 +173,7 @@ def orders_map_sources(
             )
         except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
             issues.append(
-                ("order", str(source.external_id or source.number or "")[:200], str(exc),
+                ("order", str(source.external_id or source.number or "")[:200], message_of(exc),
                  raw_text(source.raw))
             )  # fmt: skip
             continue
@@ -447,7 +449,12 @@ def shipments_map(
             )
         except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
             issues.append(
-                ("shipment", str(source.external_id or "")[:200], str(exc), raw_text(source.raw))
+                (
+                    "shipment",
+                    str(source.external_id or "")[:200],
+                    message_of(exc),
+                    raw_text(source.raw),
+                )
             )
             continue
         mapped[item.external_id] = item

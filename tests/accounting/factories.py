@@ -158,6 +158,5 @@ def make_posting(organization, *, status="failed", connection=None, **kwargs):
         status=status,
         idempotency_key=f"unify-test-{order.pk}",
         document_number=f"SS-{order.number}",
-        error="QuickBooks refused it." if status == "failed" else "",
-        **kwargs,
+        **{"error": "QuickBooks refused it." if status == "failed" else "", **kwargs},
     )

@@ -18,19 +18,25 @@ from tests.accounting.factories import make_order
 pytestmark = pytest.mark.django_db
 
 
-def test_a_sale_dated_in_closed_books_is_held_with_the_reason_and_not_retried(
-    org_a, qbo, qbo_ledger, scope_a
-):
+def post_in_closed_books(organization, qbo, ledger) -> tuple:
+    """A sale dated 2026-05-20 posted to a company whose books are closed until 2026-05-31:
+    (order, posting)."""
     qbo.set_preferences(AccountingInfoPrefs={"BookCloseDate": "2026-05-31"})
     order = make_order(
-        org_a,
+        organization,
         lines=[("A", "Alpha", 1, "20.00", False)],
         order_date=datetime(2026, 5, 20, 15, 0, tzinfo=UTC),
     )
-    posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
-    posting_drain(ledger_connection_id=qbo_ledger.pk)
-    posting = Posting.objects.get(order=order)
+    posting_enqueue_orders(organization=organization, order_ids=[order.pk])
+    posting_drain(ledger_connection_id=ledger.pk)
     order.refresh_from_db()
+    return order, Posting.objects.get(order=order)
+
+
+def test_a_sale_dated_in_closed_books_is_held_with_the_reason_and_not_retried(
+    org_a, qbo, qbo_ledger, scope_a
+):
+    order, posting = post_in_closed_books(org_a, qbo, qbo_ledger)
     assert posting.status == PostingState.FAILED
     assert posting.attempts == 1
     assert "books are closed" in posting.error and "2026-05-31" in posting.error

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from unify.core.stored_text import stored
+
 
 class UnifyError(Exception):
     default_user_message = _("Something went wrong. Please try again.")
 
     def __init__(self, message: str = "", *, user_message: str | None = None) -> None:
         super().__init__(message or str(user_message or self.default_user_message))
-        self.user_message = str(user_message or self.default_user_message)
+        # A StoredText (or a lazy string) keeps its msgid: a worker that stores it lets each
+        # reader see it in their own language (unify.core.stored_text).
+        self.user_message = stored(user_message or self.default_user_message)
 
 
 class DomainError(UnifyError):

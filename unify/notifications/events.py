@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
+from unify.core.stored_text import as_data
 from unify.notifications.models import Kind, NotificationEvent
 from unify.notifications.services import notify
 
@@ -53,7 +54,7 @@ def sync_run_failed(run, connection) -> None:
         organization_id=run.organization_id,
         kind=Kind.RUN_FAILED,
         dedupe_key=f"sync_failed:{run.pk}",
-        params={"name": connection.name, "run": "sync", "error": str(run.error)[:300]},
+        params={"name": connection.name, "run": "sync", "error": as_data(run.error[:300])},
         link=reverse(
             "sales:sync_history", kwargs={"org_slug": slug, "connection_id": connection.pk}
         ),
@@ -88,7 +89,7 @@ def posting_failed(posting, ledger_connection=None) -> None:
         params={
             "name": ledger.get_provider_display(),
             "run": "posting",
-            "error": str(posting.error)[:300],
+            "error": as_data(posting.error[:300]),
         },
         link=f"{link}?{urlencode({'status': PostingState.FAILED})}",
     )

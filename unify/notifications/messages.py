@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from unify.core.stored_text import from_data
 from unify.notifications.models import Kind
 
 
@@ -47,7 +48,9 @@ def body(kind: str, params: dict) -> str:
             "Reconnect it; orders waiting to be posted are sent as soon as it works again."
         )
     if kind == Kind.RUN_FAILED:
-        return _("It failed after its retries: %(error)s") % {"error": params.get("error", "")}
+        return _("It failed after its retries: %(error)s") % {
+            "error": from_data(params.get("error", ""))
+        }
     if kind == Kind.DAILY_LIMIT:
         return _(
             "The ledger allows no more requests today. Posting pauses and resumes by itself "

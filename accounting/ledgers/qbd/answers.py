@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django.db import connection as db_connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
     CatalogEntry,
@@ -36,6 +35,7 @@ from accounting.ledgers.qbd.xmlsafe import local
 from accounting.models import LedgerConnection, Posting
 from accounting.services.connections import posting_settings_suggest
 from accounting.services.results import LedgerAnswer, posting_record_results
+from unify.core.stored_text import gettext as _
 
 QUERY_OK = {qbxml.OK, qbxml.NO_MATCH, qbxml.NOT_ALL_FOUND}
 ITEM_KINDS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
@@ -27,7 +28,7 @@ class WebConnectorUser(OrgOwnedModel):
     company_file = models.CharField(_("company file"), max_length=500, blank=True)
     qbxml_version = models.CharField(max_length=10, blank=True)
     client_version = models.CharField(max_length=40, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = LocalizedTextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     # Ask QuickBooks for its accounts and items at the next run (set on connect and on demand).
     catalog_requested = models.BooleanField(default=True)
@@ -63,7 +64,7 @@ class WebConnectorSession(OrgOwnedModel):
     total = models.PositiveIntegerField(default=0)
     posted = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_error = LocalizedTextField(blank=True)
     # The request handed out and not answered yet, and the names being looked up or added:
     # see ``accounting.ledgers.qbd.planner``.
     pending = models.JSONField(default=dict, blank=True)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from accounting.ledgers.base import Document, ExpenseDocument, ItemRef, SaleDocument
 from accounting.ledgers.qbd import names
+from unify.core.stored_text import gettext as _
 
 # ---------------------------------------------------------------------------------------------
 

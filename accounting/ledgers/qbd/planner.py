@@ -26,7 +26,6 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
     Document,
@@ -46,6 +45,7 @@ from accounting.ledgers.qbd.models import (
 )
 from accounting.ledgers.qbd.needs import candidates_of, discount_item, needs_of, tax_item
 from accounting.models import LedgerConnection, LedgerReference, Posting, PostingState
+from unify.core.stored_text import gettext as _
 
 NAME_QUERY_BATCH = 100
 # How far ahead names are looked up, in messages of documents.

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.qbd.adapter import PROVIDER
 from accounting.ledgers.qbd.models import (
@@ -32,6 +31,7 @@ from accounting.models import (
 )
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
+from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 
 # Unambiguous characters: the merchant types the password into the Web Connector.

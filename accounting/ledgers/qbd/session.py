@@ -25,7 +25,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.qbd import qbxml
 from accounting.ledgers.qbd.answers import Recorder
@@ -40,6 +39,7 @@ from accounting.ledgers.qbd.planner import Work, next_message, open_postings
 from accounting.ledgers.qbd.xmlsafe import XmlRejected, local, parse
 from accounting.models import LedgerStatus, Posting, PostingState
 from accounting.services.results import posting_record_result
+from unify.core.stored_text import gettext as _
 from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger("unify.qbd")

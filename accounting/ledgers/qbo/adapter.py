@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from quickbooks import exceptions as qbe
 from quickbooks.objects.account import Account
@@ -57,6 +56,7 @@ from unify.core.exceptions import (
     ProviderRejected,
     ProviderResponseInvalid,
 )
+from unify.core.stored_text import gettext as _
 
 # QuickBooks' entity names as a person reads them in a message.
 _ENTITY_NAMES = {
@@ -195,7 +195,7 @@ class QboAdapter(LedgerAdapter):
             except qbe.QuickbooksException as exc:
                 # Anything the helpers below did not translate: an unreadable body
                 # (python-quickbooks reports it as error 10000) or a fault we do not know.
-                raise self._rejected(exc, "request") from None
+                raise self._rejected(exc, _("the request")) from None
             except (KeyError, TypeError, ValueError) as exc:
                 # An answer of an unexpected shape (a body cut short, nulls in a list).
                 raise self._error(
@@ -215,9 +215,19 @@ class QboAdapter(LedgerAdapter):
                 ProviderResponseInvalid, f"qbo {what}: unreadable answer ({exc.error_code})"
             )
         detail = (exc.detail or "").strip()
-        message = f"QuickBooks refused {what}: {exc.message}"
-        if detail and detail not in message:
-            message += f" ({detail})"
+        # QuickBooks' own words stay as they are, inside a frame each reader reads in their
+        # language (unify.core.stored_text).
+        if detail and detail not in (exc.message or ""):
+            message = _("QuickBooks refused %(what)s: “%(message)s” (%(detail)s)") % {
+                "what": what,
+                "message": exc.message,
+                "detail": detail,
+            }
+        else:
+            message = _("QuickBooks refused %(what)s: “%(message)s”") % {
+                "what": what,
+                "message": exc.message,
+            }
         message = (
             qbo_faults.plain_message(_fault_code(exc), what, detail, str(exc.message or ""))
             or message
@@ -429,14 +439,14 @@ class QboAdapter(LedgerAdapter):
                     break
                 except qbe.QuickbooksException as exc:
                     if _fault_code(exc) != DUPLICATE_NAME:
-                        raise self._rejected(exc, f"item {name}") from None
+                        raise self._rejected(exc, f"Item {name}") from None
                     # It exists already (in the merchant's catalog, or made by another worker).
                     rows = self._rows(self._query(client, select), "Item")
                     if rows and qbo_items.same_sku(rows[0], sku):
                         found = str(rows[0]["Id"])
                         break
                     if not rows or not sku or _attempt == 2:
-                        raise self._rejected(exc, f"item {name}") from None
+                        raise self._rejected(exc, f"Item {name}") from None
                     # The name is another SKU's item: this SKU's own, suffixed name.
                     name = qbo_items.item_name(item.name, sku, taken=True)
                     body["Name"] = name
@@ -593,7 +603,9 @@ class QboAdapter(LedgerAdapter):
         try:
             data = self._create(client, "Payment", body, f"{doc.idempotency_key}-p")
         except qbe.QuickbooksException as exc:
-            raise self._rejected(exc, f"payment for {doc.reference}") from None
+            raise self._rejected(
+                exc, _("the payment for %(reference)s") % {"reference": doc.reference}
+            ) from None
         return str(data["Id"])
 
     def post_sale(self, doc: SaleDocument) -> PostingResult:
@@ -771,7 +783,7 @@ class QboAdapter(LedgerAdapter):
         except qbe.QuickbooksException as exc:
             if _fault_code(exc) == OBJECT_NOT_FOUND:
                 return None  # deleted in QuickBooks: a new one is created
-            raise self._rejected(exc, f"payment {payment_id}") from None
+            raise self._rejected(exc, f"Payment {payment_id}") from None
 
     def _match_payment(
         self,
@@ -895,7 +907,9 @@ class QboAdapter(LedgerAdapter):
         record_id = existing.external_id
         if not record_id:
             raise ValueError("remove() needs the ledger id of the posted document")
-        what = f"deletion of {entity} {existing.number or record_id}"
+        what = _("the deletion of %(document)s") % {
+            "document": f"{entity} {existing.number or record_id}"
+        }
 
         def gone() -> RemovalResult:
             return RemovalResult(

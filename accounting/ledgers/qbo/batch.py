@@ -52,6 +52,7 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.qbo.adapter import QboAdapter
@@ -248,7 +249,7 @@ class BatchSender:
             try:
                 return client.make_request("POST", url, batch.body, request_id=batch.request_id)
             except qbe.QuickbooksException as exc:
-                raise self.adapter._rejected(exc, "the batch") from None
+                raise self.adapter._rejected(exc, _("the batch")) from None
 
         last: IntegrationError | None = None
         for attempt in range(1, SEND_ATTEMPTS + 1):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from unify.core.stored_text import gettext as _
+
 THROTTLE_MARKERS = (b"ThrottleExceeded", b"errorCode=003001")
 
 
@@ -77,18 +79,24 @@ def plain_message(code: int, what: str, detail: str, message: str = "") -> str:
     """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
     ("" when QuickBooks' words are the best there is)."""
     if is_period_closed(code, message, detail):
-        return (
-            f"QuickBooks' books are closed for the date of {what}: QuickBooks refuses "
-            f"transactions dated on or before its closing date ({detail}). Unify holds this "
+        return _(
+            "QuickBooks' books are closed for the date of %(what)s: QuickBooks refuses "
+            "transactions dated on or before its closing date (%(detail)s). Unify holds this "
             "posting and does not retry it: move the closing date in QuickBooks (Settings > "
             "Advanced > Accounting) or post it by hand, then choose Retry."
-        )
+        ) % {"what": what, "detail": detail}
     if "multicurrency is not" in detail:
         home = _HOME.search(detail)
-        return (
-            f"The QuickBooks company keeps its books in {home.group(1) if home else 'one'} "
-            f"currency only and {what} is in another currency: turn on multicurrency in "
-            "QuickBooks (Settings > Advanced > Currency) or stop posting this store's orders "
-            "to it, then choose Retry."
-        )
+        if home:
+            return _(
+                "The QuickBooks company keeps its books in %(currency)s currency only and "
+                "%(what)s is in another currency: turn on multicurrency in QuickBooks "
+                "(Settings > Advanced > Currency) or stop posting this store's orders to it, "
+                "then choose Retry."
+            ) % {"currency": home.group(1), "what": what}
+        return _(
+            "The QuickBooks company keeps its books in one currency only and %(what)s is in "
+            "another currency: turn on multicurrency in QuickBooks (Settings > Advanced > "
+            "Currency) or stop posting this store's orders to it, then choose Retry."
+        ) % {"what": what}
     return ""

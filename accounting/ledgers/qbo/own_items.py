@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import gettext as _
 from quickbooks import exceptions as qbe
 
 from accounting.ledgers.base import ItemRef
 from accounting.ledgers.qbo import faults as qbo_faults
 from unify.core.exceptions import ProviderRejected
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.qbo.adapter import QboAdapter

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -25,6 +24,7 @@ from accounting.ledgers.base import (
 from accounting.ledgers.qbo.adapter import QboAdapter
 from accounting.ledgers.qbo.client import PROVIDER, QboAuthClient
 from unify.core.exceptions import ProviderAuthError, ProviderUnavailable
+from unify.core.stored_text import gettext as _
 
 
 @sensitive_variables()

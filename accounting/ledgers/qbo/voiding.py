@@ -86,7 +86,7 @@ def delete_invoice_payments(
                     f"deletion of payment {remembered_payment_id}",
                 )
             return []
-        raise adapter._rejected(exc, f"invoice {invoice_id}") from None
+        raise adapter._rejected(exc, f"Invoice {invoice_id}") from None
     deleted = []
     for payment_id in our_payment_ids(client, invoice, remembered_payment_id):
         if delete_payment(

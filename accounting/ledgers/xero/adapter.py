@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
     CatalogEntry,
@@ -47,6 +46,7 @@ from unify.core.exceptions import (
     ProviderRejected,
     ProviderResponseInvalid,
 )
+from unify.core.stored_text import gettext as _
 
 logger = logging.getLogger("unify.xero")
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import gettext as _
-
 from accounting.ledgers.base import (
     ZERO,
     Document,
@@ -38,6 +36,7 @@ from accounting.ledgers.base import (
 )
 from accounting.ledgers.xero import documents as bodies
 from unify.core.exceptions import ProviderRejected, ProviderResponseInvalid
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.xero.adapter import XeroAdapter

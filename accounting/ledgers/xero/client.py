@@ -30,11 +30,11 @@ from typing import Any
 
 import urllib3
 from django.conf import settings
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.api_client.serializer import serialize, serialize_pass_through
 from xero_python.exceptions import ApiException, HTTPStatusException
 from xero_python.identity import IdentityApi
 
@@ -47,6 +47,12 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from unify.core.stored_text import StoredText
+from unify.core.stored_text import gettext as _
+
+# xero-python picks a serializer by the exact type name: a translated text (a ``str`` that
+# remembers its msgid, unify.core.stored_text) goes out as the text it holds.
+serialize.register(StoredText.__name__)(serialize_pass_through)
 
 logger = logging.getLogger("unify.xero")
 

@@ -20,8 +20,6 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import gettext as _
-
 from accounting.ledgers.base import ItemRef, PartyRef
 from accounting.ledgers.xero.documents import (
     CONTACT_NAME_MAX,
@@ -31,6 +29,7 @@ from accounting.ledgers.xero.documents import (
     where_literal,
 )
 from unify.core.exceptions import ProviderRejected, ProviderResponseInvalid
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.xero.client import XeroSession

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import (
     ZERO,
@@ -38,6 +37,7 @@ from unify.core.exceptions import (
     ProviderResponseInvalid,
     ProviderUnavailable,
 )
+from unify.core.stored_text import gettext as _
 
 if TYPE_CHECKING:
     from accounting.ledgers.xero.adapter import Outcome, XeroAdapter

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from unify.core.stored_text import gettext as _
 
 MAX_COLUMNS = 100
 MAX_LINE_CHARS = 64 * 1024

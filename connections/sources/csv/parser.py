@@ -42,8 +42,6 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from connections.sources.base import ZERO, SourceOrder, SourceOrderLine
 from connections.sources.csv.limits import (
@@ -54,6 +52,8 @@ from connections.sources.csv.limits import (
     check_xlsx_archive,
 )
 from unify.core.money import sum_of_lines
+from unify.core.stored_text import gettext as _
+from unify.core.stored_text import message_of, ngettext
 
 # name -> (required, order-level, description). Order-level columns describe the whole order
 # and are read from the order's first row; line columns are read from every row.
@@ -409,7 +409,7 @@ class OrderFileReader:
                 number = _text(cells.get("order_number"))
                 store = _text(cells.get("store"))
             except RowError as exc:
-                yield RowProblem(row_number, "", str(exc))
+                yield RowProblem(row_number, "", message_of(exc))
                 continue
             if not number:
                 yield RowProblem(row_number, "", _("order_number is empty"))
@@ -466,7 +466,7 @@ class OrderFileReader:
             try:
                 self._read_row(pending, item.cells, item.row)
             except RowError as exc:
-                pending.problems[item.row] = str(exc)
+                pending.problems[item.row] = message_of(exc)
         if pending is not None and self._fingerprint(pending.store, pending.number) not in spread:
             yield from self._finish(pending)
         for order in held.values():

@@ -365,7 +365,7 @@ class ShipStationAdapter(SourceAdapter):
                 f"refused to fetch webhook resource at {urlsplit(resource_url).hostname!r}",
                 provider=PROVIDER,
                 connection_id=self._client.connection_id,
-                user_message=str(_("The notification pointed at an address outside ShipStation.")),
+                user_message=_("The notification pointed at an address outside ShipStation."),
             )
         if resource_type in ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY"):
             kind, list_key, mapper = "order", "orders", mapping.map_order

@@ -45,6 +45,8 @@ from connections.sources.base import (
 )
 from connections.sources.shipstation.wire import read_order, read_shipment
 from unify.core.http import parse_json
+from unify.core.stored_text import gettext as _
+from unify.core.stored_text import message_of
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -132,16 +134,16 @@ def parse_timestamp(value: Any) -> datetime | None:
         if moment is not None:
             return moment
     if not isinstance(value, str) or not value.strip():
-        raise MappingError(f"not a timestamp: {value!r:.60}")
+        raise MappingError(_("not a timestamp: %(value)s") % {"value": f"{value!r:.60}"})
     text = value.strip()
     offset_part = ""
     if text.endswith("Z"):
         text, offset_part = text[:-1], "+00:00"
     elif len(text) > 19 and text[-6] in "+-" and text[-3] == ":":
         text, offset_part = text[:-6], text[-6:]
-    head, _, fraction = text.partition(".")
+    head, _dot, fraction = text.partition(".")
     if fraction and not fraction.isdigit():
-        raise MappingError(f"not a timestamp: {value!r:.60}")
+        raise MappingError(_("not a timestamp: %(value)s") % {"value": f"{value!r:.60}"})
     try:
         base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
     except ValueError:
@@ -151,7 +153,9 @@ def parse_timestamp(value: Any) -> datetime | None:
             try:
                 base = datetime.strptime(head, "%Y-%m-%d")
             except ValueError:
-                raise MappingError(f"not a timestamp: {value!r:.60}") from None
+                raise MappingError(
+                    _("not a timestamp: %(value)s") % {"value": f"{value!r:.60}"}
+                ) from None
     if fraction:
         base = base.replace(microsecond=int((fraction + "000000")[:6]))
     if offset_part:
@@ -165,11 +169,11 @@ def parse_day(value: Any) -> date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise MappingError(f"not a date: {value!r:.60}")
+        raise MappingError(_("not a date: %(value)s") % {"value": f"{value!r:.60}"})
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise MappingError(f"not a date: {value!r:.60}") from None
+        raise MappingError(_("not a date: %(value)s") % {"value": f"{value!r:.60}"}) from None
 
 
 # --- scalars --------------------------------------------------------------------------------
@@ -180,7 +184,9 @@ def money(value: Any, *, field: str) -> Decimal:
     if value is None:
         return ZERO
     if isinstance(value, bool):
-        raise MappingError(f"{field} is not an amount: {value!r}")
+        raise MappingError(
+            _("%(field)s is not an amount: %(value)s") % {"field": field, "value": f"{value!r}"}
+        )
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -189,22 +195,31 @@ def money(value: Any, *, field: str) -> Decimal:
         try:
             amount = Decimal(value.strip())
         except InvalidOperation:
-            raise MappingError(f"{field} is not an amount: {value!r:.40}") from None
+            raise MappingError(
+                _("%(field)s is not an amount: %(value)s")
+                % {"field": field, "value": f"{value!r:.40}"}
+            ) from None
     elif isinstance(value, float):
         # Only reachable when a caller parsed JSON without parse_float=Decimal.
         if not math.isfinite(value):
-            raise MappingError(f"{field} is not an amount: {value!r}")
+            raise MappingError(
+                _("%(field)s is not an amount: %(value)s") % {"field": field, "value": f"{value!r}"}
+            )
         amount = Decimal(repr(value))
     else:
-        raise MappingError(f"{field} is not an amount: {value!r:.40}")
+        raise MappingError(
+            _("%(field)s is not an amount: %(value)s") % {"field": field, "value": f"{value!r:.40}"}
+        )
     if not amount.is_finite():
-        raise MappingError(f"{field} is not an amount: {value!r:.40}")
+        raise MappingError(
+            _("%(field)s is not an amount: %(value)s") % {"field": field, "value": f"{value!r:.40}"}
+        )
     return amount
 
 
 def quantity(value: Any) -> Decimal:
     if value is None or isinstance(value, bool):
-        raise MappingError(f"quantity is not a number: {value!r}")
+        raise MappingError(_("quantity is not a number: %(value)s") % {"value": f"{value!r}"})
     return money(value, field="quantity")
 
 
@@ -223,16 +238,19 @@ def optional_text(value: Any) -> str | None:
 def required_text(record: Mapping[str, Any], key: str) -> str:
     value = record.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise MappingError(f"{key} is missing")
+        raise MappingError(_("%(key)s is missing") % {"key": key})
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MappingError(f"{key} is not a string or number: {value!r:.40}")
+        raise MappingError(
+            _("%(key)s is not a string or number: %(value)s")
+            % {"key": key, "value": f"{value!r:.40}"}
+        )
     return str(value)
 
 
 def required_timestamp(record: Mapping[str, Any], key: str) -> datetime:
     moment = parse_timestamp(record.get(key))
     if moment is None:
-        raise MappingError(f"{key} is missing")
+        raise MappingError(_("%(key)s is missing") % {"key": key})
     return moment
 
 
@@ -240,18 +258,22 @@ def optional_int(value: Any, *, field: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise MappingError(f"{field} is not a number: {value!r}")
+        raise MappingError(
+            _("%(field)s is not a number: %(value)s") % {"field": field, "value": f"{value!r}"}
+        )
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise MappingError(f"{field} is not a number: {value!r:.40}") from None
+        raise MappingError(
+            _("%(field)s is not a number: %(value)s") % {"field": field, "value": f"{value!r:.40}"}
+        ) from None
 
 
 def address(value: Any, *, field: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise MappingError(f"{field} is not an object")
+        raise MappingError(_("%(field)s is not an object") % {"field": field})
     return dict(value)
 
 
@@ -261,7 +283,7 @@ def address(value: Any, *, field: str) -> dict[str, Any]:
 def map_store(raw: Mapping[str, Any]) -> SourceStore:
     store_id = optional_int(raw.get("storeId"), field="storeId")
     if store_id is None:
-        raise MappingError("storeId is missing")
+        raise MappingError(_("storeId is missing"))
     return SourceStore(
         external_id=store_id,
         name=text(raw.get("storeName")) or f"Store {store_id}",
@@ -281,7 +303,7 @@ def _kept(raw: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def map_order_line(raw: Any) -> SourceOrderLine:
     if not isinstance(raw, dict):
-        raise MappingError("an item is not an object")
+        raise MappingError(_("an item is not an object"))
     return SourceOrderLine(
         external_id=text(raw.get("orderItemId")),
         line_key=optional_text(raw.get("lineItemKey")),
@@ -401,13 +423,13 @@ def map_order(raw: Mapping[str, Any]) -> SourceOrder:
     if items is None:
         items = []
     if not isinstance(items, list):
-        raise MappingError("items is not a list")
+        raise MappingError(_("items is not a list"))
     lines = tuple(map_order_line(item) for item in items if item is not None)
     bill_to = address(raw.get("billTo"), field="billTo")
     ship_to = address(raw.get("shipTo"), field="shipTo")
     advanced = raw.get("advancedOptions") or {}
     if not isinstance(advanced, dict):
-        raise MappingError("advancedOptions is not an object")
+        raise MappingError(_("advancedOptions is not an object"))
     status = required_text(raw, "orderStatus")
     return SourceOrder(
         external_id=required_text(raw, "orderId"),
@@ -441,7 +463,7 @@ def _merged_ids(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise MappingError("advancedOptions.mergedIds is not a list")
+        raise MappingError(_("advancedOptions.mergedIds is not a list"))
     return tuple(str(v) for v in value if v is not None and str(v).strip())
 
 
@@ -483,7 +505,7 @@ def map_shipment(raw: Mapping[str, Any]) -> SourceShipment:
             return shipment
     advanced = raw.get("advancedOptions") or {}
     if not isinstance(advanced, dict):
-        raise MappingError("advancedOptions is not an object")
+        raise MappingError(_("advancedOptions is not an object"))
     return SourceShipment(
         external_id=required_text(raw, "shipmentId"),
         order_id=optional_text(raw.get("orderId")),
@@ -526,7 +548,7 @@ def map_webhook(raw: Mapping[str, Any]) -> SourceWebhook:
     # GET /webhooks answers in PascalCase, unlike the rest of v1.
     webhook_id = raw.get("WebHookID", raw.get("webHookId", raw.get("id")))
     if webhook_id is None:
-        raise MappingError("WebHookID is missing")
+        raise MappingError(_("WebHookID is missing"))
     return SourceWebhook(
         external_id=str(webhook_id),
         event=text(raw.get("HookType", raw.get("event"))),
@@ -578,13 +600,17 @@ def map_records(
             nulls += 1
             continue
         if not isinstance(raw, dict | RawRecord):
-            errors.append(SourceRecordError(kind, "", f"{kind} is not an object", raw_text(raw)))
+            errors.append(
+                SourceRecordError(
+                    kind, "", _("%(kind)s is not an object") % {"kind": kind}, raw_text(raw)
+                )
+            )
             continue
         try:
             items.append(mapper(raw))
         except (MappingError, ValueError, TypeError, ArithmeticError) as exc:
             errors.append(
-                SourceRecordError(kind, _external_ref(kind, raw), str(exc), raw_text(raw))
+                SourceRecordError(kind, _external_ref(kind, raw), message_of(exc), raw_text(raw))
             )
     return tuple(items), tuple(errors), nulls
 
@@ -604,17 +630,19 @@ def map_page(
     turn into a response error.
     """
     if not isinstance(envelope, dict):
-        raise MappingError(f"{list_key} answer is not an object")
+        raise MappingError(_("%(list_key)s answer is not an object") % {"list_key": list_key})
     entries = envelope.get(list_key)
     if entries is None:
         entries = []
     if not isinstance(entries, list):
-        raise MappingError(f"{list_key} is not a list")
+        raise MappingError(_("%(list_key)s is not a list") % {"list_key": list_key})
     try:
         total = int(envelope.get("total") or 0)
         pages = int(envelope.get("pages") or 0)
     except (TypeError, ValueError):
-        raise MappingError(f"{list_key} answer has no usable page counters") from None
+        raise MappingError(
+            _("%(list_key)s answer has no usable page counters") % {"list_key": list_key}
+        ) from None
     items, errors, nulls = map_records(kind, entries, mapper)
     if keep is not None:
         items = tuple(item for item in items if keep(item))
