@@ -29,7 +29,6 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from accounting.ledgers.registry import get_provider
 from accounting.models import (
@@ -43,6 +42,7 @@ from accounting.models import (
 from accounting.services.documents import order_day, summary_store_key
 from sales.models import Order, OrderLine
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 
 
