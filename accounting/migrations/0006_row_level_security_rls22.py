@@ -1,0 +1,11 @@
+"""Row-level security on the tenant tables (see unify/tenancy/rls.py)."""
+
+from django.db import migrations
+
+from unify.tenancy.rls import TenantRowLevelSecurity
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounting", "0005_fulfillment_fees_ss16")]
+
+    operations = [TenantRowLevelSecurity()]
