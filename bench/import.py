@@ -50,7 +50,7 @@ from _support import (
 
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = "unify_bench"
+DB_NAME = os.environ.get("BENCH_IMPORT_DATABASE", "") or "unify_bench"
 KEY_SECRET = "bench-import-secret"
 PAGE_SIZE = 500
 TARGET_RATIO = 2.0

@@ -67,6 +67,11 @@ def current_bypass() -> str | None:
     return _bypass.get()
 
 
+def row_level_security_enforced(connection) -> bool:
+    """Whether ``connection``'s statements are held to the policies right now."""
+    return hasattr(connection, "rls_sync") and _bypass.get() is None
+
+
 @contextmanager
 def rls_bypass(name: str, *, user=None) -> Iterator[None]:
     """Work across organizations for the block (the login role, not ``unify_app``). Logged."""
