@@ -217,7 +217,8 @@ def run_import(env: dict[str, str], api_key: str, base_url: str, standin_pid: in
         with org_scope(org.pk):
             run = sync_request(organization=org, connection=connection)
         while True:
-            run.refresh_from_db()
+            with org_scope(org.pk):
+                run.refresh_from_db()
             if run.status not in ("queued", "running"):
                 break
             if worker.poll() is not None:
@@ -292,7 +293,14 @@ def database_floor_seconds(database_url: str, organization_id: int) -> float:
                 unmatched.append(cost)
             else:
                 by_order.setdefault(ref, ([], []))[1].append(cost)
-        for table in ("sales_shippingcost", "sales_orderline", "sales_order"):
+        # The fulfillment fees the import read refer to the orders: gone first (the floor
+        # writes orders, lines and costs only).
+        for table in (
+            "sales_fulfillmentfee",
+            "sales_shippingcost",
+            "sales_orderline",
+            "sales_order",
+        ):
             conn.execute(
                 f"DELETE FROM {table} WHERE organization_id = %s",  # noqa: S608
                 [organization_id],
