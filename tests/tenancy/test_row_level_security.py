@@ -122,3 +122,47 @@ def test_every_tenant_table_has_the_policy_forced():
 def test_the_app_role_cannot_switch_off_the_policy(rls_enforced, org_a):
     with org_scope(org_a.pk), pytest.raises(DatabaseError), transaction.atomic():
         _raw("ALTER TABLE notifications_notificationevent NO FORCE ROW LEVEL SECURITY")
+
+
+def test_the_admin_works_across_organizations_through_a_logged_bypass(client, org_a, org_b, caplog):
+    from tests.connections.factories import StoreConnectionFactory
+    from tests.factories import UserFactory
+    from tests.security.support import enable_totp
+
+    StoreConnectionFactory(organization=org_a, name="Store of A")
+    StoreConnectionFactory(organization=org_b, name="Store of B")
+    staff = UserFactory(username="support-rls", is_staff=True, is_superuser=True)
+    enable_totp(staff)
+    client.force_login(staff)
+    with caplog.at_level(logging.INFO, logger="unify.rls"):
+        response = client.get("/admin/connections/storeconnection/")
+    assert response.status_code == 200
+    assert b"Store of A" in response.content
+    assert b"Store of B" in response.content
+    logged = [r.getMessage() for r in caplog.records]
+    assert (
+        f"rls bypass admin by user {staff.pk}: admin:connections_storeconnection_changelist"
+        in logged
+    )
+
+
+def test_a_request_never_inherits_the_tests_bypass(client, events, owner_of_a, org_a):
+    """The test body runs in the ``tests`` bypass; the page it requests is still held to its
+    organization by the database (the middleware suspends the bypass)."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(owner_of_a.user)
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if "notifications_notificationevent" in sql:
+            with db.cursor() as cursor:
+                cursor.cursor.execute("SELECT current_user, current_setting('unify.org_id', true)")
+                seen.append(cursor.cursor.fetchone())
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(db), db.execute_wrapper(spy):
+        response = client.get(f"/o/{org_a.slug}/notifications/")
+    assert response.status_code == 200
+    assert seen and set(seen) == {("unify_app", str(org_a.pk))}
