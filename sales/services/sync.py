@@ -29,6 +29,7 @@ when its predecessor failed part-way, carries on from that checkpoint.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gc
 import logging
 import sys
@@ -766,8 +767,14 @@ class _RunExecutor:
                 return
             self._ahead_tail = None
             try:
+                # In the run's context: any read the mapping makes is in its org scope
+                # (row-level security) like the writer's.
                 self._ahead[nxt] = self._prefetcher.submit(
-                    self._fetch_and_follow, nxt, phases, self._ahead_generation
+                    contextvars.copy_context().run,
+                    self._fetch_and_follow,
+                    nxt,
+                    phases,
+                    self._ahead_generation,
                 )
             except RuntimeError:  # the run has ended (the prefetcher is shut down)
                 return
