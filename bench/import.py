@@ -293,8 +293,7 @@ def database_floor_seconds(database_url: str, organization_id: int) -> float:
                 unmatched.append(cost)
             else:
                 by_order.setdefault(ref, ([], []))[1].append(cost)
-        # The fulfillment fees the import read refer to the orders: gone first (the floor
-        # writes orders, lines and costs only).
+        # Fulfillment fees refer to orders: gone first (the floor re-inserts the three others).
         for table in (
             "sales_fulfillmentfee",
             "sales_shippingcost",

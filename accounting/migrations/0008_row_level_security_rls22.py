@@ -6,6 +6,6 @@ from unify.tenancy.rls import TenantRowLevelSecurity
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounting", "0005_fulfillment_fees_ss16")]
+    dependencies = [("accounting", "0007_shipping_item_s17c")]
 
     operations = [TenantRowLevelSecurity()]
