@@ -1,6 +1,6 @@
 """The dashboard's contributions of the ledger side (``unify.tenancy.dashboard``): the
 "Needs your attention" counts the Accounting tab fixes (a ledger to reconnect, failed
-postings, a ledger's daily limit reached), the time of the last posting and the
+postings, postings held, a ledger's daily limit reached), the time of the last posting and the
 getting-started state of the ledger. Each count is the number of rows its link lists."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 
 from accounting.ledgers.registry import get_provider, ledger_providers
 from accounting.models import LedgerStatus, Posting, PostingState
-from accounting.selectors import ledger_connection_current
+from accounting.selectors import held_postings_q, ledger_connection_current, ledger_reconnect_notes
 from unify.tenancy.models import Organization
 
 
@@ -23,6 +23,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     postings = reverse("accounting:postings", kwargs={"org_slug": organization.slug})
     ledger = ledger_connection_current(organization=organization)
     items: list[dict[str, Any]] = []
+    notes = ledger_reconnect_notes(ledger)
     if ledger is not None and ledger.status == LedgerStatus.NEEDS_REAUTH:
         items.append(
             {
@@ -32,14 +33,34 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
                 "url": home,
             }
         )
-    failed = Posting.all_orgs.filter(organization=organization, status=PostingState.FAILED).count()
-    if failed:
+    # Failed postings a retry may cure, and those held until the merchant changes something
+    # first (books closed for the date, a currency the ledger does not take, an unpaid
+    # order): two counts, each the rows of its list.
+    failed_rows = Posting.all_orgs.filter(organization=organization, status=PostingState.FAILED)
+    counts = failed_rows.aggregate(
+        failed=Count("pk", filter=held_postings_q(False)),
+        held=Count("pk", filter=held_postings_q(True)),
+    )
+    if counts["failed"]:
         items.append(
             {
                 "key": "failed_postings",
-                "count": failed,
-                "label": ngettext("failed posting", "failed postings", failed),
-                "url": f"{postings}?{urlencode({'status': PostingState.FAILED})}",
+                "count": counts["failed"],
+                "label": ngettext("failed posting", "failed postings", counts["failed"]),
+                "url": f"{postings}?{urlencode({'status': PostingState.FAILED, 'held': 0})}",
+            }
+        )
+    if counts["held"]:
+        items.append(
+            {
+                "key": "held_postings",
+                "count": counts["held"],
+                "label": ngettext(
+                    "posting held (closed books, currency, unpaid)",
+                    "postings held (closed books, currency, unpaid)",
+                    counts["held"],
+                ),
+                "url": f"{postings}?{urlencode({'status': PostingState.FAILED, 'held': 1})}",
             }
         )
     paused_until = None
@@ -60,6 +81,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     ).aggregate(at=Max("posted_at"))["at"]
     return {
         "attention": items,
+        "needs_attention": notes,
         "last_posting_at": last_posting,
         "ledger_connected": ledger is not None and ledger.status != LedgerStatus.DISABLED,
         "has_postings": last_posting is not None,

@@ -241,6 +241,15 @@ class PostingState(models.TextChoices):
 OPEN_POSTING_STATES = (PostingState.PENDING, PostingState.IN_FLIGHT, PostingState.QUEUED)
 
 
+class HoldReason(models.TextChoices):
+    """Why a failed posting is held: the ledger or the order must change first (a retry
+    alone fails the same way)."""
+
+    CLOSED_BOOKS = "closed_books", _("Books closed for its date")
+    CURRENCY = "currency", _("Currency the ledger does not take")
+    UNPAID = "unpaid", _("Order not paid")
+
+
 class PostingBatch(OrgOwnedModel):
     """One "Post selected", "Post all filtered", "Retry failed" or automatic run, so a page
     can show its progress."""
@@ -335,6 +344,8 @@ class Posting(OrgOwnedModel):
     needs_review = models.BooleanField(_("changed after posting"), default=False)
     error = models.TextField(_("error"), blank=True)
     error_detail = models.TextField(_("error detail"), blank=True)
+    # Set with each failure: why it is held ("" for a failure a retry may cure).
+    hold_reason = models.CharField(_("held"), max_length=20, choices=HoldReason, blank=True)
     posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
 
     class Meta:

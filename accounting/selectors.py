@@ -32,21 +32,18 @@ def ledger_connection_current(*, organization: Organization) -> LedgerConnection
     return current
 
 
-def dashboard_summary(*, organization: Organization) -> dict[str, list[str]]:
-    """The dashboard's "Needs attention" entries of the ledger side: a ledger that no longer
+def ledger_reconnect_notes(ledger: LedgerConnection | None) -> list[str]:
+    """The dashboard's "Needs attention" note of the ledger side: a ledger that no longer
     accepts Unify's access (postings wait until it is reconnected)."""
-    ledger = ledger_connection_current(organization=organization)
     if ledger is None or ledger.status != LedgerStatus.NEEDS_REAUTH:
-        return {}
-    return {
-        "needs_attention": [
-            _(
-                "%(ledger)s no longer accepts Unify's access: reconnect it on the Accounting "
-                "tab. Postings wait until then."
-            )
-            % {"ledger": ledger.get_provider_display()}
-        ]
-    }
+        return []
+    return [
+        _(
+            "%(ledger)s no longer accepts Unify's access: reconnect it on the Accounting "
+            "tab. Postings wait until then."
+        )
+        % {"ledger": ledger.get_provider_display()}
+    ]
 
 
 def ledger_connection_get(
@@ -90,6 +87,13 @@ def posting_counts(*, organization: Organization, ledger: LedgerConnection | Non
     return PostingCounts(**{k: v for k, v in rows.items()}, review=review)
 
 
+def held_postings_q(held: bool = True) -> Q:
+    """Failed postings held for a reason (closed books, currency, unpaid), or (``False``)
+    the rows that are not such."""
+    is_held = Q(status=PostingState.FAILED) & ~Q(hold_reason="")
+    return is_held if held else ~is_held
+
+
 def postings_for(
     *,
     organization: Organization,
@@ -97,7 +101,10 @@ def postings_for(
     kind: str = "",
     search: str = "",
     needs_review: bool = False,
+    held: bool | None = None,
 ) -> QuerySet[Posting]:
+    """The posting log's rows. ``held``: True for failed postings held for a reason the
+    merchant resolves first (``HoldReason``), False for the others, None for both."""
     qs = Posting.all_orgs.filter(organization=organization).select_related(
         "ledger_connection", "order", "shipping_cost"
     )
@@ -107,6 +114,8 @@ def postings_for(
         qs = qs.filter(kind=kind)
     if needs_review:
         qs = qs.filter(needs_review=True)
+    if held is not None:
+        qs = qs.filter(held_postings_q(held))
     if search:
         qs = qs.filter(
             Q(document_number__icontains=search)

@@ -359,9 +359,15 @@ def posting_log(request: HttpRequest) -> HttpResponse:
     if kind not in PostingKind.values:
         kind = ""
     review = request.GET.get("review") == "1"
+    held = {"1": True, "0": False}.get(request.GET.get("held", ""))
     search = request.GET.get("q", "").strip()[:100]
     postings = selectors.postings_for(
-        organization=organization, status=status, kind=kind, search=search, needs_review=review
+        organization=organization,
+        status=status,
+        kind=kind,
+        search=search,
+        needs_review=review,
+        held=held,
     )
     page = Paginator(postings, PAGE_SIZE).get_page(request.GET.get("page"))
     ledger = selectors.ledger_connection_current(organization=organization)
@@ -373,6 +379,7 @@ def posting_log(request: HttpRequest) -> HttpResponse:
             "status": status,
             "kind": kind,
             "review": review,
+            "held": "" if held is None else str(int(held)),
             "q": search,
             "statuses": PostingState.choices,
             "kinds": PostingKind.choices,

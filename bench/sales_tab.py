@@ -531,6 +531,12 @@ def measure(total: int, samples: int) -> None:
               [f"{dashboard}?preset=last_month&posting=failed"])  # fmt: skip
     year = f"{dashboard}?preset=custom&date_from={(date.today() - timedelta(days=364))}"
     bench.run("dashboard: last 365 days", member, [year])
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as dashboard_queries:
+        member.get(dashboard, secure=True)
+    print(f"dashboard_queries_per_request: {len(dashboard_queries.captured_queries)}")
+    print(f"load_average_1m: {os.getloadavg()[0]:.1f}", flush=True)
     admin_url = reverse("admin:sales_order_changelist") + f"?organization__id__exact={big.pk}"
     bench.run("admin: changelist first page", admin, [admin_url])
     admin_pages = big_orders // 100

@@ -9,17 +9,16 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import ngettext
 
-from connections.models import ConnectionStatus, StoreConnection
-from connections.selectors import connection_plan_block
+from connections.models import ConnectionStatus
+from connections.selectors import connection_plan_blocks, dashboard_connections, dashboard_summary
 from unify.tenancy.models import Organization
 
 
 def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
-    connections = list(
-        StoreConnection.all_orgs.filter(organization=organization).exclude(
-            status=ConnectionStatus.DISABLED
-        )
-    )
+    """The counts, and the connection count and notes (``dashboard_summary``), from one
+    read of the connections."""
+    connections = dashboard_connections(organization=organization)
+    blocks = connection_plan_blocks(organization=organization, connections=connections)
     url = reverse("connections:list", kwargs={"org_slug": organization.slug})
     items = []
     keys = sum(1 for c in connections if c.status == ConnectionStatus.NEEDS_CREDENTIALS)
@@ -37,7 +36,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
             }
         )
     # As the list shows it: a connection needing keys may be beyond the plan as well.
-    paused = sum(1 for c in connections if connection_plan_block(c) is not None)
+    paused = sum(1 for c in connections if blocks[c.pk] is not None)
     if paused:
         items.append(
             {
@@ -49,4 +48,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
                 "url": url,
             }
         )
-    return {"attention": items}
+    return {
+        "attention": items,
+        **dashboard_summary(organization=organization, connections=connections, blocks=blocks),
+    }

@@ -81,21 +81,41 @@ def connection_plan_block(connection: StoreConnection) -> str | None:
     shipping-expense connection on a plan without that mode, and connections beyond the
     plan's number (the oldest ones keep working).
     """
+    return _plan_block(connection, connection.organization, None)
+
+
+def connection_plan_blocks(
+    *, organization: Organization, connections: list[StoreConnection]
+) -> dict[int, str | None]:
+    """:func:`connection_plan_block` of each of the organization's ``connections``, with
+    the plan's covered connections read once (a page listing them all)."""
+    allowed_ids = _covered_ids(organization.pk, organization.plan_rules)
+    return {c.pk: _plan_block(c, organization, allowed_ids) for c in connections}
+
+
+def _covered_ids(organization_id: int, plan) -> list[int]:
+    """The connections the plan covers: the oldest ones, up to its number."""
+    return list(
+        StoreConnection.all_orgs.filter(organization_id=organization_id)
+        .exclude(status=ConnectionStatus.DISABLED)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[: plan.max_store_connections]
+    )
+
+
+def _plan_block(
+    connection: StoreConnection, organization: Organization, allowed_ids: list[int] | None
+) -> str | None:
     if connection.status == ConnectionStatus.DISABLED:
         return None
-    organization = connection.organization
     plan = organization.plan_rules
     if connection.mode == ConnectionMode.SHIPPING_EXPENSE and not plan.shipping_expense_mode:
         return _(
             "Shipping-expense mode is not part of your %(plan)s plan, so this connection does "
             "not sync. Its data is kept. Upgrade to Pro or Advanced to resume."
         ) % {"plan": plan.name}
-    allowed_ids = list(
-        StoreConnection.all_orgs.filter(organization_id=connection.organization_id)
-        .exclude(status=ConnectionStatus.DISABLED)
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[: plan.max_store_connections]
-    )
+    if allowed_ids is None:
+        allowed_ids = _covered_ids(connection.organization_id, plan)
     if connection.pk not in allowed_ids:
         return ngettext(
             "Your %(plan)s plan includes %(limit)s store connection; this one is beyond "
@@ -159,12 +179,29 @@ def connection_overviews(*, organization: Organization) -> list[ConnectionOvervi
     return result
 
 
-def dashboard_summary(*, organization: Organization) -> dict[str, Any]:
+def dashboard_connections(*, organization: Organization) -> list[StoreConnection]:
+    """The organization's connections that are not disconnected, each knowing its
+    organization (no query per connection for it)."""
     connections = list(
         StoreConnection.all_orgs.filter(organization=organization).exclude(
             status=ConnectionStatus.DISABLED
         )
     )
+    for connection in connections:
+        connection.organization = organization
+    return connections
+
+
+def dashboard_summary(
+    *,
+    organization: Organization,
+    connections: list[StoreConnection] | None = None,
+    blocks: dict[int, str | None] | None = None,
+) -> dict[str, Any]:
+    if connections is None:
+        connections = dashboard_connections(organization=organization)
+    if blocks is None:
+        blocks = connection_plan_blocks(organization=organization, connections=connections)
     needs_attention = [
         _("%(name)s needs new ShipStation keys.") % {"name": c.name}
         for c in connections
@@ -173,7 +210,7 @@ def dashboard_summary(*, organization: Organization) -> dict[str, Any]:
     needs_attention += [
         _("%(name)s is paused by your plan.") % {"name": c.name}
         for c in connections
-        if c.status == ConnectionStatus.ACTIVE and connection_plan_block(c) is not None
+        if c.status == ConnectionStatus.ACTIVE and blocks[c.pk] is not None
     ]
     return {"connection_count": len(connections), "needs_attention": needs_attention}
 

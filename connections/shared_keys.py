@@ -22,7 +22,8 @@ from connections.models import ConnectionStatus, StoreConnection
 from unify.core.audit import audit_record
 from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
-from unify.tenancy.models import Membership, Organization, Role
+from unify.tenancy.models import Organization
+from unify.tenancy.selectors import owner_emails
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +120,7 @@ def _email_owners_of(connection_id: int, other_ids: list[int]) -> None:
 
 def _send(connection: StoreConnection, subject: str, body: str) -> None:
     organization: Organization = connection.organization
-    recipients = [
-        m.user.email
-        for m in Membership.objects.filter(organization=organization, role=Role.OWNER)
-        .select_related("user")
-        .order_by("pk")
-        if m.user.email
-    ]
+    recipients = owner_emails(organization_id=organization.pk)
     if not recipients:
         return
     path = reverse(

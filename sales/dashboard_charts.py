@@ -105,7 +105,13 @@ def _axis(filters: OrderFilters, organization: Organization, seen: list[date]) -
     return [first + timedelta(days=i) for i in range((end - first).days)]
 
 
-def dashboard_charts(*, organization: Organization, filters: OrderFilters) -> DashboardCharts:
+def dashboard_charts(
+    *,
+    organization: Organization,
+    filters: OrderFilters,
+    stores: list[tuple[int, str]] | None = None,
+) -> DashboardCharts:
+    """``stores``: the organization's store choices when the caller has them already."""
     tz = organization.tzinfo
     rows = rollup_daily.order_days(organization_id=organization.pk, filters=filters, tz=tz)
     by_currency: dict[str, CurrencyTotals] = {}
@@ -125,7 +131,7 @@ def dashboard_charts(*, organization: Organization, filters: OrderFilters) -> Da
     currency = totals[0].currency if totals else organization_currency(organization)
     days = _axis(filters, organization, [r.day for r in rows])
     index = {d: i for i, d in enumerate(days)}
-    stores = dict(store_choices(organization=organization))
+    store_names = dict(stores if stores is not None else store_choices(organization=organization))
     per_store: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * len(days))
     charged, labels = [ZERO] * len(days), [ZERO] * len(days)
     posting = {key: [0] * len(days) for key in ("posted", "failed", "waiting", "ignored")}
@@ -146,7 +152,7 @@ def dashboard_charts(*, organization: Organization, filters: OrderFilters) -> Da
         charged[i] += row.shipping_charged
         labels[i] += row.label_costs
     sales_by_store = [
-        {"label": stores.get(store_id) or _("No store"), "data": data}
+        {"label": store_names.get(store_id) or _("No store"), "data": data}
         for store_id, data in sorted(per_store.items(), key=lambda item: -sum(item[1]))
     ]
     return DashboardCharts(

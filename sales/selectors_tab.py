@@ -382,12 +382,15 @@ def _rollup_serves(filters: OrderFilters) -> bool:
     )
 
 
-def order_summary(*, organization: Organization, filters: OrderFilters) -> OrderSummary:
+def order_summary(
+    *, organization: Organization, filters: OrderFilters, with_fees: bool = True
+) -> OrderSummary:
     """Counts per posting status (the tabs) and the totals row, from ONE grouped query: the
     tabs ignore the posting-status filter, and the totals of the chosen tab are the sum of
     its group. Without dates or search the running totals answer it (a few hundred rows,
     whatever the number of orders); otherwise the orders are added up, with an index-only
-    scan of the date index, which carries every column read."""
+    scan of the date index, which carries every column read. ``with_fees=False`` leaves
+    the fulfillment fees out (for the counts alone)."""
     if _rollup_serves(filters):
         rows = rollup.summary_rows(
             organization_id=organization.pk,
@@ -427,7 +430,8 @@ def order_summary(*, organization: Organization, filters: OrderFilters) -> Order
         totals.total_sales += row["total"] or ZERO
         totals.shipping_charged += row["shipping"] or ZERO
         totals.label_costs += (row["labels"] or ZERO) + (row["returns"] or ZERO)
-    for currency, fees in _fee_totals(organization, filters).items():
+    fee_totals = _fee_totals(organization, filters) if with_fees else {}
+    for currency, fees in fee_totals.items():
         if currency in by_currency:
             by_currency[currency].fulfillment_fees = fees
     ordered = sorted(by_currency.values(), key=lambda t: (-t.orders, t.currency))

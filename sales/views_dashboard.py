@@ -38,9 +38,10 @@ def charts_context(request: HttpRequest) -> dict[str, Any]:
     if not rollup_daily.available():
         return {}
     data = chart_filter_data(request.GET)
+    stores = selectors_tab.store_choices(organization=organization)
     form = OrderFilterForm(
         data,
-        stores=selectors_tab.store_choices(organization=organization),
+        stores=stores,
         connections=selectors_tab.connection_choices(organization=organization),
     )
     for name, field in form.fields.items():
@@ -49,7 +50,7 @@ def charts_context(request: HttpRequest) -> dict[str, Any]:
         if name in ("date_from", "date_to"):
             field.widget.attrs["class"] = "form-control form-control-sm"
     filters = form.filters(organization=organization)
-    charts = dashboard_charts(organization=organization, filters=filters)
+    charts = dashboard_charts(organization=organization, filters=filters, stores=stores)
     sales_url = reverse("sales:list", kwargs={"org_slug": organization.slug})
     return {
         "chart_form": form,

@@ -128,6 +128,7 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             detail=str(outcome),
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=outcome.hold_reason,
         )
     elif isinstance(outcome, IntegrationError):
         if not _retry_later(claim, outcome):

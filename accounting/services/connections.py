@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -34,11 +33,8 @@ from accounting.models import (
 from accounting.services.mappings import forget_changed_mappings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
-from unify.core.i18n import send_mail_each_language
-from unify.core.mail import subject_text
-from unify.core.site import site_url
 from unify.notifications import events as notification_events
-from unify.tenancy.models import Membership, Organization, Role
+from unify.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -448,7 +444,7 @@ def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) 
 
 
 def ledger_mark_needs_reauth(*, connection_id: int, reason: str = "") -> bool:
-    """The ledger refused our tokens: stop posting, tell the owners (once per incident).
+    """The ledger refused our tokens: stop posting, tell the members (once per incident).
     Returns True when this call changed the status."""
     with transaction.atomic():
         row = LedgerConnection.all_orgs.select_for_update().get(pk=connection_id)
@@ -466,41 +462,9 @@ def ledger_mark_needs_reauth(*, connection_id: int, reason: str = "") -> bool:
             target=row,
             metadata={"provider": row.provider},
         )
+        # The members hear of it once, in-app and by email as each chose.
         notification_events.ledger_disconnected(row)
-        transaction.on_commit(lambda: _tell_owners(row))
     return True
-
-
-def _tell_owners(connection: LedgerConnection) -> None:
-    owners = (
-        Membership.objects.filter(organization_id=connection.organization_id, role=Role.OWNER)
-        .select_related("user", "organization")
-        .order_by("pk")
-    )
-    recipients = [m.user.email for m in owners if m.user.email]
-    if not recipients:
-        return
-    organization = owners[0].organization
-    link = site_url(reverse("accounting:home", kwargs={"org_slug": organization.slug}))
-
-    def build() -> tuple[str, str]:
-        subject = _("[Unify] Reconnect %(ledger)s for %(org)s") % {
-            "ledger": connection.get_provider_display(),
-            "org": subject_text(organization.name),
-        }
-        body = _(
-            "%(ledger)s (%(company)s) no longer accepts Unify's access, so nothing is being "
-            "posted to it.\n\nOpen the Accounting tab and click Reconnect. Orders waiting to be "
-            "posted are sent as soon as the connection works again:\n%(link)s"
-        ) % {
-            "ledger": connection.get_provider_display(),
-            "company": connection.company_name or connection.company_id,
-            "link": link,
-        }
-        return subject, body
-
-    # Each owner reads it in their own language.
-    send_mail_each_language(recipients, build, fail_silently=True)
 
 
 def ledger_test_connection(*, connection: LedgerConnection, user=None) -> str:

@@ -44,7 +44,13 @@ from accounting.ledgers.base import (
     customer_claims,
     document_marker,
 )
-from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
+from accounting.models import (
+    CustomerStrategy,
+    HoldReason,
+    LabelCostMode,
+    LabelVendorMode,
+    SaleDocumentType,
+)
 from accounting.services import differences
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
@@ -58,8 +64,9 @@ if TYPE_CHECKING:
 class DocumentBuildError(DomainError):
     """The document cannot be built as the settings stand; ``user_message`` says why."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hold_reason: str = "") -> None:
         super().__init__(message, user_message=message)
+        self.hold_reason = hold_reason  # accounting.models.HoldReason, or ""
 
 
 def money(value: Decimal) -> Decimal:
@@ -408,7 +415,8 @@ def build_sale_document(
                 "or choose “Invoice + payment” in the posting settings to post unpaid orders as "
                 "open invoices."
             )
-            % {"what": what, "total": amounts.computed}
+            % {"what": what, "total": amounts.computed},
+            hold_reason=HoldReason.UNPAID,
         )
     total = amounts.computed if unpaid else amounts.paid
     difference = (

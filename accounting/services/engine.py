@@ -886,6 +886,7 @@ class _Context:
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
         self._claims: dict[str, str] | None = None
+        self._refs_seen = 0  # the newest LedgerReference loaded
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -942,11 +943,8 @@ class _Context:
     @property
     def refs(self) -> dict[str, str]:
         if self._refs is None:
-            self._refs = dict(
-                LedgerReference.objects.filter(ledger_connection=self.connection).values_list(
-                    "key", "external_id"
-                )
-            )
+            self._refs = {}
+            self._load_refs()
         return self._refs
 
     def refresh_settings(self) -> None:
@@ -958,6 +956,7 @@ class _Context:
         self.settings = _settings_of(self.connection)
         self._settings_stamp = self.settings.updated_at
         self._refs = self._claims = None
+        self._refs_seen = 0
 
     @property
     def claims(self) -> dict[str, str]:
@@ -965,6 +964,23 @@ class _Context:
         if self._claims is None:
             self._claims = customer_claims(self.refs)
         return self._claims
+
+    def refresh_refs(self) -> None:
+        """Add the references other drains of this connection recorded since the last look
+        (one query): drains running at once then find a customer or item another one just
+        created instead of each creating it again (a duplicate name, then a query)."""
+        if self._refs is not None:  # else loaded in full when first needed
+            self._load_refs()
+
+    def _load_refs(self) -> None:
+        assert self._refs is not None
+        rows = LedgerReference.objects.filter(
+            ledger_connection=self.connection, pk__gt=self._refs_seen
+        ).values_list("pk", "key", "external_id")
+        for pk, key, external_id in rows:
+            self._refs[key] = external_id
+            self._refs_seen = max(self._refs_seen, pk)
+            self._claims = None  # a claim may have come with them
 
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
@@ -1063,6 +1079,7 @@ def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] 
             message=exc.user_message,
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return None
     except Exception as exc:
@@ -1203,6 +1220,7 @@ def _release(
     attempts_delta: int = 0,
     order_status: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    hold_reason: str = "",
 ) -> None:
     posting = claim.posting
     fields: dict[str, Any] = {
@@ -1215,6 +1233,8 @@ def _release(
     if status in (PostingState.FAILED, PostingState.SKIPPED):
         fields["error"] = message[:4000]
         fields["error_detail"] = detail[:4000]
+    if status == PostingState.FAILED:
+        fields["hold_reason"] = hold_reason
     if restore_sent and not claim.prior_sent:
         # This attempt never reached the point where the ledger could hold the document.
         fields["sent_at"] = None
@@ -1229,6 +1249,8 @@ def _release(
         _event(posting, PostingState.IN_FLIGHT, message or detail)
         if order_status and posting.kind == PostingKind.SALE and posting.order_id:
             _set_orders_status([posting.order_id], order_status, clear_changed=False)
+        if status == PostingState.FAILED:  # given up: the members hear of the run once
+            notification_events.posting_failed(posting)
 
 
 def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
@@ -1290,6 +1312,7 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
             detail=str(exc),
             restore_sent=True,
             order_status=OrderPostingStatus.FAILED,
+            hold_reason=exc.hold_reason,
         )
         return posting
     except IntegrationError as exc:
@@ -1862,6 +1885,7 @@ def _drain(
         if not claims:
             break
         ctx.prefetch([c.posting for c in claims])
+        ctx.refresh_refs()
         if together > 1:
             from accounting.services.batches import posting_execute_batch
 

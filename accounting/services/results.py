@@ -22,6 +22,7 @@ from accounting.ledgers.base import PostingResult
 from accounting.models import Posting, PostingEvent, PostingKind, PostingState
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
+from unify.notifications import events as notification_events
 
 
 def _covered_orders(posting: Posting) -> list[int]:
@@ -103,6 +104,7 @@ def posting_record_results(*, organization_id: int, answers: Sequence[LedgerAnsw
                 order_status = OrderPostingStatus.POSTED
             else:
                 row.status = PostingState.FAILED
+                row.hold_reason = ""
                 row.error = answer.error[:4000]
                 row.error_detail = answer.detail[:4000]
                 message = answer.error
@@ -129,6 +131,9 @@ def posting_record_results(*, organization_id: int, answers: Sequence[LedgerAnsw
             PostingEvent.objects.bulk_create(events, batch_size=500)
         for status, order_ids in orders_by_status.items():
             _mark_orders(order_ids, status, organization_id)
+        failed = {row.batch_id: row for row in rows if row.status == PostingState.FAILED}
+        for row in failed.values():  # the ledger refused them: once per posting run
+            notification_events.posting_failed(row)
     return {row.pk for row in rows}
 
 
@@ -143,6 +148,7 @@ _FIELDS = [
     "posted_at",
     "error",
     "error_detail",
+    "hold_reason",
     "needs_review",
     "sent_at",
     "lease_token",

@@ -12,6 +12,7 @@ from accounting.services import posting_enqueue_orders, posting_retry_failed
 from accounting.services.engine import posting_drain
 from sales.models import PostingStatus
 from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.notifications.delivery import deliver_notification_emails
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +114,7 @@ def test_revoked_grant_marks_ledger_for_reconnection_and_tells_owners(
     posting = Posting.objects.get(order=order)
     assert posting.status == PostingState.PENDING  # waits for the reconnection
     assert posting.attempts == 0
+    deliver_notification_emails()  # the "ledger disconnected" notification's email task
     assert [m.to for m in mail.outbox] == [[owner_of_a.user.email]]
     assert "Reconnect" in mail.outbox[0].body
     assert qbo.documents("salesreceipt") == []

@@ -13,6 +13,7 @@ from django.db import connection as db_connection
 
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from accounting.services.connections import ledger_adapter
+from tests.notifications.delivery import deliver_notification_emails
 from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 
@@ -212,6 +213,7 @@ def test_revoked_grant_on_test_connection_asks_to_reconnect(
     assert qbo_ledger.status == LedgerStatus.NEEDS_REAUTH
     page = response.content.decode()
     assert "Reconnect QuickBooks Online" in page
+    deliver_notification_emails()  # the "ledger disconnected" notification's email task
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [owner_of_a.user.email]
 
 

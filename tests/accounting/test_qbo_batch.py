@@ -126,3 +126,31 @@ def test_a_lost_batch_answer_is_replayed_not_posted_again(org_a, qbo, batching):
     _drain(org_a, ledger)
     assert _statuses(org_a) == Counter({"posted": 10})
     assert qbo.count("SalesReceipt") == 10
+
+
+def test_a_drain_running_alongside_uses_the_customers_another_one_created(org_a, qbo, batching):
+    """Drains of one connection run at once (several workers): one that started before
+    another created the buyers finds them among the recorded references at its next round
+    instead of creating each again (a duplicate name, then a query)."""
+    import time
+
+    from accounting.services.engine import _Context
+    from accounting.services.engine import _drain as drain_with
+
+    ledger = connect_ledger(org_a, qbo)
+    with org_scope(org_a.pk):
+        running = _Context(ledger)
+        assert running.refs == {}  # it started when nothing was known yet
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in _orders(org_a, 8)])
+        _drain(org_a, ledger)
+        assert _creates(qbo)["customer"] >= 1
+        qbo.clear_requests_log()
+        later = _orders(org_a, 8)  # the same buyers
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in later])
+        try:
+            drain_with(running, time.monotonic(), 60.0, 0, None)
+        finally:
+            running.close()
+    assert _statuses(org_a) == Counter({"posted": 16})
+    log = qbo.requests_log(qbo.realm_id)
+    assert not [r for r in log if r.path.endswith("/customer") or r.path.endswith("/query")]

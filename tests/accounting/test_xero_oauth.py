@@ -20,6 +20,7 @@ from sandbox.xero import DEFAULT_TENANT_ID, SECOND_TENANT_ID
 from tests.accounting.factories import make_order
 from tests.accounting.xero_support import connect_xero, xero_account
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.notifications.delivery import deliver_notification_emails
 from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Role
@@ -265,6 +266,7 @@ def test_revoked_access_marks_the_ledger_needs_reauth_and_postings_wait(
     with org_scope(org_a.pk):
         posting = Posting.objects.get()
     assert (posting.status, posting.attempts) == ("pending", 0)
+    deliver_notification_emails()  # the "ledger disconnected" notification's email task
     assert len(mailoutbox) == 1 and "Reconnect Xero" in mailoutbox[0].subject
     page = owner_client.get(f"/o/{org_a.slug}/accounting/").content.decode()
     assert "Reconnect Xero" in page

@@ -12,13 +12,18 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounting.models import LedgerStatus
+from accounting.models import LedgerStatus, Posting
+from accounting.services import posting_enqueue_orders, posting_retry_failed
+from accounting.services.engine import posting_drain
 from connections.models import ConnectionMode, ConnectionStatus
 from sales.models import ImportIssue, PostingStatus, ShippingCost, SyncRun
+from tests.accounting.conftest import connect_ledger, qbo_settings  # noqa: F401
 from tests.accounting.factories import LedgerConnectionFactory, make_posting
+from tests.accounting.factories import make_order as acc_order
 from tests.pages import as_shown
 from tests.sales_tab.conftest import numbers_in
 from tests.sales_tab.factories import make_connection, make_order
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +91,8 @@ def test_every_count_equals_the_rows_of_the_list_it_links_to(member_client, org_
     ledger = LedgerConnectionFactory(organization=org_a)
     for _ in range(2):
         make_posting(org_a, status="failed", connection=ledger)
+    for reason in ("closed_books", "currency", "unpaid"):
+        make_posting(org_a, status="failed", connection=ledger, hold_reason=reason)
     make_posting(org_a, status="posted", connection=ledger)
     # Another organization's problems never count here.
     other = make_connection(org_b, name="B")
@@ -101,6 +108,7 @@ def test_every_count_equals_the_rows_of_the_list_it_links_to(member_client, org_
         f"import_issues:{main.pk}": 2,
         f"unmatched:{expense.pk}": 4,
         "failed_postings": 2,
+        "held_postings": 3,
     }
 
     def listed(key: str) -> str:
@@ -115,6 +123,8 @@ def test_every_count_equals_the_rows_of_the_list_it_links_to(member_client, org_
     table = table[: table.index("</table>")]
     assert table.count("<tr") - 1 == 4  # minus the header row
     assert listed("failed_postings").count('<tr id="posting-') == 2
+    held = listed("held_postings")
+    assert held.count('<tr id="posting-') == held.count('data-testid="posting-held"') == 3
 
     ledger.status = LedgerStatus.NEEDS_REAUTH
     ledger.save()
@@ -162,3 +172,47 @@ def test_getting_started_shows_the_three_steps_until_done(member_client, org_a):
     assert steps() == {"shipstation": "true", "ledger": "true", "post": "false"}
     make_posting(org_a, status="posted", connection=ledger, posted_at=timezone.now())
     assert steps() == {}
+
+
+@pytest.mark.usefixtures("qbo_settings")
+def test_postings_held_by_the_ledger_or_the_order_count_apart_from_failed_ones(
+    member_client, org_a, qbo
+):
+    """Real postings through the engine and the QBO stand-in: one in closed books, one of an
+    unpaid order (sales-receipt mode) and one refused by a 500 after its last attempt."""
+    ledger = connect_ledger(org_a, qbo)
+    qbo.set_preferences(AccountingInfoPrefs={"BookCloseDate": "2026-05-31"})
+    in_closed_books = acc_order(
+        org_a, lines=[("A", "Alpha", 1, "20.00", False)],
+        order_date=datetime(2026, 5, 20, 15, 0, tzinfo=UTC),
+    )  # fmt: skip
+    unpaid = acc_order(org_a, lines=[("B", "Beta", 1, "30.00", False)], paid="0")
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[in_closed_books.pk, unpaid.pk])
+        posting_drain(ledger_connection_id=ledger.pk)
+        reasons = dict(Posting.objects.values_list("order_id", "hold_reason"))
+    assert reasons == {in_closed_books.pk: "closed_books", unpaid.pk: "unpaid"}
+    items = attention(member_client, org_a)
+    assert "failed_postings" not in items
+    url, count = items["held_postings"]
+    assert url == f"/o/{org_a.slug}/accounting/postings/?status=failed&held=1"
+    page = member_client.get(url).content.decode()
+    assert count == page.count('<tr id="posting-') == 2
+    assert "Held: Books closed for its date" in page and "Held: Order not paid" in page
+
+    # A failure a retry may cure is not held, and a held posting that fails on its retry for
+    # another reason is held no longer.
+    qbo.set_preferences(AccountingInfoPrefs={"BookCloseDate": "2026-04-30"})
+    qbo.inject_faults("server_error", probability=1.0, path_prefix="/v3/company")
+    with org_scope(org_a.pk):
+        posting = Posting.objects.get(order=in_closed_books)
+        posting_retry_failed(organization=org_a, posting_ids=[posting.pk])
+        Posting.objects.filter(pk=posting.pk).update(attempts=10)  # its last attempt
+        posting_drain(ledger_connection_id=ledger.pk)
+        posting.refresh_from_db()
+    assert (posting.status, posting.hold_reason) == ("failed", "")
+    items = attention(member_client, org_a)
+    assert items["failed_postings"][1] == 1 and items["held_postings"][1] == 1
+    failed_page = member_client.get(items["failed_postings"][0]).content.decode()
+    assert failed_page.count('<tr id="posting-') == 1
+    assert f'<tr id="posting-{posting.pk}"' in failed_page

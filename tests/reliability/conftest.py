@@ -39,6 +39,8 @@ def sync_env(shipstation, settings, tmp_path):
         "SHIPSTATION_RATE_LIMIT_PER_MINUTE": "100000",
         "SHIPSTATION_RATE_LIMIT_WINDOW_SECONDS": "60",
         "SALES_TASK_QUEUE": queue,
+        # The notification emails (keys expired, run failed) go out from the same worker.
+        "NOTIFICATIONS_TASK_QUEUE": queue,
         "SALES_SYNC_LEASE_SECONDS": str(LEASE_SECONDS),
         "SALES_SYNC_BACKOFF_SECONDS": "0.05",
         "SALES_SYNC_BACKOFF_MAX_SECONDS": "0.3",

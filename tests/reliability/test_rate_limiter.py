@@ -283,3 +283,40 @@ def test_throttled_blocks_every_caller_until_the_reset_and_shrinks(backend, key)
         limiter.acquire(key)
     assert limiter.throttled(key, 7) == 30
     assert 6 < backend.try_acquire(key, limiter.budget) <= 7
+
+
+def test_a_grant_restamped_when_its_request_leaves_counts_from_then(backend, key):
+    """A grant taken before another wait (the per-second limit, a concurrency slot) moves to
+    the moment its request leaves, so the window's next grant waits for that moment: the
+    provider counts arrivals, and the window's last request must not reach it less than a
+    window after the first."""
+    budget = Budget(limit=2, window_seconds=1.0)
+    assert backend.try_acquire(key, budget, "first") == 0
+    time.sleep(0.4)  # waiting for something else before sending
+    assert backend.restamp(key, budget, "first") == 0
+    assert backend.try_acquire(key, budget, "second") == 0
+    time.sleep(0.7)  # a second after the first grant, 0.7 s after it left
+    wait = backend.try_acquire(key, budget)
+    assert 0.2 < wait <= 0.4  # counted from when it left, not from the grant
+    # A grant that has left the window is granted again only if the budget allows; a
+    # 429's block gives it up and waits.
+    other = f"{key}:other"
+    assert backend.try_acquire(other, budget, "late") == 0
+    assert backend.try_acquire(other, budget) == 0
+    backend.block(other, 5)
+    assert 4 < backend.restamp(other, budget, "late") <= 5
+    assert 4 < backend.try_acquire(other, budget) <= 5
+
+
+def test_restamp_keeps_the_limit_in_every_window(backend, key):
+    budget = Budget(limit=3, window_seconds=0.6)
+    names = [f"g{i}" for i in range(3)]
+    for name in names:
+        assert backend.try_acquire(key, budget, name) == 0
+    time.sleep(0.7)  # every grant has left the window: a restamp is a new grant
+    assert backend.try_acquire(key, budget, "new") == 0
+    assert [backend.restamp(key, budget, name) for name in names[:2]] == [0, 0]
+    assert 0.5 < backend.restamp(key, budget, names[2]) <= 0.6
+    # Restamping a grant that is still in the window never adds one.
+    assert backend.restamp(key, budget, names[0]) == 0
+    assert backend.try_acquire(key, budget) > 0

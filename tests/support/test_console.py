@@ -12,36 +12,12 @@ from django.urls import reverse
 from accounting.models import Posting
 from connections.models import StoreConnection
 from sales.models import SyncRun
-from tests.accounting.factories import LedgerConnectionFactory, make_posting
 from tests.factories import MembershipFactory, UserFactory
 from tests.sales.support import SS_KEY, SS_SECRET
-from tests.sales.support import make_connection as make_ss_connection
-from tests.security.support import enable_totp
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Role
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(db):
-    user = UserFactory(username="support-1", email="support@unify.example", is_staff=True)
-    enable_totp(user)
-    return user
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def merchant(org_a, owner_of_a):
-    connection = make_ss_connection(org_a, name="Main ShipStation")
-    ledger = LedgerConnectionFactory(organization=org_a)
-    posting = make_posting(org_a, status="failed", connection=ledger)
-    return {"connection": connection, "ledger": ledger, "posting": posting}
 
 
 def audit(org, action: str) -> list[AuditEvent]:

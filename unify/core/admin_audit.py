@@ -175,19 +175,13 @@ def _notify_if_membership(request: HttpRequest, obj, change: str) -> None:
 
 def _email_owners(organization_id: int, staff: tuple[int, str], details: dict[str, str]) -> None:
     """The owners, except the staff member who made the change (if they are one now)."""
-    from unify.tenancy.models import Membership, Organization, Role
+    from unify.tenancy.models import Organization
+    from unify.tenancy.selectors import owner_emails
 
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         return
-    recipients = [
-        m.user.email
-        for m in Membership.objects.filter(organization=organization, role=Role.OWNER)
-        .exclude(user_id=staff[0])
-        .select_related("user")
-        .order_by("pk")
-        if m.user.email
-    ]
+    recipients = owner_emails(organization_id=organization_id, exclude_user_id=staff[0])
     if not recipients:
         return
     context = {**details, "staff": staff[1], "org": subject_text(organization.name)}

@@ -73,9 +73,19 @@ class ProviderRejected(IntegrationError):
 
     default_user_message = _("The provider refused this record.")
 
-    def __init__(self, message: str = "", *, field_errors: dict | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        field_errors: dict | None = None,
+        hold_reason: str = "",
+        **kwargs,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.field_errors = field_errors or {}
+        # Set when the merchant must change something in the provider first (the books'
+        # closing date, its currencies): ``accounting.models.HoldReason``.
+        self.hold_reason = hold_reason
 
 
 class ProviderResponseInvalid(IntegrationError):

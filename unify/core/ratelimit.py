@@ -73,8 +73,15 @@ class Budget:
 
 
 class LimiterBackend(Protocol):
-    def try_acquire(self, key: str, budget: Budget) -> float:
-        """Grant one request now (returns 0) or return the seconds to wait first."""
+    def try_acquire(self, key: str, budget: Budget, member: str | None = None) -> float:
+        """Grant one request now (returns 0) or return the seconds to wait first. ``member``
+        names the grant (for ``restamp``)."""
+
+    def restamp(self, key: str, budget: Budget, member: str) -> float:
+        """The request of grant ``member`` leaves now: the grant counts from now (0). When it
+        is no longer in the window it is granted again if the budget allows (0), else the
+        seconds to wait are returned; while the key is blocked (a 429), the grant is given
+        up and the block's seconds are returned."""
 
     def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
         """Align with what the provider says is left in its window."""
@@ -97,7 +104,7 @@ class LimiterBackend(Protocol):
     ) -> float:
         """A slot of ``key``'s semaphore and a grant of its rate budget in one atomic step:
         0 when both are taken, -1 when every slot is busy, else the seconds to wait for the
-        rate; nothing is taken unless both are."""
+        rate; nothing is taken unless both are. The grant is named ``token``."""
 
     def semaphore_release(self, key: str, token: str) -> None: ...
 
@@ -157,6 +164,35 @@ _ACQUIRE = (
     + _RATE
     + """
 local window = tonumber(ARGV[2])
+local wait = rate_wait(KEYS[1], KEYS[2], tonumber(ARGV[1]), window, KEYS[3])
+if wait == 0 then
+  grant(KEYS[1], window, ARGV[3])
+end
+return wait
+"""
+)
+
+# KEYS: log, block, cap.  ARGV: limit, window_ms, member.  Returns 0 or the ms to wait.
+# The grant ``member`` moves to now (the moment its request leaves): a grant taken before a
+# wait elsewhere (another lane, the per-second limit) would otherwise count from a moment
+# earlier than the provider's, which counts arrivals. Moving a grant in the window to now
+# keeps at most ``limit`` in every window.
+_RESTAMP = (
+    _NOW_MS
+    + _RATE
+    + """
+local window = tonumber(ARGV[2])
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked > now then
+  redis.call('ZREM', KEYS[1], ARGV[3])
+  return blocked - now
+end
+local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if score and tonumber(score) > now - window then
+  grant(KEYS[1], window, ARGV[3])
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[3])
 local wait = rate_wait(KEYS[1], KEYS[2], tonumber(ARGV[1]), window, KEYS[3])
 if wait == 0 then
   grant(KEYS[1], window, ARGV[3])
@@ -278,16 +314,22 @@ class RedisBackend:
         self._sem_acquire = client.register_script(_SEM_ACQUIRE)
         self._sem_acquire_grant = client.register_script(_SEM_ACQUIRE_GRANT)
         self._shrink = client.register_script(_SHRINK)
+        self._restamp = client.register_script(_RESTAMP)
 
     @staticmethod
     def _keys(key: str) -> list[str]:
         return [f"{NAMESPACE}:{key}:log", f"{NAMESPACE}:{key}:block", f"{NAMESPACE}:{key}:cap"]
 
-    def try_acquire(self, key: str, budget: Budget) -> float:
+    def try_acquire(self, key: str, budget: Budget, member: str | None = None) -> float:
         window_ms = max(1, int(budget.effective_window * 1000))
         wait_ms = self._acquire(
-            keys=self._keys(key), args=[budget.limit, window_ms, uuid.uuid4().hex]
+            keys=self._keys(key), args=[budget.limit, window_ms, member or uuid.uuid4().hex]
         )
+        return int(wait_ms) / 1000.0
+
+    def restamp(self, key: str, budget: Budget, member: str) -> float:
+        window_ms = max(1, int(budget.effective_window * 1000))
+        wait_ms = self._restamp(keys=self._keys(key), args=[budget.limit, window_ms, member])
         return int(wait_ms) / 1000.0
 
     def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
@@ -336,7 +378,7 @@ class RedisBackend:
                 token,
                 budget.limit,
                 max(1, int(budget.effective_window * 1000)),
-                uuid.uuid4().hex,
+                token,  # the grant's name too (``restamp``)
             ],
         )
         answer = int(answer)
@@ -406,15 +448,34 @@ class SQLiteBackend:
         return max(0.001, oldest + window - now)
 
     @staticmethod
-    def _grant(db: sqlite3.Connection, key: str, now: float) -> None:
-        db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, uuid.uuid4().hex))
+    def _grant(db: sqlite3.Connection, key: str, now: float, member: str | None = None) -> None:
+        db.execute("INSERT INTO hits VALUES (?, ?, ?)", (key, now, member or uuid.uuid4().hex))
 
-    def try_acquire(self, key: str, budget: Budget) -> float:
+    def try_acquire(self, key: str, budget: Budget, member: str | None = None) -> float:
         with self._tx() as db:
             now = time.time()
             wait = self._rate_wait(db, key, budget, now)
             if wait == 0:
-                self._grant(db, key, now)
+                self._grant(db, key, now, member)
+            return wait
+
+    def restamp(self, key: str, budget: Budget, member: str) -> float:
+        with self._tx() as db:
+            now = time.time()
+            row = db.execute("SELECT until FROM blocks WHERE key = ?", (key,)).fetchone()
+            blocked = row is not None and row[0] > now
+            moved = 0
+            if not blocked:
+                moved = db.execute(
+                    "UPDATE hits SET at = ? WHERE key = ? AND member = ? AND at > ?",
+                    (now, key, member, now - budget.effective_window),
+                ).rowcount
+            if moved:
+                return 0.0
+            db.execute("DELETE FROM hits WHERE key = ? AND member = ?", (key, member))
+            wait = self._rate_wait(db, key, budget, now)
+            if wait == 0:
+                self._grant(db, key, now, member)
             return wait
 
     def observe(self, key: str, budget: Budget, remaining: int, reset_seconds: float) -> None:
@@ -510,7 +571,7 @@ class SQLiteBackend:
                 return -1.0
             wait = self._rate_wait(db, key, budget, now)
             if wait == 0:
-                self._grant(db, key, now)
+                self._grant(db, key, now, token)
                 self._hold(db, key, token, now + lease)
             return wait
 
@@ -603,8 +664,16 @@ class SlidingWindowLimiter:
             self._backend = default_backend()
         return self._backend
 
-    def acquire(self, key: str) -> None:
-        self.wait_for_grant(key, lambda budget: self.backend.try_acquire(key, budget))
+    def acquire(self, key: str, member: str | None = None) -> None:
+        """Wait for a grant (named ``member`` when given, for ``restamp``)."""
+        self.wait_for_grant(key, lambda budget: self.backend.try_acquire(key, budget, member))
+
+    def restamp(self, key: str, member: str) -> None:
+        """The request of grant ``member`` leaves now. A grant taken before waiting for
+        something else (another limit, a concurrency slot) counts from now, the moment the
+        provider will count it; if it has left the window meanwhile, or a 429 blocked the
+        key, this waits for a grant again like ``acquire``."""
+        self.wait_for_grant(key, lambda budget: self.backend.restamp(key, budget, member))
 
     def wait_for_grant(self, key: str, attempt: Callable[[Budget], float]) -> None:
         """Call ``attempt(budget)`` (a grant from the shared store: 0, or the seconds to
@@ -709,7 +778,8 @@ class ConcurrencySemaphore:
         """``hold(key)`` and then ``limiter.acquire(key)``, in one round trip to the shared
         store per attempt instead of two. The slot is taken only together with the grant,
         so a request waiting for the rate holds no slot; the grant is followed at once by
-        the request, so the provider counts it in the window we did."""
+        the request, so the provider counts it in the window we did (a caller that waits
+        for something else first moves it with ``limiter.restamp(key, token)``)."""
         token = uuid.uuid4().hex
         slot_deadline = time.monotonic() + self.max_wait_seconds
 

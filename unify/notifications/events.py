@@ -3,10 +3,12 @@ deterministic dedupe key so that recording the same event again does nothing."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.urls import reverse
 from django.utils import timezone
 
-from unify.notifications.models import Kind
+from unify.notifications.models import Kind, NotificationEvent
 from unify.notifications.services import notify
 
 
@@ -55,6 +57,40 @@ def sync_run_failed(run, connection) -> None:
         link=reverse(
             "sales:sync_history", kwargs={"org_slug": slug, "connection_id": connection.pk}
         ),
+    )
+
+
+def posting_failed(posting, ledger_connection=None) -> None:
+    """A posting ended failed (after its retries, or refused outright): one event per posting
+    run (its batch; a posting without one counts in its connection's run of the day), so
+    the members hear once however many of the run's documents fail, and a later "Retry
+    failed" that fails again is a new run."""
+    from accounting.models import LedgerConnection, PostingState
+    from unify.tenancy.models import Organization
+
+    if posting.batch_id:
+        dedupe_key = f"posting_failed:{posting.batch_id}"
+    else:
+        tz = Organization.objects.get(pk=posting.organization_id).tzinfo
+        day = timezone.now().astimezone(tz).date().isoformat()
+        dedupe_key = f"posting_failed:{posting.ledger_connection_id}:{day}"
+    if NotificationEvent.all_orgs.filter(
+        organization_id=posting.organization_id, dedupe_key=dedupe_key
+    ).exists():
+        return  # the run's members were told (a cheap look before the insert that decides)
+    ledger = ledger_connection or LedgerConnection.all_orgs.get(pk=posting.ledger_connection_id)
+    slug = _slug(posting.organization_id)
+    link = reverse("accounting:postings", kwargs={"org_slug": slug})
+    notify(
+        organization_id=posting.organization_id,
+        kind=Kind.RUN_FAILED,
+        dedupe_key=dedupe_key,
+        params={
+            "name": ledger.get_provider_display(),
+            "run": "posting",
+            "error": str(posting.error)[:300],
+        },
+        link=f"{link}?{urlencode({'status': PostingState.FAILED})}",
     )
 
 

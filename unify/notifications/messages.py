@@ -24,6 +24,17 @@ def title(kind: str, params: dict) -> str:
     return str(kind)
 
 
+def subject(kind: str, params: dict, organization_name: str) -> str:
+    """The email's subject: the title, naming the organization where the title alone does
+    not say whose books are concerned."""
+    if kind == Kind.LEDGER_DISCONNECTED:
+        return _("Reconnect %(name)s for %(org)s") % {
+            "name": params.get("name", ""),
+            "org": organization_name,
+        }
+    return title(kind, params)
+
+
 def body(kind: str, params: dict) -> str:
     if kind == Kind.KEYS_EXPIRED:
         return _(

@@ -153,7 +153,8 @@ def _send(notification: Notification) -> None:
             "action": messages.action(event.kind),
             "url": site_url(event.link) if event.link else site_url(),
         }
-        subject = subject_text(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{context['title']}")
+        title = messages.subject(event.kind, event.params, notification.organization.name)
+        subject = subject_text(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{title}")
         text = render_to_string("notifications/email/notification.txt", context)
         html = render_to_string("notifications/email/notification.html", context)
     message = EmailMultiAlternatives(subject, text, None, [notification.user.email])

@@ -78,7 +78,7 @@ for _key in UNIFY_ENCRYPTION_KEYS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "unify.core.admin_site.UnifyAdminConfig",  # django.contrib.admin with staff roles
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

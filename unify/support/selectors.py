@@ -152,3 +152,10 @@ def organization_overview(*, organization: Organization, order_number: str = "")
         "orders": orders,
         "order_number": order_number,
     }
+
+
+def members_locked_out(request, members) -> set[int]:
+    """The memberships whose person cannot sign in now (too many failed attempts)."""
+    from unify.tenancy.lockouts import login_locked_out
+
+    return {m.pk for m in members if login_locked_out(request, m.user)}

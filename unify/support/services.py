@@ -36,6 +36,7 @@ ACTIONS = {
         SupportAction("sync_from", gettext_lazy("Re-run a sync from a date"), True),
         SupportAction("change_plan", gettext_lazy("Change plan")),
         SupportAction("resend_invitation", gettext_lazy("Resend an invitation")),
+        SupportAction("unlock_member", gettext_lazy("Unlock a locked-out member")),
     )
 }
 
@@ -99,6 +100,8 @@ def support_action_run(
             message = _sync_from(organization, connection, data, request, metadata)
         elif action == "resend_invitation":
             message = _resend_invitation(organization, data, metadata)
+        elif action == "unlock_member":
+            message = _unlock_member(organization, data, request, metadata)
         else:  # change_plan
             plan = data.get("plan", "")
             if plan not in PlanKey.values:
@@ -185,3 +188,25 @@ def _resend_invitation(organization, data, metadata) -> str:
     )
     metadata.update({"invitation_id": invitation.pk, "email": invitation.email})
     return _("Invitation sent again to %(email)s.") % {"email": invitation.email}
+
+
+def _unlock_member(organization, data, request, metadata) -> str:
+    """Forget a member's failed sign-ins (too many wrong passwords or authenticator codes
+    lock them out for a while): they can sign in again at once."""
+    from unify.tenancy.lockouts import login_lockout_clear
+    from unify.tenancy.models import Membership
+
+    try:
+        membership = Membership.objects.select_related("user").get(
+            organization=organization, pk=int(data.get("membership_id", ""))
+        )
+    except (Membership.DoesNotExist, TypeError, ValueError):
+        raise SupportActionRefused(
+            user_message=_("Choose a member of this organization.")
+        ) from None
+    user = membership.user
+    was_locked = login_lockout_clear(request, user)
+    metadata.update({"membership_id": membership.pk, "email": user.email, "was_locked": was_locked})
+    if was_locked:
+        return _("%(email)s can sign in again.") % {"email": user.email}
+    return _("%(email)s was not locked out; nothing to unlock.") % {"email": user.email}

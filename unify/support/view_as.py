@@ -20,8 +20,14 @@ from unify.tenancy.models import Membership, Organization, Role
 
 SESSION_KEY = "support_view_as"
 READ_METHODS = ("GET", "HEAD")
-# Pages that read but hand out data or start a flow: refused like a write.
-REFUSED_VIEWS = ("sales:export", "accounting:connect")
+# Pages that read but hand out data or start a flow: refused like a write (support never
+# exports a merchant's orders or carries off a ledger's set-up file).
+REFUSED_VIEWS = (
+    "sales:export",
+    "connections:order_file_problems_csv",
+    "accounting:connect",
+    "accounting:qbd:qwc",
+)
 
 
 def view_as_start(request: HttpRequest, organization: Organization) -> None:

@@ -53,6 +53,7 @@ def organization_page(request: HttpRequest, organization_id: int) -> HttpRespons
     order_number = request.GET.get("order", "").strip()[:100]
     _viewed(request, organization, "support.organization", order=order_number or None)
     context = selectors.organization_overview(organization=organization, order_number=order_number)
+    context["locked_out"] = selectors.members_locked_out(request, context["members"])
     return render(
         request,
         "support/organization.html",
@@ -97,6 +98,8 @@ def action(request: HttpRequest, organization_id: int, action: str) -> HttpRespo
             "plans": PlanKey.choices,
             "connections": context["connections"],
             "invitations": context["invitations"],
+            "members": context["members"],
+            "membership_id": data.get("membership_id", ""),
             "from_date": data.get("from_date", ""),
         },
     )

@@ -4,19 +4,16 @@ dashboard never reaches into their tables directly."""
 from __future__ import annotations
 
 from accounting import dashboard as accounting_dashboard
-from accounting import selectors as accounting_selectors
 from connections import dashboard as connections_dashboard
-from connections import selectors as connections_selectors
 from sales import dashboard as sales_dashboard
 from sales.views_dashboard import charts_context as dashboard_charts_context
 from unify.tenancy.models import Organization
 
-# Each is a callable(organization) -> dict merged into the summary.
+# Each is a callable(organization) -> dict merged into the summary: the "Needs your
+# attention" counts (``attention``: key, count, label, url) and notes (``needs_attention``),
+# the connection count, the times of the last sync and posting, and the getting-started
+# state.
 DASHBOARD_CONTRIBUTORS = (
-    connections_selectors.dashboard_summary,
-    accounting_selectors.dashboard_summary,
-    # "Needs your attention" counts (``attention``: key, count, label, url), the times of
-    # the last sync and posting, and the getting-started state.
     connections_dashboard.dashboard_attention,
     sales_dashboard.dashboard_attention,
     accounting_dashboard.dashboard_attention,

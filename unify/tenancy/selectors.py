@@ -20,6 +20,17 @@ def membership_among(memberships: list[Membership], slug: str) -> Membership | N
     return next((m for m in memberships if m.organization.slug == slug), None)
 
 
+def owner_emails(*, organization_id: int, exclude_user_id: int | None = None) -> list[str]:
+    """The email addresses of the organization's owners (who hear of what only an owner can
+    decide), in the order they joined; ``exclude_user_id`` leaves one person out."""
+    from unify.tenancy.models import Role
+
+    owners = Membership.objects.filter(organization_id=organization_id, role=Role.OWNER)
+    if exclude_user_id is not None:
+        owners = owners.exclude(user_id=exclude_user_id)
+    return [email for email in owners.order_by("pk").values_list("user__email", flat=True) if email]
+
+
 def memberships_of(*, user) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user)

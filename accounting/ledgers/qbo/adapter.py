@@ -226,6 +226,7 @@ class QboAdapter(LedgerAdapter):
             ProviderRejected,
             f"qbo {what}: {exc.error_code} {exc.message}",
             field_errors={"code": str(exc.error_code), "detail": detail[:500]},
+            hold_reason=qbo_faults.hold_reason(_fault_code(exc), detail, str(exc.message or "")),
             user_message=message[:1000],
         )
 

@@ -242,7 +242,7 @@ class BatchSender:
         self.singles_sent += 1
         return outcome
 
-    def _post(self, batch: request_batches.OpenBatch, granted: bool = False) -> dict[str, Any]:
+    def _post(self, batch: request_batches.OpenBatch, granted: str | None = None) -> dict[str, Any]:
         def run(client: QboClient) -> dict[str, Any]:
             url = f"{client.api_url}/company/{client.company_id}/batch"
             try:
@@ -253,8 +253,8 @@ class BatchSender:
         last: IntegrationError | None = None
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                if granted and attempt == 1:
-                    with lane_limits.batch_grant_held():
+                if granted is not None and attempt == 1:
+                    with lane_limits.batch_grant_held(granted):
                         answer = self.adapter.call(run)
                 else:
                     answer = self.adapter.call(run)
@@ -274,7 +274,10 @@ class BatchSender:
         raise last
 
     def _send(
-        self, batch: request_batches.OpenBatch, mine: dict[int, str], granted: bool = False
+        self,
+        batch: request_batches.OpenBatch,
+        mine: dict[int, str],
+        granted: str | None = None,
     ) -> None:
         try:
             answer = self._post(batch, granted)

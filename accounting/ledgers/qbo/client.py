@@ -187,16 +187,13 @@ class QboClient(QuickBooks):
         path = url.split("?", 1)[0].rsplit("/company/", 1)[-1]
         realm = str(self.company_id)
         is_batch = path.endswith("/batch")
-        if is_batch:
-            lane_limits.acquire_batch(realm)
+        batch_grant = lane_limits.acquire_batch(realm) if is_batch else None
         started = time.monotonic()
         try:
             # The concurrency slot and the rate grant in one step; the grant is followed at
             # once by the request, so Intuit counts it in the same window we did.
-            with qbo_semaphore().hold_with_grant(key, limiter):
-                per_second = lane_limits.second_limiter()
-                if per_second is not None:
-                    per_second.acquire(lane_limits.second_key(realm))
+            with qbo_semaphore().hold_with_grant(key, limiter) as token:
+                lane_limits.grants_at_departure(realm, limiter, key, token, batch_grant)
                 raw = _http().request(
                     request_type,
                     url,

@@ -64,6 +64,15 @@ def is_period_closed(code: int, message: str, detail: str = "") -> bool:
 _HOME = re.compile(r"home currency ([A-Z]{3})")
 
 
+def hold_reason(code: int, detail: str, message: str = "") -> str:
+    """The ``HoldReason`` of a refusal the merchant resolves in QuickBooks ("" otherwise)."""
+    if is_period_closed(code, message, detail):
+        return "closed_books"
+    if "multicurrency is not" in detail:
+        return "currency"
+    return ""
+
+
 def plain_message(code: int, what: str, detail: str, message: str = "") -> str:
     """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
     ("" when QuickBooks' words are the best there is)."""

@@ -6,6 +6,9 @@ requests a minute per realm and app, 120 a minute per realm across apps. The bat
 starts at 40; a 429 on a batch request (another app using the realm's 120, or our own count
 off) makes every worker wait and shrinks the budget to what fitted in the window
 (``SlidingWindowLimiter.throttled``). Batch requests count in the minute's 500 too.
+
+Intuit counts a request when it arrives, so each of its grants counts from the moment it
+leaves (``grants_at_departure``), not from when it was taken before another wait.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -20,6 +25,11 @@ from django.conf import settings
 from unify.core.ratelimit import Budget, SlidingWindowLimiter
 
 PROVIDER = "qbo"
+# A grant older than this when its request leaves is moved to the moment it leaves
+# (``SlidingWindowLimiter.restamp``); below it, the budget's margin covers the difference.
+RESTAMP_AFTER_SECONDS = 0.02
+# How much later than its grant a request may reach Intuit (a loaded worker, the network).
+TRANSIT_SECONDS = 0.05
 
 
 def batch_key(realm_id: str) -> str:
@@ -45,8 +55,9 @@ def second_budget() -> Budget:
         limit=int(settings.QBO_RATE_LIMIT_PER_SECOND),
         window_seconds=window,
         # Requests reach Intuit some milliseconds after their grant: counted over 1.2 s, the
-        # 10 a second still carry the 500 a minute.
-        margin_seconds=window / 5,
+        # 10 a second still carry the 500 a minute. The time a request travels does not
+        # shrink with a scaled clock (benchmarks): never less than TRANSIT_SECONDS.
+        margin_seconds=max(window / 5, TRANSIT_SECONDS),
     )
 
 
@@ -84,30 +95,70 @@ def reset(realm_id: str) -> None:
     _limiter("second").reset(second_key(realm_id))
 
 
-# Set while a batch request whose grant was taken beforehand (``try_batch_grant``) is sent.
-_grant_held: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "qbo_batch_grant_held", default=False
+# The name of the batch grant taken beforehand (``try_batch_grant``) while its request is sent.
+_grant_held: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "qbo_batch_grant_held", default=None
 )
 
 
-def try_batch_grant(realm_id: str) -> bool:
-    """Take a batch grant if one is free now (never waits)."""
+def try_batch_grant(realm_id: str) -> str | None:
+    """Take a batch grant if one is free now (never waits): its name, or None."""
     limiter = batch_limiter()
-    return limiter.backend.try_acquire(batch_key(realm_id), limiter.budget) <= 0
+    member = uuid.uuid4().hex
+    if limiter.backend.try_acquire(batch_key(realm_id), limiter.budget, member) <= 0:
+        return member
+    return None
 
 
 @contextlib.contextmanager
-def batch_grant_held() -> Iterator[None]:
-    token = _grant_held.set(True)
+def batch_grant_held(member: str) -> Iterator[None]:
+    token = _grant_held.set(member)
     try:
         yield
     finally:
         _grant_held.reset(token)
 
 
-def acquire_batch(realm_id: str) -> None:
-    """Before a batch request: its grant, unless taken already by ``try_batch_grant``."""
-    if _grant_held.get():
-        _grant_held.set(False)  # one request per grant: a resend takes its own
+def acquire_batch(realm_id: str) -> str:
+    """Before a batch request: its grant, unless taken already by ``try_batch_grant``.
+    Returns the grant's name for ``grants_at_departure``."""
+    member = _grant_held.get()
+    if member is not None:
+        _grant_held.set(None)  # one request per grant: a resend takes its own
+        return member
+    member = uuid.uuid4().hex
+    batch_limiter().acquire(batch_key(realm_id), member)
+    return member
+
+
+def grants_at_departure(
+    realm_id: str,
+    minute: SlidingWindowLimiter,
+    minute_key: str,
+    minute_grant: str,
+    batch_grant: str | None,
+) -> None:
+    """Right before a request leaves, holding its concurrency slot and its minute's grant
+    (named ``minute_grant``): its batch grant (if a batch) counts from now, and its grant of
+    the second is taken last, since Intuit counts each limit from the request's arrival. A
+    grant taken before another wait (the batch's record, the concurrency slot, up to a second
+    for the per-second limit) would count from an earlier moment, and a window's last request
+    could reach Intuit less than a window after its first. When the second's grant had to
+    wait, the others move to now; when that had to wait (a 429 blocked the company meanwhile),
+    the second's grant is taken again."""
+    if batch_grant is not None:
+        batch_limiter().restamp(batch_key(realm_id), batch_grant)
+    per_second = second_limiter()
+    if per_second is None:
         return
-    batch_limiter().acquire(batch_key(realm_id))
+    while True:
+        started = time.monotonic()
+        per_second.acquire(second_key(realm_id))
+        if time.monotonic() - started <= RESTAMP_AFTER_SECONDS:
+            return
+        started = time.monotonic()
+        minute.restamp(minute_key, minute_grant)
+        if batch_grant is not None:
+            batch_limiter().restamp(batch_key(realm_id), batch_grant)
+        if time.monotonic() - started <= RESTAMP_AFTER_SECONDS:
+            return

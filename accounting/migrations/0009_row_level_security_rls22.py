@@ -6,6 +6,6 @@ from unify.tenancy.rls import TenantRowLevelSecurity
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounting", "0007_shipping_item_s17c")]
+    dependencies = [("accounting", "0008_posting_hold_reason_n21")]
 
     operations = [TenantRowLevelSecurity()]
