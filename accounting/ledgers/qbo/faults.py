@@ -10,6 +10,8 @@ reconnection and no owner is emailed. Sources in docs/reference/provider-facts.m
 from __future__ import annotations
 
 import re
+from datetime import date
+from typing import Any
 
 THROTTLE_MARKERS = (b"ThrottleExceeded", b"errorCode=003001")
 
@@ -24,6 +26,15 @@ def is_throttled(status: int, body: bytes) -> bool:
 
 # A write dated in closed books (on or before the company's closing date).
 ACCOUNT_PERIOD_CLOSED = 6210
+
+
+def closing_date(preferences: dict[str, Any]) -> date | None:
+    """``AccountingInfoPrefs.BookCloseDate`` of a Preferences answer (None when unset)."""
+    raw = str((preferences.get("AccountingInfoPrefs") or {}).get("BookCloseDate") or "")
+    try:
+        return date.fromisoformat(raw[:10]) if raw else None
+    except ValueError:
+        return None
 
 
 _HOME = re.compile(r"home currency ([A-Z]{3})")
