@@ -11,14 +11,14 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.models import Posting, PostingSettings, PostingState
+from accounting.models import Posting, PostingKind, PostingSettings, PostingState
 from accounting.services import posting_enqueue_orders
 from accounting.services.engine import posting_drain
 from sales.models import PostingStatus
 from sandbox.xero import DEFAULT_TENANT_ID
 from sandbox.xero.wire import parse_date
 from tests.accounting.conftest import connect_ledger
-from tests.accounting.factories import make_order
+from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def _order(org, number="7001"):
 def _post(org, ledger, order) -> Posting:
     posting_enqueue_orders(organization=org, order_ids=[order.pk])
     posting_drain(ledger_connection_id=ledger.pk)
-    return Posting.objects.get(order=order)
+    return Posting.objects.get(order=order, kind=PostingKind.SALE)
 
 
 @pytest.mark.parametrize("document_type", ["sales_receipt", "invoice_payment"])
@@ -65,6 +65,39 @@ def test_qbo_a_sale_in_closed_books_is_posted_on_the_first_open_day_once(
     posting_enqueue_orders(organization=org_a, order_ids=[order.pk])
     posting_drain(ledger_connection_id=ledger.pk)
     assert len(qbo.documents(entity)) == 1
+
+
+def test_qbo_a_label_cost_in_closed_books_is_posted_on_the_first_open_day(
+    org_a, qbo, qbo_settings, scope_a
+):
+    qbo.set_preferences(AccountingInfoPrefs={"BookCloseDate": "2026-05-31"})
+    ledger = connect_ledger(org_a, qbo, post_on_first_open_day=True)
+    order = _order(org_a)
+    ShippingCostFactory(
+        organization=org_a, connection=make_store_connection(org_a), order=order,
+        create_date=MAY_20, ship_date=MAY_20.date(),
+        cost=Decimal("6.10"),
+    )  # fmt: skip
+    _post(org_a, ledger, order)
+    [expense] = qbo.documents("purchase")
+    assert expense["TxnDate"] == "2026-06-01"
+    assert Decimal(str(expense["TotalAmt"])) == Decimal("6.10")
+    assert "Originally dated" in expense["PrivateNote"]
+    assert {p.status for p in Posting.objects.all()} == {PostingState.POSTED}
+
+
+def test_the_setting_is_on_the_settings_page_and_off_by_default(owner_client, org_a, qbo_ledger):
+    from accounting.services.connections import ledger_catalog_refresh
+    from tests.accounting.test_views import VALID
+
+    ledger_catalog_refresh(connection=qbo_ledger)
+    settings_obj = PostingSettings.all_orgs.get(ledger_connection=qbo_ledger)
+    assert settings_obj.post_on_first_open_day is False
+    url = f"/o/{org_a.slug}/accounting/settings/"
+    assert 'name="post_on_first_open_day"' in owner_client.get(url).content.decode()
+    assert owner_client.post(url, dict(VALID, post_on_first_open_day="on")).status_code == 302
+    settings_obj.refresh_from_db()
+    assert settings_obj.post_on_first_open_day is True
 
 
 def test_qbo_an_open_date_is_never_moved(org_a, qbo, qbo_settings, scope_a):
