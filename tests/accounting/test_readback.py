@@ -59,19 +59,26 @@ def _money(value: Any) -> Decimal:
 # -- reading ShipStation and QuickBooks over HTTP ----------------------------------------------
 
 
-def _shipstation(ss, path: str, collection: str) -> list[dict[str, Any]]:
+def _shipstation(
+    ss, path: str, collection: str, account: tuple[str, str, str] = ("", SS_KEY, SS_SECRET)
+) -> list[dict[str, Any]]:
+    """Every row of a ShipStation list, each tagged ``_account`` (and ``currency``: ShipStation
+    v1 has none, the connection's applies)."""
+    currency, key, secret = account
     rows: list[dict[str, Any]] = []
     page = 1
     while True:
         answer = requests.get(
             f"{ss.base_url}/{path}",
             params={"page": page, "pageSize": 500},
-            auth=(SS_KEY, SS_SECRET),
+            auth=(key, secret),
             timeout=30,
         )
         answer.raise_for_status()
         body = answer.json()
-        rows += body[collection]
+        rows += [
+            {**row, "_account": key, "currency": currency or "USD"} for row in body[collection]
+        ]
         if page >= int(body.get("pages") or 1):
             return rows
         page += 1
@@ -168,17 +175,18 @@ def _check_sales(books: QuickBooksReader, orders, style: str, statuses) -> list[
     """Returns the reconciliation amounts that have a proper home elsewhere."""
     entity = "SalesReceipt" if style == "sales_receipt" else "Invoice"
     docs = [d for d in books.all(entity) if _live(d)]
-    by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_number: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for doc in docs:
-        by_number[_memo_number(doc)].append(doc)
-    assert "" not in by_number, "a sale without its order's number in the memo"
-    expected: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        currency = (doc.get("CurrencyRef") or {}).get("value", "USD")
+        by_number[(_memo_number(doc), currency)].append(doc)
+    assert ("", "USD") not in by_number, "a sale without its order's number in the memo"
+    expected: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for order in orders:
         if not _eligible(order, statuses):
             continue
         if style == "sales_receipt" and _money(order["amountPaid"]) == ZERO:
             continue  # held with the reason: a receipt records money received
-        expected[order["orderNumber"]].append(order)
+        expected[(order["orderNumber"], order["currency"])].append(order)
     assert set(by_number) == set(expected), (
         sorted(set(by_number) - set(expected))[:10],
         sorted(set(expected) - set(by_number))[:10],
@@ -269,7 +277,7 @@ def _check_labels(books: QuickBooksReader, orders, labels, posted: set[int]) -> 
             assert holding == [], f"voided label {tracking} is still in the books"
             continue
         assert len(holding) <= 1, f"label {tracking} posted {len(holding)} times"
-        if label.get("orderId") in posted and _money(label["shipmentCost"]):
+        if (label["_account"], label.get("orderId")) in posted and _money(label["shipmentCost"]):
             if (label.get("advancedOptions") or {}).get("billToParty") in BILLED_TO_OTHERS:
                 continue  # the carrier bills someone else: no cost of the merchant's
             assert len(holding) == 1, f"label {tracking} of a posted order is not in the books"
@@ -296,7 +304,9 @@ def _check_costs_are_all_known(books: QuickBooksReader, labels, fulfillments, po
     expected = Counter(
         (f["orderNumber"], _money(f["fulfillmentFee"]))
         for f in fulfillments
-        if not f.get("voided") and _money(f.get("fulfillmentFee")) > 0 and f["orderId"] in posted
+        if not f.get("voided")
+        and _money(f.get("fulfillmentFee")) > 0
+        and (f["_account"], f["orderId"]) in posted
     )
     assert fees == expected
 
@@ -346,11 +356,13 @@ def _check_summaries(books: QuickBooksReader, orders, statuses, tz) -> list[str]
 # -- the run -------------------------------------------------------------------------------------
 
 
-def _post_all(org, store, ledger) -> None:
-    run = run_sync(org, store)
-    assert run.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL), run.error
+def _post_all(org, stores, ledger) -> None:
+    for store in stores:
+        run = run_sync(org, store)
+        assert run.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL), run.error
+        with org_scope(org.pk):
+            posting_after_import(org.pk, store.pk, run.pk)
     with org_scope(org.pk):
-        posting_after_import(org.pk, store.pk, run.pk)
         posting_drain(ledger_connection_id=ledger.pk)
         flagged = list(Posting.objects.filter(needs_review=True).values_list("pk", flat=True))
         if flagged:
@@ -392,6 +404,17 @@ def _change_orders_in_shipstation(ss) -> None:
     ss.add_label(SS_KEY, first["orderId"], shipment_cost="7.35", insurance_cost="0")
 
 
+def _stores_of(ss, account) -> list[tuple[int, str, bool]]:
+    """The account's stores, as connecting it records them (GET /stores)."""
+    answer = requests.get(f"{ss.base_url}/stores", auth=account[1:], timeout=30)
+    answer.raise_for_status()
+    return [(s["storeId"], s["storeName"], True) for s in answer.json()]
+
+
+CAD_ACCOUNT = ("CAD", "readback-cad-key-7b21", "readback-cad-secret-91e4")
+USD_ACCOUNT = ("USD", SS_KEY, SS_SECRET)
+
+
 @pytest.mark.parametrize("style", ["sales_receipt", "invoice_payment", "daily_summary"])
 def test_the_books_read_back_show_each_sale_and_cost_once(
     org_a, shipstation, settings, qbo, qbo_settings, style
@@ -399,37 +422,56 @@ def test_the_books_read_back_show_each_sale_and_cost_once(
     settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
     settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
     shipstation.disable_rate_limit()
+    # The demo account's seed, smaller; and a second ShipStation account whose connection is
+    # in Canadian dollars (QuickBooks with multicurrency on).
     shipstation.add_account(
         SS_KEY, SS_SECRET, seed=DEMO_SEED, orders=40, days=8, stores=3, realistic=True
     )
+    shipstation.add_account(
+        CAD_ACCOUNT[1], CAD_ACCOUNT[2], seed=DEMO_SEED + 1, orders=10, days=8, stores=1
+    )
     qbo.set_duplicate_doc_number_check(False)
-    store = make_connection(org_a)
+    qbo.set_preferences(
+        CurrencyPrefs={"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "USD"}}
+    )
+    stores = [
+        make_connection(org_a, stores=_stores_of(shipstation, USD_ACCOUNT)),
+        make_connection(
+            org_a, key=CAD_ACCOUNT[1], secret=CAD_ACCOUNT[2], name="ShipStation CA",
+            currency="CAD", stores=_stores_of(shipstation, CAD_ACCOUNT),
+        ),
+    ]  # fmt: skip
     ledger = connect_ledger(
         org_a, qbo, trigger="after_import", document_type=style, reconciliation_enabled=True
     )
     statuses = ("shipped",)
-    _post_all(org_a, store, ledger)
+    _post_all(org_a, stores, ledger)
     _change_orders_in_shipstation(shipstation)
-    _post_all(org_a, store, ledger)
+    _post_all(org_a, stores, ledger)
 
-    orders = _shipstation(shipstation, "orders", "orders")
-    labels = _shipstation(shipstation, "shipments", "shipments")
+    accounts = (USD_ACCOUNT, CAD_ACCOUNT)
+    orders = [o for a in accounts for o in _shipstation(shipstation, "orders", "orders", a)]
+    labels = [x for a in accounts for x in _shipstation(shipstation, "shipments", "shipments", a)]
+    fulfillments = [
+        x for a in accounts for x in _shipstation(shipstation, "fulfillments", "fulfillments", a)
+    ]
+    assert {o["currency"] for o in orders} == {"USD", "CAD"}
     books = QuickBooksReader(qbo)
-    posted = {o["orderId"] for o in orders if _eligible(o, statuses)}
+    posted = {(o["_account"], o["orderId"]) for o in orders if _eligible(o, statuses)}
     if style == "daily_summary":
         misplaced = _check_summaries(books, orders, statuses, org_a.tzinfo)
         assert books.all("SalesReceipt") == [] and books.all("Invoice") == []
         # A day is summarised (and its orders' labels posted) once it is over.
         today = timezone.now().astimezone(org_a.tzinfo).date().isoformat()
         posted = {
-            o["orderId"]
+            (o["_account"], o["orderId"])
             for o in orders
-            if o["orderId"] in posted and _day(o, org_a.tzinfo, "orderDate") < today
+            if (o["_account"], o["orderId"]) in posted
+            and _day(o, org_a.tzinfo, "orderDate") < today
         }
     else:
         misplaced = _check_sales(books, orders, style, statuses)
     _check_labels(books, orders, labels, posted)
-    fulfillments = _shipstation(shipstation, "fulfillments", "fulfillments")
     _check_costs_are_all_known(books, labels, fulfillments, posted)
     if misplaced:
         # Everything above holds; what remains is issue 17 items 6 and 7, which main does not

@@ -704,7 +704,7 @@ class QboAdapter(LedgerAdapter):
         return self.call(run)
 
     def _summary_body(self, doc: SummaryDocument) -> dict[str, Any]:
-        return {
+        body = {
             "DocNumber": doc.reference,
             "TxnDate": doc.issued_on.isoformat(),
             "PrivateNote": doc.memo[:4000],
@@ -721,6 +721,10 @@ class QboAdapter(LedgerAdapter):
                 for line in doc.lines
             ],
         }
+        if doc.currency:
+            # A day's summary is in its orders' currency, never mixed (as sales are).
+            body["CurrencyRef"] = _ref(doc.currency)
+        return body
 
     def post_summary(self, doc: SummaryDocument) -> PostingResult:
         def run(client: QboClient) -> PostingResult:
