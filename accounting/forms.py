@@ -9,6 +9,8 @@ from collections import defaultdict
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounting.forms_marketplace import MarketplaceTaxFields
+from accounting.ledgers import account_types
 from accounting.ledgers.base import CatalogEntry, LedgerCatalog
 from accounting.models import (
     LabelCostMode,
@@ -54,6 +56,7 @@ ACCOUNT_FIELDS = (
     "label_payment_account_id",
     "reconciliation_account_id",
     "fulfillment_fee_account_id",
+    "marketplace_tax_account_id",
 )
 
 
@@ -71,6 +74,35 @@ def _grouped(entries: tuple[CatalogEntry, ...], blank: str) -> list:
 def _flat(entries: tuple[CatalogEntry, ...], blank: str) -> list[tuple[str, str]]:
     return [("", blank)] + sorted(
         ((e.id, e.name) for e in entries if e.active), key=lambda c: c[1].casefold()
+    )
+
+
+def shipping_item_field(catalog: LedgerCatalog, instance: PostingSettings) -> forms.ChoiceField:
+    """The merchant's own QuickBooks item for shipping lines (optional): each option names the
+    income account QuickBooks posts it to, and so does the note under a chosen one."""
+    accounts = {a.id: a.name for a in catalog.accounts}
+
+    def label(entry: CatalogEntry) -> str:
+        account = accounts.get(entry.account_id, entry.account_id)
+        return f"{entry.name} → {account}" if account else entry.name
+
+    choices = [("", str(_("Unify's own shipping item (on the shipping income account)")))]
+    choices += sorted(
+        ((e.id, label(e)) for e in catalog.items if e.active), key=lambda c: c[1].casefold()
+    )
+    chosen = next((e for e in catalog.items if e.id == instance.shipping_item_id), None)
+    if chosen is not None:
+        help_text = _(
+            "QuickBooks posts shipping charged to buyers to this item's income account, "
+            "“%(account)s”, not to the shipping income account above."
+        ) % {"account": accounts.get(chosen.account_id, chosen.account_id or "?")}
+    else:
+        help_text = _(
+            "Empty: Unify posts shipping with its own item on the shipping income account. "
+            "An existing “Shipping” item of yours is used only when chosen here."
+        )
+    return forms.ChoiceField(
+        label=_("Shipping item"), choices=choices, required=False, help_text=help_text
     )
 
 
@@ -217,6 +249,7 @@ class PostingSettingsForm(forms.ModelForm):
             "default_item_id",
             "product_income_account_id",
             "shipping_income_account_id",
+            "shipping_item_id",
             "discount_account_id",
             "tax_liability_account_id",
             "default_tax_code_id",
@@ -232,6 +265,8 @@ class PostingSettingsForm(forms.ModelForm):
             "fulfillment_fee_vendor",
             "document_number_prefix",
             "post_on_first_open_day",
+            "marketplace_tax_treatment",
+            "marketplace_tax_account_id",
         ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
@@ -240,6 +275,7 @@ class PostingSettingsForm(forms.ModelForm):
             "customer_strategy": forms.RadioSelect,
             "label_cost_mode": forms.RadioSelect,
             "label_vendor_mode": forms.RadioSelect,
+            "marketplace_tax_treatment": forms.RadioSelect,
         }
         help_texts = {
             "document_number_prefix": _(
@@ -264,12 +300,19 @@ class PostingSettingsForm(forms.ModelForm):
         catalog: LedgerCatalog,
         stores: list[tuple[int, str]],
         sale_kinds: tuple[str, ...],
+        provider: str = "",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.catalog = catalog
-        accounts = _grouped(catalog.accounts, str(_("Choose an account")))
+        self.provider = provider
         for name in ACCOUNT_FIELDS:
+            # Only the account types the ledger accepts for this mapping (deposit to a bank
+            # or Undeposited Funds, income to income accounts...).
+            accounts = _grouped(
+                account_types.accounts_for(provider, name, catalog.accounts),
+                str(_("Choose an account")),
+            )
             label = self.fields[name].label
             self.fields[name] = forms.ChoiceField(label=label, choices=accounts, required=False)
         self.fields["default_item_id"] = forms.ChoiceField(
@@ -277,6 +320,11 @@ class PostingSettingsForm(forms.ModelForm):
             choices=_flat(catalog.items, str(_("None"))),
             required=False,
         )
+        if provider == "qbo":
+            self.fields["shipping_item_id"] = shipping_item_field(catalog, self.instance)
+        else:
+            # Xero and QuickBooks Desktop lines name the shipping income account themselves.
+            del self.fields["shipping_item_id"]
         self.fields["default_tax_code_id"] = forms.ChoiceField(
             label=_("Tax code (empty: tax posts to the sales tax liability account)"),
             choices=_flat(catalog.tax_codes, str(_("None"))),
@@ -323,6 +371,7 @@ class PostingSettingsForm(forms.ModelForm):
             prefix=DESTINATION_RULES_PREFIX,
             form_kwargs={"tax_codes": _flat(catalog.tax_codes, str(_("Choose a tax code")))},
         )
+        self.marketplace_tax = MarketplaceTaxFields(self, stores)
 
     @property
     def store_tax_field_names(self) -> str:
@@ -361,11 +410,28 @@ class PostingSettingsForm(forms.ModelForm):
                 "payment_method_id": "payment_methods",
             }
         )
+        if "shipping_item_id" in self.fields:
+            sections["shipping_item_id"] = "items"
         stale = []
         for name, section in sections.items():
             value = getattr(self.instance, name, "")
             if value and value not in self.catalog.ids(section):
                 stale.append(str(self.fields[name].label))
+        return stale + self._stale_tax_codes()
+
+    def wrong_account_types(self) -> list[str]:
+        """Labels of account mappings saved with an account of a type the ledger refuses
+        there (e.g. deposits to an income account; shown on GET)."""
+        by_id = {a.id: a for a in self.catalog.accounts}
+        return [
+            str(self.fields[name].label)
+            for name in ACCOUNT_FIELDS
+            if (entry := by_id.get(getattr(self.instance, name, "") or ""))
+            and not account_types.allows(self.provider, name, entry)
+        ]
+
+    def _stale_tax_codes(self) -> list[str]:
+        stale = []
         tax_codes = self.catalog.ids("tax_codes")
         by_store = self.instance.tax_code_by_store or {}
         for name, store_id in self.store_tax_fields.items():
@@ -411,6 +477,7 @@ class PostingSettingsForm(forms.ModelForm):
                 "default_item_id",
                 _("Choose a default item, or allow Unify to create missing items."),
             )
+        self.marketplace_tax.clean(data)
         if data.get("trigger") == PostingTrigger.SCHEDULE and not data.get(
             "schedule_interval_minutes"
         ):

@@ -117,6 +117,13 @@ def _default_statuses() -> list[str]:
     return ["shipped"]
 
 
+class MarketplaceTaxTreatment(models.TextChoices):
+    """What a sale posts for tax that a marketplace collected and remitted itself."""
+
+    EXCLUDE = "exclude", _("Post the sale without the tax (no sales tax liability)")
+    CLEARING = "clearing", _("Net the tax on a clearing account (collected and remitted)")
+
+
 class PostingSettings(OrgOwnedModel):
     """How one ledger connection receives orders. Ids are the ledger's own ids."""
 
@@ -145,6 +152,9 @@ class PostingSettings(OrgOwnedModel):
     item_match_sku = models.BooleanField(_("match SKUs to ledger items"), default=True)
     item_create_missing = models.BooleanField(_("create missing items"), default=True)
     default_item_id = models.CharField(_("default item"), max_length=64, blank=True)
+    # The merchant's own item for shipping lines, when chosen; blank: Unify's own item on the
+    # shipping income account (a merchant's "Shipping" item is used only when chosen here).
+    shipping_item_id = models.CharField(_("shipping item"), max_length=64, blank=True)
 
     product_income_account_id = models.CharField(_("product income"), max_length=64, blank=True)
     shipping_income_account_id = models.CharField(_("shipping income"), max_length=64, blank=True)
@@ -191,6 +201,18 @@ class PostingSettings(OrgOwnedModel):
     # lock dates) is held; with this on it is dated the first open day instead and posted.
     post_on_first_open_day = models.BooleanField(
         _("post on the first open day when the books are closed"), default=False
+    )
+    # Marketplace-facilitator tax (``accounting.services.differences``): {"<SourceStore id>":
+    # true/false}; a store without an entry follows its marketplace (on for the known ones).
+    marketplace_tax_by_store = models.JSONField(default=dict, blank=True)
+    marketplace_tax_treatment = models.CharField(
+        _("tax the marketplace collected"),
+        max_length=10,
+        choices=MarketplaceTaxTreatment,
+        default=MarketplaceTaxTreatment.EXCLUDE,
+    )
+    marketplace_tax_account_id = models.CharField(
+        _("marketplace tax clearing"), max_length=64, blank=True
     )
 
     class Meta:

@@ -16,10 +16,11 @@ from accounting.models import (
     PostingBatch,
     PostingEvent,
     PostingKind,
+    PostingSettings,
     PostingState,
 )
-from accounting.services import eta
-from accounting.services.documents import order_day, summary_store_key
+from accounting.services import differences, eta
+from accounting.services.documents import order_day, sale_amounts, summary_store_key
 from unify.tenancy.models import Organization
 
 
@@ -227,3 +228,20 @@ def postings_by_order(*, organization: Organization, order_ids: list[int]) -> di
         organization=organization, order_id__in=order_ids, kind=PostingKind.SALE
     ).order_by("pk")
     return {p.order_id: p for p in rows}
+
+
+def order_difference_treatment(order) -> str:
+    """What posting to the organization's current ledger does with the order's marketplace
+    tax or unitemised coupon, in a sentence ("" when neither applies)."""
+    from sales.models import OrderLine
+
+    ledger = LedgerConnection.all_orgs.filter(organization_id=order.organization_id).exclude(
+        status=LedgerStatus.DISABLED
+    )
+    settings_obj = PostingSettings.all_orgs.filter(ledger_connection__in=ledger).first()
+    if settings_obj is None or order.amount_paid == order.expected_paid:
+        return ""
+    lines = OrderLine.all_orgs.filter(
+        organization_id=order.organization_id, order_id=order.pk
+    ).order_by("position")
+    return differences.describe(sale_amounts(order, list(lines), settings_obj), settings_obj)

@@ -100,16 +100,3 @@ def posting_sweep_task() -> None:
 
     posting_sweep()
     posting_run_scheduled()
-
-
-@shared_task(
-    name="accounting.tasks.ledger_catalog_refresh_task", acks_late=True, ignore_result=True
-)
-def ledger_catalog_refresh_task(*, organization_id: int, ledger_connection_id: int) -> None:
-    from accounting.models import LedgerConnection
-    from accounting.services.connections import ledger_catalog_refresh
-
-    with org_scope(organization_id):
-        connection = LedgerConnection.objects.filter(pk=ledger_connection_id).first()
-        if connection is not None:
-            ledger_catalog_refresh(connection=connection)

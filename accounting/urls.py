@@ -25,6 +25,5 @@ urlpatterns = [
     path("postings/update/", views.posting_update, name="update_changed"),
     path("postings/<int:posting_id>/", views.posting_detail, name="posting_detail"),
     path("postings/<int:posting_id>/retry/", views.posting_retry_one, name="posting_retry"),
-    path("post-orders/", views.post_orders, name="post_orders"),
     path("batches/<int:batch_id>/", views.batch_progress, name="batch_progress"),
 ]

@@ -319,10 +319,12 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
         catalog=catalog,
         stores=stores,
         sale_kinds=tuple(str(k) for k in provider.sale_kinds),
+        provider=ledger.provider,
     )
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields if name in form.fields}
         values.update(form.tax_code_values())
+        values.update(form.marketplace_tax.values())
         ledger_services.posting_settings_update(
             posting_settings=settings_obj, values=values, user=request.user, request=request
         )
@@ -336,6 +338,7 @@ def posting_settings(request: HttpRequest) -> HttpResponse:
             "form": form,
             "catalog": catalog,
             "stale": form.stale_mappings() if request.method == "GET" else [],
+            "wrong_types": form.wrong_account_types() if request.method == "GET" else [],
         },
     )
 
@@ -489,26 +492,6 @@ def posting_update(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.user_message)
         return _back(request, _url(request, "postings") + "?review=1")
     return _batch_response(request, batch, _url(request, "postings") + "?review=1")
-
-
-@require_role(Role.MEMBER)
-@require_POST
-def post_orders(request: HttpRequest) -> HttpResponse:
-    """Post the ticked orders (``order_id``), for the Sales tab's "Post selected"."""
-    ids = _ids(request.POST.getlist("order_id"))
-    try:
-        batch = engine.posting_enqueue_orders(
-            organization=request.organization,
-            order_ids=ids,
-            user=request.user,
-            origin=PostingBatch.Origin.SELECTED,
-        )
-    except DomainError as exc:
-        messages.error(request, exc.user_message)
-        return _back(request, reverse("sales:list", kwargs={"org_slug": request.organization.slug}))
-    return _batch_response(
-        request, batch, reverse("sales:list", kwargs={"org_slug": request.organization.slug})
-    )
 
 
 @require_role(Role.MEMBER)

@@ -292,7 +292,13 @@ def database_floor_seconds(database_url: str, organization_id: int) -> float:
                 unmatched.append(cost)
             else:
                 by_order.setdefault(ref, ([], []))[1].append(cost)
-        for table in ("sales_shippingcost", "sales_orderline", "sales_order"):
+        # Fulfillment fees refer to orders: gone first (the floor re-inserts the three others).
+        for table in (
+            "sales_fulfillmentfee",
+            "sales_shippingcost",
+            "sales_orderline",
+            "sales_order",
+        ):
             conn.execute(
                 f"DELETE FROM {table} WHERE organization_id = %s",  # noqa: S608
                 [organization_id],

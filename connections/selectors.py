@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from connections import hooks
 from connections.models import (
     ConnectionMode,
     ConnectionStatus,
@@ -21,12 +19,8 @@ from connections.models import (
     SourceStore,
     StoreConnection,
 )
+from sales import selectors as sales_selectors
 from unify.tenancy.models import Organization
-
-# The import app may provide ``connection_sync_overview(*, organization, connection_ids)``
-# returning {connection id: {"order_count", "last_sync_at", "next_sync_at", ...}}; extra keys
-# reach the templates as ``overview.extra``.
-SYNC_OVERVIEW_PROVIDER = "sales.selectors.connection_sync_overview"
 
 
 def connections_for(*, organization: Organization) -> QuerySet[StoreConnection]:
@@ -142,40 +136,13 @@ class ConnectionOverview:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _order_counts(organization: Organization, connection_ids: list[int]) -> dict[int, int] | None:
-    try:
-        order_model = apps.get_model("sales", "Order")
-    except LookupError:
-        return None
-    rows = (
-        order_model.all_orgs.filter(organization=organization, connection_id__in=connection_ids)
-        .values("connection_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["connection_id"]: row["n"] for row in rows}
-
-
-def connection_sync_overview(
-    *, organization: Organization, connections: list[StoreConnection]
-) -> dict[int, dict[str, Any]]:
-    ids = [c.pk for c in connections]
-    provider = hooks.resolve(SYNC_OVERVIEW_PROVIDER)
-    if provider is not None:
-        return provider(organization=organization, connection_ids=ids)
-    counts = _order_counts(organization, ids)
-    return {
-        c.pk: {
-            "order_count": None if counts is None else counts.get(c.pk, 0),
-            "last_sync_at": c.last_sync_at,
-            "next_sync_at": c.next_sync_at,
-        }
-        for c in connections
-    }
-
-
 def connection_overviews(*, organization: Organization) -> list[ConnectionOverview]:
     connections = list(connections_for(organization=organization))
-    sync = connection_sync_overview(organization=organization, connections=connections)
+    # The import's figures per connection (order count, last/next sync; extra keys reach the
+    # templates as ``overview.extra``).
+    sync = sales_selectors.connection_sync_overview(
+        organization=organization, connection_ids=[c.pk for c in connections]
+    )
     result = []
     for connection in connections:
         info = dict(sync.get(connection.pk, {}))
@@ -190,14 +157,6 @@ def connection_overviews(*, organization: Organization) -> list[ConnectionOvervi
             )
         )
     return result
-
-
-def connections_needing_keys(*, organization: Organization) -> list[StoreConnection]:
-    return list(
-        StoreConnection.all_orgs.filter(
-            organization=organization, status=ConnectionStatus.NEEDS_CREDENTIALS
-        ).order_by("name", "pk")
-    )
 
 
 def dashboard_summary(*, organization: Organization) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_variables
 
-from connections import hooks
+from connections import signals
 from connections.models import (
     ConnectionMode,
     ConnectionStatus,
@@ -42,6 +42,7 @@ from unify.core.exceptions import (
     ProviderRateLimited,
     ProviderRejected,
 )
+from unify.core.ratelimit import shipstation_rate_limiter
 from unify.core.secrets import mask_hint
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
@@ -153,20 +154,11 @@ def plan_check_new_connection(*, organization: Organization, mode: str) -> None:
         )
 
 
-def plan_allowed_intervals(organization: Organization) -> list[int]:
-    plan = organization.plan_rules
-    return [m for m in SYNC_INTERVAL_CHOICES_MINUTES if plan.allows_sync_interval(m)]
-
-
 # --- verification ---------------------------------------------------------------------------
 
 
 def _verify_rate_limiter():
     """The shared ShipStation limiter, waiting only briefly (a person is waiting)."""
-    try:
-        from unify.core.ratelimit import shipstation_rate_limiter
-    except ImportError:
-        return None
     return shipstation_rate_limiter(max_wait_seconds=VERIFY_MAX_WAIT_SECONDS)
 
 
@@ -362,7 +354,7 @@ def connection_create_shipstation(
                 },
                 request=request,
             )
-            hooks.run(hooks.ON_CONNECTED, connection=connection, actor=actor)
+            signals.connection_connected.send(StoreConnection, connection=connection, actor=actor)
             connection_keys_shared_warn(connection=connection, actor=actor, request=request)
     except IntegrityError:
         existing = _duplicate_of(organization, fingerprint)
@@ -413,7 +405,9 @@ def _replace_keys(
                 metadata={"previous_key_hint": previous_hint, "key_hint": locked.credentials_hint},
                 request=request,
             )
-            hooks.run(hooks.ON_CREDENTIALS_UPDATED, connection=locked, actor=actor)
+            signals.connection_credentials_updated.send(
+                StoreConnection, connection=locked, actor=actor
+            )
             connection_keys_shared_warn(connection=locked, actor=actor, request=request)
     except IntegrityError:
         existing = _duplicate_of(connection.organization, fingerprint, exclude_pk=connection.pk)
@@ -533,7 +527,7 @@ def connection_disconnect(
     # let the import stop. ShipStation being down must not keep the merchant connected.
     try:
         _unsubscribe_webhooks(connection)
-        hooks.run(hooks.ON_DISCONNECTING, connection=connection, actor=actor)
+        signals.connection_disconnecting.send(StoreConnection, connection=connection, actor=actor)
     except IntegrationError as exc:
         logger.warning("connection %s: cleanup at disconnect failed: %s", connection.pk, exc)
     with transaction.atomic():
@@ -672,7 +666,9 @@ def connection_update_settings(
                 },
                 request=request,
             )
-            hooks.run(hooks.ON_SETTINGS_CHANGED, connection=locked, actor=actor, changed=changed)
+            signals.connection_settings_changed.send(
+                StoreConnection, connection=locked, actor=actor, changed=changed
+            )
     connection.refresh_from_db()
     return changed
 
@@ -732,5 +728,7 @@ def source_store_set_included(
             metadata={"store": store.name, "included": included, "connection": connection.pk},
             request=request,
         )
-        hooks.run(hooks.ON_SETTINGS_CHANGED, connection=connection, actor=actor, changed=["stores"])
+        signals.connection_settings_changed.send(
+            StoreConnection, connection=connection, actor=actor, changed=["stores"]
+        )
     return store

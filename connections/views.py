@@ -16,8 +16,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import hooks, order_files, selectors, services
+from connections import order_files, selectors, services
 from connections.forms import (
     MODE_EXPLANATIONS,
     OrderFileForm,
@@ -47,8 +45,6 @@ from sales.export import spreadsheet_text
 from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.models import Role
 
-SYNC_PANEL_TEMPLATE = "sales/_connection_sync_panel.html"
-SYNC_PANEL_CONTEXT = "sales.selectors.connection_sync_panel_context"
 # Room for the form's other fields and the multipart framing around the file.
 ORDER_FILE_FORM_OVERHEAD = 64 * 1024
 PROBLEMS_PER_PAGE = 100
@@ -161,19 +157,6 @@ def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
 # --- one connection -------------------------------------------------------------------------
 
 
-def _sync_panel(request: HttpRequest, connection: StoreConnection) -> dict[str, Any]:
-    """The import's part of the page (progress, run history, "Sync now"), when it exists."""
-    try:
-        template = select_template([SYNC_PANEL_TEMPLATE]).template.name
-    except TemplateDoesNotExist:
-        return {"sync_panel_template": None}
-    extra: dict[str, Any] = {}
-    provider = hooks.resolve(SYNC_PANEL_CONTEXT)
-    if provider is not None:
-        extra = provider(connection=connection, request=request) or {}
-    return {"sync_panel_template": template, **extra}
-
-
 def _detail_context(
     request: HttpRequest, connection: StoreConnection, *, settings_form=None
 ) -> dict[str, Any]:
@@ -188,7 +171,6 @@ def _detail_context(
         "plan_block": selectors.connection_plan_block(connection),
         "effective_interval": interval_label(selectors.effective_sync_interval(connection)),
         "can_manage": request.membership.has_role(Role.ADMIN),
-        **_sync_panel(request, connection),
     }
 
 

@@ -21,7 +21,6 @@ from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Expression, F, OrderBy, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields import BooleanField
-from django.template.loader import select_template
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -298,10 +297,8 @@ def orders_posting_in_progress(*, organization: Organization, order_ids: Sequenc
     ledger has answered, so until then the screens say "Posting…", not "Not posted"."""
     if not order_ids:
         return set()
-    try:
-        from accounting.models import OPEN_POSTING_STATES, Posting, PostingKind
-    except ImportError:
-        return set()
+    from accounting.models import OPEN_POSTING_STATES, Posting, PostingKind
+
     return set(
         Posting.objects.filter(
             organization=organization,
@@ -314,10 +311,8 @@ def orders_posting_in_progress(*, organization: Organization, order_ids: Sequenc
 
 def ledger_links(*, organization: Organization, order_ids: Sequence[int]) -> dict[int, LedgerLink]:
     """The ledger document of each posted order (one query), when accounting is installed."""
-    try:
-        from accounting.models import Posting, PostingKind, PostingState
-    except ImportError:  # the ledger side is optional for the Sales tab
-        return {}
+    from accounting.models import Posting, PostingKind, PostingState
+
     links: dict[int, LedgerLink] = {}
     rows = (
         Posting.objects.filter(
@@ -667,18 +662,6 @@ def order_raw_pretty(order: Order) -> str:
     return json.dumps(
         order.raw, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False, sort_keys=True
     )
-
-
-POSTING_HISTORY_TEMPLATE = "accounting/_order_posting_history.html"
-
-
-def posting_history_available() -> bool:
-    """Whether the accounting app provides the order's posting-history partial yet."""
-    try:
-        select_template([POSTING_HISTORY_TEMPLATE])
-    except Exception:  # noqa: BLE001 - TemplateDoesNotExist, or a broken partial of another app
-        return False
-    return True
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -78,28 +78,6 @@ def webhooks_subscribe_task(*, organization_id: int, connection_id: int) -> None
             logger.warning("connection %s: webhook subscription failed: %s", connection_id, exc)
 
 
-def connection_connected(*, organization_id: int, connection_id: int) -> None:
-    """Call right after a connection was created (inside its transaction): queues the first
-    import and the webhook subscriptions once the transaction commits."""
-    from django.db import transaction
-
-    from connections.models import StoreConnection
-    from sales.services.sync import sync_request
-    from unify.tenancy.models import Organization
-
-    def start() -> None:
-        with org_scope(organization_id):
-            connection = StoreConnection.objects.get(pk=connection_id)
-            organization = Organization.objects.get(pk=organization_id)
-            sync_request(organization=organization, connection=connection)
-        webhooks_subscribe_task.apply_async(
-            kwargs={"organization_id": organization_id, "connection_id": connection_id},
-            queue=_queue(),
-        )
-
-    transaction.on_commit(start)
-
-
 # The Sales tab's background actions live in their own module; importing it here registers
 # the task with the worker (Celery's autodiscovery only imports ``<app>.tasks``).
 from sales.tasks_tab import (  # noqa: E402,F401

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:order_id>/", views_tab.order_detail, name="detail"),
     path("sync/", views.sync_overview, name="sync_overview"),
     path("sync/<int:connection_id>/", views.sync_progress, name="sync_progress"),
+    path("sync/<int:connection_id>/panel/", views.connection_sync_panel, name="sync_panel"),
     path("sync/<int:connection_id>/now/", views.sync_now, name="sync_now"),
     path("sync/<int:connection_id>/history/", views.sync_history, name="sync_history"),
     path("sync/runs/<int:run_id>/issues/", views.sync_run_issues, name="sync_run_issues"),

@@ -63,6 +63,19 @@ def sync_progress(request: HttpRequest, connection_id: int) -> HttpResponse:
 
 @require_GET
 @require_role(Role.MEMBER)
+def connection_sync_panel(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """The import's part of a connection page (progress, "Sync now", run history, labels
+    waiting for their orders), loaded by the page with ``hx-get``; it also refreshes the
+    connection card's "Last sync" out of band."""
+    connection = _connection(request, connection_id)
+    context = selectors.connection_sync_panel_context(connection=connection, request=request)
+    return render(
+        request, "sales/_connection_sync_panel.html", {"connection": connection, **context}
+    )
+
+
+@require_GET
+@require_role(Role.MEMBER)
 def sync_history(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
     runs = selectors.sync_runs_for(organization=request.organization, connection=connection)

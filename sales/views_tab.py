@@ -212,9 +212,6 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "raw_pretty": selectors.order_raw_pretty(order),
         "bill_to": selectors.address_lines(order.bill_to),
         "ship_to": selectors.address_lines(order.ship_to),
-        "posting_history_template": selectors.POSTING_HISTORY_TEMPLATE
-        if selectors.posting_history_available()
-        else "",
         "ledger_connected": review.ledger_connected(organization=organization),
         "ledgers_available": review.ledgers_available(),
         "can_ignore": order.posting_status in review.IGNORABLE,

@@ -90,6 +90,31 @@ class PartyRef:
     email: str = ""
     # The key under which the service remembers the resolved id (e.g. "email:jane@x.com").
     match_key: str = ""
+    # Unify's customer map: ledger id -> the buyer key that claimed it ("customer:email:..."),
+    # so a merchant's email-less customer reused for one buyer is never a second buyer's.
+    claims: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def claimed_by_another(self, external_id: str, resolved: Mapping[str, str] = {}) -> bool:  # noqa: B006
+        """True when another buyer (another email) holds ``external_id`` in Unify's map, or
+        took it earlier in this run (``resolved``)."""
+        if not self.email.strip():
+            return False
+        holder = self.claims.get(external_id, "")
+        if holder and holder != self.match_key:
+            return True
+        return any(
+            value == external_id and key != self.match_key and key.startswith(CLAIM_PREFIX)
+            for key, value in resolved.items()
+        )
+
+
+# Keys of buyers known by email in Unify's customer map: their customer is theirs alone.
+CLAIM_PREFIX = "customer:email:"
+
+
+def customer_claims(refs: Mapping[str, str]) -> dict[str, str]:
+    """Ledger id -> claiming buyer key, from Unify's reference map of one connection."""
+    return {value: key for key, value in refs.items() if key.startswith(CLAIM_PREFIX)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +127,10 @@ class ItemRef:
     create_if_missing: bool = False
     income_account_id: str = ""
     match_key: str = ""
+    # Unify's own item for one mapped account (shipping, sales tax, reconciliation): named
+    # after that account and never a merchant's item of the plain name, so a changed mapping
+    # gets its own item instead of keeping the old account.
+    account_bound: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,6 +377,7 @@ class CatalogEntry:
     kind: str = ""  # account type, item type, tax rate...
     detail: str = ""  # account subtype, SKU...
     active: bool = True
+    account_id: str = ""  # items: the income account the ledger posts them to
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +400,7 @@ class LedgerCatalog:
         data: dict[str, Any] = {
             name: [
                 {"id": e.id, "name": e.name, "kind": e.kind, "detail": e.detail, "active": e.active}
+                | ({"account_id": e.account_id} if e.account_id else {})
                 for e in getattr(self, name)
             ]
             for name in sections

@@ -29,17 +29,15 @@ from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
 from accounting.services import faults, open_day
 from accounting.services.connections import ledger_mark_needs_reauth
-from accounting.services.documents import DocumentBuildError
 from accounting.services.engine import (
     Claim,
-    _build,
     _Context,
     _is_voided_label_removal,
     _record,
     _release,
     _retry_later,
-    _Skip,
     _wait_for_ledger,
+    build_or_release,
     posting_execute,
 )
 from sales.models import PostingStatus as OrderPostingStatus
@@ -64,34 +62,10 @@ class _Ready:
 
 def _build_or_release(claim: Claim, ctx: _Context) -> _Ready | None:
     """The posting's document, or None after releasing the posting (skipped, failed)."""
-    posting = claim.posting
-    try:
-        doc, content_hash, covered = _build(ctx, posting)
-    except _Skip as skip:
-        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+    built = build_or_release(claim, ctx)
+    if built is None:
         return None
-    except DocumentBuildError as exc:
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=exc.user_message,
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return None
-    except Exception as exc:
-        logger.exception("building the document of posting %s failed", posting.pk)
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not build this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(exc).__name__}: {exc}",
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return None
+    doc, content_hash, covered = built
     return _Ready(claim, doc, content_hash, covered, document_as_dict(doc))
 
 

@@ -31,6 +31,7 @@ from accounting.models import (
     PostingState,
     SaleDocumentType,
 )
+from accounting.services.mappings import forget_changed_mappings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
 from unify.core.i18n import send_mail_each_language
@@ -553,6 +554,8 @@ def posting_settings_update(
                 changed.append(name)
         if changed:
             row.save()
+            # Items Unify made for an account that is no longer mapped: not used again.
+            forget_changed_mappings(row.ledger_connection_id, changed)
             audit_record(
                 action="posting_settings.updated",
                 organization_id=row.organization_id,

@@ -6,7 +6,9 @@ Rules:
 - discount lines (and any other negative line) become discount amounts;
 - the document's total is what the buyer paid. When the lines, shipping and tax do not add
   up to it, the difference goes to the reconciliation account if the settings allow it, or
-  the build fails with a message that names both amounts. Never silently off by a cent;
+  the build fails with a message that names both amounts. Never silently off by a cent.
+  Tax a marketplace remitted and a coupon the order did not itemise are not differences
+  (:mod:`accounting.services.differences`);
 - an order shipped with nothing paid is an open invoice (a receivable, no payment) in
   invoice + payment mode, and is held with the reason in sales-receipt mode (no 0.00 receipt);
 - document numbers are the prefix plus the order number, fitted to the ledger's limit
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
@@ -39,9 +41,11 @@ from accounting.ledgers.base import (
     SaleDocument,
     SaleLine,
     SummaryDocument,
+    customer_claims,
     document_marker,
 )
 from accounting.models import CustomerStrategy, LabelCostMode, LabelVendorMode, SaleDocumentType
+from accounting.services import differences
 from accounting.services.addresses import postal_address
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
@@ -163,6 +167,20 @@ def _item_for(
     )
 
 
+def _own_item(name: str, account_id: str, key: str, refs: Mapping[str, str]) -> ItemRef:
+    """Unify's item for one mapped account (shipping, sales tax, reconciliation). ``key`` is
+    what Unify's reference map knows it by; the map forgets it when the mapping changes
+    (``accounting.services.mappings``), so the next posting uses the new account's item."""
+    return ItemRef(
+        name=name,
+        external_id=refs.get(key, ""),
+        create_if_missing=True,
+        income_account_id=account_id,
+        match_key=key,
+        account_bound=True,
+    )
+
+
 def _tax_code_for(order: Order, posting_settings: PostingSettings) -> str:
     """The order's tax code: a rule for its ship-to state ("US-CA"), else for its country
     ("US"), else its store's code, else the default."""
@@ -215,6 +233,10 @@ class SaleAmounts:
     shipping: Decimal
     tax: Decimal
     paid: Decimal
+    # Tax a marketplace collected and remitted (not in ``tax``): :mod:`.differences`.
+    marketplace_tax: Decimal = ZERO
+    marketplace: str = ""
+    coupon: Decimal = ZERO  # an unitemised coupon, also in ``discounts``
 
     @property
     def computed(self) -> Decimal:
@@ -227,7 +249,11 @@ class SaleAmounts:
         return self.paid - self.computed
 
 
-def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
+def sale_amounts(
+    order: Order, lines: Sequence[OrderLine], posting_settings: PostingSettings | None = None
+) -> SaleAmounts:
+    """The order's amounts; with ``posting_settings``, marketplace tax and an unitemised
+    coupon are taken out of the difference (:func:`.differences.settle`)."""
     sold: list[tuple[OrderLine, Decimal]] = []
     discounts: list[tuple[str, Decimal]] = []
     for line in sorted(lines, key=lambda x: x.position):
@@ -253,13 +279,34 @@ def sale_amounts(order: Order, lines: Sequence[OrderLine]) -> SaleAmounts:
             unit_price=money(order.lines_subtotal),
         )
         sold.append((unitemised, money(order.lines_subtotal)))
-    return SaleAmounts(
+    amounts = SaleAmounts(
         lines=tuple(sold),
         discounts=tuple(discounts),
         shipping=money(order.shipping_charged),
         tax=money(order.tax_total),
         paid=money(order.amount_paid),
     )
+    if posting_settings is None or not amounts.difference:
+        return amounts
+    found = differences.settle(
+        order,
+        posting_settings,
+        tax=amounts.tax,
+        difference=amounts.difference,
+        paid=amounts.paid,
+        has_discount=bool(discounts),
+    )
+    if found.marketplace_tax:
+        return replace(
+            amounts,
+            tax=ZERO,
+            marketplace_tax=found.marketplace_tax,
+            marketplace=differences.marketplace_label(found),
+        )
+    if found.coupon:
+        coupon = (differences.coupon_description(), found.coupon)
+        return replace(amounts, discounts=(*amounts.discounts, coupon), coupon=found.coupon)
+    return amounts
 
 
 def _difference_line(
@@ -296,9 +343,12 @@ def build_sale_document(
     source_reference: str,
     refs: Mapping[str, str],
     tz,
+    claims: Mapping[str, str] | None = None,
 ) -> SaleDocument:
+    """``claims``: ledger id -> buyer key of Unify's customer map (computed from ``refs`` when
+    not given; the engine keeps it up to date across a run)."""
     ps = posting_settings
-    amounts = sale_amounts(order, lines)
+    amounts = sale_amounts(order, lines, ps)
     what = _("Order %(number)s") % {"number": order.display_number}
     _require(ps.product_income_account_id, _("product income"))
     deposit = _require(ps.deposit_account_id, _("deposit to"))
@@ -317,21 +367,21 @@ def build_sale_document(
     # Quantities like 0.3333 with prices that do not land on a cent: send the rounded amount
     # with a unit price that multiplies to it exactly, as QBO wants Amount = Qty x UnitPrice.
     sale_lines = tuple(_exact_line(line) for line in sale_lines)
+    if amounts.marketplace_tax and differences.nets_on_clearing(ps):
+        clearing = _require(ps.marketplace_tax_account_id, _("marketplace tax clearing"))
+        sale_lines += differences.clearing_lines(
+            amounts.marketplace_tax, amounts.marketplace, clearing, refs
+        )
     shipping = None
     if amounts.shipping:
         shipping_account = _require(ps.shipping_income_account_id, _("shipping income"))
-        key = "item:shipping"
         shipping = AmountLine(
             description=_("Shipping"),
             amount=amounts.shipping,
             account_id=shipping_account,
-            item=ItemRef(
-                name=_("Shipping"),
-                external_id=refs.get(key, ""),
-                create_if_missing=True,
-                income_account_id=shipping_account,
-                match_key=key,
-            ),
+            item=ItemRef(name=_("Shipping"), external_id=ps.shipping_item_id)
+            if ps.shipping_item_id
+            else _own_item(_("Shipping"), shipping_account, "item:shipping", refs),
         )
     discount_account = ""
     if amounts.discounts:
@@ -370,21 +420,24 @@ def build_sale_document(
             description=difference.description,
             amount=difference.amount,
             account_id=difference.account_id,
-            item=ItemRef(
-                name=_("Reconciliation difference"),
-                external_id=refs.get("item:reconciliation", ""),
-                create_if_missing=True,
-                income_account_id=difference.account_id,
-                match_key="item:reconciliation",
+            item=_own_item(
+                _("Reconciliation difference"),
+                difference.account_id,
+                "item:reconciliation",
+                refs,
             ),
         )
     issued_on = order_day(order, tz)
     customer = _customer_for(order, ps)
+    external_id = refs.get(customer.match_key, "")
     customer = PartyRef(
         display_name=customer.display_name,
         email=customer.email,
         match_key=customer.match_key,
-        external_id=refs.get(customer.match_key, ""),
+        external_id=external_id,
+        claims=(claims if claims is not None else customer_claims(refs))
+        if customer.email and not external_id
+        else {},
     )
     doc = SaleDocument(
         idempotency_key=idempotency_key,
@@ -400,13 +453,7 @@ def build_sale_document(
         tax=amounts.tax,
         tax_code_id=tax_code,
         tax_account_id=tax_account,
-        tax_item=ItemRef(
-            name=_("Sales tax collected"),
-            external_id=refs.get("item:sales-tax", ""),
-            create_if_missing=True,
-            income_account_id=tax_account,
-            match_key="item:sales-tax",
-        )
+        tax_item=_own_item(_("Sales tax collected"), tax_account, "item:sales-tax", refs)
         if tax_account
         else None,
         difference=difference,
@@ -576,15 +623,16 @@ class SummaryTotals:
     discounts: Decimal = ZERO
     difference: Decimal = ZERO
     orders: int = 0
+    marketplace_tax: Decimal = ZERO
 
 
 def summary_totals(
     orders: Iterable[tuple[Order, Sequence[OrderLine]]], posting_settings: PostingSettings
 ) -> SummaryTotals:
-    paid = lines_total = shipping = tax = discounts = difference = ZERO
+    paid = lines_total = shipping = tax = discounts = difference = marketplace_tax = ZERO
     count = 0
     for order, lines in orders:
-        amounts = sale_amounts(order, lines)
+        amounts = sale_amounts(order, lines, posting_settings)
         if amounts.difference and not (
             posting_settings.reconciliation_enabled and posting_settings.reconciliation_account_id
         ):
@@ -600,8 +648,11 @@ def summary_totals(
         tax += amounts.tax
         discounts += sum((a for _n, a in amounts.discounts), ZERO)
         difference += amounts.difference
+        marketplace_tax += amounts.marketplace_tax
         count += 1
-    return SummaryTotals(paid, lines_total, shipping, tax, discounts, difference, count)
+    return SummaryTotals(
+        paid, lines_total, shipping, tax, discounts, difference, count, marketplace_tax
+    )
 
 
 def build_summary_document(
@@ -646,6 +697,18 @@ def build_summary_document(
     add(
         _("sales tax liability"), ps.tax_liability_account_id, totals.tax, PostingSide.CREDIT, label
     )
+    if totals.marketplace_tax and differences.nets_on_clearing(ps):
+        for side, text in (
+            (PostingSide.CREDIT, _("Sales tax collected by the marketplace")),
+            (PostingSide.DEBIT, _("Sales tax remitted by the marketplace")),
+        ):
+            add(
+                _("marketplace tax clearing"),
+                ps.marketplace_tax_account_id,
+                totals.marketplace_tax,
+                side,
+                text,
+            )
     add(
         _("reconciliation difference"),
         ps.reconciliation_account_id,

@@ -51,6 +51,7 @@ from accounting.ledgers.base import (
     RemovalResult,
     RemovalUnsupported,
     ResultStatus,
+    customer_claims,
     memo_marker,
 )
 from accounting.ledgers.registry import get_provider
@@ -84,6 +85,7 @@ from accounting.services.documents import (
     summary_store_key,
     summary_totals,
 )
+from accounting.services.mappings import settings_stamp
 from sales.models import FulfillmentFee, Order, OrderLine, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.audit import audit_record
@@ -869,6 +871,7 @@ class _Context:
         self.organization = Organization.objects.get(pk=connection.organization_id)
         self.tz = self.organization.tzinfo
         self.settings = _settings_of(connection)
+        self._settings_stamp = self.settings.updated_at
         self.provider = get_provider(connection.provider)
         self.facts = LedgerFacts(
             connection_id=connection.pk,
@@ -876,6 +879,7 @@ class _Context:
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
+        self._claims: dict[str, str] | None = None
         self.orders: dict[int, Order] = {}
         self.lines: dict[int, list[OrderLine]] = {}
         catalog = connection.catalog or {}
@@ -937,6 +941,23 @@ class _Context:
             )
         return self._refs
 
+    def refresh_settings(self) -> None:
+        """Mapping changes apply to every posting built afterwards: settings saved while
+        this drain runs are read again (and the references they made stale forgotten)."""
+        stamp = settings_stamp(self.connection.pk)
+        if stamp == self._settings_stamp:
+            return
+        self.settings = _settings_of(self.connection)
+        self._settings_stamp = self.settings.updated_at
+        self._refs = self._claims = None
+
+    @property
+    def claims(self) -> dict[str, str]:
+        """Ledger customer id -> the buyer (by email) that holds it in Unify's map."""
+        if self._claims is None:
+            self._claims = customer_claims(self.refs)
+        return self._claims
+
     def prefetch(self, postings: list[Posting]) -> None:
         """Load the orders and lines of a batch of sale postings in two queries."""
         ids = [p.order_id for p in postings if p.kind == PostingKind.SALE and p.order_id]
@@ -974,6 +995,7 @@ class _Context:
             ignore_conflicts=True,
         )
         self.refs.update(new)
+        self.claims.update(customer_claims(new))
 
 
 class _Skip(Exception):
@@ -1016,6 +1038,41 @@ def _summary_hash(orders: list[tuple[Order, list[OrderLine]]]) -> str:
     return digest.hexdigest()
 
 
+def build_or_release(claim: Claim, ctx: _Context) -> tuple[Any, str, list[int]] | None:
+    """The posting's document, its content hash and the orders it covers; or None after
+    releasing the posting (skipped with the reason, or failed with a message for the
+    merchant). Shared by the one-by-one path and the request batches."""
+    posting = claim.posting
+    try:
+        doc, content_hash, covered_orders = _build(ctx, posting)
+    except _Skip as skip:
+        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+        return None
+    except DocumentBuildError as exc:
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=exc.user_message,
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    except Exception as exc:
+        logger.exception("building the document of posting %s failed", posting.pk)
+        _release(
+            claim,
+            status=PostingState.FAILED,
+            message=_(
+                "Unify could not build this document (an internal error). Support has the details."
+            ),
+            detail=f"{type(exc).__name__}: {exc}",
+            restore_sent=True,
+            order_status=OrderPostingStatus.FAILED,
+        )
+        return None
+    return doc, content_hash, covered_orders
+
+
 def _build(ctx: _Context, posting: Posting):
     """(document, content hash, orders it covers)."""
     ps = ctx.settings
@@ -1036,6 +1093,7 @@ def _build(ctx: _Context, posting: Posting):
             source_reference=posting.source_reference,
             refs=ctx.refs,
             tz=ctx.tz,
+            claims=ctx.claims,
         )
         return doc, order.content_hash, [order.pk]
     if posting.kind == PostingKind.SHIPPING_COST:
@@ -1186,33 +1244,10 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
     ):
         _execute_removal(claim, ctx)
         return posting
-    try:
-        doc, content_hash, covered_orders = _build(ctx, posting)
-    except _Skip as skip:
-        _release(claim, status=PostingState.SKIPPED, message=skip.reason, restore_sent=True)
+    built = build_or_release(claim, ctx)
+    if built is None:
         return posting
-    except DocumentBuildError as exc:
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=exc.user_message,
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
-    except Exception as exc:
-        logger.exception("building the document of posting %s failed", posting.pk)
-        _release(
-            claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not build this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(exc).__name__}: {exc}",
-            restore_sent=True,
-            order_status=OrderPostingStatus.FAILED,
-        )
-        return posting
+    doc, content_hash, covered_orders = built
     is_update = bool(posting.external_id) and posting.revision > 0
     document = document_as_dict(doc)
     try:
@@ -1633,6 +1668,23 @@ def _execute_removal(claim: Claim, ctx: _Context) -> None:
     _record_removal(claim, ledger, result)
 
 
+def removed_fields(result: RemovalResult, message: str, now) -> dict[str, Any]:
+    """The posting's fields once its document is out of the ledger (status "removed", the
+    lease released, the ledger's answer and the reason kept)."""
+    return {
+        "status": PostingState.REMOVED,
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "sent_at": None,
+        "answer": dict(result.answer),
+        "needs_review": False,
+        "error": message,
+        "error_detail": "",
+        "updated_at": now,
+    }
+
+
 def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
     posting = claim.posting
     if posting.kind == PostingKind.SALE:
@@ -1647,18 +1699,7 @@ def _record_removal(claim: Claim, ledger: str, result: RemovalResult) -> None:
         ) % {"ledger": ledger}
     else:
         message = _("Removed from %(ledger)s: the label was voided.") % {"ledger": ledger}
-    fields: dict[str, Any] = {
-        "status": PostingState.REMOVED,
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "sent_at": None,
-        "answer": dict(result.answer),
-        "needs_review": False,
-        "error": message,
-        "error_detail": "",
-        "updated_at": timezone.now(),
-    }
+    fields = removed_fields(result, message, timezone.now())
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             # Our lease ran out and another worker owns the posting: it finds the document
@@ -1684,18 +1725,7 @@ def _record_merged_order_removal(claim: Claim, ledger: str, result: RemovalResul
             "ledger": ledger
         }
     now = timezone.now()
-    fields: dict[str, Any] = {
-        "status": PostingState.REMOVED,
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "sent_at": None,
-        "answer": dict(result.answer),
-        "needs_review": False,
-        "error": message,
-        "error_detail": "",
-        "updated_at": now,
-    }
+    fields = removed_fields(result, message, now)
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             logger.info("posting %s: lease lost before recording the removal", posting.pk)
@@ -1818,6 +1848,7 @@ def _drain(
         if ctx.provider.posting_paused_until(connection.company_id):
             notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
+        ctx.refresh_settings()
         size = min(batch_size, max_postings - done) if max_postings else batch_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,

@@ -13,7 +13,7 @@ becomes eligible again (:func:`withdrawals_reopen`). A skipped posting reopens t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -121,7 +121,7 @@ def removal_unsupported_message(ledger: str) -> str:
 def withdrawals_record(claim, ledger: str, result: RemovalResult) -> None:
     """The withdrawn sale is out of the ledger: the posting is removed (its ledger ids kept
     for the record) and the order is "not posted" again."""
-    from accounting.services.engine import _event, _fenced
+    from accounting.services.engine import _event, _fenced, removed_fields
 
     posting = claim.posting
     if result.already_removed:
@@ -134,18 +134,7 @@ def withdrawals_record(claim, ledger: str, result: RemovalResult) -> None:
             "ledger": ledger
         }
     now = timezone.now()
-    fields: dict[str, Any] = {
-        "status": PostingState.REMOVED,
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "sent_at": None,
-        "answer": dict(result.answer),
-        "needs_review": False,
-        "error": message,
-        "error_detail": "",
-        "updated_at": now,
-    }
+    fields = removed_fields(result, message, now)
     with transaction.atomic():
         if not _fenced(claim).update(**fields):
             return  # our lease ran out: the new owner finds the document gone and records it

@@ -9,7 +9,6 @@
   "Posting");
 - ``{% order_postings order as postings %}``: the postings of one order (sale, label costs,
   daily summary), scoped to the order's organization;
-- ``{% order_ledger_link order %}``: the link of the order's posted sale (Sales list column).
 """
 
 from __future__ import annotations
@@ -85,17 +84,7 @@ def order_postings(order) -> list[Posting]:
 
 
 @register.simple_tag
-def order_ledger_link(order, postings_by_order: dict | None = None) -> SafeString | str:
-    """The ledger link of the order's sale. Pass ``postings_by_order`` (from
-    ``accounting.selectors.postings_by_order``) in lists to avoid a query per row."""
-    if postings_by_order is not None:
-        posting = postings_by_order.get(order.pk)
-    else:
-        posting = (
-            Posting.all_orgs.filter(
-                organization_id=order.organization_id, order_id=order.pk, kind="sale"
-            )
-            .select_related("ledger_connection")
-            .first()
-        )
-    return ledger_link(posting)
+def order_tax_treatment(order) -> str:
+    """How posting treats the order's marketplace tax or unitemised coupon ("" if neither)
+    under the current ledger's settings."""
+    return selectors.order_difference_treatment(order)

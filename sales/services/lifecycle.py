@@ -47,20 +47,26 @@ def _start(connection: StoreConnection, actor: Any, kind: str) -> None:
         logger.info("connection %s: no sync started: %s", connection.pk, exc)
 
 
-def connection_on_connected(*, connection: StoreConnection, actor: Any = None) -> None:
+def connection_on_connected(
+    sender: Any = None, *, connection: StoreConnection, actor: Any = None, **_signal: Any
+) -> None:
     """Right after Connect Store (inside its transaction): the first import is queued and
     starts once the connection is committed; webhooks are subscribed when configured."""
     _start(connection, actor, SyncKind.INITIAL)
     _queue_webhook_subscription(connection)
 
 
-def connection_on_credentials_updated(*, connection: StoreConnection, actor: Any = None) -> None:
+def connection_on_credentials_updated(
+    sender: Any = None, *, connection: StoreConnection, actor: Any = None, **_signal: Any
+) -> None:
     """New keys: continue importing from where the last good sync stopped."""
     _start(connection, actor, SyncKind.MANUAL)
     _queue_webhook_subscription(connection)
 
 
-def connection_on_disconnecting(*, connection: StoreConnection, actor: Any = None) -> None:
+def connection_on_disconnecting(
+    sender: Any = None, *, connection: StoreConnection, actor: Any = None, **_signal: Any
+) -> None:
     """Stop the connection's open run (its worker notices at its next page and stops)."""
     SyncRun.all_orgs.filter(
         organization_id=connection.organization_id,
@@ -76,7 +82,12 @@ def connection_on_disconnecting(*, connection: StoreConnection, actor: Any = Non
 
 
 def connection_on_settings_changed(
-    *, connection: StoreConnection, actor: Any = None, changed: Iterable[str] = ()
+    sender: Any = None,
+    *,
+    connection: StoreConnection,
+    actor: Any = None,
+    changed: Iterable[str] = (),
+    **_signal: Any,
 ) -> None:
     if not RESCAN_SETTINGS & set(changed):
         return

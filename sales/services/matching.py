@@ -82,54 +82,6 @@ def order_label_totals_refresh(*, organization_id: int, order_ids: Sequence[int]
     )
 
 
-def shipping_costs_attach_to_orders(
-    *, organization_id: int, connection_id: int, external_ids: Sequence[str]
-) -> None:
-    """Sales channel: attach these (unmatched) labels to their orders by ShipStation id."""
-    ShippingCost.objects.filter(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        external_id__in=list(external_ids),
-        order__isnull=True,
-    ).update(
-        order_id=Subquery(
-            Order.objects.filter(
-                organization_id=organization_id,
-                connection_id=connection_id,
-                external_id=OuterRef("order_external_id"),
-            )
-            # No ordering: the model's default one would make PostgreSQL walk a date index
-            # instead of looking the order up by its unique source id.
-            .order_by()
-            .values("pk")[:1]
-        )
-    )
-
-
-def shipping_costs_attach_by_order_id(
-    *, organization_id: int, connection_id: int, external_ids: Sequence[str]
-) -> None:
-    """Sales channel: orders just arrived; attach labels that were waiting for them."""
-    ShippingCost.objects.filter(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        order_external_id__in=list(external_ids),
-        order__isnull=True,
-    ).update(
-        order_id=Subquery(
-            Order.objects.filter(
-                organization_id=organization_id,
-                connection_id=connection_id,
-                external_id=OuterRef("order_external_id"),
-            )
-            # No ordering: the model's default one would make PostgreSQL walk a date index
-            # instead of looking the order up by its unique source id.
-            .order_by()
-            .values("pk")[:1]
-        )
-    )
-
-
 def _pick(cost: dict, candidates: list[dict]) -> int | None:
     found = candidates
     store = cost["store_external_id"]

@@ -110,10 +110,8 @@ def _ignore_ids(*, organization_id: int, order_ids: Sequence[int]) -> list[int]:
 
 def _unignore_status() -> Case | Value:
     """ "failed" when the order's last posting attempt failed, else "not posted"."""
-    try:
-        from accounting.models import Posting, PostingKind, PostingState
-    except ImportError:  # accounting is optional for the Sales tab
-        return Value(PostingStatus.NOT_POSTED)
+    from accounting.models import Posting, PostingKind, PostingState
+
     failed = Posting.all_orgs.filter(
         order_id=OuterRef("pk"),
         kind__in=(PostingKind.SALE, PostingKind.SUMMARY),
@@ -181,20 +179,16 @@ def orders_unignore(
 
 def ledger_connected(*, organization: Organization) -> bool:
     """Whether the organization has a ledger the Sales tab can post to."""
-    try:
-        from accounting.services import active_ledger
-    except ImportError:
-        return False
+    from accounting.services import active_ledger
+
     return active_ledger(organization) is not None
 
 
 def ledgers_available() -> list[str]:
     """The names of the ledgers a merchant can connect today ("QuickBooks Online"), for the
     prompts that send them to the Accounting tab (never one that is still "coming soon")."""
-    try:
-        from accounting.ledgers.registry import ledger_cards
-    except ImportError:
-        return []
+    from accounting.ledgers.registry import ledger_cards
+
     return [str(card["name"]) for card in ledger_cards() if card["available"]]
 
 
@@ -207,13 +201,9 @@ def orders_post(
 ) -> Any:
     """Queue these orders for posting; returns the accounting app's batch. Raises
     ``DomainError`` (with a message for the merchant) when no ledger is connected."""
-    try:
-        from accounting.models import PostingBatch
-        from accounting.services import posting_enqueue_orders
-    except ImportError:
-        raise DomainError(
-            "accounting unavailable", user_message=_("Connect a ledger on the Accounting tab.")
-        ) from None
+    from accounting.models import PostingBatch
+    from accounting.services import posting_enqueue_orders
+
     origin = PostingBatch.Origin.FILTERED if all_filtered else PostingBatch.Origin.SELECTED
     return posting_enqueue_orders(
         organization=organization, order_ids=orders, user=actor, origin=origin
@@ -225,12 +215,8 @@ def orders_retry_failed(
 ) -> Any:
     """Queue the failed postings of these orders (all failed ones when ``order_ids`` is None)
     again. Returns the batch, or None when nothing had failed."""
-    try:
-        from accounting.services import posting_retry_failed
-    except ImportError:
-        raise DomainError(
-            "accounting unavailable", user_message=_("Connect a ledger on the Accounting tab.")
-        ) from None
+    from accounting.services import posting_retry_failed
+
     return posting_retry_failed(
         organization=organization,
         order_ids=list(order_ids) if order_ids is not None else None,

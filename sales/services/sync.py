@@ -29,13 +29,11 @@ when its predecessor failed part-way, carries on from that checkpoint.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -381,55 +379,8 @@ def sync_run_execute(
         deadline=time.monotonic() + budget,
         adapter_factory=adapter_factory or default_adapter_factory,
     )
-    with _bulk_allocation_gc(), _responsive_thread_switches(), bulk.id_reserve():
+    with bulk.id_reserve():
         return executor.execute()
-
-
-# Generation-0 collections every this many allocations while a run executes (CPython's
-# default is 700).
-IMPORT_GC_THRESHOLD = 50_000
-# How long a thread may keep the interpreter while another waits for it, during a run
-# (CPython's default is 5 ms).
-IMPORT_SWITCH_INTERVAL = 0.0005
-
-
-@contextlib.contextmanager
-def _responsive_thread_switches() -> Iterator[None]:
-    """While a run executes, the writing thread gets the interpreter back sooner.
-
-    It spends most of a page waiting for PostgreSQL, then has a moment of work before its
-    next statement; meanwhile the prefetch thread maps the next pages. With CPython's 5 ms
-    switch interval each of those moments can wait up to 5 ms for the mapping to let go,
-    with the database idle: about ten statements a page, hundreds of pages. At 0.5 ms the
-    database is kept busy; a 100,000-order import measured 4-7 % faster (two A/B pairs). The
-    previous interval is back afterwards."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(IMPORT_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-@contextlib.contextmanager
-def _bulk_allocation_gc() -> Iterator[None]:
-    """Collect cyclic garbage less often while a run executes.
-
-    A page is tens of thousands of short-lived, acyclic objects (dicts, Decimals, tuples).
-    With CPython's defaults they trigger a generation-0 collection every 700 allocations,
-    and the older generations, which include everything the process imported, are scanned
-    again and again: a tenth of an import's time. What exists before the run is frozen
-    (never scanned again), collections come every ``IMPORT_GC_THRESHOLD`` allocations, and
-    the previous thresholds are back afterwards. Reference counting still frees the pages;
-    only cycles wait a little longer."""
-    previous = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(IMPORT_GC_THRESHOLD, previous[1], previous[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-        gc.unfreeze()
 
 
 class _RunExecutor:

@@ -814,8 +814,21 @@ data.</p>
         with company.lock:
             self._update_preferences(company, groups, check_token=False)
 
-    def set_duplicate_doc_number_check(self, enabled: bool, realm_id: str | None = None) -> None:
-        self.company(realm_id).reject_duplicate_doc_numbers = enabled
+    def set_duplicate_doc_number_check(
+        self,
+        enabled: bool,
+        realm_id: str | None = None,
+        *,
+        entities: tuple[str, ...] = (),
+        code: int = 6140,
+    ) -> None:
+        """Turn the DocNumber check on or off; ``entities`` extends it beyond sales forms
+        (``("Bill", "JournalEntry", "Purchase")``) and ``code`` is what it answers (6140 or
+        6210)."""
+        company = self.company(realm_id)
+        company.reject_duplicate_doc_numbers = enabled
+        company.duplicate_doc_number_entities = frozenset(entities)
+        company.duplicate_doc_number_code = code
 
     def stats(self, realm_id: str | None = None) -> dict[str, Any]:
         realm = realm_id or self.default_realm_id

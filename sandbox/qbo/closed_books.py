@@ -1,7 +1,8 @@
 """A company's closing date, as QuickBooks Online enforces it: a transaction dated on or before
 ``Preferences.AccountingInfoPrefs.BookCloseDate`` cannot be created, changed or deleted
-through the API (business validation error 6210, "Account Period Closed"). The code and words
-are assumed (see docs/reference/provider-facts.md); the preference name is Intuit's."""
+through the API: error 5010 "Account Period Closed", detail "The account period has closed."
+(as QuickBooks answered it in routablehq/python-quickbooks#208; see
+docs/reference/provider-facts.md). 6210 is not this: it is a duplicate document number."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sandbox.qbo.wire import QboFault
 if TYPE_CHECKING:
     from sandbox.qbo.company import Company
 
-ACCOUNT_PERIOD_CLOSED = 6210
+ACCOUNT_PERIOD_CLOSED = 5010
 
 
 def closing_date(company: Company) -> date | None:
@@ -29,7 +30,8 @@ def closing_date(company: Company) -> date | None:
 def refuse_if_closed(
     company: Company, txn_date: str, existing: dict[str, Any] | None = None
 ) -> None:
-    """Raise 6210 when ``txn_date`` (or, for a change, the stored date) is in closed books."""
+    """Raise 5010 "Account Period Closed" when ``txn_date`` (or, for a change, the stored
+    date) is in closed books."""
     closed = closing_date(company)
     if closed is None:
         return

@@ -7,7 +7,8 @@ or :meth:`Company.void`; they raise :class:`~sandbox.qbo.wire.QboFault` with Int
 - 2020 required parameter missing, 2050 string too long (``DocNumber`` > 21), 2500 reference
   to something that does not exist, 610 object not found / inactive, 5010 stale
   ``SyncToken``, 6240 duplicate name (display names are unique across customers and vendors),
-  6140 duplicate ``DocNumber`` on a sales form (when the company checks for it), 6070 line
+  6140 duplicate ``DocNumber`` on a sales form (when the company checks for it), 6430 invalid
+  account type (deposit to a non-bank account, an item on A/R or A/P), 6070 line
   ``Amount`` is not ``UnitPrice * Qty``, 6000 other business rules (unbalanced journal entry,
   negative total, payment above the invoice balance).
 - Totals are computed, never trusted: a sales form's ``TotalAmt`` is the item lines minus
@@ -27,7 +28,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import closed_books, currency, sales_tax, seed
+from sandbox.qbo import account_types, closed_books, currency, sales_tax, seed
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
@@ -213,6 +214,10 @@ class Company:
     # Stand-in setting: answer a repeated sales-form DocNumber with 6140 (QBO's "warn if a
     # duplicate number is used", which the API enforces as an error).
     reject_duplicate_doc_numbers: bool = True
+    # Which transactions the duplicate check covers (sales forms unless told otherwise: e.g.
+    # bills and journal entries too) and the code it answers with (6140, or 6210).
+    duplicate_doc_number_entities: frozenset[str] = frozenset()
+    duplicate_doc_number_code: int = 6140
     # (entity, Id) created by earlier items of the batch being run: invisible to later ones.
     unseen: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -620,10 +625,13 @@ class Company:
         record["IncomeAccountRef"] = self.ref(
             "Account", body.get("IncomeAccountRef"), "IncomeAccountRef", required=True
         )
+        account_types.check_item_account(self, record["IncomeAccountRef"], "IncomeAccountRef")
         for key in ("ExpenseAccountRef", "AssetAccountRef"):
             required = item_type == "Inventory"
             ref = self.ref("Account", body.get(key), key, required=required)
             if ref is not None:
+                if key == "ExpenseAccountRef":
+                    account_types.check_item_account(self, ref, key)
                 record[key] = ref
             else:
                 record.pop(key, None)
@@ -726,6 +734,8 @@ class Company:
         if len(number) > DOC_NUMBER_MAX:
             raise string_too_long("DocNumber", DOC_NUMBER_MAX, len(number))
         if entity not in SALES_FORMS:
+            if number and entity in self.duplicate_doc_number_entities:
+                self._refuse_duplicate_number(entity, number, existing)
             return number
         custom = self.pref("SalesFormsPrefs", "CustomTxnNumbers", True)
         if not number and not custom:
@@ -735,11 +745,21 @@ class Company:
             self._next_doc_number += 1
             return number
         if number and custom and self.reject_duplicate_doc_numbers:
-            own = existing["Id"] if existing else None
-            for record in self.by_doc_number(entity, number):
-                if record["Id"] != own:
-                    raise duplicate_doc_number(number, _TXN_LABEL[entity], record["Id"])
+            self._refuse_duplicate_number(entity, number, existing)
         return number
+
+    def _refuse_duplicate_number(
+        self, entity: str, number: str, existing: dict[str, Any] | None
+    ) -> None:
+        own = existing["Id"] if existing else None
+        for record in self.by_doc_number(entity, number):
+            if record["Id"] != own:
+                raise duplicate_doc_number(
+                    number,
+                    _TXN_LABEL.get(entity, entity),
+                    record["Id"],
+                    self.duplicate_doc_number_code,
+                )
 
     def _amount(self, raw: Any, element: str, *, required: bool = True) -> Decimal:
         value = to_decimal(raw, element)
@@ -956,6 +976,7 @@ class Company:
             body.get("DepositToAccountRef") or {"value": seed.UNDEPOSITED_FUNDS_ID},
             "DepositToAccountRef",
         )
+        account_types.check_deposit_account(self, record["DepositToAccountRef"])
         record["Balance"] = ZERO
         return record
 
@@ -989,6 +1010,7 @@ class Company:
             body.get("DepositToAccountRef") or {"value": seed.UNDEPOSITED_FUNDS_ID},
             "DepositToAccountRef",
         )
+        account_types.check_deposit_account(self, record["DepositToAccountRef"])
         if body.get("PaymentMethodRef"):
             record["PaymentMethodRef"] = self.ref(
                 "PaymentMethod", body["PaymentMethodRef"], "PaymentMethodRef"
@@ -1363,4 +1385,9 @@ class Company:
         return record
 
 
-_TXN_LABEL = {"SalesReceipt": "Sales Receipt", "Invoice": "Invoice"}
+_TXN_LABEL = {
+    "SalesReceipt": "Sales Receipt",
+    "Invoice": "Invoice",
+    "JournalEntry": "Journal Entry",
+    "Purchase": "Expense",
+}

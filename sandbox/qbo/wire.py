@@ -179,9 +179,11 @@ def duplicate_name(entity: str, existing_id: str) -> QboFault:
     )
 
 
-def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str) -> QboFault:
+def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str, code: int = 6140) -> QboFault:
+    """6140 on sales forms; QuickBooks has answered the same error as 6210 too (Intuit's list
+    of frequent errors), which the stand-in sends when told to (``duplicate_doc_number_code``)."""
     return QboFault(
-        6140,
+        code,
         "Duplicate Document Number Error",
         "Duplicate Document Number Error : You must specify a different number. This number "
         f"has already been used. DocNumber={doc_number} is assigned to TxnType={txn_type} with "

@@ -246,10 +246,8 @@ def save_payment(
     if account is None:
         errors.append("Account could not be found")
     elif account["Type"] != "BANK" and not account.get("EnablePaymentsToAccount"):
-        errors.append(
-            f"Payments can only be made to or from BANK accounts, or accounts with "
-            f"'EnablePaymentsToAccount' set (account code '{account['Code']}')."
-        )
+        # Xero's words for a payment to an account that takes none (provider-facts).
+        errors.append("Account type is invalid for making a payment to/from")
     if invoice["Status"] != "AUTHORISED":
         errors.append("Invoice not of valid status for modification")
     amount = decimal_of(element.get("Amount"), "Amount")

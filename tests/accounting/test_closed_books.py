@@ -1,7 +1,7 @@
 """Issue 17, item 15 (first half): a QuickBooks company with a closing date refuses writes
-dated on or before it (the stand-in as QuickBooks: 6210); Unify holds the posting with a plain
-reason after one attempt, never retries it on its own, and posts it on "Retry" once the books
-are open again. QBO stand-in over HTTP, PostgreSQL."""
+dated on or before it (the stand-in as QuickBooks: 5010 "Account Period Closed"); Unify holds
+the posting with a plain reason after one attempt, never retries it on its own, and posts it
+on "Retry" once the books are open again. QBO stand-in over HTTP, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -70,7 +70,10 @@ def test_the_stand_in_refuses_changes_and_deletions_in_closed_books(
         qbo.company().delete(
             "SalesReceipt", {"Id": receipt["Id"], "SyncToken": receipt["SyncToken"]}
         )
-    assert str(refused.value.code) == "6210"
+    # QuickBooks' closed-books answer is 5010 "Account Period Closed" (6210 is a duplicate
+    # document number: issue 17 item 17, provider-facts).
+    assert str(refused.value.code) == "5010"
+    assert "Account Period Closed" in str(refused.value.message)
     with pytest.raises(QboFault):
         qbo.company().save(
             "SalesReceipt",

@@ -16,6 +16,7 @@ from accounting.services.engine import posting_drain
 from sales.models import LabelStatus, Order, ShippingCost, SyncStatus
 from sales.selectors import orderless_label_costs
 from tests.accounting.conftest import connect_ledger
+from tests.pages import as_shown
 from tests.sales.support import SS_KEY, make_connection
 from tests.sales.test_import import run_sync
 from unify.tenancy.scoping import org_scope
@@ -85,7 +86,7 @@ def test_labels_are_imported_and_counted_as_the_rules_say(
     assert other.label_status == LabelStatus.HAS_LABEL  # shipped with a label all the same
     assert (summary.count, summary.total, summary.billed_to_others) == (1, Decimal("6.50"), 2)
 
-    page = owner_client.get(f"/o/{org_a.slug}/connections/{connection.pk}/").content.decode()
+    page = as_shown(owner_client, f"/o/{org_a.slug}/connections/{connection.pk}/")
     assert "1 label not linked to an order (6.50)" in page
     assert "2 labels billed to the recipient or a third party" in page
     detail = owner_client.get(f"/o/{org_a.slug}/sales/{paid.pk}/").content.decode()

@@ -12,11 +12,13 @@ through its API and QuickBooks through its query API, both over HTTP. They must 
 - every label cost once (by its tracking number), at ShipStation's cost, none for a voided one;
 - daily summaries balanced, one currency each and balanced per currency, each day's deposits
   equal to that day's amounts paid;
-- nothing on the reconciliation account but each order's unexplained difference
-  (amount paid minus items, shipping and tax less discounts, as ShipStation reports them).
+- nothing on the reconciliation account but each order's unexplained difference (amount
+  paid minus items, shipping and tax less discounts, as ShipStation reports them) less what
+  has a proper home (tax a marketplace collected, a coupon: ``_reconciliation_due``).
 
-Real parts: PostgreSQL, the stand-ins over HTTP, python-quickbooks in Unify. The rules other
-items add (marketplace tax, coupons, return labels ...) extend ``_expected_*`` below.
+Real parts: PostgreSQL, the stand-ins over HTTP, python-quickbooks in Unify. A day summarised
+before one of its orders changed is listed as waiting for issue 17 item 3 (the test xfails
+with the list once everything else holds) until main corrects such summaries.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from django.utils import timezone
 from accounting.models import Posting
 from accounting.services import posting_after_import
 from accounting.services.engine import posting_drain, posting_update_changed
+from connections.models import SourceStore
 from sales.models import BILLED_TO_OTHERS, SyncStatus
 from sandbox.shipstation import DEMO_SEED
 from tests.accounting.conftest import connect_ledger
@@ -171,8 +174,7 @@ def _reconciled(doc: dict[str, Any]) -> Decimal:
 # -- the checks ----------------------------------------------------------------------------------
 
 
-def _check_sales(books: QuickBooksReader, orders, style: str, statuses) -> list[str]:
-    """Returns the reconciliation amounts that have a proper home elsewhere."""
+def _check_sales(books: QuickBooksReader, orders, style: str, statuses) -> None:
     entity = "SalesReceipt" if style == "sales_receipt" else "Invoice"
     docs = [d for d in books.all(entity) if _live(d)]
     by_number: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -200,7 +202,7 @@ def _check_sales(books: QuickBooksReader, orders, style: str, statuses) -> list[
             _money(o["amountPaid"]) or _paid_nothing_total(o) for o in same
         ), number
         assert Counter(_reconciled(d) for d in found) == Counter(
-            ZERO if not _money(o["amountPaid"]) else _unexplained(o) for o in same
+            _reconciliation_due(o) for o in same
         ), number
         for doc in found:
             if entity != "Invoice":
@@ -219,12 +221,6 @@ def _check_sales(books: QuickBooksReader, orders, style: str, statuses) -> list[
     if payments:
         invoiced = {link["TxnId"] for p in payments.values() for link in _links(p)}
         assert len(invoiced) == len(payments), "a payment on no invoice, or two on one"
-    return [
-        f"{o['orderNumber']}: {_unexplained(o)} is {_proper_home(o)}"
-        for same in expected.values()
-        for o in same
-        if _money(o["amountPaid"]) and _proper_home(o)
-    ]
 
 
 def _links(payment: dict[str, Any]) -> list[dict[str, Any]]:
@@ -243,22 +239,23 @@ def _paid_nothing_total(order: dict[str, Any]) -> Decimal:
 MARKETPLACES = ("amazon", "ebay", "walmart", "etsy")
 
 
-def _proper_home(order: dict[str, Any]) -> str:
-    """Why the order's unexplained difference belongs on another account than the
-    reconciliation one ("" when it does not): issue 17 items 6 and 7."""
+def _reconciliation_due(order: dict[str, Any]) -> Decimal:
+    """What of the order's unexplained difference belongs on the reconciliation account: not
+    what has a proper home (issue 17 items 6 and 7): tax a marketplace collected (the buyer
+    paid it to the marketplace) and a coupon the order's own total shows."""
     gap = _unexplained(order)
-    if not gap:
-        return ""
+    if not gap or not _money(order.get("amountPaid")):
+        return ZERO
     tax = _money(order.get("taxAmount"))
     source = str((order.get("advancedOptions") or {}).get("source") or "").lower()
     marketplace = any(name in source for name in MARKETPLACES) or bool(
         order.get("externallyFulfilledBy")
     )
     if marketplace and tax and -gap >= tax:
-        return "marketplace-collected tax (item 6)"
+        gap += tax
     if gap < 0 and gap == _money(order.get("amountPaid")) - _money(order.get("orderTotal")):
-        return "a coupon: the order's own total is the discount (item 7)"
-    return ""
+        return ZERO
+    return gap
 
 
 def _check_labels(books: QuickBooksReader, orders, labels, posted: set[int]) -> None:
@@ -312,9 +309,8 @@ def _check_costs_are_all_known(books: QuickBooksReader, labels, fulfillments, po
 
 
 def _check_summaries(books: QuickBooksReader, orders, statuses, tz, changed) -> list[str]:
-    """Returns what is still wrong for want of rules main does not have yet: amounts on the
-    reconciliation account with a proper home, and days summarised before one of their
-    orders ``changed`` (issue 17 item 3: such a summary is to be corrected)."""
+    """Returns what is still wrong for want of a rule main does not have yet: days summarised
+    before one of their orders ``changed`` (issue 17 item 3: such a summary is corrected)."""
     entries = books.all("JournalEntry")
     assert entries
     by_currency: dict[str, Counter] = defaultdict(Counter)
@@ -342,9 +338,7 @@ def _check_summaries(books: QuickBooksReader, orders, statuses, tz, changed) -> 
         if _eligible(order, statuses):
             key = (_day(order, tz), order.get("currency") or "USD")
             paid[key] += _money(order["amountPaid"])
-            gaps[key] += _unexplained(order)
-            if key in deposits and _proper_home(order):
-                misplaced.append(f"{order['orderNumber']}: {_proper_home(order)}")
+            gaps[key] += _reconciliation_due(order)
     summarised_days = {day for day, _currency in deposits}
     changed_days = {(_day(o, tz), o["currency"]) for o in changed}
     for key, amount in deposits.items():
@@ -413,11 +407,23 @@ def _change_orders_in_shipstation(ss) -> list[dict[str, Any]]:
     return [edited, lowered, cancelled, voided, first, second]
 
 
-def _stores_of(ss, account) -> list[tuple[int, str, bool]]:
-    """The account's stores, as connecting it records them (GET /stores)."""
+def _connect(org, ss, account, **fields):
+    """A connection with the account's stores as connecting it records them (GET /stores:
+    names and marketplaces, which say who collects the tax)."""
     answer = requests.get(f"{ss.base_url}/stores", auth=account[1:], timeout=30)
     answer.raise_for_status()
-    return [(s["storeId"], s["storeName"], True) for s in answer.json()]
+    connection = make_connection(org, key=account[1], secret=account[2], **fields)
+    with org_scope(org.pk):
+        for store in answer.json():
+            SourceStore.objects.create(
+                organization=org,
+                connection=connection,
+                external_id=store["storeId"],
+                name=store["storeName"],
+                marketplace_id=store.get("marketplaceId"),
+                marketplace_name=store.get("marketplaceName") or "",
+            )
+    return connection
 
 
 CAD_ACCOUNT = ("CAD", "readback-cad-key-7b21", "readback-cad-secret-91e4")
@@ -444,12 +450,9 @@ def test_the_books_read_back_show_each_sale_and_cost_once(
         CurrencyPrefs={"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "USD"}}
     )
     stores = [
-        make_connection(org_a, stores=_stores_of(shipstation, USD_ACCOUNT)),
-        make_connection(
-            org_a, key=CAD_ACCOUNT[1], secret=CAD_ACCOUNT[2], name="ShipStation CA",
-            currency="CAD", stores=_stores_of(shipstation, CAD_ACCOUNT),
-        ),
-    ]  # fmt: skip
+        _connect(org_a, shipstation, USD_ACCOUNT),
+        _connect(org_a, shipstation, CAD_ACCOUNT, name="ShipStation CA", currency="CAD"),
+    ]
     ledger = connect_ledger(
         org_a, qbo, trigger="after_import", document_type=style, reconciliation_enabled=True
     )
@@ -482,10 +485,11 @@ def test_the_books_read_back_show_each_sale_and_cost_once(
             and _day(o, org_a.tzinfo, "orderDate") < today
         }
     else:
-        misplaced = _check_sales(books, orders, style, statuses)
+        misplaced = []
+        _check_sales(books, orders, style, statuses)
     _check_labels(books, orders, labels, posted)
     _check_costs_are_all_known(books, labels, fulfillments, posted)
     if misplaced:
-        # Everything above holds; what remains needs issue 17 items 3, 6 and 7, which main
-        # does not have yet.
+        # Everything above holds; what remains needs issue 17 item 3, which main does not
+        # have yet.
         pytest.xfail("waiting for rules not on main yet: " + "; ".join(misplaced))

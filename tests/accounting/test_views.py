@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 import pytest
+from django.urls import reverse
 
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
 from accounting.services import eta
@@ -110,18 +111,22 @@ def test_retry_failed_requeues_only_failed_postings(owner_client, org_a, qbo_led
     assert (failed.status, failed.error, posted.status) == ("pending", "", "posted")
 
 
-def test_post_orders_endpoint_answers_htmx_with_progress(owner_client, org_a, qbo_ledger):
-    order = make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)])
-    response = owner_client.post(
-        f"/o/{org_a.slug}/accounting/post-orders/",
-        {"order_id": [order.pk]},
-        HTTP_HX_REQUEST="true",
+def post_selected(client, org, orders) -> PostingBatch:
+    """The Sales tab's "Post selected" on these orders; returns the batch it queued."""
+    response = client.post(
+        reverse("sales:action", kwargs={"org_slug": org.slug}),
+        {"action": "post", "ids": [o.pk for o in orders]},
     )
-    assert response.status_code == 200
-    batch = PostingBatch.all_orgs.get(organization=org_a)
-    assert f'id="batch-{batch.pk}"' in response.content.decode()
+    assert response.status_code == 302
+    return PostingBatch.all_orgs.get(organization=org)
+
+
+def test_posting_selected_orders_shows_the_batch_progress(owner_client, org_a, qbo_ledger):
+    order = make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)])
+    batch = post_selected(owner_client, org_a, [order])
     assert Posting.all_orgs.get(order=order).status == "pending"
     progress = owner_client.get(f"/o/{org_a.slug}/accounting/batches/{batch.pk}/")
+    assert f'id="batch-{batch.pk}"' in progress.content.decode()
     assert "0 of 1 done" in progress.content.decode()
 
 
@@ -130,12 +135,7 @@ def test_progress_of_a_long_run_shows_the_time_left_at_the_ledger_limits(
 ):
     settings.QBO_BATCH_SIZE = 30
     orders = [make_order(org_a, lines=[("A", "Alpha", 1, "10.00", False)]) for _ in range(40)]
-    owner_client.post(
-        f"/o/{org_a.slug}/accounting/post-orders/",
-        {"order_id": [o.pk for o in orders]},
-        HTTP_HX_REQUEST="true",
-    )
-    batch = PostingBatch.all_orgs.get(organization=org_a)
+    batch = post_selected(owner_client, org_a, orders)
     # Twelve posted, 28 still queued: at Intuit's limits (40 batches of 30 plus 460 single
     # requests a minute) that is under a minute.
     with org_scope(org_a.pk):

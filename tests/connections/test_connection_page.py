@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from sales.models import ShippingCost, SyncRun, SyncStatus
 from tests.connections.conftest import SS_KEY, SS_SECRET
+from tests.pages import as_shown
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,13 @@ def shown(page: str, testid: str) -> str:
     match = re.search(rf'data-testid="{testid}">(.*?)</(?:span|td)>', page, re.S)
     assert match is not None, testid
     return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+
+
+def panel(client, org, connection, query: str = "") -> str:
+    """The connection page with the import panel it loads (hx-get from the sales app)."""
+    page = as_shown(client, url(org, "detail", connection_id=connection.pk) + query)
+    assert f'id="sync-heading-{connection.pk}"' in page  # the panel arrived in its place
+    return page
 
 
 def stamp(moment, org) -> str:
@@ -47,8 +55,9 @@ def test_last_sync_follows_the_import_from_the_moment_the_store_is_connected(
     run = SyncRun.all_orgs.get(connection=connection)
     assert run.status == SyncStatus.QUEUED
 
-    # The first import is queued: the card says so, with the time the history shows.
-    page = owner_client.get(url(org_a, "detail", connection_id=connection.pk)).content.decode()
+    # The first import is queued: the card says so, with the time the history shows. The
+    # connection page loads the import's panel (hx-get), which refreshes the card's time.
+    page = panel(owner_client, org_a, connection)
     assert shown(page, "last-sync") == f"Running since {stamp(run.created_at, org_a)}"
     assert f"<td>{stamp(run.created_at, org_a)}</td>" in page  # the run history's "Started"
     listing = owner_client.get(url(org_a, "list")).content.decode()
@@ -61,7 +70,7 @@ def test_last_sync_follows_the_import_from_the_moment_the_store_is_connected(
     run.refresh_from_db()
     assert run.status == SyncStatus.SUCCEEDED
     finished = stamp(run.finished_at, org_a)
-    page = owner_client.get(url(org_a, "detail", connection_id=connection.pk)).content.decode()
+    page = panel(owner_client, org_a, connection)
     assert shown(page, "last-sync") == finished
     assert f"Last sync {finished}:" in " ".join(page.split())  # the import card, same time
     listing = owner_client.get(url(org_a, "list")).content.decode()
@@ -117,8 +126,7 @@ def test_label_costs_waiting_for_their_orders_are_paged_and_named_by_store(
             create_date=now - timedelta(minutes=i),
             cost=Decimal("5.00"),
         )
-    detail = url(org_a, "detail", connection_id=expense_connection.pk)
-    page = owner_client.get(detail).content.decode()
+    page = panel(owner_client, org_a, expense_connection)
     assert "120 label costs waiting for their orders" in page
     table = re.search(r'data-testid="unmatched-labels">(.*?)</table>', page, re.S).group(1)
     rows = re.findall(r"<tr><td>(W-\d+)</td><td>([^<]*)</td>", table)
@@ -127,7 +135,7 @@ def test_label_costs_waiting_for_their_orders_are_paged_and_named_by_store(
     assert "4401" not in table and "4402" not in table
     assert "Page 1 of 3" in page
 
-    last = owner_client.get(f"{detail}?unmatched_page=3").content.decode()
+    last = panel(owner_client, org_a, expense_connection, "?unmatched_page=3")
     table = re.search(r'data-testid="unmatched-labels">(.*?)</table>', last, re.S).group(1)
     numbers = re.findall(r"<tr><td>(W-\d+)</td>", table)
     assert numbers == [f"W-{i:04d}" for i in range(100, 120)]
@@ -138,8 +146,7 @@ def test_label_costs_waiting_for_their_orders_are_paged_and_named_by_store(
 def test_a_shipping_expense_connection_offers_only_the_settings_that_apply(
     owner_client, org_a, expense_connection
 ):
-    detail = url(org_a, "detail", connection_id=expense_connection.pk)
-    page = owner_client.get(detail).content.decode()
+    page = panel(owner_client, org_a, expense_connection)
     assert 'name="order_statuses"' not in page and "Order statuses to import" not in page
     assert 'name="pull_label_costs"' not in page and "Import shipping label costs" not in page
     assert "Import label costs from" in page

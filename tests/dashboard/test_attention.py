@@ -16,6 +16,7 @@ from accounting.models import LedgerStatus
 from connections.models import ConnectionMode, ConnectionStatus
 from sales.models import ImportIssue, PostingStatus, ShippingCost, SyncRun
 from tests.accounting.factories import LedgerConnectionFactory, make_posting
+from tests.pages import as_shown
 from tests.sales_tab.conftest import numbers_in
 from tests.sales_tab.factories import make_connection, make_order
 
@@ -103,9 +104,7 @@ def test_every_count_equals_the_rows_of_the_list_it_links_to(member_client, org_
     }
 
     def listed(key: str) -> str:
-        response = member_client.get(items[key][0])
-        assert response.status_code == 200
-        return response.content.decode()
+        return as_shown(member_client, items[key][0])
 
     assert listed("keys").count('status-badge">Needs new keys<') == 1
     assert listed("plan_paused").count('<div class="small text-warning-emphasis">') == 2

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from connections.models import ConnectionStatus
 from sales.models import ImportIssue, SyncKind, SyncRun, SyncStatus
+from tests.pages import as_shown
 from tests.sales.support import make_connection
 from unify.tenancy.scoping import org_scope
 
@@ -172,11 +173,12 @@ def test_connection_page_shows_the_import_panel(client, member_of_a, org_a):
     )  # fmt: skip
     client.force_login(member_of_a.user)
 
-    html = client.get(
+    html = as_shown(
+        client,
         reverse(
             "connections:detail", kwargs={"org_slug": org_a.slug, "connection_id": connection.pk}
-        )
-    ).content.decode()
+        ),
+    )
 
     assert f'id="sync-progress-{connection.pk}"' in html
     assert 'hx-trigger="every 2s"' in html

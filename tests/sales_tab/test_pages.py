@@ -109,12 +109,9 @@ def test_order_page_shows_everything_in_the_organizations_time_zone(
     assert '<details class="card mt-3"><summary' in content
     assert "&lt;script&gt;x&lt;/script&gt;" in content
     assert "<script>x</script>" not in content
-    from sales.selectors_tab import posting_history_available
-
-    # The accounting app's partial is included once it exists; until then, a plain note.
-    assert ("No ledger postings are recorded for this order." in text) is not (
-        posting_history_available()
-    )
+    # The accounting app's posting history is on the page (its own heading and empty state).
+    assert f'id="posting-history-{full_order.pk}"' in content
+    assert "Not posted yet." in text
 
 
 def test_balanced_order_says_so(member_client, org_a):

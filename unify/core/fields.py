@@ -67,14 +67,6 @@ class EncryptedFieldMixin:
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
 
-class EncryptedTextField(EncryptedFieldMixin, models.TextField):
-    def _serialize(self, value: Any) -> str:
-        return str(value)
-
-    def _deserialize(self, text: str) -> str:
-        return text
-
-
 class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
     def _serialize(self, value: Any) -> str:
         return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)

@@ -416,7 +416,6 @@ if not DEBUG and ("*" in UNIFY_SITE_URL or not UNIFY_SITE_URL.startswith("https:
         "UNIFY_SITE_URL must be the https address people open Unify at (emails link to it), "
         f"not {UNIFY_SITE_URL!r}."
     )
-UNIFY_DEMO = env.bool("UNIFY_DEMO", default=False)
 
 # --- Accounting (ledgers, posting) -----------------------------------------------------------
 UNIFY_LEDGER_PROVIDERS = env.list(

@@ -3,43 +3,33 @@ dashboard never reaches into their tables directly."""
 
 from __future__ import annotations
 
-from django.utils.module_loading import import_string
-
+from accounting import dashboard as accounting_dashboard
+from accounting import selectors as accounting_selectors
+from connections import dashboard as connections_dashboard
+from connections import selectors as connections_selectors
+from sales import dashboard as sales_dashboard
+from sales.views_dashboard import charts_context as dashboard_charts_context
 from unify.tenancy.models import Organization
 
-# Each entry is a callable(organization) -> dict merged into the summary; apps append theirs.
-DASHBOARD_CONTRIBUTORS: list[str] = [
-    "connections.selectors.dashboard_summary",
-    "accounting.selectors.dashboard_summary",
+# Each is a callable(organization) -> dict merged into the summary.
+DASHBOARD_CONTRIBUTORS = (
+    connections_selectors.dashboard_summary,
+    accounting_selectors.dashboard_summary,
     # "Needs your attention" counts (``attention``: key, count, label, url), the times of
     # the last sync and posting, and the getting-started state.
-    "connections.dashboard.dashboard_attention",
-    "sales.dashboard.dashboard_attention",
-    "accounting.dashboard.dashboard_attention",
-]
+    connections_dashboard.dashboard_attention,
+    sales_dashboard.dashboard_attention,
+    accounting_dashboard.dashboard_attention,
+)
 
-
-# The charts part: callable(request) -> template context (``charts`` and its form).
-DASHBOARD_CHARTS = "sales.views_dashboard.charts_context"
-
-
-def dashboard_charts_context(request) -> dict:
-    try:
-        contributor = import_string(DASHBOARD_CHARTS)
-    except ImportError:
-        return {}
-    return contributor(request)
+__all__ = ["dashboard_charts_context", "dashboard_summary"]
 
 
 def dashboard_summary(*, organization: Organization) -> dict:
     """Every contributor's keys; lists (``needs_attention``) add up instead of replacing
     each other."""
     summary: dict = {"needs_attention": [], "attention": []}
-    for path in DASHBOARD_CONTRIBUTORS:
-        try:
-            contributor = import_string(path)
-        except ImportError:
-            continue
+    for contributor in DASHBOARD_CONTRIBUTORS:
         for key, value in contributor(organization=organization).items():
             if isinstance(value, list) and isinstance(summary.get(key), list):
                 summary[key] = summary[key] + value

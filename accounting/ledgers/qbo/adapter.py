@@ -49,8 +49,8 @@ from accounting.ledgers.base import (
 )
 from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import items as qbo_items
+from accounting.ledgers.qbo import own_items, voiding
 from accounting.ledgers.qbo import tax as qbo_tax
-from accounting.ledgers.qbo import voiding
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
     IntegrationError,
@@ -92,8 +92,6 @@ APP_PAGE_FOR_KIND = {
 # Refresh a little before Intuit's expiry rather than after a 401.
 ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
 DUPLICATE_NAME = 6240
-DUPLICATE_DOC_NUMBER = 6140
-STALE_OBJECT = 5010
 OBJECT_NOT_FOUND = 610
 # Names tried for one customer or vendor before giving up (the name, then qualified ones).
 MAX_NAME_CANDIDATES = 5
@@ -133,11 +131,8 @@ def _same_buyer(row: dict[str, Any], email: str) -> bool:
     return not theirs or not email or theirs.casefold() == email.casefold()
 
 
-def _fault_code(exc: qbe.QuickbooksException) -> int:
-    try:
-        return int(exc.error_code)
-    except (TypeError, ValueError):
-        return 0
+_fault_code = qbo_faults.fault_code
+_is_stale = qbo_faults.is_stale
 
 
 class QboAdapter(LedgerAdapter):
@@ -224,7 +219,10 @@ class QboAdapter(LedgerAdapter):
         message = f"QuickBooks refused {what}: {exc.message}"
         if detail and detail not in message:
             message += f" ({detail})"
-        message = qbo_faults.plain_message(_fault_code(exc), what, detail) or message
+        message = (
+            qbo_faults.plain_message(_fault_code(exc), what, detail, str(exc.message or ""))
+            or message
+        )
         return self._error(
             ProviderRejected,
             f"qbo {what}: {exc.error_code} {exc.message}",
@@ -294,6 +292,9 @@ class QboAdapter(LedgerAdapter):
                         name=i.FullyQualifiedName or i.Name,
                         kind=i.Type or "",
                         detail=getattr(i, "Sku", "") or "",
+                        account_id=str(getattr(i.IncomeAccountRef, "value", "") or "")
+                        if getattr(i, "IncomeAccountRef", None)
+                        else "",
                     )
                     for i in items
                 ),
@@ -322,7 +323,8 @@ class QboAdapter(LedgerAdapter):
         # Create first, query on 6240: a new buyer (the usual case) costs one request, one
         # that exists costs two, and two workers creating the same one both end up with it.
         # A customer of that name with another email is another buyer: never merged, the
-        # name is qualified with the email instead ("Jane Doe (jane@example.com)").
+        # name is qualified with the email instead ("Jane Doe (jane@example.com)"). So is one
+        # without an email that Unify's map already gave to another buyer's email.
         candidates = [name]
         taken_by_others = 0
         found = ""
@@ -343,7 +345,13 @@ class QboAdapter(LedgerAdapter):
             # QBO's query language, not SQL; values go through quote().
             select = f"SELECT * FROM {entity} WHERE DisplayName = {quote(candidate)}"  # noqa: S608
             rows = self._rows(self._query(client, select), entity)
-            if rows and _same_buyer(rows[0], email):
+            if (
+                rows
+                and _same_buyer(rows[0], email)
+                and not party.claimed_by_another(str(rows[0]["Id"]), resolved)
+            ):
+                # Reused as it is: the buyer's email is never written onto it, and Unify's
+                # map records the claim, so no second email gets it.
                 found = str(rows[0]["Id"])
                 break
             if rows:
@@ -376,6 +384,8 @@ class QboAdapter(LedgerAdapter):
             return item.external_id
         if item.match_key and item.match_key in resolved:
             return resolved[item.match_key]
+        if item.account_bound and item.income_account_id:
+            return own_items.own_item(self, client, item, resolved, item_type)
         sku = (item.sku or "").strip()[:100]
         name = qbo_items.item_name(item.name, sku) if sku else clean_name(item.name)
         select = f"SELECT * FROM Item WHERE Name = {quote(name)}"  # noqa: S608 - QBO, quoted
@@ -440,7 +450,12 @@ class QboAdapter(LedgerAdapter):
         ``refusal`` is QuickBooks' closed-books fault."""
         if not isinstance(refusal, ProviderRejected):
             return None
-        if str(refusal.field_errors.get("code", "")) != str(qbo_faults.ACCOUNT_PERIOD_CLOSED):
+        try:
+            code = int(refusal.field_errors.get("code", 0))
+        except (TypeError, ValueError):
+            return None
+        detail = str(refusal.field_errors.get("detail", ""))
+        if not qbo_faults.is_period_closed(code, str(refusal), detail):
             return None
 
         def run(client: QboClient) -> dict[str, Any]:
@@ -567,7 +582,7 @@ class QboAdapter(LedgerAdapter):
         try:
             return self._create(client, entity, body, doc_key)
         except qbe.QuickbooksException as exc:
-            if _fault_code(exc) == DUPLICATE_DOC_NUMBER:
+            if qbo_faults.is_duplicate_doc_number(_fault_code(exc)):
                 # Ours after all (the first answer was lost and the replay window passed), or
                 # someone else's document with our number.
                 found = self._find(client, kind, reference, marker)
@@ -757,7 +772,7 @@ class QboAdapter(LedgerAdapter):
             try:
                 return client.update_object(entity, dumps(body), request_id=request_id)[entity]
             except qbe.QuickbooksException as exc:
-                if _fault_code(exc) != STALE_OBJECT or attempt == 2:
+                if not _is_stale(exc) or attempt == 2:
                     raise self._rejected(exc, what) from None
         raise AssertionError("unreachable")
 
@@ -953,7 +968,7 @@ class QboAdapter(LedgerAdapter):
                     code = _fault_code(exc)
                     if code == OBJECT_NOT_FOUND:
                         return gone()
-                    if code == STALE_OBJECT and attempt == 1:
+                    if _is_stale(exc) and attempt == 1:
                         continue  # edited meanwhile: read the new SyncToken once
                     raise self._rejected(exc, what) from None
                 data = answer.get(entity) or {}

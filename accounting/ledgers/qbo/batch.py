@@ -10,7 +10,7 @@ Order of work for one call of :meth:`QboAdapter.post_many`:
 3. The others are grouped in batches of at most ``QBO_BATCH_SIZE``; each is recorded (members,
    exact body, request id derived from the batch id) BEFORE it is sent.
 4. Each ``BatchItemResponse`` becomes the outcome of its own document by ``bId``: a ``Fault``
-   fails that document alone with QuickBooks' words; a duplicate number (6140) is looked up,
+   fails that document alone with QuickBooks' words; a duplicate number (6140 or 6210) is looked up,
    as on the single path, and is ours when it carries our marker.
 
 A request that fails in transit is sent again (same body, same request id) a few times while
@@ -40,6 +40,7 @@ from accounting.ledgers.base import (
     SaleDocument,
     memo_marker,
 )
+from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import limits as lane_limits
 from accounting.ledgers.qbo.client import QboClient, dumps
 from accounting.services import faults, request_batches
@@ -315,7 +316,7 @@ class BatchSender:
         exc = qbe.QuickbooksException(
             str(first.get("Message") or "unknown fault"), code, str(first.get("Detail") or "")
         )
-        if code == 6140:  # duplicate DocNumber: ours from an earlier lost answer?
+        if qbo_faults.is_duplicate_doc_number(code):  # ours from an earlier lost answer?
             try:
                 found = self.adapter.call(
                     lambda client: self.adapter._find(

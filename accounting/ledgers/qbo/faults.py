@@ -24,8 +24,42 @@ def is_throttled(status: int, body: bytes) -> bool:
     return status == 403 and any(marker in (body or b"") for marker in THROTTLE_MARKERS)
 
 
-# A write dated in closed books (on or before the company's closing date).
-ACCOUNT_PERIOD_CLOSED = 6210
+# A write dated in closed books (on or before the company's closing date): QuickBooks answers
+# it with 5010 "Account Period Closed" (the code it also uses for a stale SyncToken, so the
+# words tell them apart).
+ACCOUNT_PERIOD_CLOSED = 5010
+PERIOD_CLOSED_WORDS = ("account period closed", "account period has closed")
+# A DocNumber already used: 6140 on sales forms, and 6210 "Duplicate Document Number Error"
+# (Intuit's list of frequent errors); both mean the same, for every document type.
+DUPLICATE_DOC_NUMBER_CODES = frozenset({6140, 6210})
+
+
+STALE_OBJECT = 5010
+
+
+def fault_code(exc: Any) -> int:
+    """The numeric code of a python-quickbooks exception (0 when it has none)."""
+    try:
+        return int(exc.error_code)
+    except (TypeError, ValueError):
+        return 0
+
+
+def is_stale(exc: Any) -> bool:
+    """5010 is a stale SyncToken, unless its words say the books are closed (same code)."""
+    code = fault_code(exc)
+    return code == STALE_OBJECT and not is_period_closed(
+        code, str(exc.message or ""), str(exc.detail or "")
+    )
+
+
+def is_duplicate_doc_number(code: int) -> bool:
+    return code in DUPLICATE_DOC_NUMBER_CODES
+
+
+def is_period_closed(code: int, message: str, detail: str = "") -> bool:
+    text = f"{message} {detail}".casefold()
+    return code == ACCOUNT_PERIOD_CLOSED and any(words in text for words in PERIOD_CLOSED_WORDS)
 
 
 def closing_date(preferences: dict[str, Any]) -> date | None:
@@ -40,10 +74,10 @@ def closing_date(preferences: dict[str, Any]) -> date | None:
 _HOME = re.compile(r"home currency ([A-Z]{3})")
 
 
-def plain_message(code: int, what: str, detail: str) -> str:
+def plain_message(code: int, what: str, detail: str, message: str = "") -> str:
     """A plainer message than QuickBooks' own for faults a merchant fixes in QuickBooks
     ("" when QuickBooks' words are the best there is)."""
-    if code == ACCOUNT_PERIOD_CLOSED:
+    if is_period_closed(code, message, detail):
         return (
             f"QuickBooks' books are closed for the date of {what}: QuickBooks refuses "
             f"transactions dated on or before its closing date ({detail}). Unify holds this "

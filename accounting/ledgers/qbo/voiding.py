@@ -15,20 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from quickbooks import exceptions as qbe
 
+from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo.client import QboClient, dumps
 
 if TYPE_CHECKING:
     from accounting.ledgers.qbo.adapter import QboAdapter
 
 OBJECT_NOT_FOUND = 610
-STALE_OBJECT = 5010
-
-
-def _fault_code(exc: qbe.QuickbooksException) -> int:
-    try:
-        return int(exc.error_code)
-    except (TypeError, ValueError):
-        return 0
+_fault_code = qbo_faults.fault_code
+_is_stale = qbo_faults.is_stale
 
 
 def our_payment_ids(client: QboClient, invoice: dict[str, Any], remembered: str) -> list[str]:
@@ -61,7 +56,7 @@ def delete_payment(
             code = _fault_code(exc)
             if code == OBJECT_NOT_FOUND:
                 return False
-            if code == STALE_OBJECT and attempt == 1:
+            if _is_stale(exc) and attempt == 1:
                 continue
             raise adapter._rejected(exc, what) from None
         return True

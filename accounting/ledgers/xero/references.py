@@ -2,8 +2,9 @@
 
 - Customers are found by email (two buyers of one name are two people), else by name; a
   new one is created with its email. When the name is already another contact's (Xero keeps
-  contact names unique), a contact without an email, or with the same email, is this buyer;
-  otherwise the new contact is named "Jane Doe (jane@example.com)".
+  contact names unique), a contact with the same email is this buyer, and so is one without
+  an email unless Unify's map already gave it to another buyer's email (it is never given
+  this buyer's email); otherwise the new contact is named "Jane Doe (jane@example.com)".
 - Vendors and per-store customers are found by name, else created.
 - Items are Xero items by code (the SKU, when it fits Xero's 30 characters): found, else
   created with the product income account when the settings allow; a line whose item cannot
@@ -156,7 +157,7 @@ class References:
                 if row is not None:
                     ids[key] = str(row["ContactID"])
                     del missing[key]
-        self._create_missing(missing, ids, refused)
+        self._create_missing(missing, ids, refused, resolved)
         for key, contact_id in ids.items():
             party = wanted.get(key)
             if party is not None and party.match_key:
@@ -169,8 +170,11 @@ class References:
         missing: dict[str, PartyRef],
         ids: dict[str, str],
         refused: dict[str, ProviderRejected],
+        resolved: dict[str, str],
     ) -> None:
         names = {key: clean_name(p.display_name) for key, p in missing.items()}
+        # Claims of this batch so far, on top of Unify's map (each party's ``claims``).
+        claimed = dict(resolved)
         for round_ in (1, 2):
             if not missing:
                 return
@@ -198,8 +202,16 @@ class References:
                     holder = holders.get(names[key].casefold())
                     theirs = str((holder or {}).get("EmailAddress") or "").strip().casefold()
                     mine = party.email.strip().casefold()
-                    if holder is not None and (not theirs or not mine or theirs == mine):
+                    if (
+                        holder is not None
+                        and (not theirs or not mine or theirs == mine)
+                        and not party.claimed_by_another(str(holder["ContactID"]), claimed)
+                    ):
+                        # Reused as it is (never given this buyer's email); the claim is
+                        # Unify's, so another email of that name gets its own contact.
                         ids[key] = str(holder["ContactID"])
+                        if party.match_key:
+                            claimed[party.match_key] = ids[key]
                     elif mine:
                         # Another buyer of that name: this one is told apart by the email.
                         room = CONTACT_NAME_MAX - len(mine) - 3

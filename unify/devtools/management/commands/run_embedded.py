@@ -63,7 +63,6 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, no_sandbox: bool, **options) -> None:
         python = sys.executable
         env = dict(os.environ)
-        env.setdefault("UNIFY_DEMO", "1")
         # Links in emails point at this server.
         env.setdefault("UNIFY_SITE_URL", f"http://127.0.0.1:{port}")
         if not no_sandbox:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0005_fulfillment_fees_ss16"),
+        ("accounting", "0007_shipping_item_s17c"),
     ]
 
     operations = [
