@@ -266,6 +266,7 @@ class PostingSettingsForm(forms.ModelForm):
             "fulfillment_fee_account_id",
             "fulfillment_fee_vendor",
             "document_number_prefix",
+            "post_on_first_open_day",
             "marketplace_tax_treatment",
             "marketplace_tax_account_id",
         ]
@@ -286,6 +287,11 @@ class PostingSettingsForm(forms.ModelForm):
             "document_number_prefix": _(
                 "Put in front of the order number (up to 8 characters). Numbers too long for "
                 "the ledger keep their end and get a short code, never colliding."
+            ),
+            "post_on_first_open_day": _(
+                "When the ledger refuses a document because its books are closed for that date, "
+                "date it the first day after the closing date and post it, with the original "
+                "date in its memo. Off: such documents wait with the reason until you retry."
             ),
             "reconciliation_enabled": _(
                 "When what the buyer paid differs from lines + shipping + tax − discounts, "

@@ -201,6 +201,11 @@ class PostingSettings(OrgOwnedModel):
     document_number_prefix = models.CharField(
         _("document number prefix"), max_length=8, blank=True, default="SS-"
     )
+    # A document the ledger refuses for its closed books (QuickBooks' closing date, Xero's
+    # lock dates) is held; with this on it is dated the first open day instead and posted.
+    post_on_first_open_day = models.BooleanField(
+        _("post on the first open day when the books are closed"), default=False
+    )
     # Marketplace-facilitator tax (``accounting.services.differences``): {"<SourceStore id>":
     # true/false}; a store without an entry follows its marketplace (on for the known ones).
     marketplace_tax_by_store = models.JSONField(default=dict, blank=True)

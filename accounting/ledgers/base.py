@@ -168,6 +168,18 @@ class PaymentInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PostalAddress:
+    """Where the goods went (the order's ship-to): QuickBooks' automated sales tax computes
+    from it, so it travels with the sale."""
+
+    lines: tuple[str, ...] = ()  # name, company, street lines
+    city: str = ""
+    region: str = ""  # state / province code
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SaleDocument:
     """One order as a sale. ``total`` equals what the buyer paid; the arithmetic identity
     ``sum(lines) + shipping + tax - discounts + difference == total`` always holds."""
@@ -192,6 +204,7 @@ class SaleDocument:
     # ``tax_item`` where the ledger needs an item for a line (QBO).
     tax_account_id: str = ""
     tax_item: ItemRef | None = None
+    ship_to: PostalAddress | None = None
 
     @property
     def lines_total(self) -> Decimal:
@@ -559,6 +572,11 @@ class LedgerAdapter(abc.ABC):
         if isinstance(doc, ExpenseDocument):
             return self.post_expense(doc)
         return self.post_summary(doc)
+
+    def books_closed_through(self, refusal: Exception) -> date | None:
+        """When ``refusal`` is the ledger refusing a date in closed books (QuickBooks' closing
+        date, Xero's lock dates): the last closed day, read from the ledger. Else None."""
+        return None
 
     @abc.abstractmethod
     def deep_link(self, *, kind: DocumentKind, external_id: str) -> str: ...

@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounting.ledgers.as_dict import document_as_dict
 from accounting.ledgers.base import PostingResult, RequestNotSent, memo_marker
 from accounting.models import LedgerStatus, PostingState
-from accounting.services import faults
+from accounting.services import faults, open_day
 from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.engine import (
     Claim,
@@ -120,6 +120,8 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
         )
     elif isinstance(outcome, ProviderAuthError | ProviderRateLimited):
         _wait_for_ledger(claim, ctx, outcome)
+    elif isinstance(outcome, ProviderRejected) and _posted_on_first_open_day(ready, ctx, outcome):
+        return
     elif isinstance(outcome, ProviderRejected):
         _release(
             claim,
@@ -152,6 +154,27 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             restore_sent=False,
             order_status=OrderPostingStatus.FAILED,
         )
+
+
+def _posted_on_first_open_day(ready: _Ready, ctx: _Context, refusal: ProviderRejected) -> bool:
+    """Refused for closed books with "post on the first open day" on: the re-dated document
+    is posted alone and its outcome settled (see ``open_day``). False when it does not apply."""
+    try:
+        later = open_day.first_open_day_version(
+            ctx.adapter, ready.doc, refusal, enabled=ctx.settings.post_on_first_open_day
+        )
+    except IntegrationError as exc:
+        _settle(ready, ctx, exc)
+        return True
+    if later is None:
+        return False
+    redated = _Ready(ready.claim, later, ready.content_hash, ready.covered, document_as_dict(later))
+    try:
+        outcome: Any = ctx.adapter.post(later)
+    except IntegrationError as exc:
+        outcome = exc
+    _settle(redated, ctx, outcome)
+    return True
 
 
 def posting_execute_batch(*, claims: list[Claim], ctx: _Context) -> int:

@@ -50,6 +50,7 @@ from accounting.models import (
     SaleDocumentType,
 )
 from accounting.services import differences, return_labels
+from accounting.services.addresses import postal_address
 from accounting.services.labels import label_expense_date
 from unify.core.exceptions import DomainError
 from unify.core.money import line_amount, to_cents
@@ -464,6 +465,7 @@ def build_sale_document(
         else None,
         difference=difference,
         total=total,
+        ship_to=postal_address(order.ship_to),
         payment=PaymentInfo(
             deposit_account_id=deposit,
             amount=amounts.paid,

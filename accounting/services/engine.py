@@ -69,7 +69,7 @@ from accounting.models import (
     PostingTrigger,
     SaleDocumentType,
 )
-from accounting.services import faults, labels, summaries, withdrawals
+from accounting.services import faults, labels, open_day, summaries, withdrawals
 from accounting.services import fees as fees_module
 from accounting.services import late_labels as late_labels_module
 from accounting.services.connections import ledger_adapter, ledger_mark_needs_reauth
@@ -1230,7 +1230,11 @@ def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
                     ),
                 )
             else:
-                result = ctx.adapter.post(doc)
+                result, posted = open_day.post(
+                    ctx.adapter, doc, enabled=ctx.settings.post_on_first_open_day
+                )
+                if posted is not doc:  # re-dated: the books were closed for its date
+                    doc, document = posted, document_as_dict(posted)
     except (ProviderAuthError, ProviderRateLimited) as exc:
         _wait_for_ledger(claim, ctx, exc)
         return posting

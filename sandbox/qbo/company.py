@@ -28,7 +28,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.qbo import account_types, closed_books, currency, seed
+from sandbox.qbo import account_types, closed_books, currency, sales_tax, seed
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
@@ -643,7 +643,10 @@ class Company:
         cost = to_decimal(body.get("PurchaseCost"), "PurchaseCost")
         if cost is not None:
             record["PurchaseCost"] = cost
-        record["Taxable"] = _bool(body.get("Taxable"), False)
+        default_taxable = (
+            existing.get("Taxable", False) if existing else sales_tax.items_taxable_by_default(self)
+        )
+        record["Taxable"] = _bool(body.get("Taxable"), default_taxable)
         record.setdefault("TrackQtyOnHand", item_type == "Inventory")
         return {k: v for k, v in record.items() if v is not None}
 
@@ -831,7 +834,8 @@ class Company:
         items: list[dict[str, Any]] = []
         discounts: list[tuple[dict[str, Any], dict[str, Any]]] = []
         shipping: list[dict[str, Any]] = []
-        subtotal = ZERO
+        subtotal = taxable = ZERO
+        sales_tax.check_txn_code(body.get("TxnTaxDetail"))
         for raw in raw_lines:
             if not isinstance(raw, dict):
                 raise bad_request_body("Line")
@@ -901,6 +905,8 @@ class Company:
             else:
                 items.append(line)
                 subtotal += amount
+                if sales_tax.line_taxable(self, out_detail, out_detail["ItemRef"]["value"]):
+                    taxable += amount
         discount_lines = []
         discount_total = ZERO
         for raw, detail in discounts:
@@ -929,6 +935,9 @@ class Company:
             discount_total += amount
         shipping_total = sum((line["Amount"] for line in shipping), ZERO)
         tax_detail, tax = self._tax_detail(body)
+        computed = sales_tax.automated_tax(self, body, taxable, subtotal, discount_total)
+        if computed is not None:
+            tax_detail, tax = computed, computed["TotalTax"]
         inclusive = _text(body, "GlobalTaxCalculation") == "TaxInclusive"
         total = subtotal - discount_total + shipping_total + (ZERO if inclusive else tax)
         if total < 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ from accounting.ledgers.base import (
 from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import items as qbo_items
 from accounting.ledgers.qbo import own_items, voiding
+from accounting.ledgers.qbo import tax as qbo_tax
 from accounting.ledgers.qbo.client import PROVIDER, QboClient, dumps
 from unify.core.exceptions import (
     IntegrationError,
@@ -455,6 +456,26 @@ class QboAdapter(LedgerAdapter):
             resolved[item.match_key] = found
         return found
 
+    def books_closed_through(self, refusal: Exception) -> date | None:
+        """The company's closing date (``Preferences.AccountingInfoPrefs.BookCloseDate``) when
+        ``refusal`` is QuickBooks' closed-books fault."""
+        if not isinstance(refusal, ProviderRejected):
+            return None
+        try:
+            code = int(refusal.field_errors.get("code", 0))
+        except (TypeError, ValueError):
+            return None
+        detail = str(refusal.field_errors.get("detail", ""))
+        if not qbo_faults.is_period_closed(code, str(refusal), detail):
+            return None
+
+        def run(client: QboClient) -> dict[str, Any]:
+            url = f"{client.api_url}/company/{client.company_id}/preferences"
+            return client.get(url, {}).get("Preferences") or {}
+
+        preferences = self.call(run)
+        return qbo_faults.closing_date(preferences)
+
     # -- documents ----------------------------------------------------------------------------
 
     def _sale_body(self, client: QboClient, doc: SaleDocument, resolved: dict[str, str]) -> dict:
@@ -473,27 +494,25 @@ class QboAdapter(LedgerAdapter):
                 }
             )
 
+        # Every line carries TAX or NON: QuickBooks' automated sales tax would otherwise tax
+        # it by its item (accounting/ledgers/qbo/tax.py).
+        sold_code, other_code = qbo_tax.item_line_code(doc), qbo_tax.NOT_TAXABLE
         for line in doc.lines:
             item_id = self._find_or_create_item(client, line.item, resolved, "NonInventory")
             item_line(
-                item_id,
-                line.description,
-                line.quantity,
-                line.unit_price,
-                line.amount,
-                line.tax_code_id,
+                item_id, line.description, line.quantity, line.unit_price, line.amount, sold_code
             )
         if doc.shipping is not None:
             item_id = self._find_or_create_item(client, doc.shipping.item, resolved, "Service")
             amount = doc.shipping.amount
-            item_line(item_id, doc.shipping.description, Decimal(1), amount, amount)
+            item_line(item_id, doc.shipping.description, Decimal(1), amount, amount, other_code)
         if doc.tax and doc.tax_account_id and doc.tax_item is not None:
             item_id = self._find_or_create_item(client, doc.tax_item, resolved, "Service")
-            item_line(item_id, "Sales tax", Decimal(1), doc.tax, doc.tax)
+            item_line(item_id, "Sales tax", Decimal(1), doc.tax, doc.tax, other_code)
         if doc.difference is not None and doc.difference.item is not None:
             item_id = self._find_or_create_item(client, doc.difference.item, resolved, "Service")
             amount = doc.difference.amount
-            item_line(item_id, doc.difference.description, Decimal(1), amount, amount)
+            item_line(item_id, doc.difference.description, Decimal(1), amount, amount, other_code)
         if doc.discounts:
             # QBO takes one discount line per transaction: the discounts are summed, their
             # names kept in the description.
@@ -521,8 +540,11 @@ class QboAdapter(LedgerAdapter):
             # QuickBooks refuses another currency than its home one without multicurrency
             # (held with the reason); with it, QuickBooks applies its own exchange rate.
             body["CurrencyRef"] = _ref(doc.currency)
-        if doc.tax and doc.tax_code_id:
-            body["TxnTaxDetail"] = {"TxnTaxCodeRef": _ref(doc.tax_code_id), "TotalTax": doc.tax}
+        # The tax ShipStation reports, stated even when 0.00, so QuickBooks computes none.
+        body["TxnTaxDetail"] = qbo_tax.txn_tax_detail(doc)
+        ship_addr = qbo_tax.ship_addr(doc.ship_to)
+        if ship_addr:
+            body["ShipAddr"] = ship_addr
         return body
 
     def _result(
@@ -710,7 +732,7 @@ class QboAdapter(LedgerAdapter):
         return self.call(run)
 
     def _summary_body(self, doc: SummaryDocument) -> dict[str, Any]:
-        return {
+        body = {
             "DocNumber": doc.reference,
             "TxnDate": doc.issued_on.isoformat(),
             "PrivateNote": doc.memo[:4000],
@@ -727,6 +749,10 @@ class QboAdapter(LedgerAdapter):
                 for line in doc.lines
             ],
         }
+        if doc.currency:
+            # A day's summary is in its orders' currency, never mixed (as sales are).
+            body["CurrencyRef"] = _ref(doc.currency)
+        return body
 
     def post_summary(self, doc: SummaryDocument) -> PostingResult:
         def run(client: QboClient) -> PostingResult:

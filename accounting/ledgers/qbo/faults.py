@@ -10,6 +10,7 @@ reconnection and no owner is emailed. Sources in docs/reference/provider-facts.m
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from unify.core.stored_text import gettext as _
@@ -61,6 +62,15 @@ def is_duplicate_doc_number(code: int) -> bool:
 def is_period_closed(code: int, message: str, detail: str = "") -> bool:
     text = f"{message} {detail}".casefold()
     return code == ACCOUNT_PERIOD_CLOSED and any(words in text for words in PERIOD_CLOSED_WORDS)
+
+
+def closing_date(preferences: dict[str, Any]) -> date | None:
+    """``AccountingInfoPrefs.BookCloseDate`` of a Preferences answer (None when unset)."""
+    raw = str((preferences.get("AccountingInfoPrefs") or {}).get("BookCloseDate") or "")
+    try:
+        return date.fromisoformat(raw[:10]) if raw else None
+    except ValueError:
+        return None
 
 
 _HOME = re.compile(r"home currency ([A-Z]{3})")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from accounting.ledgers.base import (
     TokenStore,
 )
 from accounting.ledgers.xero import documents as bodies
+from accounting.ledgers.xero import lock_dates
 from accounting.ledgers.xero.client import PROVIDER, Answer, XeroSession
 from accounting.ledgers.xero.references import References, _party_key
 from unify.core.exceptions import (
@@ -140,6 +141,18 @@ class XeroAdapter(LedgerAdapter):
             country=str(org.get("CountryCode") or ""),
             currency=str(org.get("BaseCurrency") or ""),
         )
+
+    def books_closed_through(self, refusal: Exception) -> date | None:
+        """The organisation's lock date when ``refusal`` is Xero refusing a locked date."""
+        errors = getattr(refusal, "field_errors", {}).get("ValidationErrors") or []
+        if not isinstance(refusal, ProviderRejected) or not lock_dates.is_lock_refusal(errors):
+            return None
+        api = self.session.accounting
+        answer = self.session.call(
+            "GET Organisation", lambda **kw: api.get_organisations(self.tenant_id, **kw)
+        )
+        rows = self._body(answer, "Organisations")
+        return lock_dates.locked_through(rows[0]) if rows else None
 
     def _accounts(self) -> list[dict[str, Any]]:
         api = self.session.accounting
