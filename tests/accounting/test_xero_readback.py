@@ -10,8 +10,8 @@ paged), without our own models. They must show
 
 - each eligible order's sale once as an ``ACCREC`` invoice whose total is what the buyer paid,
   ``PAID`` by exactly one payment of that total (or ``AUTHORISED`` and open when nothing was
-  paid), its reconciliation line only the order's unexplained gap; no other live sale, no
-  payment on anything else;
+  paid; in the sales receipt style only for money received), its reconciliation line only the
+  order's unexplained gap; no other live sale, no payment on anything else;
 - every label cost once, as a ``SPEND`` bank transaction or a bill, at ShipStation's cost;
   a voided label's one deleted or voided; every fulfillment fee once; nothing else;
 - daily summaries as manual journals, each balanced and balanced per currency, each day's
@@ -83,7 +83,7 @@ def _lines(doc: dict[str, Any]) -> list[tuple[str, Decimal]]:
     return [(str(x.get("Description", "")), rb.money(x["LineAmount"])) for x in doc["LineItems"]]
 
 
-def _check_sales(books: XeroReader, orders, statuses) -> None:
+def _check_sales(books: XeroReader, orders, style: str, statuses) -> None:
     invoices = [i for i in books.all("Invoices") if i["Type"] == "ACCREC"]
     live = {i["InvoiceID"]: i for i in invoices if i["Status"] not in GONE}
     payments = [p for p in books.all("Payments") if p["Status"] != "DELETED"]
@@ -114,7 +114,7 @@ def _check_sales(books: XeroReader, orders, statuses) -> None:
             )
         )
         assert invoice["Status"] == ("PAID" if paid[invoice["InvoiceID"]] else "AUTHORISED")
-    rb.check_sales(sales, orders, statuses)
+    rb.check_sales(sales, orders, statuses, receipts=style == "sales_receipt")
 
 
 def _expenses(books: XeroReader) -> list[dict[str, Any]]:
@@ -175,7 +175,12 @@ def _check_summaries(books: XeroReader, ss, orders, statuses, tz) -> None:
 
 @pytest.mark.parametrize(
     ("style", "label_costs"),
-    [("invoice_payment", "expense"), ("invoice_payment", "bill"), ("daily_summary", "expense")],
+    [
+        ("sales_receipt", "expense"),
+        ("invoice_payment", "expense"),
+        ("invoice_payment", "bill"),
+        ("daily_summary", "expense"),
+    ],
 )
 def test_the_xero_books_read_back_show_each_sale_and_cost_once(
     org_a, shipstation, settings, xero, xero_settings, style, label_costs
@@ -208,5 +213,5 @@ def test_the_xero_books_read_back_show_each_sale_and_cost_once(
         assert books.all("Payments") == []
         posted = rb.summarised_posted(orders, posted, org_a.tzinfo)
     else:
-        _check_sales(books, orders, statuses)
+        _check_sales(books, orders, style, statuses)
     _check_costs(books, labels, fulfillments, posted)
