@@ -14,6 +14,7 @@ from django.core import mail
 from connections.models import ConnectionStatus
 from tests.connections.factories import StoreConnectionFactory
 from tests.factories import MembershipFactory
+from tests.notifications.delivery import deliver_notification_emails
 from tests.security.support import reauthenticate
 from tests.tenancy.conftest import PASSWORD
 from unify.tenancy.models import Role
@@ -136,13 +137,18 @@ def test_needs_new_keys_mail_links_to_the_connections_keys_page(
 ):
     from sales.services import connection_needs_credentials
 
-    MembershipFactory(organization=org_a, role=Role.MEMBER, user__username="not-told")
+    member = MembershipFactory(organization=org_a, role=Role.MEMBER, user__username="also-told")
     connection = StoreConnectionFactory(organization=org_a, name="Main warehouse")
     with django_capture_on_commit_callbacks(execute=True):
         assert connection_needs_credentials(connection=connection, reason="HTTP 401")
+    # One email per person, sent by the notification task (issue 21: every member is told,
+    # each as they chose; nobody twice).
+    deliver_notification_emails()
 
-    [message] = mail.outbox
-    assert message.to == [owner_of_a.user.email]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [owner_of_a.user.email, member.user.email]
+    )
+    [message] = [m for m in mail.outbox if m.to == [owner_of_a.user.email]]
     assert message.subject == "[Unify] ShipStation needs new API keys for Main warehouse"
     [keys] = _check(message)
     assert keys == f"{SITE}/o/acme/connections/{connection.pk}/keys/"
@@ -163,6 +169,7 @@ def test_reconnect_quickbooks_mail_links_to_the_accounting_tab(
     ledger = LedgerConnectionFactory(organization=org_a, company_name="Acme Books")
     with django_capture_on_commit_callbacks(execute=True):
         assert ledger_mark_needs_reauth(connection_id=ledger.pk)
+    deliver_notification_emails()
 
     [message] = mail.outbox
     assert message.subject == "[Unify] Reconnect QuickBooks Online for Acme Outdoor"
