@@ -73,7 +73,7 @@ def test_production_settings_are_hardened(tmp_path):
         "django.core.mail.backends.smtp.EmailBackend",
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/9",
-        "unify.tenancy.postgresql",
+        "django.db.backends.postgresql",
         "['unify.example.com']",
     ]  # fmt: skip
 
