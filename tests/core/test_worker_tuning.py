@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 
 import pytest
 
@@ -37,8 +38,16 @@ def test_tuning_freezes_what_exists_and_raises_the_collection_threshold(restored
 @pytest.mark.parametrize("pool", ["threads", "prefork"])
 def test_a_real_worker_is_tuned_when_it_starts(celery_worker_process, pool):
     worker = celery_worker_process(pool=pool, concurrency=2 if pool == "threads" else 1)
-
+    # Every pool's main process (worker_init); prefork children too (worker_process_init),
+    # which may log a moment after the worker said it is ready.
+    expected = 2 if pool == "prefork" else 1
+    deadline = time.monotonic() + 20
+    while True:
+        tuned = [line for line in worker.output().splitlines() if "interpreter tuned" in line]
+        if len(tuned) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # and no more than that
     tuned = [line for line in worker.output().splitlines() if "interpreter tuned" in line]
-    # Every pool's main process (worker_init); prefork children too (worker_process_init).
-    assert len(tuned) == (2 if pool == "prefork" else 1), worker.output()[-3000:]
+    assert len(tuned) == expected, worker.output()[-3000:]
     assert f"gc threshold {worker_tuning.GC_THRESHOLD}" in tuned[0]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0011_row_level_security_rls22"),
+        ("accounting", "0010_stored_text_de23"),
     ]
 
     operations = [
