@@ -34,6 +34,12 @@ from unify.tenancy.models import Organization
 # not readable anyway).
 MAX_DAYS = 62
 WAITING = (PostingStatus.NOT_POSTED, PostingStatus.CHANGED)
+MERGED = PostingStatus.MERGED.value
+POSTING_KEYS = {
+    PostingStatus.POSTED.value: "posted",
+    PostingStatus.FAILED.value: "failed",
+    PostingStatus.IGNORED.value: "ignored",
+}  # every other status (not posted, changed) is waiting
 
 
 def counted(row_status: str, filters: OrderFilters) -> bool:
@@ -164,11 +170,14 @@ def dashboard_charts(
         ]
     )
     rows = rollup_daily.order_day_rows(order_rows)
+    chosen = filters.posting_status  # plain strings in the loops: they run per row
     by_currency: dict[str, CurrencyTotals] = {}
     for row in rows:
-        if not counted(row.posting_status, filters):
+        if (row.posting_status != chosen) if chosen else (row.posting_status == MERGED):
             continue
-        totals = by_currency.setdefault(row.currency, CurrencyTotals(row.currency))
+        totals = by_currency.get(row.currency)
+        if totals is None:
+            totals = by_currency[row.currency] = CurrencyTotals(row.currency)
         totals.orders += row.orders
         totals.total_sales += row.order_total
         totals.shipping_charged += row.shipping_charged
@@ -189,18 +198,15 @@ def dashboard_charts(
     per_store: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * len(days))
     charged, labels = [ZERO] * len(days), [ZERO] * len(days)
     posting = {key: [0] * len(days) for key in ("posted", "failed", "waiting", "ignored")}
+    posting_key = POSTING_KEYS.get
     for row in rows:
         i = index.get(row.day)
         if i is None:
             continue
-        if row.posting_status != PostingStatus.MERGED:
-            key = {
-                PostingStatus.POSTED: "posted",
-                PostingStatus.FAILED: "failed",
-                PostingStatus.IGNORED: "ignored",
-            }.get(row.posting_status, "waiting")
-            posting[key][i] += row.orders
-        if row.currency != currency or not counted(row.posting_status, filters):
+        status = row.posting_status
+        if status != MERGED:
+            posting[posting_key(status, "waiting")][i] += row.orders
+        if row.currency != currency or ((status != chosen) if chosen else (status == MERGED)):
             continue
         per_store[row.store_id][i] += row.order_total
         charged[i] += row.shipping_charged
