@@ -201,9 +201,7 @@ def _store_filter(key: str) -> Q:
     if key.startswith("conn:"):
         connection_id, name = key[5:].split(":", 1)
         by_name = (
-            Q(store_name__startswith=name)
-            if len(name) >= STORE_NAME_IN_KEY
-            else Q(store_name=name)
+            Q(store_name__startswith=name) if len(name) >= STORE_NAME_IN_KEY else Q(store_name=name)
         )
         by_connection = (
             Q(connection_id=int(connection_id)) if connection_id else Q(connection__isnull=True)
