@@ -444,12 +444,19 @@ class Bench:
                 if float(query["time"]) * 1000 < 20:
                     continue
                 print(f"--- {float(query['time']) * 1000:.1f} ms: {query['sql'][:300]}")
-                # The dashboard reads several statements in one round trip (after a SET).
-                for statement in query["sql"].split(";\n"):
-                    if statement.lstrip().upper().startswith("SET "):
+                # The dashboard reads several statements in one round trip, after a SET LOCAL
+                # that holds for them: each is explained after that SET too.
+                statements = query["sql"].split(";\n")
+                settings = [s for s in statements if s.lstrip().upper().startswith("SET ")]
+                for statement in statements:
+                    if statement in settings:
                         continue
                     with connection.cursor() as cursor:
-                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement)
+                        cursor.execute(
+                            ";\n".join([*settings, "EXPLAIN (ANALYZE, BUFFERS) " + statement])
+                        )
+                        for _setting in settings:
+                            cursor.cursor.nextset()
                         for (line,) in cursor.fetchall():
                             print("    " + line)
 
