@@ -19,15 +19,8 @@ from werkzeug.wrappers import Request, Response
 from sandbox.framework.control import ControlError, control_body
 from sandbox.framework.faults import _GATEWAY_FAULTS, FaultInjector, FaultKind, FaultRule
 from sandbox.framework.logs import EventLog, RequestLog, RequestRecord
-from sandbox.framework.payloads import (
-    Payload,
-    json_response,
-    render_payload,
-)
-from sandbox.framework.rate_limits import (
-    RateLimitDecision,
-    SlidingWindowRateLimiter,
-)
+from sandbox.framework.payloads import Payload, json_response, render_payload
+from sandbox.framework.rate_limits import RateLimitDecision, SlidingWindowRateLimiter
 
 CONTROL_PREFIX = "/__sandbox__"
 

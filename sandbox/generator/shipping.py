@@ -14,14 +14,7 @@ from sandbox.generator.vocabulary import (
     money,
 )
 from sandbox.shipstation.dates import pacific_date
-from sandbox.shipstation.models import (
-    ZERO,
-    Address,
-    Fulfillment,
-    Order,
-    OrderItem,
-    Shipment,
-)
+from sandbox.shipstation.models import ZERO, Address, Fulfillment, Order, OrderItem, Shipment
 
 
 class ShippingHistory:

@@ -9,10 +9,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
 
-from sandbox.shipstation.models import (
-    ZERO,
-    Dimensions,
-)
+from sandbox.shipstation.models import ZERO, Dimensions
 
 CENT = Decimal("0.01")
 

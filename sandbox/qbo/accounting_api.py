@@ -11,11 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.framework import (
-    FaultKind,
-    FaultRule,
-    RequestContext,
-)
+from sandbox.framework import FaultKind, FaultRule, RequestContext
 from sandbox.qbo.company import ENTITIES, ENTITY_BY_PATH, NAME_LISTS, Company, Replay
 from sandbox.qbo.query import parse_query, run_query
 from sandbox.qbo.wire import (

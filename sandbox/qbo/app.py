@@ -50,11 +50,7 @@ from sandbox.qbo.batch import DEFAULT_PER_SECOND, ThrottleInjector
 from sandbox.qbo.company import Company
 from sandbox.qbo.control_api import QboControlApi
 from sandbox.qbo.handle import QboHandle
-from sandbox.qbo.oauth import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    OAuthServer,
-)
+from sandbox.qbo.oauth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, OAuthServer
 from sandbox.qbo.oauth_endpoints import OAuthEndpoints
 from sandbox.qbo.wire import (
     forbidden_response,

@@ -8,21 +8,10 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
 
-from sandbox.framework import (
-    ControlError,
-    FaultKind,
-    control_body,
-    json_response,
-)
+from sandbox.framework import ControlError, FaultKind, control_body, json_response
 from sandbox.qbo.company import ENTITIES, ENTITY_BY_PATH, Company
-from sandbox.qbo.oauth import (
-    DEMO_CLIENT_ID,
-)
-from sandbox.qbo.wire import (
-    QboFault,
-    json_answer,
-    wire_bytes,
-)
+from sandbox.qbo.oauth import DEMO_CLIENT_ID
+from sandbox.qbo.wire import QboFault, json_answer, wire_bytes
 
 
 class QboControlApi:

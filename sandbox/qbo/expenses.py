@@ -7,18 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo import seed
-from sandbox.qbo.entities import (
-    ZERO,
-    _bool,
-    _text,
-    money,
-)
-from sandbox.qbo.wire import (
-    bad_request_body,
-    invalid_date,
-    invalid_enum,
-    required_param,
-)
+from sandbox.qbo.entities import ZERO, _bool, _text, money
+from sandbox.qbo.wire import bad_request_body, invalid_date, invalid_enum, required_param
 
 
 class ExpenseRules:

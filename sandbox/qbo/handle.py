@@ -7,11 +7,7 @@ import copy
 import time
 from typing import Any
 
-from sandbox.framework import (
-    ControlError,
-    FaultKind,
-    FaultRule,
-)
+from sandbox.framework import ControlError, FaultKind, FaultRule
 from sandbox.qbo.company import ENTITY_BY_PATH, Company
 
 

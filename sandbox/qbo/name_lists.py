@@ -6,11 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo import account_types, sales_tax, seed
-from sandbox.qbo.entities import (
-    ZERO,
-    _bool,
-    _text,
-)
+from sandbox.qbo.entities import ZERO, _bool, _text
 from sandbox.qbo.wire import (
     duplicate_name,
     invalid_enum,

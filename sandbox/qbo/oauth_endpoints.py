@@ -9,18 +9,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.framework import (
-    RequestContext,
-    json_response,
-)
-from sandbox.qbo.oauth import (
-    ACCOUNTING_SCOPE,
-    DEMO_CLIENT_ID,
-    OAuthError,
-)
-from sandbox.qbo.wire import (
-    wire_loads,
-)
+from sandbox.framework import RequestContext, json_response
+from sandbox.qbo.oauth import ACCOUNTING_SCOPE, DEMO_CLIENT_ID, OAuthError
+from sandbox.qbo.wire import wire_loads
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

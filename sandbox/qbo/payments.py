@@ -6,14 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo import account_types, seed
-from sandbox.qbo.entities import (
-    _PAYS,
-    DOC_NUMBER_MAX,
-    ZERO,
-    _id_of,
-    _text,
-    money,
-)
+from sandbox.qbo.entities import _PAYS, DOC_NUMBER_MAX, ZERO, _id_of, _text, money
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,

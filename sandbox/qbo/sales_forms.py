@@ -7,14 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbo import account_types, sales_tax, seed
-from sandbox.qbo.entities import (
-    SHIPPING_ITEM_ID,
-    ZERO,
-    _bool,
-    _ref_value,
-    _text,
-    money,
-)
+from sandbox.qbo.entities import SHIPPING_ITEM_ID, ZERO, _bool, _ref_value, _text, money
 from sandbox.qbo.wire import (
     bad_request_body,
     business_error,
