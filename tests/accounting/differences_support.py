@@ -17,7 +17,7 @@ from tests.sales.support import SS_KEY, SS_SECRET
 from tests.sales.test_import import run_sync
 from unify.tenancy.scoping import org_scope
 
-# The stand-in's marketplaces that collect and remit sales tax (``sandbox/generator.py``).
+# The stand-in's marketplaces that collect and remit sales tax (``sandbox/generator/vocabulary.py``).
 COLLECTING_MARKETPLACES = {"Amazon", "eBay", "Etsy"}
 
 
