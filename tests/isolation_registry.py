@@ -75,7 +75,7 @@ def _batch_id(org_b) -> Any:
 
 
 def _order_id(org_b) -> Any:
-    from tests.sales_tab.factories import make_order
+    from tests.sales.factories import make_order
 
     return make_order(org_b, lines=[{"sku": "B-SKU"}]).pk
 

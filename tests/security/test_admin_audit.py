@@ -21,7 +21,7 @@ from connections.models import OrderFileUpload
 from sales.models import ImportIssue, ShippingCost, SyncKind, SyncRun, SyncStatus
 from tests.connections.factories import SourceStoreFactory, StoreConnectionFactory
 from tests.factories import MembershipFactory, UserFactory
-from tests.sales_tab.factories import make_order
+from tests.sales.factories import make_order
 from tests.security.support import enable_totp
 from unify.core.admin_audit import TenantAuditedAdmin, organization_id_of
 from unify.core.audit import audit_record

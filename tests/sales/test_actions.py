@@ -14,7 +14,7 @@ from django.urls import reverse
 from sales.models import BulkActionStatus, Order, OrderBulkAction, PostingStatus
 from sales.services.review import order_bulk_action_execute
 from sales.tasks_tab import order_bulk_action_task
-from tests.sales_tab.factories import bulk_orders, make_connection, make_order, make_store
+from tests.sales.factories import bulk_orders, make_connection, make_order, make_store
 from unify.core.models import AuditEvent
 from unify.tenancy.scoping import org_scope
 
