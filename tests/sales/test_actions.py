@@ -287,12 +287,9 @@ def test_reimport_selected_orders_reads_them_again_from_shipstation(
 
 def test_post_says_how_many_orders_and_label_costs_were_queued(member_client, org_a):
     from accounting.models import Posting
-    from tests.accounting.factories import (
-        LedgerConnectionFactory,
-        ShippingCostFactory,
-        mapped_settings,
-    )
     from tests.accounting.factories import make_order as make_ledger_order
+    from tests.accounting.factories import mapped_settings
+    from tests.factories import LedgerConnectionFactory, ShippingCostFactory
 
     ledger = LedgerConnectionFactory(organization=org_a)
     mapped_settings(ledger)

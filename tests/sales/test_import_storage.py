@@ -313,7 +313,7 @@ def test_a_line_position_is_unique_per_order_and_lines_are_found_by_their_order(
     of an order's lines (no separate index on the order, none on the organization)."""
     from django.db import IntegrityError, transaction
 
-    from tests.accounting.factories import OrderFactory, OrderLineFactory
+    from tests.factories import OrderFactory, OrderLineFactory
 
     first, second = OrderFactory(organization=org_a), OrderFactory(organization=org_a)
     OrderLineFactory(order=first, position=1)
