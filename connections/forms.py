@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
-from connections.services import KEY_CHARACTERS_MESSAGE, key_characters_valid
-from connections.sources.shipstation.adapter import ORDER_STATUSES
+from connections.sources.registry import connectable_providers, source_provider
 from connections.sources.statuses import ORDER_STATUS_LABELS
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
@@ -25,10 +23,6 @@ MODE_EXPLANATIONS = {
     ),
 }
 
-PLATFORMS = [
-    ("shipstation", "ShipStation"),
-]
-
 
 def interval_label(minutes: int) -> str:
     if minutes % 1440 == 0:
@@ -40,7 +34,7 @@ def interval_label(minutes: int) -> str:
     return str(_("Every %(n)s minutes") % {"n": minutes})
 
 
-def _secret_widget() -> forms.PasswordInput:
+def secret_widget() -> forms.PasswordInput:
     # Never echoed back into the page, never offered to the browser's password manager.
     return forms.PasswordInput(
         render_value=False,
@@ -49,51 +43,30 @@ def _secret_widget() -> forms.PasswordInput:
 
 
 class PlatformForm(forms.Form):
-    platform = forms.ChoiceField(
-        label=_("Platform"), choices=PLATFORMS, widget=forms.RadioSelect, initial="shipstation"
-    )
+    platform = forms.ChoiceField(label=_("Platform"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(p.key, p.name) for p in connectable_providers()]
+        self.fields["platform"].choices = choices
+        self.fields["platform"].initial = choices[0][0] if choices else None
 
 
-class ShipStationKeysForm(forms.Form):
-    api_key = forms.CharField(
-        label=_("API Key"), max_length=200, strip=True, widget=_secret_widget()
-    )
-    api_secret = forms.CharField(
-        label=_("API Secret"), max_length=200, strip=True, widget=_secret_widget()
-    )
+class ConnectionSetupFields:
+    """What every Add Store form has besides the source's credentials: a ``name`` and a
+    ``mode`` field (declared by the source's form, whose labels name the source) and the
+    mode options with their explanations and the plan's verdict."""
 
-    # Checked here, before anything is sent: a character Basic auth cannot carry would
-    # otherwise fail inside the HTTP library. The message never repeats what was pasted.
-    @sensitive_variables()
-    def clean_api_key(self) -> str:
-        return _checked_key(self.cleaned_data["api_key"])
+    organization: Organization
+    shipping_expense_allowed: bool
 
-    @sensitive_variables()
-    def clean_api_secret(self) -> str:
-        return _checked_key(self.cleaned_data["api_secret"])
+    @staticmethod
+    def mode_choices() -> list[tuple[str, str]]:
+        return list(ConnectionMode.choices)
 
-
-@sensitive_variables()
-def _checked_key(value: str) -> str:
-    if not key_characters_valid(value):
-        raise forms.ValidationError(KEY_CHARACTERS_MESSAGE, code="characters")
-    return value
-
-
-class ShipStationConnectForm(ShipStationKeysForm):
-    name = forms.CharField(
-        label=_("Connection name"),
-        max_length=120,
-        required=False,
-        help_text=_("How this ShipStation account is called in Unify, e.g. “Main warehouse”."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    mode = forms.ChoiceField(
-        label=_("How should Unify use ShipStation?"),
-        choices=ConnectionMode.choices,
-        initial=ConnectionMode.SALES_CHANNEL,
-        widget=forms.RadioSelect,
-    )
+    @staticmethod
+    def default_mode() -> str:
+        return ConnectionMode.SALES_CHANNEL
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -126,7 +99,7 @@ class SyncSettingsForm(forms.Form):
     )
     order_statuses = forms.MultipleChoiceField(
         label=_("Order statuses to import"),
-        choices=[(s, STATUS_LABELS[s]) for s in ORDER_STATUSES],
+        choices=(),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Default: shipped orders only."),
     )
@@ -155,6 +128,9 @@ class SyncSettingsForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         plan = connection.organization.plan_rules
+        self.fields["order_statuses"].choices = [
+            (s, STATUS_LABELS[s]) for s in source_provider(connection.provider).order_statuses
+        ]
         self.fields["sync_interval_minutes"].choices = [
             (m, interval_label(m))
             for m in SYNC_INTERVAL_CHOICES_MINUTES
