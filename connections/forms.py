@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -12,16 +14,21 @@ from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 # Kept under its old name for callers of this module.
 STATUS_LABELS = ORDER_STATUS_LABELS
 
-MODE_EXPLANATIONS = {
-    ConnectionMode.SALES_CHANNEL: _(
-        "Unify imports your orders from ShipStation (every store and marketplace that feeds "
-        "it) together with their shipping label costs."
-    ),
-    ConnectionMode.SHIPPING_EXPENSE: _(
-        "Your orders come from your shop (for example an order file); Unify imports only the "
-        "shipping label costs from ShipStation and matches them to those orders."
-    ),
-}
+
+def mode_explanation(mode: str, *, provider: str) -> str:
+    """What ``mode`` means for a connection of the source ``provider`` (a registry key)."""
+    name = source_provider(provider).name
+    if mode == ConnectionMode.SALES_CHANNEL:
+        return _(
+            "Unify imports your orders from %(provider)s (every store and marketplace that "
+            "feeds it) together with their shipping label costs."
+        ) % {"provider": name}
+    if mode == ConnectionMode.SHIPPING_EXPENSE:
+        return _(
+            "Your orders come from your shop (for example an order file); Unify imports only "
+            "the shipping label costs from %(provider)s and matches them to those orders."
+        ) % {"provider": name}
+    return ""
 
 
 def interval_label(minutes: int) -> str:
@@ -59,6 +66,7 @@ class ConnectionSetupFields:
 
     organization: Organization
     shipping_expense_allowed: bool
+    provider: ClassVar[str]  # the source's registry key
 
     @staticmethod
     def mode_choices() -> list[tuple[str, str]]:
@@ -80,7 +88,7 @@ class ConnectionSetupFields:
             {
                 "value": value,
                 "label": label,
-                "explanation": MODE_EXPLANATIONS[value],
+                "explanation": mode_explanation(value, provider=self.provider),
                 "disabled": value == ConnectionMode.SHIPPING_EXPENSE
                 and not self.shipping_expense_allowed,
                 "checked": value == selected,
@@ -116,7 +124,6 @@ class SyncSettingsForm(forms.Form):
     pull_label_costs = forms.BooleanField(
         label=_("Import shipping label costs"),
         required=False,
-        help_text=_("The cost of every label bought in ShipStation, to book as shipping expense."),
     )
 
     def __init__(
@@ -128,9 +135,13 @@ class SyncSettingsForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         plan = connection.organization.plan_rules
+        source = source_provider(connection.provider)
         self.fields["order_statuses"].choices = [
-            (s, STATUS_LABELS[s]) for s in source_provider(connection.provider).order_statuses
+            (s, STATUS_LABELS[s]) for s in source.order_statuses
         ]
+        self.fields["pull_label_costs"].help_text = _(
+            "The cost of every label bought in %(provider)s, to book as shipping expense."
+        ) % {"provider": source.name}
         self.fields["sync_interval_minutes"].choices = [
             (m, interval_label(m))
             for m in SYNC_INTERVAL_CHOICES_MINUTES
@@ -142,7 +153,10 @@ class SyncSettingsForm(forms.Form):
         self.fields["included_stores"].choices = [
             (
                 str(s.pk),
-                str(s) if s.active else _("%(store)s (inactive in ShipStation)") % {"store": s},
+                str(s)
+                if s.active
+                else _("%(store)s (inactive in %(provider)s)")
+                % {"store": s, "provider": source.name},
             )
             for s in stores
         ]

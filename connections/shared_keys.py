@@ -119,7 +119,7 @@ def _send(connection: StoreConnection, subject: str, body: str) -> None:
     values = {
         "provider": str(source.name),
         "limit": source.shared_requests_per_minute,
-        "where": source.credentials_location,
+        "where": source.credentials_location,  # lazy: rendered in each owner's language
         "hint": connection.credentials_hint,
         "name": subject_text(connection.name),
         "org": subject_text(organization.name),

@@ -26,11 +26,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import order_files, selectors, services
 from connections.forms import (
-    MODE_EXPLANATIONS,
     OrderFileForm,
     PlatformForm,
     SyncSettingsForm,
     interval_label,
+    mode_explanation,
 )
 from connections.models import (
     ConnectionStatus,
@@ -170,7 +170,7 @@ def _detail_context(
         "connection": connection,
         "stores": stores,
         "settings_form": settings_form,
-        "mode_explanation": MODE_EXPLANATIONS.get(connection.mode, ""),
+        "mode_explanation": mode_explanation(connection.mode, provider=connection.provider),
         "plan_block": selectors.connection_plan_block(connection),
         "effective_interval": interval_label(selectors.effective_sync_interval(connection)),
         "can_manage": request.membership.has_role(Role.ADMIN),

@@ -59,7 +59,7 @@ class SourceProvider(abc.ABC):
     # Form fields that hold the credentials (the first one carries duplicate-key errors).
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Where in the source a merchant makes new credentials (its own menu names, as shown).
-    credentials_location: ClassVar[str] = ""
+    credentials_location: ClassVar[str] = ""  # may be lazy (translated menu names)
     # The source's own limit, shared by everyone using one key pair (told when two
     # organizations connect the same keys).
     shared_requests_per_minute: ClassVar[int | None] = None

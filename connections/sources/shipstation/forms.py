@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from connections.forms import ConnectionSetupFields, secret_widget
+from connections.sources.shipstation.client import PROVIDER
 
 _KEY_CHARACTERS = re.compile(r"[A-Za-z0-9-]+")
 KEY_CHARACTERS_MESSAGE = _(
@@ -49,6 +50,7 @@ def _checked_key(value: str) -> str:
 
 
 class ShipStationConnectForm(ConnectionSetupFields, ShipStationKeysForm):
+    provider = PROVIDER
     name = forms.CharField(
         label=_("Connection name"),
         max_length=120,

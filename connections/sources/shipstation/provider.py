@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from connections.errors import ConnectionRefused
@@ -48,7 +49,7 @@ class ShipStationProvider(SourceProvider):
     order_statuses = ORDER_STATUSES
     connect_template = "connections/add_shipstation.html"
     secret_fields = ("api_key", "api_secret")
-    credentials_location = "Settings > Account > API Settings"
+    credentials_location = gettext_lazy("Settings > Account > API Settings")
     shared_requests_per_minute = 40
     # What Unify subscribes: new or changed orders, and labels bought.
     webhook_events = ("ORDER_NOTIFY", "SHIP_NOTIFY")
