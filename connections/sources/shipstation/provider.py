@@ -29,7 +29,12 @@ from connections.sources.shipstation.adapter import (
     is_trusted_resource_url,
 )
 from connections.sources.shipstation.client import PROVIDER, api_key_fingerprint
-from connections.sources.shipstation.forms import KEY_CHARACTERS_MESSAGE, key_characters_valid
+from connections.sources.shipstation.forms import (
+    KEY_CHARACTERS_MESSAGE,
+    ShipStationConnectForm,
+    ShipStationKeysForm,
+    key_characters_valid,
+)
 from connections.sources.shipstation.limits import shipstation_rate_limiter
 from unify.core.exceptions import (
     IntegrationError,
@@ -56,14 +61,10 @@ class ShipStationProvider(SourceProvider):
 
     # -- credentials ---------------------------------------------------------------------------
 
-    def connect_form_class(self):
-        from connections.sources.shipstation.forms import ShipStationConnectForm
-
+    def connect_form_class(self) -> type[ShipStationConnectForm]:
         return ShipStationConnectForm
 
-    def keys_form_class(self):
-        from connections.sources.shipstation.forms import ShipStationKeysForm
-
+    def keys_form_class(self) -> type[ShipStationKeysForm]:
         return ShipStationKeysForm
 
     @sensitive_variables()
