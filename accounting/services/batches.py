@@ -31,6 +31,7 @@ from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.engine import (
     Claim,
     _Context,
+    _fail_internal,
     _is_voided_label_removal,
     _record,
     _release,
@@ -144,15 +145,11 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             )
     else:
         logger.error("posting %s failed unexpectedly: %r", claim.posting.pk, outcome)
-        _release(
+        _fail_internal(
             claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not post this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(outcome).__name__}: {outcome}",
+            outcome,
+            _("Unify could not post this document (an internal error). Support has the details."),
             restore_sent=False,
-            order_status=OrderPostingStatus.FAILED,
         )
 
 
