@@ -7,11 +7,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from accounting.models import (
-    Posting,
-    PostingKind,
-    PostingState,
-)
+from accounting.models import Posting, PostingKind, PostingState
 from accounting.services import fees as fees_module
 from accounting.services import summaries
 from accounting.services.documents import (

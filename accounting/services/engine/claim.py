@@ -14,11 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounting.models import (
-    Posting,
-    PostingEvent,
-    PostingState,
-)
+from accounting.models import Posting, PostingEvent, PostingState
 
 logger = logging.getLogger(__name__)
 

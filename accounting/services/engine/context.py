@@ -10,21 +10,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.db import connection as db_connection
 
-from accounting.ledgers.base import (
-    LedgerAdapter,
-    customer_claims,
-)
+from accounting.ledgers.base import LedgerAdapter, customer_claims
 from accounting.ledgers.registry import get_provider
-from accounting.models import (
-    LedgerConnection,
-    LedgerReference,
-    Posting,
-    PostingKind,
-)
+from accounting.models import LedgerConnection, LedgerReference, Posting, PostingKind
 from accounting.services.connections import ledger_adapter
-from accounting.services.documents import (
-    LedgerFacts,
-)
+from accounting.services.documents import LedgerFacts
 from accounting.services.engine.eligibility import _settings_of
 from accounting.services.mappings import settings_stamp
 from sales.models import Order, OrderLine

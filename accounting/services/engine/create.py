@@ -22,10 +22,7 @@ from accounting.models import (
     PostingState,
 )
 from accounting.services import summaries, withdrawals
-from accounting.services.documents import (
-    fit_document_number,
-    idempotency_key,
-)
+from accounting.services.documents import fit_document_number, idempotency_key
 from sales.models import Order, ShippingCost
 from unify.core.stored_text import gettext as _
 

@@ -9,11 +9,7 @@ from datetime import date, datetime, time
 
 from django.db.models import QuerySet
 
-from accounting.models import (
-    LedgerConnection,
-    LedgerStatus,
-    PostingSettings,
-)
+from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from accounting.services import labels
 from sales.models import Order, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus

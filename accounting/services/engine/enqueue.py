@@ -20,9 +20,7 @@ from accounting.models import (
 )
 from accounting.services import fees as fees_module
 from accounting.services import summaries, withdrawals
-from accounting.services.documents import (
-    idempotency_key,
-)
+from accounting.services.documents import idempotency_key
 from accounting.services.engine.claim import _event
 from accounting.services.engine.create import (
     PostingSpec,
@@ -40,9 +38,7 @@ from accounting.services.engine.eligibility import (
 )
 from sales.models import Order, ShippingCost
 from unify.core.audit import audit_record
-from unify.core.exceptions import (
-    DomainError,
-)
+from unify.core.exceptions import DomainError
 from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 

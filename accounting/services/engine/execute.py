@@ -9,16 +9,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounting.ledgers.as_dict import document_as_dict
-from accounting.ledgers.base import (
-    ExternalRef,
-    memo_marker,
-)
-from accounting.models import (
-    LedgerConnection,
-    LedgerStatus,
-    Posting,
-    PostingState,
-)
+from accounting.ledgers.base import ExternalRef, memo_marker
+from accounting.models import LedgerConnection, LedgerStatus, Posting, PostingState
 from accounting.services import faults, open_day, summaries, withdrawals
 from accounting.services.engine.build import build_or_release
 from accounting.services.engine.claim import Claim

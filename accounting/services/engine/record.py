@@ -13,15 +13,8 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.ledgers.base import (
-    ResultStatus,
-)
-from accounting.models import (
-    Posting,
-    PostingEvent,
-    PostingKind,
-    PostingState,
-)
+from accounting.ledgers.base import ResultStatus
+from accounting.models import Posting, PostingEvent, PostingKind, PostingState
 from accounting.services import faults, summaries
 from accounting.services import late_labels as late_labels_module
 from accounting.services.engine.claim import Claim, _fenced

@@ -13,22 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.models import (
-    LedgerStatus,
-    PostingKind,
-    PostingState,
-)
+from accounting.models import LedgerStatus, PostingKind, PostingState
 from accounting.services import summaries
 from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.engine.claim import Claim, _event, _fenced
 from accounting.services.engine.context import _Context
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
-from unify.core.exceptions import (
-    IntegrationError,
-    ProviderAuthError,
-    ProviderRateLimited,
-)
+from unify.core.exceptions import IntegrationError, ProviderAuthError, ProviderRateLimited
 from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 

@@ -9,12 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.ledgers.base import (
-    DocumentKind,
-    ExternalRef,
-    RemovalResult,
-    RemovalUnsupported,
-)
+from accounting.ledgers.base import DocumentKind, ExternalRef, RemovalResult, RemovalUnsupported
 from accounting.models import (
     LabelCostMode,
     Posting,
