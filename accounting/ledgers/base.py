@@ -600,6 +600,14 @@ class LedgerProvider(abc.ABC):
     # A template that renders this ledger's own card on the Accounting tab ("" = the
     # generic OAuth card); a provider with its own setup pages links to them from there.
     card_template: ClassVar[str] = ""
+    # The connect button's words where the ledger prescribes them ("" = "Connect <name>").
+    connect_label: ClassVar[Any] = ""
+    # Listed on the Accounting tab as "coming soon" and never connectable: a ledger the
+    # product names before its adapter exists (see ``accounting.ledgers.registry``).
+    planned: ClassVar[bool] = False
+    # Sale lines charge shipping to an item of the ledger (QuickBooks Online) rather than
+    # naming the shipping income account themselves: the settings offer the item.
+    shipping_by_item: ClassVar[bool] = False
 
     @abc.abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...
@@ -616,6 +624,21 @@ class LedgerProvider(abc.ABC):
 
     @abc.abstractmethod
     def revoke(self, *, tokens: OAuthTokens) -> None: ...
+
+    def redirect_uri(self, built: str) -> str:
+        """The OAuth redirect URI to send: the one registered with the ledger when this
+        deployment configures it, else ``built`` (this server's own callback address)."""
+        return built
+
+    def callback_company_id(self, params: Mapping[str, str]) -> str:
+        """The company the ledger's OAuth callback names in its query ``params`` ("" when
+        the ledger names none there)."""
+        return ""
+
+    def read_timeout_seconds(self) -> float:
+        """The longest one request to the ledger may wait for its answer: a drain starts no
+        document whose lease could run out meanwhile."""
+        return 60.0
 
     def rate_limit_key(self, company_id: str) -> str:
         return f"{self.key}:{company_id}"

@@ -220,14 +220,7 @@ def posting_execute_batch(*, claims: list[Claim], ctx: _Context) -> int:
     # Nothing leaves so late that a lease could run out before the answer is recorded.
     margin = timedelta(
         seconds=min(
-            float(
-                getattr(
-                    settings,
-                    f"{ctx.connection.provider.upper()}_TIMEOUT_READ",
-                    settings.XERO_TIMEOUT_READ,
-                )
-            )
-            + 10,
+            ctx.provider.read_timeout_seconds() + 10,
             float(settings.ACCOUNTING_POSTING_LEASE_SECONDS) / 2,
         )
     )

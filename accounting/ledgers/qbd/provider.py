@@ -64,3 +64,11 @@ class QbdProvider(LedgerProvider):
 
     def revoke(self, *, tokens: OAuthTokens) -> None:
         return None  # no grant to give back: disconnecting disables the Web Connector user
+
+    def url_patterns(self, scope: str) -> list:
+        from django.urls import include, path
+
+        if scope == "tenant":
+            # Its setup pages, named in their own namespace (``accounting:qbd:setup``).
+            return [path("", include("accounting.ledgers.qbd.urls"))]
+        return []

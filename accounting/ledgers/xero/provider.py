@@ -78,6 +78,9 @@ class XeroProvider(LedgerProvider):
     def redirect_uri(self, built: str) -> str:
         return settings.XERO_REDIRECT_URI or built
 
+    def read_timeout_seconds(self) -> float:
+        return float(settings.XERO_TIMEOUT_READ)
+
     def authorization_url(self, *, state: str, redirect_uri: str) -> str:
         query = {
             "response_type": "code",

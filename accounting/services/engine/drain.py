@@ -11,12 +11,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.models import (
-    LedgerConnection,
-    LedgerStatus,
-    Posting,
-    PostingState,
-)
+from accounting.models import LedgerConnection, LedgerStatus, Posting, PostingState
 from accounting.services.engine.claim import Claim, _claimable, posting_claim_batch
 from accounting.services.engine.context import _Context
 from accounting.services.engine.execute import posting_execute
@@ -64,7 +59,7 @@ def _drain(
     ledger_connection_id = connection.pk
     # Never start a claimed posting so late that its lease could run out during the call.
     lease = float(settings.ACCOUNTING_POSTING_LEASE_SECONDS)
-    margin = timedelta(seconds=min(float(settings.QBO_TIMEOUT_READ) + 10, lease / 2))
+    margin = timedelta(seconds=min(ctx.provider.read_timeout_seconds() + 10, lease / 2))
     batch_size = batch_size or int(getattr(settings, "ACCOUNTING_POSTING_CLAIM_BATCH", 25))
     # A ledger that takes many documents per request (Xero) gets them claimed together.
     together = int(getattr(ctx.provider, "batch_size", 1))
