@@ -592,6 +592,10 @@ class LedgerProvider(abc.ABC):
     asynchronous: ClassVar[bool] = False
     supports_update: ClassVar[bool] = True
     doc_number_max_length: ClassVar[int]
+    # Lengths the document builder fits names (customers, items) and a payment's reference
+    # to; the adapter fits every other field to the ledger itself.
+    name_max_length: ClassVar[int]
+    payment_reference_max_length: ClassVar[int]
     # Documents this ledger can take for each setting; the settings form offers only these.
     sale_kinds: ClassVar[tuple[DocumentKind, ...]] = (
         DocumentKind.SALES_RECEIPT,

@@ -28,6 +28,9 @@ class QbdProvider(LedgerProvider):
     # posting is listed for the bookkeeper to make in QuickBooks.
     supports_update = False
     doc_number_max_length = names.REF_NUMBER
+    # The builder's lengths so far; the QBXML writer fits names to names.CUSTOMER_NAME etc.
+    name_max_length = 100
+    payment_reference_max_length = 21
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
     # The Accounting tab's card for this ledger (setup, last contact, queue, errors).
     card_template = "accounting/qbd/_card.html"

@@ -82,6 +82,8 @@ class QboProvider(LedgerProvider):
     asynchronous = False
     supports_update = True
     doc_number_max_length = 21
+    name_max_length = 100  # DisplayName, Name
+    payment_reference_max_length = 21  # PaymentRefNum
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
     shipping_by_item = True
     # Intuit's guidelines name the button.

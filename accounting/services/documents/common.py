@@ -74,6 +74,10 @@ class LedgerFacts:
 
     connection_id: int
     doc_number_max_length: int
+    # The provider's lengths for names (customers, items) and a payment's reference; the
+    # defaults are the ones every ledger got before providers stated them.
+    name_max_length: int = 100
+    payment_reference_max_length: int = 21
 
 
 def order_day(order: Order, tz) -> date:

@@ -43,13 +43,14 @@ if TYPE_CHECKING:
     from sales.models import Order, OrderLine
 
 
-def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
+def _customer_for(order: Order, posting_settings: PostingSettings, limit: int) -> PartyRef:
+    """The order's customer; ``limit``: the ledger's name length."""
     if posting_settings.customer_strategy == CustomerStrategy.PER_STORE:
-        store = (order.store_name or "ShipStation").strip()[:90]
+        store = (order.store_name or "ShipStation").strip()[: limit - 10]
         name = _("%(store)s customers") % {"store": store}
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
-    name = " ".join((order.customer_name or "").split())[:100]
-    email = (order.customer_email or "").strip()[:100]
+    name = " ".join((order.customer_name or "").split())[:limit]
+    email = (order.customer_email or "").strip()[:limit]
     if not name and not email and order.store_name:
         # Order numbers repeat across stores: the store keeps two such buyers apart.
         name = _("%(store)s order %(number)s buyer") % {
@@ -65,14 +66,14 @@ def _customer_for(order: Order, posting_settings: PostingSettings) -> PartyRef:
 
 
 def _item_for(
-    line: OrderLine, posting_settings: PostingSettings, refs: Mapping[str, str]
+    line: OrderLine, posting_settings: PostingSettings, refs: Mapping[str, str], limit: int
 ) -> ItemRef:
     sku = (line.sku or "").strip()
     ps = posting_settings
     if sku and ps.item_match_sku:
         key = f"item:sku:{sku.casefold()}"
         return ItemRef(
-            name=sku[:100],
+            name=sku[:limit],
             sku=sku,
             external_id=refs.get(key, ""),
             create_if_missing=ps.item_create_missing,
@@ -82,7 +83,7 @@ def _item_for(
     if ps.default_item_id:
         return ItemRef(name=line.name or sku, external_id=ps.default_item_id)
     if ps.item_create_missing:
-        name = " ".join((line.name or sku or _("Product")).split())[:100]
+        name = " ".join((line.name or sku or _("Product")).split())[:limit]
         key = f"item:name:{name.casefold()}"
         return ItemRef(
             name=name,
@@ -267,7 +268,7 @@ def build_sale_document(
     sale_lines = tuple(
         SaleLine(
             description=(line.name or line.sku or "")[:4000],
-            item=_item_for(line, ps, refs),
+            item=_item_for(line, ps, refs, facts.name_max_length),
             quantity=line.quantity.normalize() if line.quantity else ZERO,
             unit_price=line.unit_price.normalize() if line.unit_price else ZERO,
             amount=amount,
@@ -340,7 +341,7 @@ def build_sale_document(
             ),
         )
     issued_on = order_day(order, tz)
-    customer = _customer_for(order, ps)
+    customer = _customer_for(order, ps, facts.name_max_length)
     external_id = refs.get(customer.match_key, "")
     customer = PartyRef(
         display_name=customer.display_name,
@@ -376,7 +377,7 @@ def build_sale_document(
             amount=amounts.paid,
             paid_on=issued_on,
             payment_method_id=ps.payment_method_id,
-            reference=order.display_number[:21],
+            reference=order.display_number[: facts.payment_reference_max_length],
         ),
         memo=" ".join(
             part

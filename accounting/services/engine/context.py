@@ -40,6 +40,8 @@ class _Context:
         self.facts = LedgerFacts(
             connection_id=connection.pk,
             doc_number_max_length=self.provider.doc_number_max_length,
+            name_max_length=self.provider.name_max_length,
+            payment_reference_max_length=self.provider.payment_reference_max_length,
         )
         self._adapter: LedgerAdapter | None = None
         self._refs: dict[str, str] | None = None
