@@ -19,6 +19,7 @@ journal entry), on ``common``; callers import from this package.
 """
 
 from accounting.services.documents.common import (
+    STORE_NAME_IN_KEY,
     DocumentBuildError,
     LedgerFacts,
     _checked,
@@ -39,6 +40,7 @@ from accounting.services.documents.summary import (
 )
 
 __all__ = [
+    "STORE_NAME_IN_KEY",
     "DocumentBuildError",
     "LedgerFacts",
     "SaleAmounts",
