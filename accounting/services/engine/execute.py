@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 def posting_execute(*, claim: Claim, ctx: _Context | None = None) -> Posting:
-    """Send one claimed posting and record the outcome (see the module docstring)."""
+    """Send one claimed posting and record the outcome (see the package docstring)."""
     posting = claim.posting
     ctx = ctx or _Context(LedgerConnection.objects.get(pk=posting.ledger_connection_id))
     if ctx.connection.status != LedgerStatus.ACTIVE:
