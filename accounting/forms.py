@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounting.forms_marketplace import MarketplaceTaxFields
 from accounting.ledgers import account_types
 from accounting.ledgers.base import CatalogEntry, LedgerCatalog
+from accounting.ledgers.registry import ledger_providers
 from accounting.models import (
     LabelCostMode,
     PostingSettings,
@@ -328,10 +329,11 @@ class PostingSettingsForm(forms.ModelForm):
             choices=_flat(catalog.items, str(_("None"))),
             required=False,
         )
-        if provider == "qbo":
+        ledger = ledger_providers().get(provider)
+        if ledger is not None and ledger.shipping_by_item:
             self.fields["shipping_item_id"] = shipping_item_field(catalog, self.instance)
         else:
-            # Xero and QuickBooks Desktop lines name the shipping income account themselves.
+            # The ledger's lines name the shipping income account themselves.
             del self.fields["shipping_item_id"]
         self.fields["default_tax_code_id"] = forms.ChoiceField(
             label=_("Tax code (empty: tax posts to the sales tax liability account)"),

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from accounting import views
 from accounting.ledgers.registry import ledger_url_patterns
@@ -6,11 +6,10 @@ from accounting.ledgers.registry import ledger_url_patterns
 app_name = "accounting"
 
 urlpatterns = [
-    # A ledger's own pages (Xero's organisation picker), before the generic routes.
+    # A ledger's own pages (Xero's organisation picker, QuickBooks Desktop's setup), before
+    # the generic routes ("<provider>/connect/").
     *ledger_url_patterns("tenant"),
     path("", views.home, name="home"),
-    # QuickBooks Desktop owns its pages (before the generic "<provider>/connect/").
-    path("qbd/", include("accounting.ledgers.qbd.urls")),
     path("<str:provider>/connect/", views.connect, name="connect"),
     path("ledgers/<int:ledger_connection_id>/test/", views.test_connection, name="test_connection"),
     path("ledgers/<int:ledger_connection_id>/disconnect/", views.disconnect, name="disconnect"),

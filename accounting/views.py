@@ -67,10 +67,10 @@ def _ledger(request: HttpRequest, ledger_connection_id: int) -> LedgerConnection
 
 
 def _redirect_uri(request: HttpRequest, provider_key: str) -> str:
-    if provider_key == "qbo" and settings.QBO_REDIRECT_URI:
-        return settings.QBO_REDIRECT_URI
-    return request.build_absolute_uri(
-        reverse("ledger_oauth_callback", kwargs={"provider": provider_key})
+    return get_provider(provider_key).redirect_uri(
+        request.build_absolute_uri(
+            reverse("ledger_oauth_callback", kwargs={"provider": provider_key})
+        )
     )
 
 
@@ -83,9 +83,10 @@ def _configured_local_host(request: HttpRequest, provider_key: str) -> str | Non
     holding the OAuth ``state`` is per host, so the callback would be rejected: the flow has
     to start on the configured host. Returns that host's origin, or None when nothing needs
     to move (production, no redirect URI configured, or already on its host)."""
-    if not settings.DEBUG or provider_key != "qbo" or not settings.QBO_REDIRECT_URI:
+    registered = get_provider(provider_key).redirect_uri("")
+    if not settings.DEBUG or not registered:
         return None
-    configured = urlsplit(settings.QBO_REDIRECT_URI)
+    configured = urlsplit(registered)
     here = urlsplit(f"//{request.get_host()}")
     if (
         configured.hostname in _LOOPBACK_HOSTS
@@ -206,7 +207,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
                 organization=organization,
                 provider_key=provider,
                 code=request.GET.get("code", ""),
-                company_id=request.GET.get("realmId", ""),
+                company_id=get_provider(provider).callback_company_id(request.GET),
                 redirect_uri=pending.get("redirect_uri") or _redirect_uri(request, provider),
                 user=request.user,
                 request=request,

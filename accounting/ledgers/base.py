@@ -592,6 +592,10 @@ class LedgerProvider(abc.ABC):
     asynchronous: ClassVar[bool] = False
     supports_update: ClassVar[bool] = True
     doc_number_max_length: ClassVar[int]
+    # Lengths the document builder fits names (customers, items) and a payment's reference
+    # to; the adapter fits every other field to the ledger itself.
+    name_max_length: ClassVar[int]
+    payment_reference_max_length: ClassVar[int]
     # Documents this ledger can take for each setting; the settings form offers only these.
     sale_kinds: ClassVar[tuple[DocumentKind, ...]] = (
         DocumentKind.SALES_RECEIPT,
@@ -600,6 +604,14 @@ class LedgerProvider(abc.ABC):
     # A template that renders this ledger's own card on the Accounting tab ("" = the
     # generic OAuth card); a provider with its own setup pages links to them from there.
     card_template: ClassVar[str] = ""
+    # The connect button's words where the ledger prescribes them ("" = "Connect <name>").
+    connect_label: ClassVar[Any] = ""
+    # Listed on the Accounting tab as "coming soon" and never connectable: a ledger the
+    # product names before its adapter exists (see ``accounting.ledgers.registry``).
+    planned: ClassVar[bool] = False
+    # Sale lines charge shipping to an item of the ledger (QuickBooks Online) rather than
+    # naming the shipping income account themselves: the settings offer the item.
+    shipping_by_item: ClassVar[bool] = False
 
     @abc.abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...
@@ -616,6 +628,21 @@ class LedgerProvider(abc.ABC):
 
     @abc.abstractmethod
     def revoke(self, *, tokens: OAuthTokens) -> None: ...
+
+    def redirect_uri(self, built: str) -> str:
+        """The OAuth redirect URI to send: the one registered with the ledger when this
+        deployment configures it, else ``built`` (this server's own callback address)."""
+        return built
+
+    def callback_company_id(self, params: Mapping[str, str]) -> str:
+        """The company the ledger's OAuth callback names in its query ``params`` ("" when
+        the ledger names none there)."""
+        return ""
+
+    def read_timeout_seconds(self) -> float:
+        """The longest one request to the ledger may wait for its answer: a drain starts no
+        document whose lease could run out meanwhile."""
+        return 60.0
 
     def rate_limit_key(self, company_id: str) -> str:
         return f"{self.key}:{company_id}"

@@ -1,8 +1,11 @@
-"""Ledger providers listed in settings (``UNIFY_LEDGER_PROVIDERS``, dotted paths).
+"""Ledger providers listed in settings (``UNIFY_LEDGER_PROVIDERS``, dotted paths): the one
+list of ledgers, in the Accounting tab's order.
 
-No ``if provider == "qbo"`` anywhere else: services and views ask the registry. A system
-check imports every listed provider at start-up so a typo fails ``manage.py check``, not the
-first posting.
+No ``if provider == "qbo"`` anywhere else: services and views ask the registry. A ledger the
+product names before it can be connected is an entry like any other whose provider sets
+``planned = True``: its card says "coming soon", and nothing else sees it (no connect, no
+adapter). A system check imports every listed provider at start-up so a typo fails
+``manage.py check``, not the first posting.
 """
 
 from __future__ import annotations
@@ -15,13 +18,6 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from accounting.ledgers.base import LedgerProvider
-
-# Ledgers the Accounting tab shows as "coming soon" until their provider is registered.
-PLANNED_LEDGERS: dict[str, str] = {
-    "qbo": "QuickBooks Online",
-    "xero": "Xero",
-    "qbd": "QuickBooks Desktop",
-}
 
 
 class UnknownLedger(LookupError):
@@ -39,8 +35,13 @@ def _load(paths: tuple[str, ...]) -> dict[str, LedgerProvider]:
     return providers
 
 
-def ledger_providers() -> dict[str, LedgerProvider]:
+def _entries() -> dict[str, LedgerProvider]:
     return _load(tuple(settings.UNIFY_LEDGER_PROVIDERS))
+
+
+def ledger_providers() -> dict[str, LedgerProvider]:
+    """The ledgers that can be connected (planned ones left out), by key."""
+    return {key: p for key, p in _entries().items() if not p.planned}
 
 
 def get_provider(key: str) -> LedgerProvider:
@@ -63,11 +64,15 @@ def ledger_url_patterns(scope: str) -> list:
 
 
 def ledger_cards() -> list[dict[str, object]]:
-    """Every ledger the product knows, available or not, in display order."""
-    available = ledger_providers()
+    """Every ledger the product knows, available or planned, in display order."""
     return [
-        {"key": key, "name": name, "provider": available.get(key), "available": key in available}
-        for key, name in PLANNED_LEDGERS.items()
+        {
+            "key": key,
+            "name": provider.name,
+            "provider": None if provider.planned else provider,
+            "available": not provider.planned,
+        }
+        for key, provider in _entries().items()
     ]
 
 

@@ -31,6 +31,7 @@ from accounting.services.connections import ledger_mark_needs_reauth
 from accounting.services.engine import (
     Claim,
     _Context,
+    _fail_internal,
     _is_voided_label_removal,
     _record,
     _release,
@@ -144,15 +145,11 @@ def _settle(ready: _Ready, ctx: _Context, outcome: PostingResult | Exception) ->
             )
     else:
         logger.error("posting %s failed unexpectedly: %r", claim.posting.pk, outcome)
-        _release(
+        _fail_internal(
             claim,
-            status=PostingState.FAILED,
-            message=_(
-                "Unify could not post this document (an internal error). Support has the details."
-            ),
-            detail=f"{type(outcome).__name__}: {outcome}",
+            outcome,
+            _("Unify could not post this document (an internal error). Support has the details."),
             restore_sent=False,
-            order_status=OrderPostingStatus.FAILED,
         )
 
 
@@ -223,14 +220,7 @@ def posting_execute_batch(*, claims: list[Claim], ctx: _Context) -> int:
     # Nothing leaves so late that a lease could run out before the answer is recorded.
     margin = timedelta(
         seconds=min(
-            float(
-                getattr(
-                    settings,
-                    f"{ctx.connection.provider.upper()}_TIMEOUT_READ",
-                    settings.XERO_TIMEOUT_READ,
-                )
-            )
-            + 10,
+            ctx.provider.read_timeout_seconds() + 10,
             float(settings.ACCOUNTING_POSTING_LEASE_SECONDS) / 2,
         )
     )

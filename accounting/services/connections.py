@@ -218,7 +218,8 @@ def ledger_connect(
     if not company_id:
         raise DomainError(
             "no company id in callback",
-            user_message=_("QuickBooks did not say which company was connected. Try again."),
+            user_message=_("%(ledger)s did not say which company was connected. Try again.")
+            % {"ledger": provider.name},
         )
     result: ConnectResult = provider.complete_authorization(
         code=code, company_id=company_id, redirect_uri=redirect_uri

@@ -8,6 +8,7 @@ import html
 import pytest
 from django.urls import reverse
 
+from accounting.ledgers.xero.provider import XeroProvider
 from accounting.models import LedgerConnection, Posting, PostingBatch, PostingSettings
 from accounting.services import eta
 from accounting.services.connections import ledger_catalog_refresh
@@ -225,3 +226,50 @@ def test_dashboard_lists_a_ledger_that_no_longer_accepts_unify(client, org_a, me
         "<li>QuickBooks Online no longer accepts Unify's access: reconnect it on the "
         "Accounting tab. Postings wait until then.</li>"
     ) in attention
+
+
+class PlannedSageProvider(XeroProvider):
+    """A ledger the product names before it can be connected: a registry entry whose
+    provider is flagged ``planned``."""
+
+    key = "sage"
+    name = "Sage"
+    planned = True
+
+
+def test_a_planned_ledger_is_a_registry_entry_shown_as_coming_soon_and_never_connectable(
+    owner_client, org_a, settings
+):
+    from accounting.ledgers.registry import get_provider, ledger_providers
+    from sales.services.review import ledgers_available
+
+    settings.UNIFY_LEDGER_PROVIDERS = [
+        *settings.UNIFY_LEDGER_PROVIDERS,
+        "tests.accounting.test_views.PlannedSageProvider",
+    ]
+    page = owner_client.get(f"/o/{org_a.slug}/accounting/").content.decode()
+    assert 'id="ledger-card-sage"' in page
+    assert page.count("Coming soon.") == 1
+    assert f'href="/o/{org_a.slug}/accounting/sage/connect/"' not in page
+    assert owner_client.get(f"/o/{org_a.slug}/accounting/sage/connect/").status_code == 404
+    assert "sage" not in ledger_providers()
+    assert "Sage" not in ledgers_available()
+    with pytest.raises(LookupError):
+        get_provider("sage")
+    assert not LedgerConnection.all_orgs.exists()
+
+
+def test_the_provider_names_its_redirect_uri_and_reads_its_own_callback(settings):
+    from accounting.ledgers.registry import get_provider
+
+    qbo, xero, qbd = get_provider("qbo"), get_provider("xero"), get_provider("qbd")
+    built = "http://testserver/ledgers/qbo/callback/"
+    settings.QBO_REDIRECT_URI = ""
+    assert qbo.redirect_uri(built) == built
+    settings.QBO_REDIRECT_URI = "https://app.example.com/ledgers/qbo/callback/"
+    assert qbo.redirect_uri(built) == "https://app.example.com/ledgers/qbo/callback/"
+    assert qbd.redirect_uri(built) == built
+    assert qbo.callback_company_id({"realmId": "4620816365", "code": "c"}) == "4620816365"
+    assert xero.callback_company_id({"realmId": "4620816365"}) == ""
+    settings.QBO_TIMEOUT_READ, settings.XERO_TIMEOUT_READ = 42.0, 17.0
+    assert (qbo.read_timeout_seconds(), xero.read_timeout_seconds()) == (42.0, 17.0)

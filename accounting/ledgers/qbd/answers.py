@@ -33,8 +33,8 @@ from accounting.ledgers.qbd.needs import candidates_of, needs_of
 from accounting.ledgers.qbd.planner import Work
 from accounting.ledgers.qbd.xmlsafe import local
 from accounting.models import LedgerConnection, Posting
+from accounting.services import LedgerAnswer, posting_record_results
 from accounting.services.connections import posting_settings_suggest
-from accounting.services.results import LedgerAnswer, posting_record_results
 from unify.core.stored_text import gettext as _
 
 QUERY_OK = {qbxml.OK, qbxml.NO_MATCH, qbxml.NOT_ALL_FOUND}

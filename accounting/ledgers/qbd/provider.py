@@ -28,6 +28,9 @@ class QbdProvider(LedgerProvider):
     # posting is listed for the bookkeeper to make in QuickBooks.
     supports_update = False
     doc_number_max_length = names.REF_NUMBER
+    # The builder's lengths so far; the QBXML writer fits names to names.CUSTOMER_NAME etc.
+    name_max_length = 100
+    payment_reference_max_length = 21
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
     # The Accounting tab's card for this ledger (setup, last contact, queue, errors).
     card_template = "accounting/qbd/_card.html"
@@ -64,3 +67,11 @@ class QbdProvider(LedgerProvider):
 
     def revoke(self, *, tokens: OAuthTokens) -> None:
         return None  # no grant to give back: disconnecting disables the Web Connector user
+
+    def url_patterns(self, scope: str) -> list:
+        from django.urls import include, path
+
+        if scope == "tenant":
+            # Its setup pages, named in their own namespace (``accounting:qbd:setup``).
+            return [path("", include("accounting.ledgers.qbd.urls"))]
+        return []

@@ -38,7 +38,7 @@ from accounting.ledgers.qbd.passwords import DUMMY_HASH, hash_password, is_curre
 from accounting.ledgers.qbd.planner import Work, next_message, open_postings
 from accounting.ledgers.qbd.xmlsafe import XmlRejected, local, parse
 from accounting.models import LedgerStatus, Posting, PostingState
-from accounting.services.results import posting_record_result
+from accounting.services import posting_record_result
 from unify.core.stored_text import gettext as _
 from unify.tenancy.scoping import org_scope
 
@@ -101,7 +101,7 @@ def _count_failure(username: str) -> None:
 def _queue_pending(connection_id: int, organization_id: int) -> None:
     """Build the documents of postings still waiting (the engine's execute step queues
     them for this ledger). Local work only: nothing is sent anywhere."""
-    from accounting.services.engine import has_due_postings, posting_drain
+    from accounting.services import has_due_postings, posting_drain
 
     with org_scope(organization_id):
         if has_due_postings(connection_id):

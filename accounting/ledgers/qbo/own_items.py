@@ -20,6 +20,13 @@ from quickbooks import exceptions as qbe
 
 from accounting.ledgers.base import ItemRef
 from accounting.ledgers.qbo import faults as qbo_faults
+from accounting.ledgers.qbo.entities import (
+    DUPLICATE_NAME,
+    _entity_request_id,
+    _with_suffix,
+    clean_name,
+    quote,
+)
 from unify.core.exceptions import ProviderRejected
 from unify.core.stored_text import gettext as _
 
@@ -27,12 +34,8 @@ if TYPE_CHECKING:
     from accounting.ledgers.qbo.adapter import QboAdapter
     from accounting.ledgers.qbo.client import QboClient
 
-DUPLICATE_NAME = 6240
-
 
 def _account_name(adapter: QboAdapter, client: QboClient, account_id: str) -> str:
-    from accounting.ledgers.qbo.adapter import quote
-
     select = f"SELECT * FROM Account WHERE Id = {quote(account_id)}"  # noqa: S608 - quoted
     rows = adapter._rows(adapter._query(client, select), "Account")
     return str(rows[0].get("Name") or account_id) if rows else account_id
@@ -46,8 +49,6 @@ def own_item(
     adapter: QboAdapter, client: QboClient, item: ItemRef, resolved: dict[str, str], kind: str
 ) -> str:
     """The id of Unify's item for ``item.income_account_id``, found or created."""
-    from accounting.ledgers.qbo.adapter import _entity_request_id, _with_suffix, clean_name, quote
-
     account = item.income_account_id
     name = clean_name(f"{item.name} ({_account_name(adapter, client, account)})")
     for candidate in (name, _with_suffix(name, f" #{account}")):

@@ -7,8 +7,11 @@ happens (see ``accounting.services.connections.ConnectionTokenStore``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -79,7 +82,21 @@ class QboProvider(LedgerProvider):
     asynchronous = False
     supports_update = True
     doc_number_max_length = 21
+    name_max_length = 100  # DisplayName, Name
+    payment_reference_max_length = 21  # PaymentRefNum
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
+    shipping_by_item = True
+    # Intuit's guidelines name the button.
+    connect_label = gettext_lazy("Connect to QuickBooks")
+
+    def redirect_uri(self, built: str) -> str:
+        return settings.QBO_REDIRECT_URI or built
+
+    def callback_company_id(self, params: Mapping[str, str]) -> str:
+        return params.get("realmId", "")
+
+    def read_timeout_seconds(self) -> float:
+        return float(settings.QBO_TIMEOUT_READ)
 
     @property
     def batch_size(self) -> int:

@@ -67,6 +67,9 @@ class XeroProvider(LedgerProvider):
     supports_update = True
     # Xero takes 255 characters; our document number column holds 40.
     doc_number_max_length = 40
+    # Xero takes 255 for both; these are the lengths its documents were built with so far.
+    name_max_length = 100
+    payment_reference_max_length = 21
     sale_kinds = (DocumentKind.INVOICE_PAYMENT,)
 
     @property
@@ -77,6 +80,9 @@ class XeroProvider(LedgerProvider):
 
     def redirect_uri(self, built: str) -> str:
         return settings.XERO_REDIRECT_URI or built
+
+    def read_timeout_seconds(self) -> float:
+        return float(settings.XERO_TIMEOUT_READ)
 
     def authorization_url(self, *, state: str, redirect_uri: str) -> str:
         query = {
