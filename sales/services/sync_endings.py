@@ -17,9 +17,7 @@ from sales.models import (
 from sales.services import matching
 from sales.services.sync_lease import LeaseLost
 from sales.services.sync_phases import sync_interval_minutes
-from unify.core.exceptions import (
-    ProviderAuthError,
-)
+from unify.core.exceptions import ProviderAuthError
 from unify.core.stored_text import gettext as _
 from unify.core.stored_text import ngettext, stored
 from unify.notifications import events as notification_events

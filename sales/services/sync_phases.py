@@ -11,11 +11,8 @@ from typing import Any
 from django.conf import settings
 
 from connections.models import ConnectionMode, StoreConnection
-from sales.models import (
-    SyncPhase,
-)
+from sales.models import SyncPhase
 from unify.tenancy.models import Organization
-
 
 KEYSET_PHASES = (SyncPhase.ORDERS, SyncPhase.LABELS_CREATED)
 # Labels first: an order written after its labels is written once, with its label totals,

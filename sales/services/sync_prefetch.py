@@ -12,9 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from connections.sources.base import Page
-from sales.models import (
-    SyncPhase,
-)
+from sales.models import SyncPhase
 from sales.services import upsert
 from sales.services.sync_phases import KEYSET_PHASES, PHASE_ORDER
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-
 # A first import of a large account grows the tables faster than autovacuum re-reads their
 # statistics; with stale numbers PostgreSQL takes the new connection for an empty one and
 # looks orders up by scanning all of its rows (a date index) instead of by source id (the
