@@ -39,7 +39,7 @@ from accounting.models import (
     PostingState,
     PostingTrigger,
 )
-from accounting.services.documents import order_day, summary_store_key
+from accounting.services.documents import STORE_NAME_IN_KEY, order_day, summary_store_key
 from sales.models import Order, OrderLine
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.stored_text import gettext as _
@@ -126,7 +126,7 @@ def summary_specs(orders: Iterable[Order], tz, spec_class) -> list[Any]:
     for order in orders:
         ref, day, key = summary_reference(order, tz)
         if ref not in seen:
-            store_tag = key if not key.startswith("name:") else ""
+            store_tag = key if key.isdigit() else ""
             seen[ref] = spec_class(
                 kind=PostingKind.SUMMARY,
                 source_reference=ref,
@@ -189,15 +189,28 @@ def _of_day_and_store(orders, posting: Posting, tz):
     else order, date in the organization's zone)."""
     start = day_start(posting.summary_date, tz)
     end = start + timedelta(days=1)
-    key = posting.summary_store_key
-    if key.startswith("name:"):
-        orders = orders.filter(source_store__isnull=True, store_name__startswith=key[5:])
-    else:
-        orders = orders.filter(source_store_id=int(key))
+    orders = orders.filter(_store_filter(posting.summary_store_key))
     return orders.filter(
         Q(payment_date__gte=start, payment_date__lt=end)
         | Q(payment_date__isnull=True, order_date__gte=start, order_date__lt=end)
     )
+
+
+def _store_filter(key: str) -> Q:
+    """The orders of one summary store key (see ``summary_store_key``)."""
+    if key.startswith("conn:"):
+        connection_id, name = key[5:].split(":", 1)
+        by_name = (
+            Q(store_name__startswith=name) if len(name) >= STORE_NAME_IN_KEY else Q(store_name=name)
+        )
+        by_connection = (
+            Q(connection_id=int(connection_id)) if connection_id else Q(connection__isnull=True)
+        )
+        return Q(source_store__isnull=True) & by_connection & by_name
+    if key.startswith("name:"):
+        # Keys written before the connection was part of them.
+        return Q(source_store__isnull=True, store_name__startswith=key[5:])
+    return Q(source_store_id=int(key))
 
 
 def release_dropped(posting: Posting, covered: Iterable[int], tz) -> int:
