@@ -10,11 +10,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext_lazy as _
 
-from sales.models import (
-    Order,
-    OrderLine,
-    ShippingCost,
-)
+from sales.models import Order, OrderLine, ShippingCost
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Organization
 

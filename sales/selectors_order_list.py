@@ -16,10 +16,7 @@ from django.db.models.fields import BooleanField
 from django.utils.translation import gettext_lazy as _
 
 from sales.filters import OrderFilters, apply_filters
-from sales.models import (
-    Order,
-    PostingStatus,
-)
+from sales.models import Order, PostingStatus
 from unify.tenancy.models import Organization
 
 PAGE_SIZES = (25, 50, 100, 200)

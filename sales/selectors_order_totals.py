@@ -12,9 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sales import rollup
 from sales.filters import OrderFilters
-from sales.models import (
-    PostingStatus,
-)
+from sales.models import PostingStatus
 from sales.selectors_order_list import order_queryset
 from unify.tenancy.models import Organization
 

@@ -23,15 +23,7 @@ from django.utils import timezone
 from connections.models import ConnectionStatus, StoreConnection
 from connections.selectors import store_choices as connection_store_choices
 from sales.filters import OrderFilters
-from sales.models import (
-    OPEN_SYNC_STATUSES,
-    BulkActionStatus,
-    Order,
-    OrderBulkAction,
-    SyncRun,
-)
-
-# --- filter choices and empty states -----------------------------------------------------
+from sales.models import OPEN_SYNC_STATUSES, BulkActionStatus, Order, OrderBulkAction, SyncRun
 from sales.selectors_order_detail import (
     AUDIT_LABELS,
     LATE_LABEL_ACTION,
@@ -119,6 +111,9 @@ __all__ = [
     "sales_empty_state",
     "store_choices",
 ]
+
+
+# --- filter choices and empty states -----------------------------------------------------
 
 
 def store_choices(*, organization: Organization) -> list[tuple[int, str]]:

@@ -18,12 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sales.filters import OrderFilters, apply_filters
-from sales.models import (
-    BulkActionKind,
-    BulkActionStatus,
-    Order,
-    OrderBulkAction,
-)
+from sales.models import BulkActionKind, BulkActionStatus, Order, OrderBulkAction
 from sales.services.order_ignore import _actor_id, _audit_orders, _ignore_ids, _unignore_ids
 from sales.services.order_posting import orders_post
 from sales.services.order_reimport import orders_reimport

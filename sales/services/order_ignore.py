@@ -11,10 +11,7 @@ from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 
-from sales.models import (
-    Order,
-    PostingStatus,
-)
+from sales.models import Order, PostingStatus
 from unify.core.audit import client_ip
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Organization

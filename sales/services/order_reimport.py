@@ -14,16 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
-from sales.models import (
-    Order,
-    OrderSource,
-)
+from sales.models import Order, OrderSource
 from sales.services.order_ignore import _audit_orders
-from unify.core.exceptions import (
-    IntegrationError,
-    ProviderAuthError,
-    ProviderRateLimited,
-)
+from unify.core.exceptions import IntegrationError, ProviderAuthError, ProviderRateLimited
 from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 

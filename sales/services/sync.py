@@ -40,12 +40,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionStatus, StoreConnection
 from connections.sources.base import SourceAdapter
-from sales.models import (
-    OPEN_SYNC_STATUSES,
-    SyncKind,
-    SyncRun,
-    SyncStatus,
-)
+from sales.models import OPEN_SYNC_STATUSES, SyncKind, SyncRun, SyncStatus
 from sales.services import bulk
 from sales.services.sync_executor import AdapterFactory, ExecuteResult, _RunExecutor
 from sales.services.sync_lease import LeaseLost, SliceDone, _claim
@@ -58,10 +53,7 @@ from sales.services.sync_phases import (
     _watermark,
     sync_interval_minutes,
 )
-from unify.core.exceptions import (
-    DomainError,
-    ProviderAuthError,
-)
+from unify.core.exceptions import DomainError, ProviderAuthError
 from unify.core.stored_text import gettext as _
 from unify.tenancy.models import Organization
 

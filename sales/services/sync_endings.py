@@ -10,10 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import ConnectionMode, StoreConnection
-from sales.models import (
-    SyncRun,
-    SyncStatus,
-)
+from sales.models import SyncRun, SyncStatus
 from sales.services import matching
 from sales.services.sync_lease import LeaseLost
 from sales.services.sync_phases import sync_interval_minutes

@@ -17,10 +17,7 @@ from django.utils import timezone
 
 from connections.models import ConnectionStatus, SourceStore, StoreConnection
 from connections.sources.base import Page, SourceAdapter
-from sales.models import (
-    SyncPhase,
-    SyncRun,
-)
+from sales.models import SyncPhase, SyncRun
 from sales.services import fetching, progress, unreadable, upsert
 from sales.services.sync_endings import _RunEndings
 from sales.services.sync_lease import LeaseLost, SliceDone, _RunLease

@@ -10,11 +10,7 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
-from sales.models import (
-    OPEN_SYNC_STATUSES,
-    SyncRun,
-    SyncStatus,
-)
+from sales.models import OPEN_SYNC_STATUSES, SyncRun, SyncStatus
 
 
 class LeaseLost(Exception):

@@ -11,10 +11,7 @@ from django.utils import timezone
 
 from connections.models import ConnectionMode
 from connections.sources.base import Page
-from sales.models import (
-    SyncPhase,
-    SyncRun,
-)
+from sales.models import SyncPhase, SyncRun
 from sales.services import bulk, upsert
 from sales.services.sync_phases import PHASE_ORDER
 from sales.services.sync_statistics import _refresh_statistics

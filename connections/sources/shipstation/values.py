@@ -10,9 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connections.sources.base import (
-    ZERO,
-)
+from connections.sources.base import ZERO
 from unify.core.stored_text import gettext as _
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
