@@ -329,3 +329,65 @@ def reopen(postings: Iterable[Posting]) -> list[Posting]:
         for p in postings
         if p.status == PostingState.REMOVED and p.kind == PostingKind.SUMMARY
     ]
+
+
+# -- summaries held for their currency --------------------------------------------------------
+
+
+def _no_summaries_message() -> str:
+    return _(
+        "The posting settings no longer post daily summaries: the orders of this day are "
+        "posted one by one instead."
+    )
+
+
+def currency_holds_follow_settings(row: PostingSettings, changed: Iterable[str], user=None) -> int:
+    """After the posting settings changed, summaries held because the ledger cannot take
+    their currency (a Xero manual journal has none: ``accounting.ledgers.xero.currency``)
+    follow the new settings: with daily summaries turned off, each is skipped and its day's
+    orders are queued as documents of their own (which carry their currency); with the
+    stores changed, each is tried again (a store no longer posted leaves nothing to
+    summarise). Returns how many held summaries moved."""
+    from accounting.models import HoldReason, PostingEvent, SaleDocumentType
+    from accounting.services.engine import posting_enqueue_orders, posting_retry_failed
+
+    changed = set(changed)
+    if not changed & {"document_type", "store_ids"}:
+        return 0
+    held = list(
+        Posting.objects.filter(
+            ledger_connection_id=row.ledger_connection_id,
+            kind=PostingKind.SUMMARY,
+            status=PostingState.FAILED,
+            hold_reason=HoldReason.CURRENCY,
+        )
+    )
+    if not held:
+        return 0
+    organization = row.organization
+    if row.document_type == SaleDocumentType.DAILY_SUMMARY:
+        posting_retry_failed(organization=organization, posting_ids=[p.pk for p in held], user=user)
+        return len(held)
+    order_ids = [o.pk for p in held for o, _lines in summary_orders(organization, row, p)]
+    message = _no_summaries_message()
+    actor = user if getattr(user, "is_authenticated", False) else None
+    for posting in held:
+        PostingEvent.objects.create(
+            organization_id=posting.organization_id,
+            posting=posting,
+            from_status=posting.status,
+            to_status=PostingState.SKIPPED,
+            attempt=posting.attempts,
+            message=message,
+            actor=actor,
+        )
+    Posting.objects.filter(pk__in=[p.pk for p in held], status=PostingState.FAILED).update(
+        status=PostingState.SKIPPED,
+        error=message,
+        error_detail="",
+        hold_reason="",
+        updated_at=timezone.now(),
+    )
+    if order_ids:
+        posting_enqueue_orders(organization=organization, order_ids=order_ids, user=user)
+    return len(held)
