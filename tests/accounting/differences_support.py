@@ -13,11 +13,11 @@ from connections.services import connection_create_shipstation
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.xero_support import connect_xero
-from tests.sales.support import SS_KEY, SS_SECRET
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, SS_SECRET, run_sync
 from unify.tenancy.scoping import org_scope
 
-# The stand-in's marketplaces that collect and remit sales tax (``sandbox/generator.py``).
+# The stand-in's marketplaces that collect and remit sales tax
+# (``sandbox/generator/vocabulary.py``).
 COLLECTING_MARKETPLACES = {"Amazon", "eBay", "Etsy"}
 
 

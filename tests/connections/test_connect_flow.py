@@ -24,8 +24,7 @@ from tests.connections.conftest import (
     SS_SECRET,
     SS_SECRET_2,
 )
-from tests.connections.factories import StoreConnectionFactory
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, StoreConnectionFactory
 from tests.security.support import enable_totp, reauthenticate
 from unify.core.models import AuditEvent
 from unify.core.secrets import mask_hint

@@ -18,11 +18,12 @@ from accounting.services.engine import posting_drain
 from connections.models import ConnectionMode, ConnectionStatus
 from sales.models import ImportIssue, PostingStatus, ShippingCost, SyncRun
 from tests.accounting.conftest import connect_ledger, qbo_settings  # noqa: F401
-from tests.accounting.factories import LedgerConnectionFactory, make_posting
 from tests.accounting.factories import make_order as acc_order
+from tests.accounting.factories import make_posting
+from tests.factories import LedgerConnectionFactory
 from tests.pages import as_shown
-from tests.sales_tab.conftest import numbers_in
-from tests.sales_tab.factories import make_connection, make_order
+from tests.sales.factories import make_connection, make_order
+from tests.sales.listing import numbers_in
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,6 @@
-"""Fixtures for the import tests: the app pointed at the ShipStation stand-in, with quick
-retries and an ample shared rate limit (tests that are about limits set their own)."""
+"""Fixtures of the import and Sales-tab tests: the app pointed at the ShipStation stand-in,
+with quick retries and an ample shared rate limit (tests that are about limits set their
+own), and a signed-in member of organization A."""
 
 from __future__ import annotations
 
@@ -21,3 +22,9 @@ def ss_app(shipstation, settings):
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation
+
+
+@pytest.fixture
+def member_client(client, member_of_a):
+    client.force_login(member_of_a.user)
+    return client

@@ -24,8 +24,7 @@ from sandbox.shipstation import (
     DEMO_STORES,
 )
 from sandbox.shipstation.dates import pacific_date
-from tests.sales.support import make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -1,23 +1,16 @@
-"""Fixtures of the Sales-tab tests: a signed-in member of organization A, and helpers that
-read the order list the way a browser gets it (through the URL, the view and the HTML)."""
+"""Helpers of the Sales-tab tests that read the order list the way a browser gets it (through
+the URL, the view and the HTML)."""
 
 from __future__ import annotations
 
 import html
 import re
 
-import pytest
 from django.urls import reverse
 
 ORDER_LINK = re.compile(r'data-testid="order-link">([^<]+)<')
 NEXT_LINK = re.compile(r'href="([^"]+)"[^>]*rel="next"')
 PREV_LINK = re.compile(r'href="([^"]+)"[^>]*rel="prev"')
-
-
-@pytest.fixture
-def member_client(client, member_of_a):
-    client.force_login(member_of_a.user)
-    return client
 
 
 def list_url(org, **params) -> str:
@@ -60,17 +53,3 @@ def walk(client, url: str, *, limit: int = 10_000) -> list[str]:
         if url is None:
             return seen
     raise AssertionError("pagination did not end")
-
-
-@pytest.fixture
-def ss_app(shipstation, settings):
-    settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
-    settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
-    settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
-    settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
-    from connections.sources.shipstation.client import api_key_fingerprint
-    from tests.sales.support import SS_KEY
-    from unify.core.ratelimit import shipstation_rate_limiter
-
-    shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
-    return shipstation

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from sales.export import HEADER
 from sales.models import Order
-from tests.sales_tab.factories import (
+from tests.sales.factories import (
     bulk_orders,
     make_connection,
     make_order,
@@ -134,7 +134,7 @@ def test_every_results_swap_sends_the_export_link_of_its_own_filters(member_clie
     import html
     import re
 
-    from tests.sales_tab.conftest import list_url, numbers_in
+    from tests.sales.listing import list_url, numbers_in
 
     store = make_store(make_connection(org_a), "Etsy")
     other = make_store(make_connection(org_a, "Second"), "Ebay")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from sales.models import BulkActionStatus, Order, OrderBulkAction, PostingStatus
 from sales.services.review import order_bulk_actions_recover
 from sales.tasks_tab import order_bulk_action_task, order_bulk_actions_recover_task
-from tests.sales_tab.factories import bulk_orders
+from tests.sales.factories import bulk_orders
 from tests.worker_process import unique_queue
 
 pytestmark = pytest.mark.django_db

@@ -11,14 +11,14 @@ import pytest
 from django.urls import reverse
 
 from sales.models import LabelStatus, PostingStatus, SyncRun
-from tests.sales_tab.conftest import list_url
-from tests.sales_tab.factories import (
+from tests.sales.factories import (
     add_label,
     bulk_orders,
     make_connection,
     make_order,
     make_store,
 )
+from tests.sales.listing import list_url
 
 pytestmark = pytest.mark.django_db
 

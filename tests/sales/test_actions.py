@@ -14,7 +14,7 @@ from django.urls import reverse
 from sales.models import BulkActionStatus, Order, OrderBulkAction, PostingStatus
 from sales.services.review import order_bulk_action_execute
 from sales.tasks_tab import order_bulk_action_task
-from tests.sales_tab.factories import bulk_orders, make_connection, make_order, make_store
+from tests.sales.factories import bulk_orders, make_connection, make_order, make_store
 from unify.core.models import AuditEvent
 from unify.tenancy.scoping import org_scope
 
@@ -287,12 +287,9 @@ def test_reimport_selected_orders_reads_them_again_from_shipstation(
 
 def test_post_says_how_many_orders_and_label_costs_were_queued(member_client, org_a):
     from accounting.models import Posting
-    from tests.accounting.factories import (
-        LedgerConnectionFactory,
-        ShippingCostFactory,
-        mapped_settings,
-    )
     from tests.accounting.factories import make_order as make_ledger_order
+    from tests.accounting.factories import mapped_settings
+    from tests.factories import LedgerConnectionFactory, ShippingCostFactory
 
     ledger = LedgerConnectionFactory(organization=org_a)
     mapped_settings(ledger)

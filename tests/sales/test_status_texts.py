@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from sales.models import BulkActionStatus, OrderBulkAction, PostingStatus
 from sales.services.review import order_bulk_action_execute, order_bulk_action_start
-from tests.accounting.factories import LedgerConnectionFactory, mapped_settings
-from tests.sales_tab.conftest import list_url
-from tests.sales_tab.factories import add_label, make_connection, make_order, make_store
+from tests.accounting.factories import mapped_settings
+from tests.factories import LedgerConnectionFactory
+from tests.sales.factories import add_label, make_connection, make_order, make_store
+from tests.sales.listing import list_url
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

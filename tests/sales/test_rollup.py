@@ -14,7 +14,7 @@ from django.db.models import Count, Q, Sum
 from connections.models import SourceStore
 from sales import rollup
 from sales.models import Order
-from tests.sales_tab.factories import (
+from tests.sales.factories import (
     bulk_orders,
     make_connection,
     make_order,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from sales.models import Order
 from tests.browser import WIDTHS, screenshot_dir, signed_in_browser, visible_box
 from tests.factories import MembershipFactory
-from tests.sales_tab.factories import add_label, make_connection, make_order, make_store
+from tests.sales.factories import add_label, make_connection, make_order, make_store
 from unify.tenancy.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 
 from sales.models import LabelStatus, PostingStatus
-from tests.sales_tab.conftest import listed
-from tests.sales_tab.factories import make_connection, make_order, make_store
+from tests.sales.factories import make_connection, make_order, make_store
+from tests.sales.listing import listed
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import MembershipFactory
-from tests.sales_tab.factories import make_connection, make_order, make_store
+from tests.sales.factories import make_connection, make_order, make_store
 from unify.tenancy.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

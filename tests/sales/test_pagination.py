@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sales.filters import OrderFilters
 from sales.models import Order
 from sales.selectors_tab import cursor_decode, cursor_encode, order_page
-from tests.sales_tab.conftest import list_url, next_link, numbers_in, prev_link, walk
-from tests.sales_tab.factories import BASE_DATE, bulk_orders, make_connection, make_store
+from tests.sales.factories import BASE_DATE, bulk_orders, make_connection, make_store
+from tests.sales.listing import list_url, next_link, numbers_in, prev_link, walk
 
 pytestmark = pytest.mark.django_db
 
