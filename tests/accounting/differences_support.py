@@ -9,7 +9,7 @@ from decimal import Decimal
 from accounting.models import Posting, PostingKind, PostingState
 from accounting.services import posting_after_import
 from accounting.services.engine import posting_drain
-from connections.services import connection_create_shipstation
+from connections.services import connection_create
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.xero_support import connect_xero
@@ -75,8 +75,11 @@ def make_connection(org):
     """The ShipStation connection as the Connect form makes it: its stores (with their
     ``marketplaceName``) read from the stand-in's ``GET /stores``."""
     with org_scope(org.pk):
-        return connection_create_shipstation(
-            organization=org, actor=None, api_key=SS_KEY, api_secret=SS_SECRET
+        return connection_create(
+            organization=org,
+            actor=None,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
         )
 
 

@@ -165,12 +165,12 @@ def test_getting_started_shows_the_three_steps_until_done(member_client, org_a):
             return {}
         return dict(re.findall(r'data-testid="step-(\w+)" data-done="(\w+)"', page))
 
-    assert steps() == {"shipstation": "false", "ledger": "false", "post": "false"}
+    assert steps() == {"store": "false", "ledger": "false", "post": "false"}
     connection = make_connection(org_a, name="Main")
-    assert steps() == {"shipstation": "true", "ledger": "false", "post": "false"}
+    assert steps() == {"store": "true", "ledger": "false", "post": "false"}
     ledger = LedgerConnectionFactory(organization=org_a)
     make_order(org_a, connection=connection)
-    assert steps() == {"shipstation": "true", "ledger": "true", "post": "false"}
+    assert steps() == {"store": "true", "ledger": "true", "post": "false"}
     make_posting(org_a, status="posted", connection=ledger, posted_at=timezone.now())
     assert steps() == {}
 

@@ -34,7 +34,7 @@ ZERO = Decimal("0.00")
 @pytest.fixture
 def demo(ss_app, settings):
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     ss_app.disable_rate_limit()
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(DEMO_API_KEY)}")

@@ -34,7 +34,6 @@ from unify.core.ratelimit.budget import (
 )
 from unify.core.ratelimit.limiters import ConcurrencySemaphore, SlidingWindowLimiter
 from unify.core.ratelimit.redis_backend import RedisBackend
-from unify.core.ratelimit.shipstation import shipstation_budget, shipstation_rate_limiter
 from unify.core.ratelimit.sqlite_backend import SQLiteBackend
 
 __all__ = [
@@ -47,7 +46,5 @@ __all__ = [
     "SQLiteBackend",
     "SlidingWindowLimiter",
     "default_backend",
-    "shipstation_budget",
-    "shipstation_rate_limiter",
     "wait_listener",
 ]

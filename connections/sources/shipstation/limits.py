@@ -1,11 +1,11 @@
-"""ShipStation's budget (settings read at call time)."""
+"""ShipStation's budget: 40 requests a minute per key pair (a fixed window), shared by every
+worker and every app using the same keys."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from unify.core.ratelimit.budget import Budget
-from unify.core.ratelimit.limiters import SlidingWindowLimiter
+from unify.core.ratelimit import Budget, SlidingWindowLimiter
 
 
 def shipstation_budget() -> Budget:
