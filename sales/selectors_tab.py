@@ -63,6 +63,7 @@ from sales.selectors_order_totals import (
     CurrencyTotals,
     OrderSummary,
     _fee_totals,
+    fee_totals_queryset,
     order_summary,
 )
 from unify.tenancy.models import Organization
@@ -88,6 +89,7 @@ __all__ = [
     "SORT_CHOICES",
     "SortSpec",
     "ZERO",
+    "fee_totals_queryset",
     "_fee_totals",
     "address_lines",
     "bulk_action_get",
