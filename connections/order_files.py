@@ -68,9 +68,8 @@ def order_file_connections(*, organization: Organization) -> list[StoreConnectio
     """The connections an order file can be uploaded for: shipping-expense ones not
     disconnected."""
     return list(
-        StoreConnection.all_orgs.filter(
-            organization=organization, mode=ConnectionMode.SHIPPING_EXPENSE
-        )
+        StoreConnection.objects.for_org(organization)
+        .filter(mode=ConnectionMode.SHIPPING_EXPENSE)
         .exclude(status=ConnectionStatus.DISABLED)
         .order_by("name", "pk")
     )

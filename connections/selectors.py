@@ -26,7 +26,7 @@ from unify.tenancy.models import Organization
 
 def connections_for(*, organization: Organization) -> QuerySet[StoreConnection]:
     return (
-        StoreConnection.all_orgs.filter(organization=organization)
+        StoreConnection.objects.for_org(organization)
         .annotate(store_count=Count("stores"))
         .order_by("name", "pk")
     )
@@ -34,15 +34,19 @@ def connections_for(*, organization: Organization) -> QuerySet[StoreConnection]:
 
 def connection_get(*, organization: Organization, connection_id: int) -> StoreConnection:
     """Raises ``StoreConnection.DoesNotExist`` for another organization's id."""
-    return StoreConnection.all_orgs.select_related("organization").get(
-        organization=organization, pk=connection_id
+    return (
+        StoreConnection.objects.for_org(organization)
+        .select_related("organization")
+        .get(pk=connection_id)
     )
 
 
 def stores_for(*, connection: StoreConnection) -> QuerySet[SourceStore]:
-    return SourceStore.all_orgs.filter(
-        organization_id=connection.organization_id, connection=connection
-    ).order_by("-active", "name", "pk")
+    return (
+        SourceStore.objects.for_org(connection.organization_id)
+        .filter(connection=connection)
+        .order_by("-active", "name", "pk")
+    )
 
 
 def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
@@ -52,7 +56,7 @@ def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
     ShipStation account); with more than one connection every label names its connection
     ("Amazon (Amazon) · East warehouse"), so the choices can be told apart."""
     rows = list(
-        SourceStore.all_orgs.filter(organization=organization)
+        SourceStore.objects.for_org(organization)
         .order_by("name", "connection__name", "pk")
         .values_list("pk", "name", "marketplace_name", "connection_id", "connection__name")
     )
@@ -70,8 +74,8 @@ def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
 
 
 def source_store_get(*, connection: StoreConnection, store_id: int) -> SourceStore:
-    return SourceStore.all_orgs.get(
-        organization_id=connection.organization_id, connection=connection, pk=store_id
+    return SourceStore.objects.for_org(connection.organization_id).get(
+        connection=connection, pk=store_id
     )
 
 
@@ -109,7 +113,7 @@ def connection_plan_blocks(
 def _covered_ids(organization_id: int, plan) -> list[int]:
     """The connections the plan covers: the oldest ones, up to its number."""
     return list(
-        StoreConnection.all_orgs.filter(organization_id=organization_id)
+        StoreConnection.objects.for_org(organization_id)
         .exclude(status=ConnectionStatus.DISABLED)
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[: plan.max_store_connections]
@@ -196,9 +200,7 @@ def dashboard_connections(*, organization: Organization) -> list[StoreConnection
     """The organization's connections that are not disconnected, each knowing its
     organization (no query per connection for it)."""
     connections = list(
-        StoreConnection.all_orgs.filter(organization=organization).exclude(
-            status=ConnectionStatus.DISABLED
-        )
+        StoreConnection.objects.for_org(organization).exclude(status=ConnectionStatus.DISABLED)
     )
     for connection in connections:
         connection.organization = organization
@@ -231,30 +233,34 @@ def dashboard_summary(
 
 def order_file_uploads_for(*, organization: Organization, limit: int = 10) -> list[OrderFileUpload]:
     return list(
-        OrderFileUpload.all_orgs.filter(organization=organization)
+        OrderFileUpload.objects.for_org(organization)
         .select_related("uploaded_by")
         .order_by("-created_at", "-pk")[:limit]
     )
 
 
 def order_file_upload_get(*, organization: Organization, upload_id: int) -> OrderFileUpload:
-    return OrderFileUpload.all_orgs.select_related("connection", "uploaded_by").get(
-        organization=organization, pk=upload_id
+    return (
+        OrderFileUpload.objects.for_org(organization)
+        .select_related("connection", "uploaded_by")
+        .get(pk=upload_id)
     )
 
 
 def order_file_problems(*, upload: OrderFileUpload) -> QuerySet[OrderFileProblem]:
     """Every rejected row of an upload (already scoped by the upload's organization)."""
-    return OrderFileProblem.all_orgs.filter(
-        organization_id=upload.organization_id, upload=upload
-    ).order_by("row", "pk")
+    return (
+        OrderFileProblem.objects.for_org(upload.organization_id)
+        .filter(upload=upload)
+        .order_by("row", "pk")
+    )
 
 
 def order_file_target_stores(*, organization: Organization) -> QuerySet[SourceStore]:
     """ShipStation stores an order file's shop can be tied to (shipping-expense connections)."""
     return (
-        SourceStore.all_orgs.filter(
-            organization=organization,
+        SourceStore.objects.for_org(organization)
+        .filter(
             connection__mode=ConnectionMode.SHIPPING_EXPENSE,
         )
         .exclude(connection__status=ConnectionStatus.DISABLED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from unify.tenancy.scoping import org_scope
+from unify.tenancy.scoping import with_org_scope
 
 # A file is bounded in rows and size: reading one takes seconds to a minute. The soft limit
 # turns a stuck read into a failed upload with a message instead of a worker held for good.
@@ -18,8 +18,8 @@ ORDER_FILE_SOFT_LIMIT_SECONDS = 300
     soft_time_limit=ORDER_FILE_SOFT_LIMIT_SECONDS,
     time_limit=ORDER_FILE_SOFT_LIMIT_SECONDS + 30,
 )
+@with_org_scope
 def order_file_process_task(*, organization_id: int, upload_id: int) -> None:
     from connections.order_files import order_file_process
 
-    with org_scope(organization_id):
-        order_file_process(upload_id=upload_id)
+    order_file_process(upload_id=upload_id)

@@ -1,4 +1,5 @@
-"""Celery tasks of the import. Thin: ids in (never secrets), org scope, one service call.
+"""Celery tasks of the import. Thin: ids in (never secrets), org scope (``with_org_scope``),
+one service call.
 
 Every task may run twice (acks_late, redelivery after a lost worker): a run is executed by
 whoever holds its lease, everyone else returns at once.
@@ -12,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 
 from unify.core.exceptions import TenantScopeError
-from unify.tenancy.scoping import org_scope
+from unify.tenancy.scoping import with_org_scope
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +23,15 @@ def _queue() -> str | None:
 
 
 @shared_task(name="sales.tasks.sync_run_task", acks_late=True, ignore_result=True)
+@with_org_scope
 def sync_run_task(*, organization_id: int, connection_id: int, run_id: int) -> None:
     from sales.models import SyncRun
     from sales.services.sync import sync_run_execute
 
-    with org_scope(organization_id):
-        run = SyncRun.objects.filter(pk=run_id, connection_id=connection_id).first()
-        if run is None:
-            raise TenantScopeError(f"sync run {run_id} is not a run of this organization")
-        result = sync_run_execute(run_id=run_id)
+    run = SyncRun.objects.filter(pk=run_id, connection_id=connection_id).first()
+    if run is None:
+        raise TenantScopeError(f"sync run {run_id} is not a run of this organization")
+    result = sync_run_execute(run_id=run_id)
     if result.continue_later and result.run is not None:
         sync_run_task.apply_async(
             kwargs={
@@ -43,12 +44,12 @@ def sync_run_task(*, organization_id: int, connection_id: int, run_id: int) -> N
 
 
 @shared_task(name="sales.tasks.webhook_followup_task", acks_late=True, ignore_result=True)
+@with_org_scope
 def webhook_followup_task(*, organization_id: int, connection_id: int, waits: int = 0) -> None:
     """The one follow-up sync of a burst of webhooks, at the end of its debounce window."""
     from sales.services.webhooks import webhook_followup
 
-    with org_scope(organization_id):
-        webhook_followup(organization_id=organization_id, connection_id=connection_id, waits=waits)
+    webhook_followup(organization_id=organization_id, connection_id=connection_id, waits=waits)
 
 
 @shared_task(name="sales.tasks.sync_due_connections", ignore_result=True)
@@ -62,20 +63,20 @@ def sync_due_connections() -> None:
 
 
 @shared_task(name="sales.tasks.webhooks_subscribe_task", acks_late=True, ignore_result=True)
+@with_org_scope
 def webhooks_subscribe_task(*, organization_id: int, connection_id: int) -> None:
     from connections.models import StoreConnection
     from sales.services.webhooks import webhooks_subscribe
     from unify.core.exceptions import IntegrationError
 
-    with org_scope(organization_id):
-        connection = StoreConnection.objects.filter(pk=connection_id).first()
-        if connection is None:
-            return
-        try:
-            webhooks_subscribe(connection=connection)
-        except IntegrationError as exc:
-            # Polling keeps the data in sync without webhooks; they are only a speed-up.
-            logger.warning("connection %s: webhook subscription failed: %s", connection_id, exc)
+    connection = StoreConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return
+    try:
+        webhooks_subscribe(connection=connection)
+    except IntegrationError as exc:
+        # Polling keeps the data in sync without webhooks; they are only a speed-up.
+        logger.warning("connection %s: webhook subscription failed: %s", connection_id, exc)
 
 
 # The Sales tab's background actions live in their own module; importing it here registers

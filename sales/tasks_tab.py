@@ -8,17 +8,17 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from unify.tenancy.scoping import org_scope
+from unify.tenancy.scoping import with_org_scope
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="sales.tasks.order_bulk_action_task", acks_late=True, ignore_result=True)
+@with_org_scope
 def order_bulk_action_task(*, organization_id: int, action_id: int) -> None:
     from sales.services.review import order_bulk_action_execute
 
-    with org_scope(organization_id):
-        result = order_bulk_action_execute(organization_id=organization_id, action_id=action_id)
+    result = order_bulk_action_execute(organization_id=organization_id, action_id=action_id)
     if result.continue_later:
         # The time budget ran out: the checkpoint is committed, a fresh task carries on.
         order_bulk_action_task.apply_async(

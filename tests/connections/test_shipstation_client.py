@@ -464,15 +464,17 @@ def test_the_fast_timestamp_path_gives_the_zone_rules_answer_for_every_hour(monk
     """Wire timestamps are read with a cached offset per local hour; every hour of a year
     with both DST changes (the skipped and the repeated hour included), at 0, 1, 6 and 7
     fractional digits, must give what the zone database gives."""
-    monkeypatch.setattr(mapping, "_HOUR_OFFSETS", {})
-    monkeypatch.setattr(mapping, "_HOUR_OFFSETS_MAX", 1000)  # the cache is emptied on the way
+    from connections.sources.shipstation import values
+
+    monkeypatch.setattr(values, "_HOUR_OFFSETS", {})
+    monkeypatch.setattr(values, "_HOUR_OFFSETS_MAX", 1000)  # the cache is emptied on the way
     start = datetime(2024, 1, 1)
     for hour in range(24 * 366):
         local = start + timedelta(hours=hour, minutes=hour % 60, seconds=(7 * hour) % 60)
         plain = local.strftime("%Y-%m-%dT%H:%M:%S")
         for wire in (plain, plain + ".5", plain + ".123456", plain + ".1279999"):
             assert mapping.parse_timestamp(wire) == _reference_timestamp(wire), wire
-    assert len(mapping._HOUR_OFFSETS) <= 1000
+    assert len(values._HOUR_OFFSETS) <= 1000
     # Shapes the fast path leaves to the general parser.
     assert mapping.parse_timestamp("2024-05-02T13:02:45+02:00") == datetime(
         2024, 5, 2, 11, 2, 45, tzinfo=UTC

@@ -157,10 +157,10 @@ def _import_with_statistics_every_20_rows(ss_app, org, settings, monkeypatch):
     20 new rows: the run and the queries it made."""
     from django.test.utils import CaptureQueriesContext
 
-    from sales.services import sync
+    from sales.services import sync_statistics
 
     settings.SALES_SYNC_PAGE_SIZE = 10
-    monkeypatch.setattr(sync, "ANALYZE_EVERY_ROWS", 20)
+    monkeypatch.setattr(sync_statistics, "ANALYZE_EVERY_ROWS", 20)
     ss_app.add_account(SS_KEY, SS_SECRET, seed=26, orders=160, days=30)
     connection = make_connection(org)
     with CaptureQueriesContext(db_connection) as queries:

@@ -6,7 +6,7 @@ import pytest
 
 from connections.models import StoreConnection
 from unify.core.exceptions import TenantScopeError
-from unify.tenancy.scoping import current_org_id, org_scope
+from unify.tenancy.scoping import current_org_id, org_scope, with_org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,60 @@ def test_request_scope_is_reset_after_the_response(client, owner_of_a, connectio
     assert current_org_id() is None
     with pytest.raises(TenantScopeError):
         StoreConnection.objects.count()
+
+
+@with_org_scope
+def _names_seen_by_task(*, organization_id: int) -> list[str]:
+    return sorted(StoreConnection.objects.values_list("name", flat=True))
+
+
+def test_a_task_under_with_org_scope_runs_in_its_organizations_scope(connections, org_a, org_b):
+    assert _names_seen_by_task(organization_id=org_a.pk) == ["Acme ShipStation"]
+    assert _names_seen_by_task(organization_id=org_b.pk) == ["Bolt ShipStation"]
+    assert current_org_id() is None
+
+
+def test_a_task_under_with_org_scope_without_an_organization_id_runs_nothing(connections):
+    ran = []
+
+    @with_org_scope
+    def task(**kwargs) -> None:
+        ran.append(kwargs)
+
+    with pytest.raises(TenantScopeError):
+        task(connection_id=connections[0].pk)
+    with pytest.raises(TenantScopeError):
+        task(organization_id=None)
+    assert ran == []
+
+
+def test_scoped_tasks_keep_their_names_and_check_their_arguments():
+    from connections.tasks import order_file_process_task
+    from sales.tasks import sync_run_task, webhook_followup_task, webhooks_subscribe_task
+    from sales.tasks_tab import order_bulk_action_task
+
+    assert [t.name for t in (sync_run_task, webhook_followup_task, webhooks_subscribe_task)] == [
+        "sales.tasks.sync_run_task",
+        "sales.tasks.webhook_followup_task",
+        "sales.tasks.webhooks_subscribe_task",
+    ]
+    assert order_bulk_action_task.name == "sales.tasks.order_bulk_action_task"
+    assert order_file_process_task.name == "connections.tasks.order_file_process_task"
+    with pytest.raises(TypeError):
+        sync_run_task.apply_async(kwargs={"organization_id": 1, "run": 2})
+
+
+def test_for_org_reads_one_organizations_rows_outside_or_inside_its_scope(
+    connections, org_a, org_b
+):
+    a, b = connections
+    assert list(StoreConnection.objects.for_org(org_a).values_list("pk", flat=True)) == [a.pk]
+    assert list(StoreConnection.objects.for_org(org_b.pk).values_list("pk", flat=True)) == [b.pk]
+    with org_scope(org_a.pk):
+        assert list(StoreConnection.objects.for_org(org_a).values_list("pk", flat=True)) == [a.pk]
+        with pytest.raises(TenantScopeError):
+            StoreConnection.objects.for_org(org_b)
+    with pytest.raises(TenantScopeError):
+        StoreConnection.objects.for_org(org_b).update(name="Renamed outside a scope")
+    b.refresh_from_db()
+    assert b.name == "Bolt ShipStation"
