@@ -230,7 +230,7 @@ class BatchSender:
         lanes carry documents at the same time and the head of the list stays a full batch.
         What is left after a full batch (``claim_size`` claims about what the single lane
         carries meanwhile) goes on the single lane too; a call of one batch or less waits
-        for the batch lane unless its next grant is far away."""
+        for the batch lane."""
         pending = [i for i in self.bodies if self.outcomes[i] is None]
         size = batch_size()
         realm = str(self.adapter.realm_id)
@@ -266,7 +266,9 @@ class BatchSender:
                         self._send_batch(chunk, granted)
                         batched = True
                         continue
-                if both_lanes and (rest or len(pending) > size or wait > far):
+                # Never below a full batch while waiting for the batch lane: when it is the
+                # scarce one, a batch cut short loses more than the single lane gains.
+                if both_lanes and (rest or len(pending) > size):
                     if len(running) < SINGLES_IN_FLIGHT:
                         index = pending.pop()
                         if pool is None:
