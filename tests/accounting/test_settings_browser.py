@@ -26,8 +26,7 @@ from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.differences_support import make_connection, order_paid_without_tax
 from tests.browser import signed_in_browser
-from tests.sales.support import SS_KEY
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, run_sync
 from tests.worker_process import unique_queue
 from unify.tenancy.scoping import org_scope
 
