@@ -1825,7 +1825,7 @@ def _drain(
     # A ledger that takes many documents per request (Xero) gets them claimed together.
     together = int(getattr(ctx.provider, "batch_size", 1))
     if together > 1:
-        batch_size = max(batch_size, int(getattr(ctx.provider, "claim_size", together)))
+        batch_size = max(batch_size, together)
     done = 0
     while True:
         if _time.monotonic() - started > time_budget_seconds:

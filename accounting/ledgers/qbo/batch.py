@@ -19,27 +19,18 @@ A request that fails in transit is sent again (same body, same request id) a few
 the postings' lease allows; after that its documents come back with the error and the engine
 looks them up before anything is sent again. Throttling (429, or 403 ThrottleExceeded) stops
 the call: every document not answered waits, none fails. Invoices with a payment go through
-the single path (the payment needs the invoice's id), on the single lane beside the batches.
-
-Both lanes at once: while the batch lane has no grant, documents from the end of the list
-go one per request (a few at once, in threads doing HTTP only; every database write stays
-in the calling thread), and a drain claims a full batch plus about what the single lane
-carries meanwhile (``claim_size``).
+the single path (the payment needs the invoice's id).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connections
 from quickbooks import exceptions as qbe
 
 from accounting.ledgers.base import (
@@ -72,25 +63,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("unify.qbo")
 
 SEND_ATTEMPTS = 3
-# Single requests one call sends at once beside its batches (the realm's 10 at once are
-# shared by every worker through ``client.qbo_semaphore``).
-SINGLES_IN_FLIGHT = 3
 Outcome = PostingResult | Exception
 
 
 def batch_size() -> int:
     return max(1, min(30, int(settings.QBO_BATCH_SIZE)))
-
-
-def claim_size() -> int:
-    """A full batch and the documents the single lane carries in the same time (460 beside
-    1,200 a minute at Intuit's limits: 30 + 12)."""
-    size = batch_size()
-    if size <= 1 or not settings.QBO_SINGLES_BESIDE_BATCHES:
-        return size
-    batches = max(1, int(settings.QBO_BATCH_PER_MINUTE))
-    singles = max(0, int(settings.QBO_RATE_LIMIT_PER_MINUTE) - batches)
-    return size + min(size, math.ceil(size * singles / (batches * size)))
 
 
 def lanes_per_minute() -> tuple[float, float]:
@@ -142,15 +119,18 @@ class BatchSender:
         self.stopped: IntegrationError | None = None
         self.batches_sent = 0
         self.singles_sent = 0
-        self.invoices: list[int] = []
 
     # -- the whole call -----------------------------------------------------------------------
 
     def run(self) -> list[Outcome]:
+        # Nothing leaves after ``send_by``, however long the waits for the limits were: a
+        # document sent later could be taken over by another worker once its lease ran out
+        # and sent again (a single request is in no recorded batch to replay).
         try:
-            self._prepare()
-            self._resend_open()
-            self._send_new()
+            with lane_limits.send_deadline(self.send_by):
+                self._prepare()
+                self._resend_open()
+                self._send_new()
         except _Stop as stop:
             self.stopped = stop.error
         for index, outcome in enumerate(self.outcomes):
@@ -179,9 +159,8 @@ class BatchSender:
             logger.info("qbo batch: customers and items not all resolved ahead (%s)", exc)
         for index, doc in enumerate(self.docs):
             if isinstance(doc, SaleDocument) and doc.kind == DocumentKind.INVOICE_PAYMENT:
-                # Two documents, the second needing the first's id: the single path, on the
-                # single lane beside the batches (``_send_new``).
-                self.invoices.append(index)
+                # Two documents, the second needing the first's id: the single path.
+                self.outcomes[index] = self._single(doc)
                 continue
             resolved = dict(shared)
             try:
@@ -224,126 +203,39 @@ class BatchSender:
                 self._send(batch, mine)
 
     def _send_new(self) -> None:
-        """Full batches while the batch lane has grants; while it has none, documents from
-        the end of the list go one per request on the single lane (up to
-        ``SINGLES_IN_FLIGHT`` at once, in threads: HTTP only, outcomes kept here), so both
-        lanes carry documents at the same time and the head of the list stays a full batch.
-        What is left after a full batch (``claim_size`` claims about what the single lane
-        carries meanwhile) goes on the single lane too; a call of one batch or less waits
-        for the batch lane."""
         pending = [i for i in self.bodies if self.outcomes[i] is None]
         size = batch_size()
         realm = str(self.adapter.realm_id)
         both_lanes = bool(getattr(settings, "QBO_SINGLES_BESIDE_BATCHES", True))
-        window = float(settings.QBO_RATE_LIMIT_WINDOW_SECONDS)
-        far = 2 * window / max(1, int(settings.QBO_BATCH_PER_MINUTE))
-        running: dict[Future[Outcome], int] = {}
-        pool: ThreadPoolExecutor | None = None
-        batched = False
-        try:
-            if self.invoices:
-                pool = ThreadPoolExecutor(SINGLES_IN_FLIGHT, "qbo-single")
-                for index in self.invoices:
-                    running[pool.submit(self._invoice_in_thread, index)] = index
-            while pending and self.stopped is None:
-                self._collect(running, timeout=0)
-                if self.send_by is not None and time.monotonic() > self.send_by:
-                    for index in pending:
-                        self.outcomes[index] = RequestNotSent(
-                            "qbo batch: the postings' lease is too short to send it now",
-                            provider="qbo",
-                            connection_id=self.adapter.connection_id,
-                        )
-                    return
-                # What is left after a full batch goes on the single lane (a drain claims
-                # about what it carries meanwhile): every batch stays full.
-                rest = both_lanes and batched and len(pending) < size
-                wait = far
-                if not rest:
-                    granted, wait = lane_limits.batch_grant_or_wait(realm)
-                    if granted:
-                        chunk, pending = pending[:size], pending[size:]
-                        self._send_batch(chunk, granted)
-                        batched = True
-                        continue
-                # Never below a full batch while waiting for the batch lane: when it is the
-                # scarce one, a batch cut short loses more than the single lane gains.
-                if both_lanes and (rest or len(pending) > size):
-                    if len(running) < SINGLES_IN_FLIGHT:
-                        index = pending.pop()
-                        if pool is None:
-                            pool = ThreadPoolExecutor(SINGLES_IN_FLIGHT, "qbo-single")
-                        running[pool.submit(self._single_in_thread, index)] = index
-                        continue
-                    self._collect(running, timeout=min(wait, far))
-                    continue
-                if running:
-                    self._collect(running, timeout=min(wait, far))
-                else:
-                    time.sleep(min(wait, far))
-        finally:
-            self._collect(running, timeout=None)
-            if pool is not None:
-                pool.shutdown(wait=True)
-        if self.stopped is not None:
-            raise _Stop(self.stopped)
-
-    def _send_batch(self, chunk: list[int], granted: str) -> None:
-        b_ids = {index: str(n) for n, index in enumerate(chunk)}
-        items = [
-            {"bId": b_ids[i], "operation": "create", self.entities[i]: self.bodies[i]}
-            for i in chunk
-        ]
-        batch = request_batches.record(
-            connection_id=self.adapter.connection_id,
-            body=dumps({"BatchItemRequest": items}),
-            members=[(self.docs[i].idempotency_key, b_ids[i]) for i in chunk],
-        )
-        faults.fault_point(faults.BATCH_RECORDED)
-        self._send(batch, b_ids, granted=granted)
-
-    def _collect(self, running: dict[Future[Outcome], int], timeout: float | None) -> None:
-        """Outcomes of the single requests done (waiting up to ``timeout`` for one when
-        none is; ``None``: for all of them)."""
-        if not running:
-            return
-        if timeout is None:
-            done = set(running)
-            wait_futures(done)
-        else:
-            done, _ = wait_futures(running, timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            index = running.pop(future)
-            outcome = future.result()
-            if isinstance(outcome, _Stop):
-                self.stopped = self.stopped or outcome.error
-                outcome = outcome.error
-            self.outcomes[index] = outcome
-            if isinstance(outcome, PostingResult):
-                self.singles_sent += 1
-
-    def _invoice_in_thread(self, index: int) -> Outcome | _Stop:
-        try:
-            with lane_limits.send_deadline(self.send_by):
-                return self._single(self.docs[index])
-        except _Stop as stop:
-            return stop
-        finally:
-            close_old_connections_of_thread()
-
-    def _single_in_thread(self, index: int) -> Outcome | _Stop:
-        try:
-            # A document on the single lane is in no recorded batch: it must not leave after
-            # its lease's margin (another worker could take it over and send it again).
-            with lane_limits.send_deadline(self.send_by):
-                return self._single_create(index)
-        except _Stop as stop:
-            return stop
-        except Exception as exc:  # noqa: BLE001 - this document's outcome
-            return exc
-        finally:
-            # A token refresh may have opened this thread's database connection.
-            close_old_connections_of_thread()
+        while pending:
+            if self.send_by is not None and time.monotonic() > self.send_by:
+                for index in pending:
+                    self.outcomes[index] = RequestNotSent(
+                        "qbo batch: the postings' lease is too short to send it now",
+                        provider="qbo",
+                        connection_id=self.adapter.connection_id,
+                    )
+                return
+            granted = lane_limits.try_batch_grant(realm)
+            if not granted and both_lanes and len(pending) > 0:
+                # The batch lane is spent for now: one document on the single lane (its own
+                # 500 a minute), then look at the batch lane again.
+                index = pending.pop(0)
+                self.outcomes[index] = self._single_create(index)
+                continue
+            chunk, pending = pending[:size], pending[size:]
+            b_ids = {index: str(n) for n, index in enumerate(chunk)}
+            items = [
+                {"bId": b_ids[i], "operation": "create", self.entities[i]: self.bodies[i]}
+                for i in chunk
+            ]
+            batch = request_batches.record(
+                connection_id=self.adapter.connection_id,
+                body=dumps({"BatchItemRequest": items}),
+                members=[(self.docs[i].idempotency_key, b_ids[i]) for i in chunk],
+            )
+            faults.fault_point(faults.BATCH_RECORDED)
+            self._send(batch, b_ids, granted=granted)
 
     def _single_create(self, index: int) -> Outcome:
         """One document as the single path creates it (``requestid`` = its own key)."""
@@ -365,11 +257,13 @@ class BatchSender:
             )
 
         try:
-            return self.adapter.call(run)
+            outcome = self.adapter.call(run)
         except (ProviderAuthError, ProviderRateLimited) as exc:
             raise _Stop(exc) from None
         except Exception as exc:  # noqa: BLE001 - this document's outcome
             return exc
+        self.singles_sent += 1
+        return outcome
 
     def _post(self, batch: request_batches.OpenBatch, granted: str | None = None) -> dict[str, Any]:
         def run(client: QboClient) -> dict[str, Any]:
@@ -460,11 +354,6 @@ class BatchSender:
             if found is not None:
                 return self.adapter._result(doc.kind, found, self.resolved[index])
         return self.adapter._rejected(exc, f"{entity} {doc.reference}")
-
-
-def close_old_connections_of_thread() -> None:
-    for conn in connections.all(initialized_only=True):
-        conn.close()
 
 
 def _total(doc: Document):

@@ -88,14 +88,6 @@ class QboProvider(LedgerProvider):
 
         return batch_size()
 
-    @property
-    def claim_size(self) -> int:
-        """Postings a drain claims at once: a full batch plus what the single lane carries
-        beside it while the batch lane is spent (``qbo/batch.py``)."""
-        from accounting.ledgers.qbo.batch import claim_size
-
-        return claim_size()
-
     def documents_per_minute(self) -> tuple[float, float]:
         """Documents Intuit's limits let through a minute (and the minute's length in
         seconds, scaled in benchmarks): 40 batches of ``batch_size`` plus, beside them, the
