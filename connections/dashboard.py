@@ -18,7 +18,9 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     """The counts, and the connection count and notes (``dashboard_summary``), from one
     read of the connections."""
     connections = dashboard_connections(organization=organization)
-    blocks = connection_plan_blocks(organization=organization, connections=connections)
+    blocks = connection_plan_blocks(
+        organization=organization, connections=connections, every_active=True
+    )
     url = reverse("connections:list", kwargs={"org_slug": organization.slug})
     items = []
     keys = sum(1 for c in connections if c.status == ConnectionStatus.NEEDS_CREDENTIALS)

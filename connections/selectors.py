@@ -86,11 +86,23 @@ def connection_plan_block(connection: StoreConnection) -> str | None:
 
 
 def connection_plan_blocks(
-    *, organization: Organization, connections: list[StoreConnection]
+    *,
+    organization: Organization,
+    connections: list[StoreConnection],
+    every_active: bool = False,
 ) -> dict[int, str | None]:
     """:func:`connection_plan_block` of each of the organization's ``connections``, with
-    the plan's covered connections read once (a page listing them all)."""
-    allowed_ids = _covered_ids(organization.pk, organization.plan_rules)
+    the plan's covered connections read once (a page listing them all); not read at all
+    when ``connections`` are all of its connections but the disconnected ones
+    (``every_active``)."""
+    if every_active:
+        oldest = sorted(
+            (c for c in connections if c.status != ConnectionStatus.DISABLED),
+            key=lambda c: (c.created_at, c.pk),
+        )
+        allowed_ids = [c.pk for c in oldest[: organization.plan_rules.max_store_connections]]
+    else:
+        allowed_ids = _covered_ids(organization.pk, organization.plan_rules)
     return {c.pk: _plan_block(c, organization, allowed_ids) for c in connections}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.translation import ngettext
 
@@ -44,9 +44,9 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
                 "url": _sales_url(organization, posting=PostingStatus.CHANGED),
             }
         )
-    connections = list(
+    # Every connection (the disconnected ones only for the time of the last sync), read once.
+    every_connection = list(
         StoreConnection.objects.filter(organization=organization)
-        .exclude(status=ConnectionStatus.DISABLED)
         .annotate(
             latest_run_id=Subquery(
                 SyncRun.objects.filter(organization=organization, connection=OuterRef("pk"))
@@ -57,6 +57,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
         )
         .order_by("name", "pk")
     )
+    connections = [c for c in every_connection if c.status != ConnectionStatus.DISABLED]
     run_ids = [c.latest_run_id for c in connections if c.latest_run_id is not None]
     issue_counts = dict(
         ImportIssue.objects.filter(organization=organization, run_id__in=run_ids)
@@ -111,9 +112,9 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     last_run = (
         SyncRun.objects.filter(organization=organization).order_by("-created_at", "-pk").first()
     )
-    last_connection_sync = StoreConnection.objects.filter(organization=organization).aggregate(
-        at=Max("last_sync_at")
-    )["at"]
+    last_connection_sync = max(
+        (c.last_sync_at for c in every_connection if c.last_sync_at is not None), default=None
+    )
     return {
         "attention": items,
         "last_sync_at": last_sync_time(last_run) or last_connection_sync,

@@ -438,24 +438,32 @@ def order_summary(
     return OrderSummary(counts=counts, totals=ordered, posting_status=filters.posting_status)
 
 
-def _fee_totals(organization: Organization, filters: OrderFilters) -> dict[str, Decimal]:
-    """Fulfillment fees per currency of the orders the totals count (merged-away orders
-    left out unless their tab is asked for). Fees are few (orders shipped by a fulfillment
-    provider): they are added up from their own table, joined to the filtered orders."""
+def fee_totals_queryset(organization: Organization, filters: OrderFilters) -> QuerySet:
+    """Rows of (currency, total) of the fulfillment fees of the orders the totals count
+    (merged-away orders left out unless their tab is asked for). Fees are few (orders
+    shipped by a fulfillment provider): they are added up from their own table, joined to
+    the filtered orders."""
     from sales.models import FulfillmentFee
 
     orders = order_queryset(organization=organization, filters=filters)
     if not filters.posting_status:
         orders = orders.exclude(posting_status=PostingStatus.MERGED)
-    rows = (
+    return (
         FulfillmentFee.objects.filter(
             organization=organization, voided=False, order__in=orders.values("pk")
         )
         .order_by()
         .values("order__currency")
         .annotate(total=Sum("fee"))
+        .values_list("order__currency", "total")
     )
-    return {row["order__currency"]: row["total"] or ZERO for row in rows}
+
+
+def _fee_totals(organization: Organization, filters: OrderFilters) -> dict[str, Decimal]:
+    """Fulfillment fees per currency (``fee_totals_queryset``)."""
+    return {
+        currency: total or ZERO for currency, total in fee_totals_queryset(organization, filters)
+    }
 
 
 # --- filter choices and empty states -----------------------------------------------------
