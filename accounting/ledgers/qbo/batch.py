@@ -2,9 +2,11 @@
 
 Order of work for one call of :meth:`QboAdapter.post_many`:
 
-1. Each document's customer or vendor and items are found or created first, with single
-   requests (cached for the call and, by the engine, per connection): the operations of one
-   batch cannot see each other's results, so nothing a sale needs may be created beside it.
+1. The customers, vendors and items of all documents are found or created first, together
+   (``parties.py``: names looked up 30 per query, the missing created in a batch of their
+   own; what that does not settle, each document finds or creates with single requests;
+   cached for the call and, by the engine, per connection): the operations of one batch
+   cannot see each other's results, so nothing a sale needs may be created beside it.
 2. A document that is a member of a batch still open (sent, answer never read) goes out again
    only inside that identical batch, with its request id: Intuit replays its first answer.
 3. The others are grouped in batches of at most ``QBO_BATCH_SIZE``; each is recorded (members,
@@ -42,6 +44,7 @@ from accounting.ledgers.base import (
 )
 from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import limits as lane_limits
+from accounting.ledgers.qbo import parties
 from accounting.ledgers.qbo.client import QboClient, dumps
 from accounting.services import faults, request_batches
 from unify.core.exceptions import (
@@ -120,10 +123,14 @@ class BatchSender:
     # -- the whole call -----------------------------------------------------------------------
 
     def run(self) -> list[Outcome]:
+        # Nothing leaves after ``send_by``, however long the waits for the limits were: a
+        # document sent later could be taken over by another worker once its lease ran out
+        # and sent again (a single request is in no recorded batch to replay).
         try:
-            self._prepare()
-            self._resend_open()
-            self._send_new()
+            with lane_limits.send_deadline(self.send_by):
+                self._prepare()
+                self._resend_open()
+                self._send_new()
         except _Stop as stop:
             self.stopped = stop.error
         for index, outcome in enumerate(self.outcomes):
@@ -135,6 +142,21 @@ class BatchSender:
 
     def _prepare(self) -> None:
         shared: dict[str, str] = {}
+        try:
+            parties.resolve_ahead(
+                self.adapter,
+                [
+                    d
+                    for d in self.docs
+                    if not (isinstance(d, SaleDocument) and d.kind == DocumentKind.INVOICE_PAYMENT)
+                ],
+                shared,
+            )
+        except (ProviderAuthError, ProviderRateLimited) as exc:
+            raise _Stop(exc) from None
+        except IntegrationError as exc:
+            # Each document finds or creates what is still missing on its own below.
+            logger.info("qbo batch: customers and items not all resolved ahead (%s)", exc)
         for index, doc in enumerate(self.docs):
             if isinstance(doc, SaleDocument) and doc.kind == DocumentKind.INVOICE_PAYMENT:
                 # Two documents, the second needing the first's id: the single path.

@@ -31,6 +31,7 @@ from intuitlib.client import AuthClient
 from intuitlib.utils import get_discovery_doc
 from quickbooks.client import QuickBooks
 
+from accounting.ledgers.base import RequestNotSent
 from accounting.ledgers.qbo import faults as qbo_faults
 from accounting.ledgers.qbo import limits as lane_limits
 from unify.core.exceptions import (
@@ -194,6 +195,14 @@ class QboClient(QuickBooks):
             # once by the request, so Intuit counts it in the same window we did.
             with qbo_semaphore().hold_with_grant(key, limiter) as token:
                 lane_limits.grants_at_departure(realm, limiter, key, token, batch_grant)
+                if lane_limits.too_late_to_send():
+                    # The waits for the limits took so long that the postings' leases could
+                    # run out before the answer is recorded: not sent.
+                    raise RequestNotSent(
+                        f"qbo {request_type} {path}: not sent, the postings' lease is too short",
+                        provider=PROVIDER,
+                        connection_id=self.connection_id,
+                    )
                 raw = _http().request(
                     request_type,
                     url,
