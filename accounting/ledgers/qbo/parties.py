@@ -80,7 +80,7 @@ def _items(docs: Sequence[Document]) -> list[tuple[str, ItemRef]]:
 
 
 def _wanted_parties(docs: Sequence[Document], resolved: dict[str, str]) -> list[_Wanted]:
-    from accounting.ledgers.qbo.adapter import clean_name
+    from accounting.ledgers.qbo.entities import clean_name
 
     wanted: dict[str, _Wanted] = {}
     names_seen: dict[str, int] = {}
@@ -131,7 +131,7 @@ def _chunks(values: list[Any], size: int) -> list[list[Any]]:
 
 
 def _rows(adapter: QboAdapter, client: QboClient, entity: str, field: str, values: list[str]):
-    from accounting.ledgers.qbo.adapter import quote
+    from accounting.ledgers.qbo.entities import quote
 
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(sorted(set(values)), NAMES_PER_QUERY):
@@ -146,7 +146,7 @@ def _look_up(
     adapter: QboAdapter, client: QboClient, wanted: list[_Wanted], resolved: dict[str, str]
 ) -> list[_Wanted]:
     """Settle what QuickBooks has already; returns what is missing there."""
-    from accounting.ledgers.qbo.adapter import _same_buyer
+    from accounting.ledgers.qbo.entities import _same_buyer
 
     missing: list[_Wanted] = []
     for entity in ("Customer", "Vendor"):
