@@ -50,7 +50,7 @@ from _support import (
 
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = "unify_bench"
+DB_NAME = os.environ.get("BENCH_IMPORT_DATABASE", "") or "unify_bench"
 KEY_SECRET = "bench-import-secret"
 PAGE_SIZE = 500
 TARGET_RATIO = 2.0
@@ -217,7 +217,8 @@ def run_import(env: dict[str, str], api_key: str, base_url: str, standin_pid: in
         with org_scope(org.pk):
             run = sync_request(organization=org, connection=connection)
         while True:
-            run.refresh_from_db()
+            with org_scope(org.pk):
+                run.refresh_from_db()
             if run.status not in ("queued", "running"):
                 break
             if worker.poll() is not None:

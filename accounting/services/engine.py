@@ -23,6 +23,7 @@ itself, or a document that cannot be built, fails with the ledger's or our own w
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import logging
@@ -725,10 +726,15 @@ def posting_run_scheduled(*, now: datetime | None = None) -> int:
     """Queue what is due for organizations whose ledger posts on a schedule."""
     now = now or timezone.now()
     queued = 0
-    due = PostingSettings.all_orgs.filter(
-        trigger=PostingTrigger.SCHEDULE, ledger_connection__status=LedgerStatus.ACTIVE
-    ).select_related("ledger_connection", "organization")
+    from unify.tenancy.rls import rls_bypass
     from unify.tenancy.scoping import org_scope
+
+    with rls_bypass("beat-fanout"):  # which organizations are due; each is served in its scope
+        due = list(
+            PostingSettings.all_orgs.filter(
+                trigger=PostingTrigger.SCHEDULE, ledger_connection__status=LedgerStatus.ACTIVE
+            ).select_related("ledger_connection", "organization")
+        )
 
     for ps in due:
         interval = timedelta(minutes=max(15, ps.schedule_interval_minutes))
@@ -868,7 +874,9 @@ class _Context:
         # A few results in hand at most: the writer keeps up, or the sender waits for it.
         while len(self._pending) >= RECORD_BACKLOG:
             self._pending.popleft().result()  # re-raises the writer's error here
-        self._pending.append(self._recorder.submit(job, *args))
+        # In the caller's context: its org_scope() (and so the database's row-level security
+        # setting on the writer's own connection) applies to the writer's statements too.
+        self._pending.append(self._recorder.submit(contextvars.copy_context().run, job, *args))
 
     def flush(self) -> None:
         """Wait until every result handed to the writer is recorded (its errors re-raised)."""
@@ -1900,6 +1908,7 @@ def posting_sweep() -> int:
     """Start drains for every connection with due work (retries whose time has come,
     leases of dead workers that ran out). Returns the number of connections."""
     from accounting.tasks import queue_drains
+    from unify.tenancy.rls import rls_bypass
 
     now = timezone.now()
     due = (
@@ -1908,7 +1917,8 @@ def posting_sweep() -> int:
         .values_list("organization_id", "ledger_connection_id")
         .distinct()
     )
-    pairs = list(due)
+    with rls_bypass("beat-fanout"):  # which organizations have work; drains run in scope
+        pairs = list(due)
     for organization_id, connection_id in pairs:
         queue_drains(organization_id, connection_id)
     return len(pairs)
