@@ -21,7 +21,8 @@ fit in one window, so it takes seconds) and prints what the stand-in received.
     python bench/import.py --quick      # N = 2,000 (under a minute)
     python bench/import.py --orders 50000 --real-limit
 
-Uses its own database, dropped and created again each run (``unify_bench`` on
+Uses its own database, dropped and created again each run (``unify_bench``, or
+``BENCH_DATABASE_NAME``, on
 ``BENCH_DATABASE_HOST_URL``, default ``postgres://postgres@127.0.0.1:5432``), and Redis
 (``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/4``).
 """
@@ -50,7 +51,7 @@ from _support import (
 
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = os.environ.get("BENCH_IMPORT_DATABASE", "") or "unify_bench"
+DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "unify_bench")
 KEY_SECRET = "bench-import-secret"
 PAGE_SIZE = 500
 TARGET_RATIO = 2.0

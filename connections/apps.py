@@ -8,6 +8,6 @@ class ConnectionsConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from connections.sources.registry import check_source_adapters
+        from connections.sources.registry import check_source_providers
 
-        checks.register(check_source_adapters)
+        checks.register(check_source_providers)

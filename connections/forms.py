@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_variables
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
-from connections.services import KEY_CHARACTERS_MESSAGE, key_characters_valid
-from connections.sources.shipstation.adapter import ORDER_STATUSES
+from connections.sources.registry import connectable_providers, source_provider
 from connections.sources.statuses import ORDER_STATUS_LABELS
 from unify.tenancy.models import Organization
 from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
@@ -14,20 +14,21 @@ from unify.tenancy.plans import SYNC_INTERVAL_CHOICES_MINUTES
 # Kept under its old name for callers of this module.
 STATUS_LABELS = ORDER_STATUS_LABELS
 
-MODE_EXPLANATIONS = {
-    ConnectionMode.SALES_CHANNEL: _(
-        "Unify imports your orders from ShipStation (every store and marketplace that feeds "
-        "it) together with their shipping label costs."
-    ),
-    ConnectionMode.SHIPPING_EXPENSE: _(
-        "Your orders come from your shop (for example an order file); Unify imports only the "
-        "shipping label costs from ShipStation and matches them to those orders."
-    ),
-}
 
-PLATFORMS = [
-    ("shipstation", "ShipStation"),
-]
+def mode_explanation(mode: str, *, provider: str) -> str:
+    """What ``mode`` means for a connection of the source ``provider`` (a registry key)."""
+    name = source_provider(provider).name
+    if mode == ConnectionMode.SALES_CHANNEL:
+        return _(
+            "Unify imports your orders from %(provider)s (every store and marketplace that "
+            "feeds it) together with their shipping label costs."
+        ) % {"provider": name}
+    if mode == ConnectionMode.SHIPPING_EXPENSE:
+        return _(
+            "Your orders come from your shop (for example an order file); Unify imports only "
+            "the shipping label costs from %(provider)s and matches them to those orders."
+        ) % {"provider": name}
+    return ""
 
 
 def interval_label(minutes: int) -> str:
@@ -40,7 +41,7 @@ def interval_label(minutes: int) -> str:
     return str(_("Every %(n)s minutes") % {"n": minutes})
 
 
-def _secret_widget() -> forms.PasswordInput:
+def secret_widget() -> forms.PasswordInput:
     # Never echoed back into the page, never offered to the browser's password manager.
     return forms.PasswordInput(
         render_value=False,
@@ -49,51 +50,31 @@ def _secret_widget() -> forms.PasswordInput:
 
 
 class PlatformForm(forms.Form):
-    platform = forms.ChoiceField(
-        label=_("Platform"), choices=PLATFORMS, widget=forms.RadioSelect, initial="shipstation"
-    )
+    platform = forms.ChoiceField(label=_("Platform"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(p.key, p.name) for p in connectable_providers()]
+        self.fields["platform"].choices = choices
+        self.fields["platform"].initial = choices[0][0] if choices else None
 
 
-class ShipStationKeysForm(forms.Form):
-    api_key = forms.CharField(
-        label=_("API Key"), max_length=200, strip=True, widget=_secret_widget()
-    )
-    api_secret = forms.CharField(
-        label=_("API Secret"), max_length=200, strip=True, widget=_secret_widget()
-    )
+class ConnectionSetupFields:
+    """What every Add Store form has besides the source's credentials: a ``name`` and a
+    ``mode`` field (declared by the source's form, whose labels name the source) and the
+    mode options with their explanations and the plan's verdict."""
 
-    # Checked here, before anything is sent: a character Basic auth cannot carry would
-    # otherwise fail inside the HTTP library. The message never repeats what was pasted.
-    @sensitive_variables()
-    def clean_api_key(self) -> str:
-        return _checked_key(self.cleaned_data["api_key"])
+    organization: Organization
+    shipping_expense_allowed: bool
+    provider: ClassVar[str]  # the source's registry key
 
-    @sensitive_variables()
-    def clean_api_secret(self) -> str:
-        return _checked_key(self.cleaned_data["api_secret"])
+    @staticmethod
+    def mode_choices() -> list[tuple[str, str]]:
+        return list(ConnectionMode.choices)
 
-
-@sensitive_variables()
-def _checked_key(value: str) -> str:
-    if not key_characters_valid(value):
-        raise forms.ValidationError(KEY_CHARACTERS_MESSAGE, code="characters")
-    return value
-
-
-class ShipStationConnectForm(ShipStationKeysForm):
-    name = forms.CharField(
-        label=_("Connection name"),
-        max_length=120,
-        required=False,
-        help_text=_("How this ShipStation account is called in Unify, e.g. “Main warehouse”."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    mode = forms.ChoiceField(
-        label=_("How should Unify use ShipStation?"),
-        choices=ConnectionMode.choices,
-        initial=ConnectionMode.SALES_CHANNEL,
-        widget=forms.RadioSelect,
-    )
+    @staticmethod
+    def default_mode() -> str:
+        return ConnectionMode.SALES_CHANNEL
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -107,7 +88,7 @@ class ShipStationConnectForm(ShipStationKeysForm):
             {
                 "value": value,
                 "label": label,
-                "explanation": MODE_EXPLANATIONS[value],
+                "explanation": mode_explanation(value, provider=self.provider),
                 "disabled": value == ConnectionMode.SHIPPING_EXPENSE
                 and not self.shipping_expense_allowed,
                 "checked": value == selected,
@@ -126,7 +107,7 @@ class SyncSettingsForm(forms.Form):
     )
     order_statuses = forms.MultipleChoiceField(
         label=_("Order statuses to import"),
-        choices=[(s, STATUS_LABELS[s]) for s in ORDER_STATUSES],
+        choices=(),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Default: shipped orders only."),
     )
@@ -143,7 +124,6 @@ class SyncSettingsForm(forms.Form):
     pull_label_costs = forms.BooleanField(
         label=_("Import shipping label costs"),
         required=False,
-        help_text=_("The cost of every label bought in ShipStation, to book as shipping expense."),
     )
 
     def __init__(
@@ -155,6 +135,13 @@ class SyncSettingsForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         plan = connection.organization.plan_rules
+        source = source_provider(connection.provider)
+        self.fields["order_statuses"].choices = [
+            (s, STATUS_LABELS[s]) for s in source.order_statuses
+        ]
+        self.fields["pull_label_costs"].help_text = _(
+            "The cost of every label bought in %(provider)s, to book as shipping expense."
+        ) % {"provider": source.name}
         self.fields["sync_interval_minutes"].choices = [
             (m, interval_label(m))
             for m in SYNC_INTERVAL_CHOICES_MINUTES
@@ -166,7 +153,10 @@ class SyncSettingsForm(forms.Form):
         self.fields["included_stores"].choices = [
             (
                 str(s.pk),
-                str(s) if s.active else _("%(store)s (inactive in ShipStation)") % {"store": s},
+                str(s)
+                if s.active
+                else _("%(store)s (inactive in %(provider)s)")
+                % {"store": s, "provider": source.name},
             )
             for s in stores
         ]

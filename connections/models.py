@@ -14,8 +14,16 @@ from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
-class Provider(models.TextChoices):
-    SHIPSTATION = "shipstation", "ShipStation"
+def source_provider_choices() -> list[tuple[str, str]]:
+    """The sources a connection can be of: the registry's connectable providers (a new
+    source needs no migration)."""
+    from connections.sources.registry import connectable_providers
+
+    return [(provider.key, str(provider.name)) for provider in connectable_providers()]
+
+
+def _default_provider() -> str:
+    return source_provider_choices()[0][0]
 
 
 class ConnectionMode(models.TextChoices):
@@ -45,7 +53,7 @@ class StoreConnection(OrgOwnedModel):
     """One ShipStation account (key pair) connected by one organization."""
 
     provider = models.CharField(
-        _("platform"), max_length=20, choices=Provider, default=Provider.SHIPSTATION
+        _("platform"), max_length=20, choices=source_provider_choices, default=_default_provider
     )
     name = models.CharField(_("connection name"), max_length=120)
     mode = models.CharField(

@@ -19,6 +19,7 @@ from connections.models import (
     SourceStore,
     StoreConnection,
 )
+from connections.sources.registry import source_provider
 from sales import selectors as sales_selectors
 from unify.tenancy.models import Organization
 
@@ -203,7 +204,8 @@ def dashboard_summary(
     if blocks is None:
         blocks = connection_plan_blocks(organization=organization, connections=connections)
     needs_attention = [
-        _("%(name)s needs new ShipStation keys.") % {"name": c.name}
+        _("%(name)s needs new %(provider)s keys.")
+        % {"name": c.name, "provider": source_provider(c.provider).name}
         for c in connections
         if c.status == ConnectionStatus.NEEDS_CREDENTIALS
     ]

@@ -1,11 +1,11 @@
-"""One ShipStation key pair connected in two organizations.
+"""One key pair of a source connected in two organizations.
 
-Allowed (an agency or a merchant with two Unify organizations may connect one ShipStation
-account twice), but never silently: whoever holds the pair reads every order of that
-account, and both organizations share ShipStation's 40 requests a minute. When a pair is
-connected (or put on a connection) while another organization has it connected, the owners
-of every organization concerned are emailed and each organization's activity log records
-it. No message names the other organization: that would tell one tenant about another.
+Allowed (an agency or a merchant with two Unify organizations may connect one account twice),
+but never silently: whoever holds the pair reads every order of that account, and both
+organizations share the source's rate limit (ShipStation: 40 requests a minute). When a pair
+is connected (or put on a connection) while another organization has it connected, the
+owners of every organization concerned are emailed and each organization's activity log
+records it. No message names the other organization: that would tell one tenant about another.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from connections.models import ConnectionStatus, StoreConnection
+from connections.sources.registry import source_provider
 from unify.core.audit import audit_record
 from unify.core.i18n import send_mail_each_language
 from unify.core.mail import subject_text
@@ -91,29 +92,29 @@ def _email_owners_of(connection_id: int, other_ids: list[int]) -> None:
     connection = StoreConnection.all_orgs.select_related("organization").get(pk=connection_id)
     _send(
         connection,
-        _("[Unify] These ShipStation keys are also connected in another organization"),
+        _("[Unify] These %(provider)s keys are also connected in another organization"),
         _(
-            "The ShipStation API keys (%(hint)s) you connected as “%(name)s” in %(org)s are "
+            "The %(provider)s API keys (%(hint)s) you connected as “%(name)s” in %(org)s are "
             "also connected in another Unify organization.\n\n"
-            "Whoever holds these keys can read every order of this ShipStation account, and "
-            "both organizations share ShipStation's limit of 40 requests a minute, so imports "
-            "can be slower.\n\nIf you did not expect this, generate new API keys in "
-            "ShipStation (Settings > Account > API Settings) and enter them with Update keys "
-            "on the connection page.\n%(link)s"
+            "Whoever holds these keys can read every order of this %(provider)s account, and "
+            "both organizations share %(provider)s's limit of %(limit)s requests a minute, so "
+            "imports can be slower.\n\nIf you did not expect this, generate new API keys in "
+            "%(provider)s (%(where)s) and enter them with Update keys on the connection "
+            "page.\n%(link)s"
         ),
     )
     for other in StoreConnection.all_orgs.select_related("organization").filter(pk__in=other_ids):
         _send(
             other,
-            _("[Unify] Your ShipStation keys were connected in another organization"),
+            _("[Unify] Your %(provider)s keys were connected in another organization"),
             _(
-                "The ShipStation API keys (%(hint)s) of your connection “%(name)s” in %(org)s "
+                "The %(provider)s API keys (%(hint)s) of your connection “%(name)s” in %(org)s "
                 "were just connected in another Unify organization as well.\n\n"
-                "Whoever holds these keys can read every order of this ShipStation account, "
-                "and both organizations now share ShipStation's limit of 40 requests a "
-                "minute.\n\nIf you did not share them, generate new API keys in ShipStation "
-                "(Settings > Account > API Settings) and enter them with Update keys on the "
-                "connection page: the old keys then stop working everywhere.\n%(link)s"
+                "Whoever holds these keys can read every order of this %(provider)s account, "
+                "and both organizations now share %(provider)s's limit of %(limit)s requests a "
+                "minute.\n\nIf you did not share them, generate new API keys in %(provider)s "
+                "(%(where)s) and enter them with Update keys on the connection page: the old "
+                "keys then stop working everywhere.\n%(link)s"
             ),
         )
 
@@ -128,7 +129,11 @@ def _send(connection: StoreConnection, subject: str, body: str) -> None:
         kwargs={"org_slug": organization.slug, "connection_id": connection.pk},
     )
     base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
+    source = source_provider(connection.provider)
     values = {
+        "provider": str(source.name),
+        "limit": source.shared_requests_per_minute,
+        "where": source.credentials_location,  # lazy: rendered in each owner's language
         "hint": connection.credentials_hint,
         "name": subject_text(connection.name),
         "org": subject_text(organization.name),
@@ -136,6 +141,6 @@ def _send(connection: StoreConnection, subject: str, body: str) -> None:
     }
     try:
         # subject and body are lazy: each owner's copy is rendered in their own language.
-        send_mail_each_language(recipients, lambda: (str(subject), str(body) % values))
+        send_mail_each_language(recipients, lambda: (str(subject) % values, str(body) % values))
     except Exception:  # the connection stands; the audit log has the event
         logger.exception("could not email owners about shared keys of connection %s", connection.pk)

@@ -1,13 +1,23 @@
 from django.urls import path
 
 from connections import views
+from connections.sources.registry import connectable_providers
 
 app_name = "connections"
 
 urlpatterns = [
     path("", views.connection_list, name="list"),
     path("add/", views.connection_add, name="add"),
-    path("add/shipstation/", views.connection_add_shipstation, name="add_shipstation"),
+    # Connect Store, one page per source the merchant can connect (the registry's list).
+    *(
+        path(
+            f"add/{source.key}/",
+            views.connection_add_source,
+            {"provider": source.key},
+            name=f"add_{source.key}",
+        )
+        for source in connectable_providers()
+    ),
     path("<int:connection_id>/", views.connection_detail, name="detail"),
     path("<int:connection_id>/settings/", views.connection_settings, name="settings"),
     path("<int:connection_id>/keys/", views.connection_update_keys, name="update_keys"),

@@ -1,5 +1,6 @@
-"""Connections tab: list, Add Store > ShipStation > Connect Store, the connection page (keys,
-disconnect, reconnect, sync settings, store toggles) and order-file uploads.
+"""Connections tab: list, Add Store > (a source) > Connect Store, the connection page (keys,
+disconnect, reconnect, sync settings, store toggles) and order-file uploads. The source's
+provider (from the registry) supplies its credentials forms and templates.
 
 Views parse and render; every rule lives in :mod:`connections.services`. Every view reads
 ``request.organization`` (set by the organization middleware) and looks objects up through
@@ -25,13 +26,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import order_files, selectors, services
 from connections.forms import (
-    MODE_EXPLANATIONS,
     OrderFileForm,
     PlatformForm,
-    ShipStationConnectForm,
-    ShipStationKeysForm,
     SyncSettingsForm,
     interval_label,
+    mode_explanation,
 )
 from connections.models import (
     ConnectionStatus,
@@ -41,6 +40,7 @@ from connections.models import (
     StoreConnection,
 )
 from connections.sources.csv.parser import COLUMNS, template_csv
+from connections.sources.registry import source_provider
 from sales.export import spreadsheet_text
 from unify.tenancy.decorators import require_reauthentication, require_role
 from unify.tenancy.models import Role
@@ -100,27 +100,29 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 @require_role(Role.ADMIN)
 def connection_add(request: HttpRequest) -> HttpResponse:
-    """The platform picker. Lists only the platforms that work (ShipStation)."""
+    """The platform picker. Lists only the sources a merchant can connect (the registry)."""
     form = PlatformForm(request.GET if "platform" in request.GET else None)
     if form.is_bound and form.is_valid():
-        return redirect(_url(request, "add_shipstation"))
+        return redirect(_url(request, f"add_{form.cleaned_data['platform']}"))
     return render(request, "connections/add.html", {"form": form})
 
 
 @require_role(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_post_parameters()
 @sensitive_variables()
-def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
+def connection_add_source(request: HttpRequest, provider: str) -> HttpResponse:
+    """Connect Store for one source (``provider`` comes from its URL pattern, see urls.py)."""
     organization = request.organization
-    form = ShipStationConnectForm(request.POST or None, organization=organization)
+    source = source_provider(provider)
+    form = source.connect_form_class()(request.POST or None, organization=organization)
     if request.method == "POST" and form.is_valid():
         try:
-            connection = services.connection_create_shipstation(
+            connection = services.connection_create(
                 organization=organization,
                 actor=request.user,
-                api_key=form.cleaned_data["api_key"],
-                api_secret=form.cleaned_data["api_secret"],
+                provider=source.key,
+                credentials=source.credentials_from_form(form.cleaned_data),
                 name=form.cleaned_data["name"],
                 mode=form.cleaned_data["mode"],
                 request=request,
@@ -132,20 +134,21 @@ def connection_add_shipstation(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 ngettext(
-                    "ShipStation is connected: %(count)s store found.",
-                    "ShipStation is connected: %(count)s stores found.",
+                    "%(provider)s is connected: %(count)s store found.",
+                    "%(provider)s is connected: %(count)s stores found.",
                     stores,
                 )
-                % {"count": stores},
+                % {"provider": source.name, "count": stores},
             )
             return redirect(_url(request, "detail", connection_id=connection.pk))
     plan = organization.plan_rules
     return render(
         request,
-        "connections/add_shipstation.html",
+        source.connect_template,
         {
             "form": form,
             "plan": plan,
+            "provider": source,
             "limit_reached": selectors.connections_for(organization=organization)
             .exclude(status=ConnectionStatus.DISABLED)
             .count()
@@ -167,7 +170,7 @@ def _detail_context(
         "connection": connection,
         "stores": stores,
         "settings_form": settings_form,
-        "mode_explanation": MODE_EXPLANATIONS.get(connection.mode, ""),
+        "mode_explanation": mode_explanation(connection.mode, provider=connection.provider),
         "plan_block": selectors.connection_plan_block(connection),
         "effective_interval": interval_label(selectors.effective_sync_interval(connection)),
         "can_manage": request.membership.has_role(Role.ADMIN),
@@ -252,7 +255,8 @@ def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> 
         return redirect(_url(request, "detail", connection_id=connection.pk))
     if not reconnect and connection.status == ConnectionStatus.DISABLED:
         return redirect(_url(request, "reconnect", connection_id=connection.pk))
-    form = ShipStationKeysForm(request.POST or None)
+    source = source_provider(connection.provider)
+    form = source.keys_form_class()(request.POST or None)
     if request.method == "POST" and form.is_valid():
         action = (
             services.connection_reconnect if reconnect else services.connection_update_credentials
@@ -261,8 +265,7 @@ def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> 
             action(
                 connection=connection,
                 actor=request.user,
-                api_key=form.cleaned_data["api_key"],
-                api_secret=form.cleaned_data["api_secret"],
+                credentials=source.credentials_from_form(form.cleaned_data),
                 request=request,
             )
         except services.ConnectionRefused as exc:
@@ -272,12 +275,12 @@ def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> 
                 request,
                 _("Reconnected. Syncing resumes with the new keys.")
                 if reconnect
-                else _("New keys saved. ShipStation accepted them."),
+                else _("New keys saved. %(provider)s accepted them.") % {"provider": source.name},
             )
             return redirect(_url(request, "detail", connection_id=connection.pk))
     return render(
         request,
-        "connections/keys.html",
+        source.keys_template,
         {
             "connection": connection,
             "form": form,
@@ -290,7 +293,7 @@ def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> 
 def _reconnect_plan_block(connection: StoreConnection) -> str | None:
     try:
         services.plan_check_new_connection(
-            organization=connection.organization, mode=connection.mode
+            organization=connection.organization, mode=connection.mode, provider=connection.provider
         )
     except services.ConnectionRefused as exc:
         return exc.user_message
@@ -300,7 +303,7 @@ def _reconnect_plan_block(connection: StoreConnection) -> str | None:
 @require_role(Role.ADMIN)
 @require_reauthentication()
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_post_parameters()
 @sensitive_variables()
 def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=False)
@@ -309,7 +312,7 @@ def connection_update_keys(request: HttpRequest, connection_id: int) -> HttpResp
 @require_role(Role.ADMIN)
 @require_reauthentication()
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("api_key", "api_secret")
+@sensitive_post_parameters()
 @sensitive_variables()
 def connection_reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     return _keys_view(request, connection_id, reconnect=True)

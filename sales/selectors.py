@@ -131,7 +131,7 @@ def last_sync_time(run: SyncRun | None):
 def connection_sync_overview(
     *, organization: Organization, connection_ids: list[int]
 ) -> dict[int, dict[str, Any]]:
-    """For the connections list (``connections.selectors.SYNC_OVERVIEW_PROVIDER``): each
+    """For the connections list (``connections.selectors.connection_overviews``): each
     connection's order count, its last sync taken from its latest run (so the list, the
     connection page and the import card agree) and its next sync; ``sync_running`` and
     ``last_run`` reach the template as ``overview.extra``."""

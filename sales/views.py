@@ -143,8 +143,8 @@ def sync_run_issues(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def shipstation_webhook(request: HttpRequest, token: str) -> HttpResponse:
-    """ShipStation's notification for one connection (secret token in the path)."""
+def source_webhook(request: HttpRequest, provider: str, token: str) -> HttpResponse:
+    """A source's notification for one connection (secret token in the path)."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -154,7 +154,7 @@ def shipstation_webhook(request: HttpRequest, token: str) -> HttpResponse:
     body = request.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         return JsonResponse({"detail": "body too large"}, status=413)
-    outcome = webhook_receive(token=token, body=body)
+    outcome = webhook_receive(provider=provider, token=token, body=body)
     response = JsonResponse({"detail": outcome.reason or "ok"}, status=outcome.status)
     if outcome.retry_after:
         response["Retry-After"] = str(outcome.retry_after)

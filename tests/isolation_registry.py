@@ -24,13 +24,13 @@ def _invitation_id(org_b) -> Any:
 
 
 def _connection_id(org_b) -> Any:
-    from tests.connections.factories import StoreConnectionFactory
+    from tests.factories import StoreConnectionFactory
 
     return StoreConnectionFactory(organization=org_b).pk
 
 
 def _store_id(org_b) -> Any:
-    from tests.connections.factories import SourceStoreFactory
+    from tests.factories import SourceStoreFactory
 
     return SourceStoreFactory(connection__organization=org_b).pk
 
@@ -57,7 +57,7 @@ def _run_id(org_b) -> Any:
 
 
 def _ledger_connection_id(org_b) -> Any:
-    from tests.accounting.factories import LedgerConnectionFactory
+    from tests.factories import LedgerConnectionFactory
 
     return LedgerConnectionFactory(organization=org_b).pk
 
@@ -75,7 +75,7 @@ def _batch_id(org_b) -> Any:
 
 
 def _order_id(org_b) -> Any:
-    from tests.sales_tab.factories import make_order
+    from tests.sales.factories import make_order
 
     return make_order(org_b, lines=[{"sku": "B-SKU"}]).pk
 

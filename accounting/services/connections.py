@@ -29,6 +29,7 @@ from accounting.models import (
     PostingState,
     SaleDocumentType,
 )
+from accounting.services import summaries
 from accounting.services.mappings import forget_changed_mappings
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthError
@@ -526,6 +527,8 @@ def posting_settings_update(
             row.save()
             # Items Unify made for an account that is no longer mapped: not used again.
             forget_changed_mappings(row.ledger_connection_id, changed)
+            # Summaries held for their currency follow the new settings.
+            summaries.currency_holds_follow_settings(row, changed, user=user)
             audit_record(
                 action="posting_settings.updated",
                 organization_id=row.organization_id,

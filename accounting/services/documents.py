@@ -219,7 +219,13 @@ def summary_store_key(order: Order) -> str:
     """Which daily summary an order goes to, besides its day: its store."""
     if order.source_store_id:
         return str(order.source_store_id)
-    return "name:" + (order.store_name or "")[:50]
+    # No store record (an order file, or a store ShipStation no longer lists): the
+    # connection and the store name as the order carries it, so two connections' orders
+    # never share a journal. ``max_length`` of the key is 64.
+    return f"conn:{order.connection_id or ''}:" + (order.store_name or "")[:STORE_NAME_IN_KEY]
+
+
+STORE_NAME_IN_KEY = 40
 
 
 def _require(value: str, label: str) -> str:

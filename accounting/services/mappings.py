@@ -9,7 +9,7 @@ finds or creates the item of the new account (``accounting.ledgers.qbo.own_items
 
 Documents already posted keep the account they were posted with until they are re-posted.
 A drain that is running when the settings change picks them up before its next batch
-(:func:`settings_changed`).
+(:func:`settings_stamp`).
 """
 
 from __future__ import annotations

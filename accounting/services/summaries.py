@@ -39,7 +39,7 @@ from accounting.models import (
     PostingState,
     PostingTrigger,
 )
-from accounting.services.documents import order_day, summary_store_key
+from accounting.services.documents import STORE_NAME_IN_KEY, order_day, summary_store_key
 from sales.models import Order, OrderLine
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.stored_text import gettext as _
@@ -126,7 +126,7 @@ def summary_specs(orders: Iterable[Order], tz, spec_class) -> list[Any]:
     for order in orders:
         ref, day, key = summary_reference(order, tz)
         if ref not in seen:
-            store_tag = key if not key.startswith("name:") else ""
+            store_tag = key if key.isdigit() else ""
             seen[ref] = spec_class(
                 kind=PostingKind.SUMMARY,
                 source_reference=ref,
@@ -189,15 +189,28 @@ def _of_day_and_store(orders, posting: Posting, tz):
     else order, date in the organization's zone)."""
     start = day_start(posting.summary_date, tz)
     end = start + timedelta(days=1)
-    key = posting.summary_store_key
-    if key.startswith("name:"):
-        orders = orders.filter(source_store__isnull=True, store_name__startswith=key[5:])
-    else:
-        orders = orders.filter(source_store_id=int(key))
+    orders = orders.filter(_store_filter(posting.summary_store_key))
     return orders.filter(
         Q(payment_date__gte=start, payment_date__lt=end)
         | Q(payment_date__isnull=True, order_date__gte=start, order_date__lt=end)
     )
+
+
+def _store_filter(key: str) -> Q:
+    """The orders of one summary store key (see ``summary_store_key``)."""
+    if key.startswith("conn:"):
+        connection_id, name = key[5:].split(":", 1)
+        by_name = (
+            Q(store_name__startswith=name) if len(name) >= STORE_NAME_IN_KEY else Q(store_name=name)
+        )
+        by_connection = (
+            Q(connection_id=int(connection_id)) if connection_id else Q(connection__isnull=True)
+        )
+        return Q(source_store__isnull=True) & by_connection & by_name
+    if key.startswith("name:"):
+        # Keys written before the connection was part of them.
+        return Q(source_store__isnull=True, store_name__startswith=key[5:])
+    return Q(source_store_id=int(key))
 
 
 def release_dropped(posting: Posting, covered: Iterable[int], tz) -> int:
@@ -316,3 +329,65 @@ def reopen(postings: Iterable[Posting]) -> list[Posting]:
         for p in postings
         if p.status == PostingState.REMOVED and p.kind == PostingKind.SUMMARY
     ]
+
+
+# -- summaries held for their currency --------------------------------------------------------
+
+
+def _no_summaries_message() -> str:
+    return _(
+        "The posting settings no longer post daily summaries: the orders of this day are "
+        "posted one by one instead."
+    )
+
+
+def currency_holds_follow_settings(row: PostingSettings, changed: Iterable[str], user=None) -> int:
+    """After the posting settings changed, summaries held because the ledger cannot take
+    their currency (a Xero manual journal has none: ``accounting.ledgers.xero.currency``)
+    follow the new settings: with daily summaries turned off, each is skipped and its day's
+    orders are queued as documents of their own (which carry their currency); with the
+    stores changed, each is tried again (a store no longer posted leaves nothing to
+    summarise). Returns how many held summaries moved."""
+    from accounting.models import HoldReason, PostingEvent, SaleDocumentType
+    from accounting.services.engine import posting_enqueue_orders, posting_retry_failed
+
+    changed = set(changed)
+    if not changed & {"document_type", "store_ids"}:
+        return 0
+    held = list(
+        Posting.objects.filter(
+            ledger_connection_id=row.ledger_connection_id,
+            kind=PostingKind.SUMMARY,
+            status=PostingState.FAILED,
+            hold_reason=HoldReason.CURRENCY,
+        )
+    )
+    if not held:
+        return 0
+    organization = row.organization
+    if row.document_type == SaleDocumentType.DAILY_SUMMARY:
+        posting_retry_failed(organization=organization, posting_ids=[p.pk for p in held], user=user)
+        return len(held)
+    order_ids = [o.pk for p in held for o, _lines in summary_orders(organization, row, p)]
+    message = _no_summaries_message()
+    actor = user if getattr(user, "is_authenticated", False) else None
+    for posting in held:
+        PostingEvent.objects.create(
+            organization_id=posting.organization_id,
+            posting=posting,
+            from_status=posting.status,
+            to_status=PostingState.SKIPPED,
+            attempt=posting.attempts,
+            message=message,
+            actor=actor,
+        )
+    Posting.objects.filter(pk__in=[p.pk for p in held], status=PostingState.FAILED).update(
+        status=PostingState.SKIPPED,
+        error=message,
+        error_detail="",
+        hold_reason="",
+        updated_at=timezone.now(),
+    )
+    if order_ids:
+        posting_enqueue_orders(organization=organization, order_ids=order_ids, user=user)
+    return len(held)

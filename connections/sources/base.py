@@ -35,7 +35,7 @@ class RawRecord(Mapping[str, Any]):
     (exact money, like every parsed answer) only when something looks inside.
 
     The import stores and hashes the text itself, so a record that is read by typed fields
-    (see ``shipstation.wire``) is never turned into a dict at all."""
+    (see the ShipStation package's ``wire``) is never turned into a dict at all."""
 
     __slots__ = ("_parsed", "data")
 

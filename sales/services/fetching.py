@@ -210,13 +210,14 @@ class PageFetcher:
         )
 
     def _block_limiter(self, seconds: float, *, in_worker_thread: bool = False) -> None:
-        from unify.core.ratelimit import shipstation_rate_limiter
+        from connections.sources.registry import source_provider
 
         key = getattr(self.adapter, "rate_limit_key", "")
-        if key:
+        limiter = source_provider(self.adapter.key).rate_limiter() if key else None
+        if limiter is not None:
             # Any limiter on the shared store reaches every worker using this key pair; the
-            # key's budget shrinks to what ShipStation let through beside other apps.
-            shipstation_rate_limiter().throttled(key, max(0.1, float(seconds)))
+            # key's budget shrinks to what the source let through beside other apps.
+            limiter.throttled(key, max(0.1, float(seconds)))
         elif in_worker_thread:
             time.sleep(max(0.1, float(seconds)))
         else:

@@ -1,4 +1,5 @@
-"""What the import does when a connection changes (called by ``connections.hooks``)."""
+"""What the import does when a connection changes (receivers of ``connections.signals``,
+connected in ``sales/apps.py``)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -247,11 +246,6 @@ def _default_adapter(connection: StoreConnection) -> Any:
     return default_adapter_factory(connection)
 
 
-def _shipstation_url(path: str, params: dict[str, Any]) -> str:
-    base = settings.SHIPSTATION_API_BASE_URL.rstrip("/")
-    return f"{base}{path}?{urlencode(params)}"
-
-
 def _with_rate_limit_retries(call: Callable[[], Any], *, attempts: int = 3) -> Any:
     for attempt in range(attempts):
         try:
@@ -264,47 +258,26 @@ def _with_rate_limit_retries(call: Callable[[], Any], *, attempts: int = 3) -> A
 
 
 def _fetch_source_order(adapter: Any, order: Order, store_external_id: int | None) -> Any:
-    """The order as ShipStation has it now, looked up by number (ShipStation's documented
-    list filter) and picked by its ``orderId``; None when ShipStation no longer has it."""
-    from connections.sources.shipstation import mapping
+    """The order as its source has it now (the source's provider knows how to find it);
+    None when the source no longer has it."""
+    from connections.sources.registry import source_provider
 
-    params: dict[str, Any] = {"orderNumber": order.number, "pageSize": 500}
-    if store_external_id is not None:
-        params["storeId"] = store_external_id
-    attempts = [params]
-    if order.order_date is not None:
-        # Narrowed to the order's day first: an order number is a prefix match in ShipStation.
-        attempts.insert(
-            0,
-            {
-                **params,
-                "orderDateStart": mapping.format_filter_start(order.order_date - timedelta(days=1)),
-                "orderDateEnd": mapping.format_filter_end(order.order_date + timedelta(days=1)),
-            },
-        )
-    for query in attempts:
-        page = _with_rate_limit_retries(
-            lambda q=query: adapter.fetch_resource(
-                _shipstation_url("/orders", q), resource_type="ORDER_NOTIFY"
-            )
-        )
-        for item in page.items:
-            if str(item.external_id) == order.external_id:
-                return item
-    return None
+    return source_provider(adapter.key).order_refetch(
+        adapter,
+        external_id=order.external_id,
+        number=order.number,
+        order_date=order.order_date,
+        store_external_id=store_external_id,
+        call=_with_rate_limit_retries,
+    )
 
 
 def _fetch_source_labels(adapter: Any, order: Order) -> list[Any]:
-    page = _with_rate_limit_retries(
-        lambda: adapter.fetch_resource(
-            _shipstation_url(
-                "/shipments",
-                {"orderId": order.external_id, "includeShipmentItems": "false", "pageSize": 500},
-            ),
-            resource_type="SHIP_NOTIFY",
-        )
+    from connections.sources.registry import source_provider
+
+    return source_provider(adapter.key).order_labels_refetch(
+        adapter, external_id=order.external_id, call=_with_rate_limit_retries
     )
-    return [s for s in page.items if str(s.order_id or "") == order.external_id]
 
 
 def _order_filter(connection: StoreConnection):

@@ -315,8 +315,7 @@ AdapterFactory = Callable[[StoreConnection], SourceAdapter]
 
 @sensitive_variables()
 def default_adapter_factory(connection: StoreConnection) -> SourceAdapter:
-    from connections.sources.registry import adapter_for
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.registry import adapter_for, source_provider
 
     credentials = connection.credentials
     if credentials is None:
@@ -329,7 +328,7 @@ def default_adapter_factory(connection: StoreConnection) -> SourceAdapter:
         connection.provider,
         credentials.reveal(),
         connection_id=connection.pk,
-        rate_limiter=shipstation_rate_limiter(),
+        rate_limiter=source_provider(connection.provider).rate_limiter(),
     )
 
 

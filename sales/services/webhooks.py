@@ -1,11 +1,12 @@
-"""ShipStation webhooks as a trigger for an incremental sync.
+"""A source's webhooks as a trigger for an incremental sync.
 
-v1 webhooks are unsigned and carry only ``{"resource_url", "resource_type"}``. Unify never
-fetches ``resource_url``: a webhook only makes its connection due for a sync, which reads
-ShipStation at the configured API base URL like any other sync. The secret per-connection
-token in the callback path says which connection; a ``resource_url`` outside ShipStation's
-configured API origin (or over another scheme) marks the notification as forged and it
-triggers nothing. Polling stays the safety net for missed or forged-away notifications.
+One route for every source, ``/webhooks/<provider>/<token>/``: the secret per-connection token
+in the path says which connection, and the source's provider judges the body
+(``SourceProvider.webhook_read``; ShipStation's rules for ``resource_url`` live in its own
+package). Unify never fetches what a webhook points at: a webhook only makes its connection
+due for a sync, which reads the source like any other sync. A body the provider refuses
+(forged, malformed) triggers nothing. Polling stays the safety net for missed or forged-away
+notifications.
 
 A flood of notifications costs at most two syncs per debounce window
 (``SALES_WEBHOOK_DEBOUNCE_SECONDS``): the first one starts a sync at once when none is open;
@@ -28,6 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from connections.models import ConnectionStatus, StoreConnection
+from connections.sources.registry import UnknownSourceProvider, source_provider
 from sales.models import OPEN_SYNC_STATUSES, SyncKind, SyncRun
 from unify.core.exceptions import DomainError, IntegrationError
 from unify.core.ratelimit import Budget, default_backend
@@ -35,7 +37,6 @@ from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("ORDER_NOTIFY", "SHIP_NOTIFY")
 MAX_BODY_BYTES = 4096
 # A follow-up that finds a sync still open waits another window, this many times at most
 # (then polling takes over).
@@ -46,14 +47,19 @@ def webhook_target_url(connection: StoreConnection) -> str | None:
     base = (getattr(settings, "UNIFY_PUBLIC_BASE_URL", "") or "").rstrip("/")
     if not base:
         return None
-    return base + reverse("sales_webhooks:shipstation", kwargs={"token": connection.webhook_token})
+    return base + reverse(
+        "sales_webhooks:receive",
+        kwargs={"provider": connection.provider, "token": connection.webhook_token},
+    )
 
 
 def webhooks_subscribe(*, connection: StoreConnection, adapter=None) -> list[str]:
-    """Subscribe ORDER_NOTIFY and SHIP_NOTIFY to the connection's secret URL (only when
-    ``UNIFY_PUBLIC_BASE_URL`` is set). Idempotent: existing subscriptions to our URL are kept."""
+    """Subscribe the source's events (``SourceProvider.webhook_events``) to the connection's
+    secret URL (only when ``UNIFY_PUBLIC_BASE_URL`` is set). Idempotent: existing
+    subscriptions to our URL are kept."""
     target = webhook_target_url(connection)
-    if target is None:
+    events = source_provider(connection.provider).webhook_events
+    if target is None or not events:
         return []
     if adapter is None:
         from sales.services.sync import default_adapter_factory
@@ -61,7 +67,7 @@ def webhooks_subscribe(*, connection: StoreConnection, adapter=None) -> list[str
         adapter = default_adapter_factory(connection)
     existing = {(hook.event, hook.target_url): hook.external_id for hook in adapter.list_webhooks()}
     ids: list[str] = []
-    for event in EVENTS:
+    for event in events:
         hook_id = existing.get((event, target))
         if hook_id is None:
             hook_id = adapter.subscribe_webhook(
@@ -93,7 +99,7 @@ def webhooks_unsubscribe(*, connection: StoreConnection, adapter=None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class WebhookOutcome:
-    status: int  # HTTP status for ShipStation
+    status: int  # HTTP status for the source
     run_id: int | None = None
     reason: str = ""
     retry_after: int = 0  # seconds, with a 429
@@ -108,13 +114,13 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-def _rate_limit_wait(token: str) -> float:
+def _rate_limit_wait(provider: str, token: str) -> float:
     """0 when this token may post now, else the seconds until it may (per-token budget)."""
     limit = int(getattr(settings, "SALES_WEBHOOK_RATE_LIMIT_PER_MINUTE", 60))
     if limit <= 0:
         return 0.0
     return default_backend().try_acquire(
-        f"webhook:shipstation:{_token_digest(token)}", Budget(limit, 60.0)
+        f"webhook:{provider}:{_token_digest(token)}", Budget(limit, 60.0)
     )
 
 
@@ -126,11 +132,15 @@ def _coalesce_keys(connection: StoreConnection) -> tuple[str, str]:
     return f"{base}:window", f"{base}:followup"
 
 
-def webhook_receive(*, token: str, body: bytes) -> WebhookOutcome:
-    """Handle one POST to ``/webhooks/shipstation/<token>/``."""
-    from connections.sources.shipstation.adapter import is_trusted_resource_url
-
-    wait = _rate_limit_wait(token) if token else 0.0
+def webhook_receive(*, provider: str, token: str, body: bytes) -> WebhookOutcome:
+    """Handle one POST to ``/webhooks/<provider>/<token>/``."""
+    try:
+        source = source_provider(provider)
+    except UnknownSourceProvider:
+        source = None
+    if source is None or not source.webhook_events:
+        return WebhookOutcome(404, reason="unknown token")
+    wait = _rate_limit_wait(source.key, token) if token else 0.0
     if wait > 0:
         return WebhookOutcome(429, reason="too many notifications", retry_after=int(wait) + 1)
     connection = None
@@ -139,7 +149,7 @@ def webhook_receive(*, token: str, body: bytes) -> WebhookOutcome:
 
         with rls_bypass("webhook-token"):  # the token names the organization
             connection = (
-                StoreConnection.all_orgs.filter(webhook_token=token)
+                StoreConnection.all_orgs.filter(provider=source.key, webhook_token=token)
                 .select_related("organization")
                 .first()
             )
@@ -149,18 +159,12 @@ def webhook_receive(*, token: str, body: bytes) -> WebhookOutcome:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return WebhookOutcome(400, reason="body is not JSON")
-    if not isinstance(payload, dict):
-        return WebhookOutcome(400, reason="body is not an object")
-    resource_url = payload.get("resource_url")
-    resource_type = payload.get("resource_type")
-    if not isinstance(resource_url, str) or not isinstance(resource_type, str):
-        return WebhookOutcome(400, reason="resource_url or resource_type missing")
-    if not is_trusted_resource_url(resource_url, api_base_url=settings.SHIPSTATION_API_BASE_URL):
+    reading = source.webhook_read(payload)
+    if not reading.accepted:
         logger.warning(
-            "connection %s: webhook with a resource_url outside ShipStation ignored",
-            connection.pk,
+            "connection %s: webhook refused by %s: %s", connection.pk, source.key, reading.reason
         )
-        return WebhookOutcome(400, reason="resource_url is not ShipStation's")
+        return WebhookOutcome(400, reason=reading.reason)
     if connection.status != ConnectionStatus.ACTIVE:
         return WebhookOutcome(200, reason="connection not active")
     return webhook_sync_coalesce(connection=connection)

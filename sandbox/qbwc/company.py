@@ -10,6 +10,9 @@ in the list), 3180 (a transaction that does not balance, or a refusal injected b
 Lists and transactions get ``ListID``/``TxnID``/``EditSequence`` the way QuickBooks makes
 them, and the whole book can be saved to and loaded from JSON (the demo keeps it between
 runs).
+
+Lists and the request loop are here; transactions are mixed in from ``transactions`` and the
+records and seeded chart of accounts live in ``records``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -28,91 +30,24 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from sandbox.qbwc import schema
-
-PARSE_ERROR_HRESULT = "0x80040400"
-PARSE_ERROR_MESSAGE = "QuickBooks found an error when parsing the provided XML text stream."
-DEFAULT_COMPANY_NAME = "Sandbox Outdoor Supply"
-
-# The seeded chart of accounts: (name, AccountType, SpecialAccountType).
-SEED_ACCOUNTS = (
-    ("Checking", "Bank", ""),
-    ("Undeposited Funds", "OtherCurrentAsset", "UndepositedFunds"),
-    ("Accounts Receivable", "AccountsReceivable", "AccountsReceivable"),
-    ("Accounts Payable", "AccountsPayable", "AccountsPayable"),
-    ("Company Visa", "CreditCard", ""),
-    ("Sales Tax Payable", "OtherCurrentLiability", "SalesTaxPayable"),
-    ("Merchandise Sales", "Income", ""),
-    ("Shipping Income", "Income", ""),
-    ("Discounts Given", "Income", ""),
-    ("Postage and Delivery", "Expense", ""),
-    ("Reconciliation Discrepancies", "Expense", ""),
+from sandbox.qbwc.records import (
+    _LIST_ADDS,
+    _TXN_KINDS,
+    DEFAULT_COMPANY_NAME,
+    PARSE_ERROR_HRESULT,
+    PARSE_ERROR_MESSAGE,
+    SEED_ACCOUNTS,
+    SEED_ITEMS,
+    ListEntry,
+    Refused,
+    Txn,
+    _child,
+    _text,
 )
-SEED_ITEMS = (("Gift Card", "Merchandise Sales"),)
-
-_TXN_KINDS = {
-    "SalesReceiptAdd": "SalesReceipt",
-    "InvoiceAdd": "Invoice",
-    "ReceivePaymentAdd": "ReceivePayment",
-    "CheckAdd": "Check",
-    "CreditCardChargeAdd": "CreditCardCharge",
-    "BillAdd": "Bill",
-    "JournalEntryAdd": "JournalEntry",
-}
-_LIST_ADDS = {"CustomerAdd": "customer", "VendorAdd": "vendor", "ItemNonInventoryAdd": "item"}
+from sandbox.qbwc.transactions import TransactionRequests
 
 
-def _d(text: str | None) -> Decimal:
-    return Decimal((text or "0").strip() or "0")
-
-
-def _child(element, name: str):
-    return next((c for c in element if c.tag == name), None)
-
-
-def _text(element, name: str) -> str:
-    node = _child(element, name)
-    return (node.text or "").strip() if node is not None else ""
-
-
-class Refused(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class ListEntry:
-    list_id: str
-    kind: str  # customer | vendor | item | account | employee | other
-    name: str
-    edit_sequence: str
-    created: str
-    email: str = ""
-    account_type: str = ""
-    special_type: str = ""
-    account_id: str = ""  # items: the account they post to
-    active: bool = True
-
-
-@dataclass
-class Txn:
-    txn_id: str
-    kind: str
-    ref_number: str
-    txn_date: str
-    memo: str
-    edit_sequence: str
-    created: str
-    entity_id: str = ""
-    account_id: str = ""
-    total: str = "0.00"
-    lines: list[dict[str, str]] = field(default_factory=list)
-    linked: list[str] = field(default_factory=list)  # TxnIDs of linked transactions
-    applied_to: str = ""  # ReceivePayment: the invoice
-
-
-class Company:
+class Company(TransactionRequests):
     """One company file. Thread-safe: the demo's scheduler and a test may share it."""
 
     def __init__(self, name: str = DEFAULT_COMPANY_NAME) -> None:
@@ -406,157 +341,3 @@ class Company:
                 f'("{missing[0]}") that could not be found in QuickBooks.',
             )
         return rets, 0, "Status OK"
-
-    # -- transactions -------------------------------------------------------------------------
-
-    def _lines(self, body, tag: str) -> list:
-        return [c for c in body if c.tag == tag]
-
-    def _add_txn(self, kind: str, body) -> str:
-        ref = _text(body, "RefNumber")
-        if ref in self.refuse_refs:
-            code, message = self.refuse_refs[ref]
-            raise Refused(code, message)
-        txn = Txn(
-            txn_id="",
-            kind=kind,
-            ref_number=ref,
-            txn_date=_text(body, "TxnDate") or time.strftime("%Y-%m-%d"),
-            memo=_text(body, "Memo"),
-            edit_sequence="",
-            created="",
-        )
-        if kind in ("SalesReceipt", "Invoice"):
-            txn.entity_id = self._ref(body, "CustomerRef", ("customer",), "Customer", kind).list_id
-            if kind == "SalesReceipt":
-                txn.account_id = self._ref(
-                    body, "DepositToAccountRef", ("account",), "Account", kind
-                ).list_id
-            total = Decimal("0")
-            for line in self._lines(body, f"{kind}LineAdd"):
-                item = self._ref(line, "ItemRef", ("item",), "Item", kind)
-                amount = _d(_text(line, "Amount"))
-                total += amount
-                txn.lines.append(
-                    {"item": item.list_id, "desc": _text(line, "Desc"), "amount": str(amount),
-                     "quantity": _text(line, "Quantity")}
-                )  # fmt: skip
-            txn.total = str(total)
-        elif kind == "ReceivePayment":
-            customer = self._ref(body, "CustomerRef", ("customer",), "Customer", kind)
-            txn.entity_id = customer.list_id
-            txn.account_id = self._ref(
-                body, "DepositToAccountRef", ("account",), "Account", kind
-            ).list_id
-            applied = _child(body, "AppliedToTxnAdd")
-            invoice = self.txns.get(_text(applied, "TxnID")) if applied is not None else None
-            if (
-                invoice is None
-                or invoice.kind != "Invoice"
-                or invoice.entity_id != customer.list_id
-            ):
-                raise Refused(
-                    3140,
-                    "There is an invalid reference to QuickBooks Invoice in the ReceivePayment.",
-                )
-            txn.applied_to = invoice.txn_id
-            txn.total = str(_d(_text(body, "TotalAmount")))
-        elif kind in ("Check", "CreditCardCharge", "Bill"):
-            if kind == "Bill":
-                txn.entity_id = self._ref(body, "VendorRef", ("vendor",), "Vendor", kind).list_id
-            else:
-                txn.account_id = self._ref(
-                    body, "AccountRef", ("account",), "Account", kind
-                ).list_id
-                txn.entity_id = self._ref(
-                    body, "PayeeEntityRef", ("vendor", "customer", "other", "employee"),
-                    "Entity", kind,
-                ).list_id  # fmt: skip
-            total = Decimal("0")
-            for line in self._lines(body, "ExpenseLineAdd"):
-                account = self._ref(line, "AccountRef", ("account",), "Account", kind)
-                amount = _d(_text(line, "Amount"))
-                total += amount
-                txn.lines.append({"account": account.list_id, "amount": str(amount),
-                                  "memo": _text(line, "Memo")})  # fmt: skip
-            txn.total = str(total)
-        else:  # JournalEntry
-            debits = credits = Decimal("0")
-            for line in body:
-                if line.tag not in ("JournalDebitLine", "JournalCreditLine"):
-                    continue
-                account = self._ref(line, "AccountRef", ("account",), "Account", kind)
-                amount = _d(_text(line, "Amount"))
-                side = "debit" if line.tag == "JournalDebitLine" else "credit"
-                if side == "debit":
-                    debits += amount
-                else:
-                    credits += amount
-                txn.lines.append({"account": account.list_id, "amount": str(amount), "side": side})
-            if debits != credits:
-                raise Refused(
-                    3180,
-                    "There was an error when saving a JournalEntry. QuickBooks error message: "
-                    "Transactions must be in balance.",
-                )
-            txn.total = str(debits)
-        txn.txn_id, txn.edit_sequence, txn.created = self._next_id()
-        self.txns[txn.txn_id] = txn
-        if kind == "ReceivePayment":
-            self.txns[txn.applied_to].linked.append(txn.txn_id)
-            txn.linked.append(txn.applied_to)
-        return self._txn_ret(txn, with_links=False)
-
-    def _txn_ret(self, t: Txn, *, with_links: bool) -> str:
-        parts = [
-            ("TxnID", t.txn_id),
-            ("TimeCreated", t.created),
-            ("TimeModified", t.created),
-            ("EditSequence", t.edit_sequence),
-            ("TxnDate", t.txn_date),
-            ("RefNumber", t.ref_number),
-        ]
-        body = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in parts if v)
-        if t.entity_id and t.entity_id in self.lists:
-            tag = "VendorRef" if t.kind == "Bill" else (
-                "PayeeEntityRef" if t.kind in ("Check", "CreditCardCharge") else "CustomerRef"
-            )  # fmt: skip
-            entity = self.lists[t.entity_id]
-            body += (
-                f"<{tag}><ListID>{entity.list_id}</ListID>"
-                f"<FullName>{escape(entity.name)}</FullName></{tag}>"
-            )
-        total_tag = "TotalAmount" if t.kind in ("SalesReceipt", "ReceivePayment") else "Amount"
-        if t.kind == "Invoice":
-            paid = sum((_d(self.txns[x].total) for x in t.linked if x in self.txns), Decimal("0"))
-            body += f"<Subtotal>{t.total}</Subtotal>"
-            body += f"<BalanceRemaining>{_d(t.total) - paid}</BalanceRemaining>"
-            body += f"<IsPaid>{'true' if paid >= _d(t.total) else 'false'}</IsPaid>"
-        else:
-            body += f"<{total_tag}>{t.total}</{total_tag}>"
-        if t.memo:
-            body += f"<Memo>{escape(t.memo)}</Memo>"
-        if with_links:
-            for other_id in t.linked:
-                other = self.txns.get(other_id)
-                if other is not None:
-                    body += (
-                        f"<LinkedTxn><TxnID>{other.txn_id}</TxnID><TxnType>{other.kind}</TxnType>"
-                        f"<TxnDate>{other.txn_date}</TxnDate><RefNumber>{escape(other.ref_number)}"
-                        f"</RefNumber><LinkType>AMTTYPE</LinkType><Amount>-{other.total}</Amount>"
-                        "</LinkedTxn>"
-                    )
-        return f"<{t.kind}Ret>{body}</{t.kind}Ret>"
-
-    def _txn_query(self, kind: str, rq) -> tuple[str, int, str]:
-        refs = [(c.text or "").strip() for c in rq if c.tag == "RefNumber"]
-        ids = [(c.text or "").strip() for c in rq if c.tag == "TxnID"]
-        links = _text(rq, "IncludeLinkedTxns") == "true"
-        found = [
-            t
-            for t in self.txns.values()
-            if t.kind == kind and (t.ref_number in refs or t.txn_id in ids or not (refs or ids))
-        ]
-        if not found:
-            return "", 1, "A query request did not find a matching object in QuickBooks"
-        return "".join(self._txn_ret(t, with_links=links) for t in found), 0, "Status OK"

@@ -97,7 +97,7 @@ class RealismMixin:
     ) -> dict[str, Any]:
         """A label bought now without an order (quick ship: ``orderId`` null); SHIP_NOTIFY."""
         from sandbox.shipstation.account import now_millis
-        from sandbox.shipstation.app import _parse_at, _parse_day
+        from sandbox.shipstation.params import _parse_at, _parse_day
 
         moment = _parse_at(at) or now_millis()
         with self.lock:
@@ -120,7 +120,7 @@ class RealismMixin:
         """Merge open orders into ``primary_id`` (see ``Account.merge_orders``). ShipStation
         sends no webhook for it (ORDER_NOTIFY is for new orders)."""
         from sandbox.shipstation.account import now_millis
-        from sandbox.shipstation.app import _parse_at
+        from sandbox.shipstation.params import _parse_at
 
         moment = _parse_at(at) or now_millis()
         with self.lock:
@@ -135,7 +135,7 @@ class RealismMixin:
         ``splits.split_order``); returns the new part. No webhook (ORDER_NOTIFY is for new
         orders imported from a store)."""
         from sandbox.shipstation.account import now_millis
-        from sandbox.shipstation.app import _parse_at
+        from sandbox.shipstation.params import _parse_at
         from sandbox.shipstation.splits import split_order
 
         moment = _parse_at(at) or now_millis()
@@ -155,8 +155,8 @@ class RealismMixin:
     ) -> dict[str, Any]:
         """Mark an order shipped by a fulfillment provider with ``fulfillmentFee`` ``fee``."""
         from sandbox.shipstation.account import now_millis
-        from sandbox.shipstation.app import _parse_at
         from sandbox.shipstation.fulfillments import add_fulfillment
+        from sandbox.shipstation.params import _parse_at
 
         moment = _parse_at(at) or now_millis()
         with self.lock:
@@ -173,8 +173,8 @@ class RealismMixin:
     def void_fulfillment(self, key: str, fulfillment_id: int, *, at: Any = None) -> dict[str, Any]:
         """Void a fulfillment (its fee is no longer owed). No webhook."""
         from sandbox.shipstation.account import now_millis
-        from sandbox.shipstation.app import _parse_at
         from sandbox.shipstation.fulfillments import void_fulfillment
+        from sandbox.shipstation.params import _parse_at
 
         moment = _parse_at(at) or now_millis()
         with self.lock:

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.xero.books import Invalid, Organisation, money, new_id
+from sandbox.xero.seed import DAY_RATES
 from sandbox.xero.wire import parse_date
 
 UNIT = Decimal("0.0001")
@@ -65,6 +66,17 @@ def currency_of(org: Organisation, element: dict[str, Any]) -> str:
     if code not in org.records["Currencies"]:
         raise Invalid(f"Organisation is not subscribed to currency {code}")
     return code
+
+
+def currency_rate(org: Organisation, currency: str, element: dict[str, Any]) -> Decimal:
+    """The document's ``CurrencyRate``: 1 in the base currency, else the one given or the day
+    rate (units of ``currency`` per unit of the base currency), as Xero takes XE.com's."""
+    if currency == org.info["BaseCurrency"]:
+        return Decimal("1.000000")
+    given = element.get("CurrencyRate")
+    if given not in (None, "", 0):
+        return Decimal(str(given)).quantize(Decimal("0.000001"))
+    return DAY_RATES.get(currency, Decimal("1.000000"))
 
 
 def contact_for(org: Organisation, element: dict[str, Any], undo: Undo) -> dict[str, Any]:

@@ -87,6 +87,10 @@ CURRENCIES: tuple[tuple[str, str], ...] = (
     ("USD", "United States Dollar"),
     ("CAD", "Canadian Dollar"),
 )
+# The day rate a document in another currency than the base one takes when it states none,
+# in units of that currency per unit of the base currency (1 USD = 1.36 CAD). Not 1, so a
+# figure booked unconverted (a manual journal has no currency) shows in a read-back.
+DAY_RATES: dict[str, Decimal] = {"CAD": Decimal("1.360000")}
 
 # Codes tests and the demo map to (see tests/accounting/xero_support.py).
 ACCOUNT_CODES = {

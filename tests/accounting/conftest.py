@@ -69,8 +69,8 @@ def ss_account(shipstation, settings):
     """The ShipStation stand-in wired into settings, no rate limit, one empty account (add
     orders and labels through its handle)."""
     from connections.sources.shipstation.client import api_key_fingerprint
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
     from tests.sales.support import SS_KEY, SS_SECRET
-    from unify.core.ratelimit import shipstation_rate_limiter
 
     settings.SHIPSTATION_API_BASE_URL = shipstation.base_url
     settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000

@@ -9,15 +9,15 @@ from decimal import Decimal
 from accounting.models import Posting, PostingKind, PostingState
 from accounting.services import posting_after_import
 from accounting.services.engine import posting_drain
-from connections.services import connection_create_shipstation
+from connections.services import connection_create
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.xero_support import connect_xero
-from tests.sales.support import SS_KEY, SS_SECRET
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, SS_SECRET, run_sync
 from unify.tenancy.scoping import org_scope
 
-# The stand-in's marketplaces that collect and remit sales tax (``sandbox/generator.py``).
+# The stand-in's marketplaces that collect and remit sales tax
+# (``sandbox/generator/vocabulary.py``).
 COLLECTING_MARKETPLACES = {"Amazon", "eBay", "Etsy"}
 
 
@@ -75,8 +75,11 @@ def make_connection(org):
     """The ShipStation connection as the Connect form makes it: its stores (with their
     ``marketplaceName``) read from the stand-in's ``GET /stores``."""
     with org_scope(org.pk):
-        return connection_create_shipstation(
-            organization=org, actor=None, api_key=SS_KEY, api_secret=SS_SECRET
+        return connection_create(
+            organization=org,
+            actor=None,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
         )
 
 

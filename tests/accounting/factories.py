@@ -1,53 +1,13 @@
-"""Factories for orders, label costs and ledger connections (organization passed in)."""
+"""Builders over the factories in ``tests/factories.py``: orders with derived amounts, mapped
+posting settings, postings (organization passed in)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
-import factory
-
 from accounting.models import LedgerConnection, PostingSettings
-from sales.models import Order, OrderLine, ShippingCost
-
-
-class OrgOwnedFactory(factory.django.DjangoModelFactory):
-    """Creates through the unscoped manager: tests set the organization explicitly."""
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def _get_manager(cls, model_class):
-        return model_class.all_orgs
-
-
-class OrderFactory(OrgOwnedFactory):
-    class Meta:
-        model = Order
-
-    external_id = factory.Sequence(lambda n: str(900000 + n))
-    number = factory.Sequence(lambda n: str(1000 + n))
-    order_key = factory.LazyAttribute(lambda o: f"key-{o.external_id}")
-    status = "shipped"
-    store_name = "Web Store"
-    order_date = factory.LazyFunction(lambda: datetime(2026, 5, 4, 15, 30, tzinfo=UTC))
-    payment_date = factory.LazyAttribute(lambda o: o.order_date)
-    customer_name = "Jane Doe"
-    customer_email = "jane@example.com"
-    currency = "USD"
-
-
-class OrderLineFactory(OrgOwnedFactory):
-    class Meta:
-        model = OrderLine
-
-    organization = factory.LazyAttribute(lambda o: o.order.organization)
-    position = factory.Sequence(lambda n: n + 1)
-    sku = factory.Sequence(lambda n: f"SKU-{n}")
-    name = factory.LazyAttribute(lambda o: f"Product {o.sku}")
-    quantity = Decimal("1")
-    unit_price = Decimal("10.00")
+from sales.models import Order
+from tests.factories import LedgerConnectionFactory, OrderFactory, OrderLineFactory
 
 
 def make_order(organization, *, lines, shipping="0", tax="0", paid=None, **kwargs) -> Order:
@@ -87,29 +47,6 @@ def make_order(organization, *, lines, shipping="0", tax="0", paid=None, **kwarg
     order.items_count = len(lines)
     order.save()
     return order
-
-
-class ShippingCostFactory(OrgOwnedFactory):
-    class Meta:
-        model = ShippingCost
-
-    external_id = factory.Sequence(lambda n: str(700000 + n))
-    carrier = "stamps_com"
-    service = "usps_priority_mail"
-    tracking_number = factory.Sequence(lambda n: f"9400{n:018d}")
-    cost = Decimal("7.45")
-    insurance = Decimal("0.00")
-    create_date = factory.LazyFunction(lambda: datetime(2026, 5, 4, 18, 0, tzinfo=UTC))
-
-
-class LedgerConnectionFactory(OrgOwnedFactory):
-    class Meta:
-        model = LedgerConnection
-
-    provider = "qbo"
-    company_id = factory.Sequence(lambda n: str(9130350000000 + n))
-    company_name = "Sandbox Company"
-    tokens = factory.LazyFunction(lambda: {"access_token": "a-token", "refresh_token": "r-token"})
 
 
 def mapped_settings(connection: LedgerConnection, **overrides) -> PostingSettings:

@@ -27,8 +27,7 @@ from accounting.services.engine import posting_drain, posting_update_changed
 from connections.models import SourceStore
 from sales.models import BILLED_TO_OTHERS, SyncStatus
 from sandbox.shipstation import DEMO_SEED
-from tests.sales.support import SS_KEY, SS_SECRET, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, SS_SECRET, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 ZERO = Decimal("0.00")

@@ -19,13 +19,8 @@ from accounting.services.documents import (
     idempotency_key,
     summary_totals,
 )
-from tests.accounting.factories import (
-    LedgerConnectionFactory,
-    ShippingCostFactory,
-    make_order,
-    make_store_connection,
-    mapped_settings,
-)
+from tests.accounting.factories import make_order, make_store_connection, mapped_settings
+from tests.factories import LedgerConnectionFactory, ShippingCostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from accounting.models import LedgerStatus, Posting, PostingEvent, PostingState
 from accounting.services import posting_enqueue_orders, posting_retry_failed
 from accounting.services.engine import posting_drain
 from sales.models import PostingStatus
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
+from tests.factories import ShippingCostFactory
 from tests.notifications.delivery import deliver_notification_emails
 from unify.tenancy.scoping import org_scope
 

@@ -18,7 +18,8 @@ from sales.models import PostingStatus
 from sandbox.xero import DEFAULT_TENANT_ID
 from sandbox.xero.wire import parse_date
 from tests.accounting.conftest import connect_ledger
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
+from tests.factories import ShippingCostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from django.urls import reverse
 from sales.filters import OrderFilters
 from sales.models import FulfillmentFee, Order, SyncStatus
 from sales.selectors_tab import order_summary
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import api_requests, run_sync
+from tests.sales.support import SS_KEY, api_requests, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,7 @@ from sales.models import LabelStatus, Order, ShippingCost, SyncStatus
 from sales.selectors import orderless_label_costs
 from tests.accounting.conftest import connect_ledger
 from tests.pages import as_shown
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,8 @@ from accounting.services.engine import (
 from sales.models import ShippingCost
 from sandbox.qbo import ACCOUNT_IDS
 from tests.accounting.conftest import connect_ledger
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
+from tests.factories import ShippingCostFactory
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -33,7 +33,7 @@ def ss(shipstation, settings):
     settings.SHIPSTATION_RATE_LIMIT_PER_MINUTE = 100_000
     shipstation.disable_rate_limit()
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation

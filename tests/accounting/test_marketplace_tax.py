@@ -32,7 +32,7 @@ from tests.accounting.differences_support import (
     xero_lines,
 )
 from tests.accounting.test_views import VALID
-from tests.sales.test_import import run_sync
+from tests.sales.support import run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,7 @@ from accounting.services.engine import posting_drain, posting_flag_changes, post
 from sales.models import Order, PostingStatus, SyncStatus
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.factories import make_order
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

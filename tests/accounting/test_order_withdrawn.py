@@ -20,8 +20,7 @@ from accounting.services.engine import posting_drain, posting_update_changed
 from sales.models import Order, PostingStatus, SyncKind, SyncStatus
 from sales.services import sync_request
 from tests.accounting.conftest import connect_ledger, qbo_env
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from tests.worker_process import unique_queue
 from unify.tenancy.scoping import org_scope
 

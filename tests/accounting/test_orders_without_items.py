@@ -15,8 +15,7 @@ from accounting.services.documents import build_sale_document, sale_amounts
 from accounting.services.engine import posting_drain
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounting.models import Posting
 from sales.models import Order
 from sandbox.qbwc import Company
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
 from tests.accounting.qbd.support import (
     catalog_run,
     connect,
@@ -21,6 +21,7 @@ from tests.accounting.qbd.support import (
     map_settings,
     web_connector,
 )
+from tests.factories import ShippingCostFactory
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,8 +17,7 @@ from sales.models import Order, ShippingCost
 from sandbox.xero import DEFAULT_TENANT_ID as T
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.xero_support import connect_xero, xero_account
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

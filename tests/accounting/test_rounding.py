@@ -15,8 +15,7 @@ from accounting.services import posting_after_import
 from accounting.services.engine import posting_drain
 from sales.models import Order, SyncStatus
 from tests.accounting.conftest import connect_ledger
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.core.money import line_amount, sum_of_lines, to_cents
 from unify.tenancy.scoping import org_scope
 

@@ -21,8 +21,7 @@ from sales.filters import OrderFilters
 from sales.models import Order, ShippingCost, SyncStatus
 from sales.selectors_tab import EXPORT_FIELDS, order_export_rows, order_summary
 from tests.accounting.conftest import connect_ledger
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -361,3 +361,43 @@ def test_a_worker_corrects_the_summary_after_imports_bring_late_changes(
                         str(c["orderId"]): "posted"}  # fmt: skip
     with org_scope(org_a.pk):
         assert Posting.objects.filter(kind=PostingKind.SUMMARY).count() == 1
+
+
+@pytest.mark.django_db
+def test_orders_without_a_store_record_get_one_summary_per_connection_and_exact_store_name(
+    books, org_a
+):
+    """Orders with no store record (an order file, or a store ShipStation no longer lists)
+    are summarised per connection and per store name: two connections whose orders carry
+    the same store name, and a store named like the start of another's name ("Shop" and
+    "Shop 2"), never share a journal nor count each other's orders."""
+    from tests.accounting.factories import make_store_connection
+
+    ledger = books.connect(org_a, trigger="manual")
+    first, second = make_store_connection(org_a), make_store_connection(org_a)
+    day = timezone.now() - timedelta(days=2)
+    with org_scope(org_a.pk):
+        for connection, store, price in (
+            (first, "Shop", "10.00"),
+            (second, "Shop", "20.00"),
+            (first, "Shop 2", "40.00"),
+        ):
+            make_order(org_a, lines=[("A", "Alpha", 1, price, False)], connection=connection,
+                       source_store=None, store_name=store, order_date=day,
+                       payment_date=day)  # fmt: skip
+        posting_enqueue_orders(
+            organization=org_a, order_ids=Order.objects.values_list("pk", flat=True)
+        )
+        keys = sorted(
+            Posting.objects.filter(kind=PostingKind.SUMMARY).values_list(
+                "summary_store_key", flat=True
+            )
+        )
+    assert keys == sorted(
+        [f"conn:{first.pk}:Shop", f"conn:{second.pk}:Shop", f"conn:{first.pk}:Shop 2"]
+    )
+    assert _drain(org_a, ledger) == 3
+    deposits = sorted(j["deposit"] for j in books.journals().values())
+    assert deposits == [D("10.00"), D("20.00"), D("40.00")]
+    with org_scope(org_a.pk):
+        assert set(Order.objects.values_list("posting_status", flat=True)) == {"posted"}

@@ -14,13 +14,9 @@ from accounting.models import PostingSettings
 from accounting.services.connections import ledger_catalog_refresh
 from accounting.services.documents import LedgerFacts, build_sale_document
 from connections.models import SourceStore
-from tests.accounting.factories import (
-    LedgerConnectionFactory,
-    make_order,
-    make_store_connection,
-    mapped_settings,
-)
+from tests.accounting.factories import make_order, make_store_connection, mapped_settings
 from tests.accounting.test_views import VALID
+from tests.factories import LedgerConnectionFactory
 
 pytestmark = pytest.mark.django_db
 

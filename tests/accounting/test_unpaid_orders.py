@@ -16,8 +16,7 @@ from accounting.services import posting_after_import, posting_retry_failed
 from accounting.services.engine import posting_drain, posting_update_changed
 from sales.models import Order, PostingStatus, SyncStatus
 from tests.accounting.conftest import connect_ledger
-from tests.sales.support import SS_KEY, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

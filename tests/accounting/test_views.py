@@ -205,7 +205,7 @@ def test_posting_detail_names_each_state_change_in_words(owner_client, org_a):
 def test_dashboard_lists_a_ledger_that_no_longer_accepts_unify(client, org_a, member_of_a):
     from accounting.services.connections import ledger_mark_needs_reauth
     from connections.models import ConnectionStatus, StoreConnection
-    from tests.accounting.factories import LedgerConnectionFactory
+    from tests.factories import LedgerConnectionFactory
 
     StoreConnection.all_orgs.create(
         organization=org_a, name="Main", status=ConnectionStatus.NEEDS_CREDENTIALS

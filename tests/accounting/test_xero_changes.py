@@ -20,8 +20,9 @@ from accounting.services.engine import (
 )
 from sales.models import Order, OrderLine, PostingStatus, ShippingCost
 from sandbox.xero import DEFAULT_TENANT_ID as T
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
 from tests.accounting.xero_support import connect_xero, xero_account
+from tests.factories import ShippingCostFactory
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from accounting.models import Posting, PostingSettings
 from accounting.services import posting_enqueue_orders, posting_retry_failed
 from accounting.services.engine import posting_drain
 from sandbox.xero import DEFAULT_TENANT_ID as T
-from tests.accounting.factories import ShippingCostFactory, make_order, make_store_connection
+from tests.accounting.factories import make_order, make_store_connection
+from tests.factories import ShippingCostFactory
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

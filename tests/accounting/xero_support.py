@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounting.ledgers.xero import limits as xero_limits
 from accounting.ledgers.xero.adapter import _ACCOUNTS_CACHE
+from accounting.ledgers.xero.currency import _BASE_CURRENCY
 from accounting.ledgers.xero.references import _KNOWN
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from sandbox.xero import ACCOUNT_CODES, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SECOND_TENANT_ID
@@ -37,6 +38,7 @@ def xero_settings(settings, xero):
     # A fresh stand-in: forget what the shared limiter counted, and the ids this process
     # learned, in earlier tests.
     _ACCOUNTS_CACHE.clear()
+    _BASE_CURRENCY.clear()
     _KNOWN.clear()
     for tenant in (xero.tenant_id, SECOND_TENANT_ID):
         xero_limits.reset(tenant)

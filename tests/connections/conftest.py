@@ -19,7 +19,7 @@ def _reset_shared_limiter() -> None:
     """The shared ShipStation limiter lives in Redis and outlasts a test; start each test with
     a fresh budget for the test keys (a 429 in one test must not slow the next)."""
     try:
-        from unify.core.ratelimit import shipstation_rate_limiter
+        from connections.sources.shipstation.limits import shipstation_rate_limiter
     except ImportError:
         return
     from connections.sources.shipstation.client import api_key_fingerprint

@@ -24,8 +24,7 @@ from tests.connections.conftest import (
     SS_SECRET,
     SS_SECRET_2,
 )
-from tests.connections.factories import StoreConnectionFactory
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, StoreConnectionFactory
 from tests.security.support import enable_totp, reauthenticate
 from unify.core.models import AuditEvent
 from unify.core.secrets import mask_hint
@@ -197,11 +196,11 @@ def test_duplicate_keys_are_refused(owner_client, pro_a, ss):
 
 def test_same_keys_in_another_organization_are_not_a_duplicate(owner_of_a, owner_of_b, ss):
     for membership in (owner_of_a, owner_of_b):
-        connection = services.connection_create_shipstation(
+        connection = services.connection_create(
             organization=membership.organization,
             actor=membership.user,
-            api_key=SS_KEY,
-            api_secret=SS_SECRET,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
         )
         assert connection.organization == membership.organization
 
@@ -217,11 +216,11 @@ def test_shipping_expense_mode_is_refused_below_pro_in_the_form_and_the_service(
         "Shipping-expense mode is part of the Pro and Advanced plans" in response.content.decode()
     )
     with pytest.raises(services.ConnectionRefused) as info:
-        services.connection_create_shipstation(
+        services.connection_create(
             organization=org_a,
             actor=owner_of_a.user,
-            api_key=SS_KEY,
-            api_secret=SS_SECRET,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
             mode=ConnectionMode.SHIPPING_EXPENSE,
         )
     assert info.value.code == "plan_mode"
@@ -253,7 +252,9 @@ def test_connection_limit_per_plan_and_disconnected_ones_do_not_count(
     # Now reconnecting the first would exceed the plan.
     with pytest.raises(services.ConnectionRefused) as info:
         services.connection_reconnect(
-            connection=first, actor=owner_of_a.user, api_key=SS_KEY, api_secret=SS_SECRET
+            connection=first,
+            actor=owner_of_a.user,
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
         )
     assert info.value.code == "plan_limit"
     first.refresh_from_db()

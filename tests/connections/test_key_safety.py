@@ -43,8 +43,12 @@ def _field_errors(response, field: str) -> list[str]:
 
 
 def _connected(org, owner, *, disconnect: bool = False) -> StoreConnection:
-    connection = services.connection_create_shipstation(
-        organization=org, actor=owner.user, api_key=SS_KEY, api_secret=SS_SECRET, name="Main"
+    connection = services.connection_create(
+        organization=org,
+        actor=owner.user,
+        provider="shipstation",
+        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+        name="Main",
     )
     if disconnect:
         services.connection_disconnect(connection=connection, actor=owner.user)
@@ -98,8 +102,11 @@ def test_new_keys_with_non_latin_characters_are_refused_and_the_old_ones_stay(
 
 def test_the_service_refuses_such_keys_too_before_sending_anything(owner_of_a, org_a, ss):
     with pytest.raises(services.ConnectionRefused) as refused:
-        services.connection_create_shipstation(
-            organization=org_a, actor=owner_of_a.user, api_key="ключ", api_secret=SS_SECRET
+        services.connection_create(
+            organization=org_a,
+            actor=owner_of_a.user,
+            provider="shipstation",
+            credentials={"api_key": "ключ", "api_secret": SS_SECRET},
         )
     assert (refused.value.code, refused.value.field, refused.value.user_message) == (
         "characters",

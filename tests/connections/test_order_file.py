@@ -32,7 +32,7 @@ from connections.sources.csv.parser import (
     RowProblem,
     template_csv,
 )
-from tests.connections.factories import SourceStoreFactory, StoreConnectionFactory
+from tests.factories import SourceStoreFactory, StoreConnectionFactory
 from unify.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from django.urls import reverse
 from connections.models import ConnectionMode, OrderFileContent, OrderFileUpload
 from connections.order_files import order_file_process
 from connections.sources.csv.parser import COLUMNS
-from tests.connections.factories import StoreConnectionFactory
+from tests.factories import StoreConnectionFactory
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -24,10 +24,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def connected_in_b(org_b, owner_of_b, ss):
-    return services.connection_create_shipstation(
-        organization=org_b, actor=owner_of_b.user, api_key=SS_KEY, api_secret=SS_SECRET,
+    return services.connection_create(
+        organization=org_b,
+        actor=owner_of_b.user,
+        provider="shipstation",
+        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
         name="Bolt warehouse",
-    )  # fmt: skip
+    )
 
 
 def test_connecting_keys_another_organization_uses_warns_both_owners(
@@ -81,16 +84,24 @@ def test_new_keys_that_another_organization_uses_warn_too(
     org_a, owner_of_a, org_b, owner_of_b, ss, django_capture_on_commit_callbacks
 ):
     ss.add_account(SS_KEY_2, SS_SECRET_2, seed=7, stores=3)  # same account, second pair
-    services.connection_create_shipstation(
-        organization=org_b, actor=owner_of_b.user, api_key=SS_KEY_2, api_secret=SS_SECRET_2
+    services.connection_create(
+        organization=org_b,
+        actor=owner_of_b.user,
+        provider="shipstation",
+        credentials={"api_key": SS_KEY_2, "api_secret": SS_SECRET_2},
     )
-    mine = services.connection_create_shipstation(
-        organization=org_a, actor=owner_of_a.user, api_key=SS_KEY, api_secret=SS_SECRET
+    mine = services.connection_create(
+        organization=org_a,
+        actor=owner_of_a.user,
+        provider="shipstation",
+        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.connection_update_credentials(
-            connection=mine, actor=owner_of_a.user, api_key=SS_KEY_2, api_secret=SS_SECRET_2
+            connection=mine,
+            actor=owner_of_a.user,
+            credentials={"api_key": SS_KEY_2, "api_secret": SS_SECRET_2},
         )
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [owner_of_a.user.email, owner_of_b.user.email]

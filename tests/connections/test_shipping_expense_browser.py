@@ -15,12 +15,12 @@ from django.conf import settings as django_settings
 
 from connections.models import StoreConnection
 from connections.sources.shipstation.client import api_key_fingerprint
+from connections.sources.shipstation.limits import shipstation_rate_limiter
 from sales.models import Order
 from tests.accounting.conftest import connect_ledger, qbo_env
 from tests.accounting.conftest import qbo_settings as qbo_settings  # noqa: F401 (a fixture)
 from tests.merchant import shipstation_account, shop_export_csv
 from tests.worker_process import unique_queue
-from unify.core.ratelimit import shipstation_rate_limiter
 from unify.tenancy.scoping import org_scope
 
 pytestmark = [

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from connections.sources.base import SourceOrder, UntrustedResourceUrl
-from connections.sources.registry import adapter_for, check_source_adapters, source_adapters
+from connections.sources.registry import adapter_for, check_source_providers, source_adapters
 from connections.sources.shipstation import mapping
 from connections.sources.shipstation.adapter import ShipStationAdapter, is_trusted_resource_url
 from connections.sources.shipstation.client import api_key_fingerprint
@@ -52,15 +52,15 @@ class RecordingLimiter:
 
 def test_registry_lists_shipstation_from_settings():
     assert source_adapters() == {"shipstation": ShipStationAdapter}
-    assert check_source_adapters() == []
+    assert check_source_providers() == []
 
 
 def test_registry_check_reports_a_bad_dotted_path(settings):
-    settings.UNIFY_SOURCE_ADAPTERS = ["connections.sources.nope.Adapter"]
-    errors = check_source_adapters()
+    settings.UNIFY_SOURCE_PROVIDERS = ["connections.sources.nope.Adapter"]
+    errors = check_source_providers()
     assert [e.id for e in errors] == ["connections.E002"]
-    settings.UNIFY_SOURCE_ADAPTERS = ["connections.sources.base.SourceStore"]
-    assert [e.id for e in check_source_adapters()] == ["connections.E002"]
+    settings.UNIFY_SOURCE_PROVIDERS = ["connections.sources.base.SourceStore"]
+    assert [e.id for e in check_source_providers()] == ["connections.E002"]
 
 
 def test_adapter_for_builds_a_working_adapter(ss):

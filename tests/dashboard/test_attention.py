@@ -18,11 +18,12 @@ from accounting.services.engine import posting_drain
 from connections.models import ConnectionMode, ConnectionStatus
 from sales.models import ImportIssue, PostingStatus, ShippingCost, SyncRun
 from tests.accounting.conftest import connect_ledger, qbo_settings  # noqa: F401
-from tests.accounting.factories import LedgerConnectionFactory, make_posting
 from tests.accounting.factories import make_order as acc_order
+from tests.accounting.factories import make_posting
+from tests.factories import LedgerConnectionFactory
 from tests.pages import as_shown
-from tests.sales_tab.conftest import numbers_in
-from tests.sales_tab.factories import make_connection, make_order
+from tests.sales.factories import make_connection, make_order
+from tests.sales.listing import numbers_in
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
@@ -164,12 +165,12 @@ def test_getting_started_shows_the_three_steps_until_done(member_client, org_a):
             return {}
         return dict(re.findall(r'data-testid="step-(\w+)" data-done="(\w+)"', page))
 
-    assert steps() == {"shipstation": "false", "ledger": "false", "post": "false"}
+    assert steps() == {"store": "false", "ledger": "false", "post": "false"}
     connection = make_connection(org_a, name="Main")
-    assert steps() == {"shipstation": "true", "ledger": "false", "post": "false"}
+    assert steps() == {"store": "true", "ledger": "false", "post": "false"}
     ledger = LedgerConnectionFactory(organization=org_a)
     make_order(org_a, connection=connection)
-    assert steps() == {"shipstation": "true", "ledger": "true", "post": "false"}
+    assert steps() == {"store": "true", "ledger": "true", "post": "false"}
     make_posting(org_a, status="posted", connection=ledger, posted_at=timezone.now())
     assert steps() == {}
 

@@ -21,7 +21,7 @@ from sales.dashboard_charts import dashboard_charts
 from sales.filters import OrderFilters, preset_range
 from sales.models import FulfillmentFee, Order, OrderLine, PostingStatus
 from sales.selectors_tab import order_summary
-from tests.sales_tab.factories import make_connection, make_order, make_store
+from tests.sales.factories import make_connection, make_order, make_store
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db

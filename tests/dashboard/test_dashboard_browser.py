@@ -24,7 +24,7 @@ def ss_app(shipstation, settings):
     settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
     settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation
@@ -43,7 +43,7 @@ def test_dashboard_empty_then_after_the_first_import(
         page.set_viewport_size({"width": 1366, "height": 900})
         page.goto(url)
         assert page.get_by_test_id("getting-started").is_visible()
-        assert page.get_by_test_id("step-shipstation").get_attribute("data-done") == "false"
+        assert page.get_by_test_id("step-store").get_attribute("data-done") == "false"
         assert page.get_by_test_id("dashboard-charts").count() == 0
         page.screenshot(path=str(shots / "dashboard-empty.png"), full_page=True)
 
@@ -78,6 +78,6 @@ def test_dashboard_empty_then_after_the_first_import(
             row = page.locator(f'tr[data-currency="{t.currency}"]')
             assert row.locator('[data-field="orders"]').inner_text() == str(t.orders)
             assert row.locator('[data-field="total_sales"]').inner_text() == str(t.total_sales)
-        assert page.get_by_test_id("step-shipstation").get_attribute("data-done") == "true"
+        assert page.get_by_test_id("step-store").get_attribute("data-done") == "true"
         page.screenshot(path=str(shots / "dashboard-after-import.png"), full_page=True)
         assert errors == []

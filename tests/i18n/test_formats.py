@@ -14,7 +14,7 @@ from django.utils import translation
 
 from sales.export import HEADER
 from sales.models import Order
-from tests.sales_tab.factories import make_connection, make_order, make_store
+from tests.sales.factories import make_connection, make_order, make_store
 from unify.core.i18n import set_user_language
 from unify.core.money_format import MoneyField, format_amount, format_money, parse_amount
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from accounting.ledgers.qbo import faults as qbo_faults
-from tests.accounting.factories import LedgerConnectionFactory, make_posting
+from tests.accounting.factories import make_posting
 from tests.browser import screenshot_dir, signed_in_browser
-from tests.factories import UserFactory
+from tests.factories import LedgerConnectionFactory, UserFactory
 from tests.i18n.test_german_browser import _assert_language
 from tests.sales.support import make_connection as make_ss_connection
 from tests.security.support import enable_totp

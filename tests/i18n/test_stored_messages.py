@@ -24,11 +24,10 @@ from sales.services import sync_request, sync_run_execute
 from tests.accounting.conftest import qbo_ledger, qbo_settings  # noqa: F401 (fixtures)
 from tests.accounting.factories import make_order
 from tests.accounting.test_closed_books import post_in_closed_books
-from tests.connections.factories import StoreConnectionFactory
 from tests.connections.test_order_file import csv_bytes, post_file, row
+from tests.factories import StoreConnectionFactory
 from tests.sales.conftest import ss_app  # noqa: F401 (fixture)
-from tests.sales.support import SS_KEY, SS_SECRET, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, SS_SECRET, make_connection, run_sync
 from unify.core.i18n import set_user_language
 from unify.core.stored_text import StoredText, decode, gettext, ngettext
 from unify.tenancy.scoping import org_scope

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.accounting.factories import LedgerConnectionFactory
+from tests.factories import LedgerConnectionFactory
 from tests.worker_process import unique_queue
 from unify.notifications import events
 from unify.notifications.models import Notification

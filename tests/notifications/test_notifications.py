@@ -12,9 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.accounting.factories import LedgerConnectionFactory
-from tests.connections.factories import StoreConnectionFactory
-from tests.factories import MembershipFactory
+from tests.factories import LedgerConnectionFactory, MembershipFactory, StoreConnectionFactory
 from unify.notifications import events
 from unify.notifications.digest import send_daily_digests
 from unify.notifications.models import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounting.factories import LedgerConnectionFactory
 from tests.browser import screenshot_dir, signed_in_browser
+from tests.factories import LedgerConnectionFactory
 from unify.notifications import events
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -31,7 +31,7 @@ def ss_app(shipstation, settings):
     settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
     settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from connections.sources.shipstation.client import api_key_fingerprint
+from connections.sources.shipstation.limits import shipstation_rate_limiter
 from tests.sales.support import SS_KEY
 from tests.worker_process import unique_queue
-from unify.core.ratelimit import shipstation_rate_limiter
 
 LEASE_SECONDS = 3.0
 

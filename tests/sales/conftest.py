@@ -1,5 +1,6 @@
-"""Fixtures for the import tests: the app pointed at the ShipStation stand-in, with quick
-retries and an ample shared rate limit (tests that are about limits set their own)."""
+"""Fixtures of the import and Sales-tab tests: the app pointed at the ShipStation stand-in,
+with quick retries and an ample shared rate limit (tests that are about limits set their
+own), and a signed-in member of organization A."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ def ss_app(shipstation, settings):
     settings.SALES_SYNC_BACKOFF_SECONDS = 0.01
     settings.SALES_SYNC_BACKOFF_MAX_SECONDS = 0.05
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(SS_KEY)}")
     return shipstation
+
+
+@pytest.fixture
+def member_client(client, member_of_a):
+    client.force_login(member_of_a.user)
+    return client

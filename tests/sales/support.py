@@ -1,5 +1,6 @@
 """Helpers shared by the import tests and the reliability tests: a connection to the
-ShipStation stand-in, and the expected end state computed from the stand-in's own data."""
+ShipStation stand-in, a sync run to its end in the test process, and the expected end state
+computed from the stand-in's own data."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from connections.models import ConnectionMode, SourceStore, StoreConnection
 from connections.sources.shipstation.client import api_key_fingerprint
-from sales.models import Order, OrderLine, ShippingCost, SyncRun
+from sales.models import Order, OrderLine, ShippingCost, SyncKind, SyncRun
+from sales.services import sync_request, sync_run_execute
 from unify.tenancy.scoping import org_scope
 
 SS_KEY = "h4-import-key-51ac"
@@ -172,3 +174,23 @@ def table_snapshot(organization) -> dict[str, Any]:
 def last_run(organization, connection) -> SyncRun:
     with org_scope(organization.pk):
         return SyncRun.objects.filter(connection=connection).order_by("-pk").first()
+
+
+def run_sync(org, connection, *, kind=SyncKind.MANUAL):
+    with org_scope(org.pk):
+        connection.refresh_from_db()
+        run = sync_request(organization=org, connection=connection, kind=kind)
+        result = sync_run_execute(run_id=run.pk)
+        while result.continue_later:
+            result = sync_run_execute(run_id=run.pk)
+        run.refresh_from_db()
+    return run
+
+
+def orders_by_ref(org) -> dict[str, Order]:
+    with org_scope(org.pk):
+        return {o.external_id: o for o in Order.objects.all()}
+
+
+def api_requests(shipstation, path: str) -> list:
+    return [r for r in shipstation.requests_log(SS_KEY) if r.path == path]

@@ -24,8 +24,7 @@ from sandbox.shipstation import (
     DEMO_STORES,
 )
 from sandbox.shipstation.dates import pacific_date
-from tests.sales.support import make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import make_connection, run_sync
 from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,7 @@ ZERO = Decimal("0.00")
 @pytest.fixture
 def demo(ss_app, settings):
     from connections.sources.shipstation.client import api_key_fingerprint
-    from unify.core.ratelimit import shipstation_rate_limiter
+    from connections.sources.shipstation.limits import shipstation_rate_limiter
 
     ss_app.disable_rate_limit()
     shipstation_rate_limiter().reset(f"shipstation:{api_key_fingerprint(DEMO_API_KEY)}")

@@ -16,8 +16,8 @@ from tests.sales.support import (
     imported_orders,
     make_connection,
     normalized,
+    run_sync,
 )
-from tests.sales.test_import import run_sync
 
 pytestmark = [pytest.mark.django_db]
 

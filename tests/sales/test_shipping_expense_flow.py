@@ -13,7 +13,7 @@ from django.urls import reverse
 from connections.models import ConnectionMode, StoreConnection
 from sales.models import LabelStatus, Order, ShippingCost
 from tests.merchant import shipstation_account, shop_export_csv
-from tests.sales.test_import import run_sync
+from tests.sales.support import run_sync
 from unify.tenancy.scoping import org_scope
 
 KEY, SECRET = "merchant-two-key-7f31", "merchant-two-secret-c4d9"

@@ -13,8 +13,7 @@ from django.db import connection as db_connection
 from django.urls import reverse
 
 from sales.models import SyncStatus
-from tests.sales.support import SS_KEY, SS_SECRET, last_run, make_connection
-from tests.sales.test_import import run_sync
+from tests.sales.support import SS_KEY, SS_SECRET, last_run, make_connection, run_sync
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -228,6 +228,58 @@ def test_the_receiver_refuses_what_is_not_a_notification(client, org_a, ss_app):
     assert not SyncRun.all_orgs.exists()
 
 
+def test_the_generic_route_and_the_shipstation_address_reach_the_same_receiver(
+    client, org_a, ss_app, settings, django_capture_on_commit_callbacks
+):
+    """Webhooks registered at ShipStation point at /webhooks/shipstation/<token>/: that
+    address stays, as the generic /webhooks/<provider>/<token>/ route of the same view."""
+    from django.urls import resolve
+
+    from sales import views
+    from sales.services.webhooks import webhook_target_url
+
+    settings.UNIFY_PUBLIC_BASE_URL = "https://unify.example"
+    connection = make_connection(org_a)
+    token = connection.webhook_token
+    generic = reverse("sales_webhooks:receive", kwargs={"provider": "shipstation", "token": token})
+    legacy = f"/webhooks/shipstation/{token}/"
+    assert generic == legacy == reverse("sales_webhooks:shipstation", kwargs={"token": token})
+    assert resolve(legacy).func is resolve(generic).func is views.source_webhook
+    assert resolve(legacy).kwargs == {"provider": "shipstation", "token": token}
+    assert webhook_target_url(connection) == f"https://unify.example{legacy}"
+    body = json.dumps(
+        {"resource_url": f"{ss_app.base_url}/orders", "resource_type": "ORDER_NOTIFY"}
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(legacy, data=body, content_type="application/json")
+        second = client.post(generic, data=body, content_type="application/json")
+
+    assert (first.status_code, first.json()) == (202, {"detail": "ok"})
+    assert (second.status_code, second.json()) == (202, {"detail": "a sync is queued"})
+    assert SyncRun.all_orgs.filter(connection=connection).count() == 1
+
+
+def test_a_token_under_another_provider_or_an_unknown_one_is_not_found(client, org_a, ss_app):
+    connection = make_connection(org_a)
+    body = json.dumps(
+        {"resource_url": f"{ss_app.base_url}/orders", "resource_type": "ORDER_NOTIFY"}
+    )
+
+    for provider in ("order_file", "nosuchsource"):
+        response = client.post(
+            reverse(
+                "sales_webhooks:receive",
+                kwargs={"provider": provider, "token": connection.webhook_token},
+            ),
+            data=body,
+            content_type="application/json",
+        )
+        assert (response.status_code, response.json()) == (404, {"detail": "unknown token"})
+    assert not SyncRun.all_orgs.exists()
+    assert ss_app.requests_log() == []
+
+
 def test_a_disconnected_connection_ignores_webhooks(client, org_a, ss_app):
     connection = make_connection(org_a, status=ConnectionStatus.DISABLED)
     body = {"resource_url": f"{ss_app.base_url}/orders", "resource_type": "ORDER_NOTIFY"}

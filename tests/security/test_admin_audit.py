@@ -19,9 +19,13 @@ from accounting.ledgers.qbd.models import (
 from accounting.models import LedgerConnection, LedgerStatus, Posting, PostingBatch, PostingSettings
 from connections.models import OrderFileUpload
 from sales.models import ImportIssue, ShippingCost, SyncKind, SyncRun, SyncStatus
-from tests.connections.factories import SourceStoreFactory, StoreConnectionFactory
-from tests.factories import MembershipFactory, UserFactory
-from tests.sales_tab.factories import make_order
+from tests.factories import (
+    MembershipFactory,
+    SourceStoreFactory,
+    StoreConnectionFactory,
+    UserFactory,
+)
+from tests.sales.factories import make_order
 from tests.security.support import enable_totp
 from unify.core.admin_audit import TenantAuditedAdmin, organization_id_of
 from unify.core.audit import audit_record

@@ -9,7 +9,7 @@ from django.core import mail
 from accounting.models import LedgerConnection, LedgerStatus
 from accounting.services.connections import ledger_mark_needs_reauth
 from sales.services.notify import connection_needs_credentials
-from tests.connections.factories import StoreConnectionFactory
+from tests.factories import StoreConnectionFactory
 from tests.notifications.delivery import deliver_notification_emails
 from unify.core.mail import subject_text
 from unify.tenancy import services as tenancy_services

@@ -17,8 +17,7 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 
 from connections.models import ConnectionStatus
-from tests.connections.factories import StoreConnectionFactory
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, StoreConnectionFactory, UserFactory
 from tests.server_process import PRODUCTION_SECRET_KEY
 from unify.core.logging import redact
 from unify.tenancy.models import Invitation, Role

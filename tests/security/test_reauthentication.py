@@ -10,7 +10,7 @@ from allauth.account.internal.flows.reauthentication import STATE_SESSION_KEY
 
 from accounting.models import LedgerConnection, LedgerStatus
 from connections.models import ConnectionStatus, StoreConnection
-from tests.connections.factories import StoreConnectionFactory
+from tests.factories import StoreConnectionFactory
 from tests.security.support import enable_totp, reauthenticate, totp_code
 from unify.tenancy.models import Organization
 

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MembershipFactory
-from tests.sales_tab.factories import add_label, make_connection, make_order, make_store
+from tests.sales.factories import add_label, make_connection, make_order, make_store
 from unify.core.audit import audit_record
 from unify.tenancy.models import Organization, Role
 

@@ -12,8 +12,7 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 
 from connections.models import ConnectionStatus
-from tests.connections.factories import StoreConnectionFactory
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, StoreConnectionFactory
 from tests.notifications.delivery import deliver_notification_emails
 from tests.security.support import reauthenticate
 from tests.tenancy.conftest import PASSWORD
@@ -164,7 +163,7 @@ def test_reconnect_quickbooks_mail_links_to_the_accounting_tab(
     client, org_a, owner_of_a, django_capture_on_commit_callbacks
 ):
     from accounting.services.connections import ledger_mark_needs_reauth
-    from tests.accounting.factories import LedgerConnectionFactory
+    from tests.factories import LedgerConnectionFactory
 
     ledger = LedgerConnectionFactory(organization=org_a, company_name="Acme Books")
     with django_capture_on_commit_callbacks(execute=True):

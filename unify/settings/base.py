@@ -363,9 +363,13 @@ LOGGING = {
 }
 
 # --- Unify ---------------------------------------------------------------------------------
-UNIFY_SOURCE_ADAPTERS = env.list(
-    "UNIFY_SOURCE_ADAPTERS",
-    default=["connections.sources.shipstation.adapter.ShipStationAdapter"],
+# Order sources (the one list: Add Store, webhooks, the import ask it), in display order.
+UNIFY_SOURCE_PROVIDERS = env.list(
+    "UNIFY_SOURCE_PROVIDERS",
+    default=[
+        "connections.sources.shipstation.provider.ShipStationProvider",
+        "connections.sources.csv.provider.OrderFileProvider",
+    ],
 )
 SHIPSTATION_API_BASE_URL = env.str(
     "SHIPSTATION_API_BASE_URL", default="https://ssapi.shipstation.com"

@@ -44,7 +44,7 @@ def dashboard_summary(*, organization: Organization) -> dict:
 def _getting_started(summary: dict) -> list[dict] | None:
     """The three first steps with their state, until all three are done."""
     steps = [
-        {"key": "shipstation", "done": summary.get("connection_count", 0) > 0},
+        {"key": "store", "done": summary.get("connection_count", 0) > 0},
         {"key": "ledger", "done": bool(summary.get("ledger_connected"))},
         {
             "key": "post",

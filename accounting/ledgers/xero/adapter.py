@@ -38,8 +38,8 @@ from accounting.ledgers.base import (
     SummaryDocument,
     TokenStore,
 )
+from accounting.ledgers.xero import currency, lock_dates
 from accounting.ledgers.xero import documents as bodies
-from accounting.ledgers.xero import lock_dates
 from accounting.ledgers.xero.client import PROVIDER, Answer, XeroSession
 from accounting.ledgers.xero.references import References, _party_key
 from unify.core.exceptions import (
@@ -350,6 +350,9 @@ class XeroAdapter(LedgerAdapter):
         from accounting.ledgers.xero.changes import Changes
 
         doc.check()
+        held = currency.journal_refusal(self, doc)
+        if held is not None:
+            raise held
         return Changes(self).update(doc, existing)
 
     def remove(

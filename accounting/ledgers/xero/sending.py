@@ -28,6 +28,7 @@ from accounting.ledgers.base import (
     SummaryDocument,
     memo_marker,
 )
+from accounting.ledgers.xero import currency
 from accounting.ledgers.xero import documents as bodies
 from accounting.ledgers.xero.client import NotSent
 from unify.core.exceptions import (
@@ -92,12 +93,17 @@ class Batch:
                 self.resolved,
                 accounts,
             )
+            for index, doc in enumerate(self.docs):
+                # A summary in another currency than the organisation's is held, not sent.
+                self.outcomes[index] = currency.journal_refusal(self.adapter, doc)
         except IntegrationError as exc:
             return [exc] * len(self.docs)
         groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for index, doc in enumerate(self.docs):
             party = doc.customer if isinstance(doc, SaleDocument) else getattr(doc, "vendor", None)
             key = self.adapter.party_key(party) if party is not None else ""
+            if self.outcomes[index] is not None:
+                continue
             if key in refused:
                 self.outcomes[index] = refused[key]
                 continue
