@@ -131,8 +131,7 @@ def test_the_app_role_cannot_switch_off_the_policy(rls_enforced, org_a):
 
 
 def test_the_admin_works_across_organizations_through_a_logged_bypass(client, org_a, org_b, caplog):
-    from tests.connections.factories import StoreConnectionFactory
-    from tests.factories import UserFactory
+    from tests.factories import StoreConnectionFactory, UserFactory
     from tests.security.support import enable_totp
 
     StoreConnectionFactory(organization=org_a, name="Store of A")
