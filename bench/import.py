@@ -218,7 +218,8 @@ def run_import(env: dict[str, str], api_key: str, base_url: str, standin_pid: in
         with org_scope(org.pk):
             run = sync_request(organization=org, connection=connection)
         while True:
-            run.refresh_from_db()
+            with org_scope(org.pk):
+                run.refresh_from_db()
             if run.status not in ("queued", "running"):
                 break
             if worker.poll() is not None:

@@ -32,6 +32,13 @@ logger = logging.getLogger(__name__)
 def _connections_with_the_same_keys(connection: StoreConnection) -> list[StoreConnection]:
     if not connection.credentials_fingerprint:
         return []
+    from unify.tenancy.rls import rls_bypass
+
+    with rls_bypass("shared-keys"):  # the same key pair in other organizations
+        return _same_keys_elsewhere(connection)
+
+
+def _same_keys_elsewhere(connection: StoreConnection) -> list[StoreConnection]:
     return list(
         StoreConnection.all_orgs.filter(
             provider=connection.provider,
@@ -75,6 +82,13 @@ def connection_keys_shared_warn(
 
 
 def _email_owners(connection_id: int, other_ids: list[int]) -> None:
+    from unify.tenancy.rls import rls_bypass
+
+    with rls_bypass("shared-keys"):  # this organization's connection and the others'
+        _email_owners_of(connection_id, other_ids)
+
+
+def _email_owners_of(connection_id: int, other_ids: list[int]) -> None:
     connection = StoreConnection.all_orgs.select_related("organization").get(pk=connection_id)
     _send(
         connection,

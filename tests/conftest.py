@@ -10,9 +10,29 @@ import pytest
 
 from tests.factories import MembershipFactory, OrganizationFactory
 from unify.tenancy.models import Role
+from unify.tenancy.rls import enter_bypass, leave_bypass
 from unify.tenancy.scoping import org_scope
 
 pytest_plugins = ["sandbox.pytest_plugin"]
+
+
+@pytest.fixture(autouse=True)
+def _rls_bypass_for_test_code():
+    """Fixtures and the test's own direct calls work across organizations (row-level security
+    bypass ``tests``); requests (test client, live and worker processes) never inherit it, so
+    every page and task runs held to its organization by the database. Tests of the policy
+    itself suspend it (``rls_enforced``)."""
+    token = enter_bypass("tests")
+    yield
+    leave_bypass(token)
+
+
+@pytest.fixture
+def rls_enforced():
+    """The test's own queries held to row-level security (no bypass)."""
+    token = enter_bypass(None)
+    yield
+    leave_bypass(token)
 
 
 @pytest.fixture

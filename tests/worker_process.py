@@ -27,7 +27,7 @@ def subprocess_database_url() -> str:
     from django.db import connection
 
     s = connection.settings_dict
-    if s["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         raise RuntimeError("worker subprocesses need the PostgreSQL test database")
     user = quote(s.get("USER") or "", safe="")
     password = quote(s.get("PASSWORD") or "", safe="")

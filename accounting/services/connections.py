@@ -36,6 +36,7 @@ from unify.core.exceptions import DomainError, IntegrationError, ProviderAuthErr
 from unify.core.stored_text import gettext as _
 from unify.notifications import events as notification_events
 from unify.tenancy.models import Organization
+from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +92,19 @@ class ConnectionTokenStore:
 
     def current(self) -> OAuthTokens:
         if self._tokens is None:
-            self._tokens = _tokens_of(LedgerConnection.all_orgs.get(pk=self.connection_id))
+            # In the connection's own scope: any thread may hold the adapter (row-level
+            # security shows a thread without a scope no rows).
+            with org_scope(self.organization_id):
+                row = LedgerConnection.all_orgs.get(pk=self.connection_id)
+            self._tokens = _tokens_of(row)
         return self._tokens
 
     @sensitive_variables()
     def refresh(
         self, *, stale: OAuthTokens, refresher: Callable[[OAuthTokens], OAuthTokens]
     ) -> OAuthTokens:
-        with transaction.atomic():
+        # The row lock and the write in the connection's own scope, whichever thread refreshes.
+        with org_scope(self.organization_id), transaction.atomic():
             row = LedgerConnection.all_orgs.select_for_update().get(pk=self.connection_id)
             if row.status == LedgerStatus.DISABLED:
                 raise ProviderAuthError(

@@ -31,6 +31,7 @@ from sales.services.records import (
     MappedShipment,
     copy_timestamp,
 )
+from unify.tenancy.rls import row_level_security_enforced
 
 # Set on insert only; the import never rewrites them (posting and review own them), so they
 # are not in the update list either.
@@ -66,13 +67,35 @@ def _temp_table(cursor, name: str, source: str, columns: Sequence[str]) -> None:
 
 
 def _copy(cursor, table: str, columns: Sequence[str], rows) -> None:
-    # Django wraps execute(), not copy(): its errors become Django's here (IntegrityError).
+    # Django wraps execute(), not copy(): its errors become Django's here (IntegrityError),
+    # and the row-level security settings are brought up to date here too.
+    if hasattr(db, "rls_sync"):
+        db.rls_sync()
     with (
         db.wrap_database_errors,
         cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
             copy.write_row(row)
+
+
+def _copy_into(cursor, table: str, columns: Sequence[str], rows) -> None:
+    """``COPY`` into a tenant table. PostgreSQL refuses ``COPY FROM`` into a table under
+    row-level security for a role held to it (unify/tenancy/rls.py): there the rows are
+    copied into a temporary table and moved with one ``INSERT ... SELECT``, which the policy
+    checks."""
+    if not row_level_security_enforced(db):
+        _copy(cursor, table, columns, rows)
+        return
+    cols = ", ".join(columns)
+    staging = f"rls_copy_{table}"
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {cols} FROM {table} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {staging}")
+    _copy(cursor, staging, columns, rows)
+    cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging}")  # noqa: S608
 
 
 _sequences: dict[str, str] = {}
@@ -142,11 +165,11 @@ def _copy_new(table: str, columns: Sequence[str], rows) -> bool:
     ``IntegrityError`` goes to the caller)."""
     if _optimistic.get():
         with db.cursor() as cursor:
-            _copy(cursor, table, columns, rows)
+            _copy_into(cursor, table, columns, rows)
         return True
     try:
         with transaction.atomic(), db.cursor() as cursor:
-            _copy(cursor, table, columns, rows)
+            _copy_into(cursor, table, columns, rows)
     except IntegrityError:
         return False
     return True
@@ -241,7 +264,7 @@ def order_lines_write(items: Sequence[MappedOrder]) -> None:
             for line in item.lines
         )
         with db.cursor() as cursor:
-            _copy(cursor, "sales_orderline", columns, rows)
+            _copy_into(cursor, "sales_orderline", columns, rows)
         return
     OrderLine.objects.bulk_create(
         [

@@ -369,7 +369,10 @@ def order_bulk_actions_recover(*, now: datetime | None = None) -> list[int]:
         status__in=(BulkActionStatus.QUEUED, BulkActionStatus.RUNNING)
     ).filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, updated_at__lt=quiet_since))
     requeued: list[int] = []
-    with transaction.atomic():
+    from unify.tenancy.rls import rls_bypass
+
+    # Across organizations: only the actions' state is touched, the work is queued in scope.
+    with rls_bypass("beat-fanout"), transaction.atomic():
         for action in abandoned.select_for_update(skip_locked=True).order_by("pk"):
             rows = OrderBulkAction.all_orgs.filter(pk=action.pk)
             if action.requeues >= _bulk_max_requeues():

@@ -263,15 +263,18 @@ def sync_due_connections(*, now: datetime | None = None) -> list[int]:
     has no open run; queue again open runs whose worker is gone. Returns the run ids."""
     now = now or timezone.now()
     queued: list[int] = []
-    due = (
-        StoreConnection.all_orgs.filter(
-            status=ConnectionStatus.ACTIVE, auto_sync_enabled=True, credentials__isnull=False
-        )
-        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
-        .exclude(sync_runs__status__in=OPEN_SYNC_STATUSES)
-        .select_related("organization")
-    )
+    from unify.tenancy.rls import rls_bypass
     from unify.tenancy.scoping import org_scope
+
+    with rls_bypass("beat-fanout"):  # which organizations are due; each is served in its scope
+        due = list(
+            StoreConnection.all_orgs.filter(
+                status=ConnectionStatus.ACTIVE, auto_sync_enabled=True, credentials__isnull=False
+            )
+            .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+            .exclude(sync_runs__status__in=OPEN_SYNC_STATUSES)
+            .select_related("organization")
+        )
 
     for connection in due:
         with org_scope(connection.organization_id):
@@ -301,12 +304,15 @@ def _requeue(run: SyncRun, now: datetime) -> None:
 def sync_runs_recover(*, now: datetime | None = None) -> list[int]:
     """Queue again open runs nobody works on: a killed worker's expired lease, a continuation
     or a queued run whose task message was lost."""
+    from unify.tenancy.rls import rls_bypass
+
     now = now or timezone.now()
     runs = SyncRun.all_orgs.filter(status__in=OPEN_SYNC_STATUSES).filter(
         Q(lease_until__lt=now) | Q(lease_until__isnull=True, updated_at__lt=now - _stale_after())
     )
     requeued = []
-    with transaction.atomic():
+    # Across organizations: only the runs' leases are touched, the work is queued in scope.
+    with rls_bypass("beat-fanout"), transaction.atomic():
         for run in runs.select_for_update(skip_locked=True):
             _requeue(run, now)
             requeued.append(run.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -122,8 +123,14 @@ class _PageFetchAhead:
                 return
             self._ahead_tail = None
             try:
+                # In the run's context: any read the mapping makes is in its org scope
+                # (row-level security) like the writer's.
                 self._ahead[nxt] = self._prefetcher.submit(
-                    self._fetch_and_follow, nxt, phases, self._ahead_generation
+                    contextvars.copy_context().run,
+                    self._fetch_and_follow,
+                    nxt,
+                    phases,
+                    self._ahead_generation,
                 )
             except RuntimeError:  # the run has ended (the prefetcher is shut down)
                 return

@@ -31,6 +31,7 @@ def _clean_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "SECRET_KEY", "UNIFY_ENCRYPTION_KEYS",
         "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "UNIFY_DATA_DIR", "EMAIL_URL",
         "CELERY_BROKER_URL", "CSRF_TRUSTED_ORIGINS", "UNIFY_SITE_URL", "UNIFY_PUBLIC_BASE_URL",
+        "UNIFY_RLS",
     }  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in read_by_settings}
     env["PYTHONPATH"] = str(REPO_ROOT)
@@ -64,7 +65,8 @@ def test_production_settings_are_hardened(tmp_path):
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
         "s.SECURE_HSTS_SECONDS, s.EMAIL_BACKEND, s.CACHES['default']['BACKEND'], "
-        "s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'], s.ALLOWED_HOSTS)"
+        "s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'], s.ALLOWED_HOSTS); "
+        "from django.db import connection; print(connection.vendor)"
     )
     result = _run(["-c", script], env)
     assert result.returncode == 0, result.stderr
@@ -73,9 +75,28 @@ def test_production_settings_are_hardened(tmp_path):
         "django.core.mail.backends.smtp.EmailBackend",
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/9",
-        "django.db.backends.postgresql",
+        # PostgreSQL through the row-level security backend (unify/tenancy/rls.py).
+        "unify.tenancy.postgresql",
         "['unify.example.com']",
+        "postgresql",
     ]  # fmt: skip
+
+
+def test_production_row_level_security_can_only_be_turned_off_explicitly(tmp_path):
+    script = (
+        "import django; django.setup(); from django.db import connection; "
+        "print(connection.settings_dict['ENGINE'], connection.vendor, "
+        "hasattr(connection, 'rls_sync'))"
+    )
+    on = _run(["-c", script], _clean_env(**PRODUCTION_ENV, UNIFY_DATA_DIR=str(tmp_path)))
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.split() == ["unify.tenancy.postgresql", "postgresql", "True"]
+    off = _run(
+        ["-c", script],
+        _clean_env(**PRODUCTION_ENV, UNIFY_DATA_DIR=str(tmp_path), UNIFY_RLS="0"),
+    )
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split() == ["django.db.backends.postgresql", "postgresql", "False"]
 
 
 _SITE_URL = (

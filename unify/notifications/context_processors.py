@@ -8,10 +8,9 @@ def notifications(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None or getattr(request, "support_view_as", False):
         return {}
-    # Counted in the same query as the membership (unify.tenancy.selectors.membership_for).
-    count = getattr(membership, "notifications_unread", None)
-    if count is None:
-        from unify.notifications.services import unread_count
+    # Read inside the organization's scope (the page's view runs in it): with row-level
+    # security the database shows the notifications of that organization only.
+    from unify.notifications.services import unread_count
 
-        count = unread_count(organization_id=membership.organization_id, user_id=membership.user_id)
+    count = unread_count(organization_id=membership.organization_id, user_id=membership.user_id)
     return {"notifications_unread": count}

@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "unify.core.middleware.StaffMFARequiredMiddleware",
     "unify.tenancy.middleware.OrganizationMiddleware",
+    # After the others: its process_view sees the signed-in user (admin/support bypass).
+    "unify.tenancy.middleware.RowLevelSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "unify.urls"
@@ -147,6 +149,12 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Row-level security (unify/tenancy/rls.py): every query as the role ``unify_app``, held
+    # to the organization of the current org_scope(). UNIFY_RLS=0 turns it off (benchmarks).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "UNIFY_RLS", default=True
+    ):
+        DATABASES["default"]["ENGINE"] = "unify.tenancy.postgresql"
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

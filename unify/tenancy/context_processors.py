@@ -10,7 +10,9 @@ def organization(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     memberships = []
     if user is not None and user.is_authenticated:
-        memberships = list(memberships_of(user=user))
+        memberships = getattr(request, "user_memberships", None)  # read by the middleware
+        if memberships is None:
+            memberships = list(memberships_of(user=user))
     return {
         "organization": org,
         "membership": getattr(request, "membership", None),

@@ -7,30 +7,17 @@ from unify.tenancy.models import Invitation, Membership, Organization
 
 
 def membership_for(*, user, slug: str) -> Membership | None:
-    """The person's membership of the URL's organization, with the bell's unread count
-    (``notifications_unread``) in the same query: every page shows it."""
-    from django.db.models import Count, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    from unify.notifications.models import Notification
-
-    unread = (
-        Notification.all_orgs.filter(
-            organization_id=OuterRef("organization_id"),
-            user_id=OuterRef("user_id"),
-            read_at__isnull=True,
-        )
-        .order_by()
-        .values("user_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     return (
         Membership.objects.select_related("organization")
         .filter(user=user, organization__slug=slug)
-        .annotate(notifications_unread=Coalesce(Subquery(unread), 0))
         .first()
     )
+
+
+def membership_among(memberships: list[Membership], slug: str) -> Membership | None:
+    """The URL's organization's membership out of the person's memberships (one query for
+    the page's organization and the organization menu)."""
+    return next((m for m in memberships if m.organization.slug == slug), None)
 
 
 def owner_emails(*, organization_id: int, exclude_user_id: int | None = None) -> list[str]:

@@ -40,6 +40,7 @@ from accounting.ledgers.qbd.xmlsafe import XmlRejected, local, parse
 from accounting.models import LedgerStatus, Posting, PostingState
 from accounting.services import posting_record_result
 from unify.core.stored_text import gettext as _
+from unify.tenancy.rls import rls_bypass
 from unify.tenancy.scoping import org_scope
 
 logger = logging.getLogger("unify.qbd")
@@ -116,11 +117,12 @@ def authenticate(username: str, password: str) -> list[str]:
     throwaway = secrets.token_urlsafe(24)
     if not username or _throttled(username):
         return [throwaway, "nvu"]
-    user = (
-        WebConnectorUser.all_orgs.select_related("ledger_connection")
-        .filter(username=username)
-        .first()
-    )
+    with rls_bypass("qbd-ticket"):  # the user name names the organization
+        user = (
+            WebConnectorUser.all_orgs.select_related("ledger_connection")
+            .filter(username=username)
+            .first()
+        )
     valid = password_matches(password or "", user.password_hash if user else DUMMY_HASH)
     if user is None or not valid or user.ledger_connection.status != LedgerStatus.ACTIVE:
         _count_failure(username)
@@ -259,21 +261,23 @@ def _version(major: str, minor: str) -> str:
 
 
 def _session_org(ticket: str) -> int | None:
-    return (
-        WebConnectorSession.all_orgs.filter(ticket_hash=ticket_hash(ticket or ""))
-        .values_list("organization_id", flat=True)
-        .first()
-    )
+    with rls_bypass("qbd-ticket"):  # the ticket names the organization
+        return (
+            WebConnectorSession.all_orgs.filter(ticket_hash=ticket_hash(ticket or ""))
+            .values_list("organization_id", flat=True)
+            .first()
+        )
 
 
 def _session_org_and_connection(ticket: str) -> tuple[int, int] | None:
-    return (
-        WebConnectorSession.all_orgs.filter(
-            ticket_hash=ticket_hash(ticket or ""), state=SessionState.OPEN
+    with rls_bypass("qbd-ticket"):  # the ticket names the organization
+        return (
+            WebConnectorSession.all_orgs.filter(
+                ticket_hash=ticket_hash(ticket or ""), state=SessionState.OPEN
+            )
+            .values_list("organization_id", "web_connector__ledger_connection_id")
+            .first()
         )
-        .values_list("organization_id", "web_connector__ledger_connection_id")
-        .first()
-    )
 
 
 def send_request_xml(

@@ -3,6 +3,7 @@ the drain's writer thread that records results while the next document is sent."
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -75,7 +76,9 @@ class _Context:
         # A few results in hand at most: the writer keeps up, or the sender waits for it.
         while len(self._pending) >= RECORD_BACKLOG:
             self._pending.popleft().result()  # re-raises the writer's error here
-        self._pending.append(self._recorder.submit(job, *args))
+        # In the caller's context: its org_scope() (and so the database's row-level security
+        # setting on the writer's own connection) applies to the writer's statements too.
+        self._pending.append(self._recorder.submit(contextvars.copy_context().run, job, *args))
 
     def flush(self) -> None:
         """Wait until every result handed to the writer is recorded (its errors re-raised)."""

@@ -22,6 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args, batch_size: int, **options) -> None:
+        from unify.tenancy.rls import rls_bypass
+
+        # Every organization's secrets (row-level security bypass "maintenance").
+        with rls_bypass("maintenance"):
+            self._rotate(batch_size)
+
+    def _rotate(self, batch_size: int) -> None:
         total_rotated = total_current = 0
         qn = connection.ops.quote_name
         for model, field in encrypted_fields():
