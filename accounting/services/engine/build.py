@@ -101,21 +101,7 @@ def _build(ctx: _Context, posting: Posting):
         order = Order.objects.filter(pk=cost.order_id).first() if cost.order_id else None
         if order is not None and order.is_ignored:
             raise _Skip(_("The order is ignored."))
-        doc = build_expense_document(
-            cost=cost,
-            order=order,
-            posting_settings=ps,
-            facts=ctx.facts,
-            document_number=posting.document_number,
-            idempotency_key=posting.idempotency_key,
-            source_reference=posting.source_reference,
-            refs=ctx.refs,
-            tz=ctx.tz,
-        )
-        if doc.payment_account_id:
-            doc = dataclasses.replace(
-                doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
-            )
+        doc = _cost_document(build_expense_document, posting, ps, ctx, cost=cost, order=order)
         return doc, cost.raw_hash, []
     if posting.kind == PostingKind.FULFILLMENT_FEE:
         fee = FulfillmentFee.objects.filter(pk=posting.fulfillment_fee_id).first()
@@ -126,21 +112,7 @@ def _build(ctx: _Context, posting: Posting):
         order = Order.objects.filter(pk=fee.order_id).first() if fee.order_id else None
         if order is not None and order.is_ignored:
             raise _Skip(_("The order is ignored."))
-        doc = fees_module.build_fee_document(
-            fee=fee,
-            order=order,
-            posting_settings=ps,
-            facts=ctx.facts,
-            document_number=posting.document_number,
-            idempotency_key=posting.idempotency_key,
-            source_reference=posting.source_reference,
-            refs=ctx.refs,
-            tz=ctx.tz,
-        )
-        if doc.payment_account_id:
-            doc = dataclasses.replace(
-                doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
-            )
+        doc = _cost_document(fees_module.build_fee_document, posting, ps, ctx, fee=fee, order=order)
         return doc, str(fee.fee), []
     summaries.check_day_closed(posting, ctx.tz)
     orders = summaries.summary_orders(ctx.organization, ps, posting)
@@ -160,3 +132,22 @@ def _build(ctx: _Context, posting: Posting):
         source_reference=posting.source_reference,
     )
     return doc, summaries.summary_hash(orders), [o.pk for o, _lines in orders]
+
+
+def _cost_document(builder, posting: Posting, ps, ctx, **source):
+    """A label cost's or a fulfillment fee's document, with its payment account's type."""
+    doc = builder(
+        **source,
+        posting_settings=ps,
+        facts=ctx.facts,
+        document_number=posting.document_number,
+        idempotency_key=posting.idempotency_key,
+        source_reference=posting.source_reference,
+        refs=ctx.refs,
+        tz=ctx.tz,
+    )
+    if doc.payment_account_id:
+        doc = dataclasses.replace(
+            doc, payment_account_type=ctx.account_kinds.get(doc.payment_account_id, "")
+        )
+    return doc
