@@ -128,18 +128,10 @@ _grant_held: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 def try_batch_grant(realm_id: str) -> str | None:
     """Take a batch grant if one is free now (never waits): its name, or None."""
-    return batch_grant_or_wait(realm_id)[0]
-
-
-def batch_grant_or_wait(realm_id: str) -> tuple[str | None, float]:
-    """Take a batch grant if one is free now (never waits): ``(its name, 0)``, else
-    ``(None, seconds until one may be free)``."""
     limiter = batch_limiter()
     member = uuid.uuid4().hex
     wait = limiter.backend.try_acquire(batch_key(realm_id), limiter.budget, member)
-    if wait <= 0:
-        return member, 0.0
-    return None, wait
+    return member if wait <= 0 else None
 
 
 @contextlib.contextmanager
