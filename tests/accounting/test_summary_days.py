@@ -401,3 +401,33 @@ def test_orders_without_a_store_record_get_one_summary_per_connection_and_exact_
     assert deposits == [D("10.00"), D("20.00"), D("40.00")]
     with org_scope(org_a.pk):
         assert set(Order.objects.values_list("posting_status", flat=True)) == {"posted"}
+
+
+@pytest.mark.django_db
+def test_a_summary_of_orders_without_a_store_name_is_named_after_their_connection(books, org_a):
+    """The journal's lines say whose sales they are: the store, else the connection's own
+    name as the merchant gave it (never a provider's name standing in for it)."""
+    from tests.accounting.factories import make_store_connection
+
+    ledger = books.connect(org_a, trigger="manual")
+    connection = make_store_connection(org_a)
+    connection.name = "Hofladen Kasse"
+    connection.save(update_fields=["name"])
+    day = timezone.now() - timedelta(days=2)
+    with org_scope(org_a.pk):
+        make_order(org_a, lines=[("A", "Alpha", 1, "12.00", False)], connection=connection,
+                   source_store=None, store_name="", order_date=day,
+                   payment_date=day)  # fmt: skip
+        posting_enqueue_orders(
+            organization=org_a, order_ids=Order.objects.values_list("pk", flat=True)
+        )
+    assert _drain(org_a, ledger) == 1
+    if books.name == "qbo":
+        [entry] = books.stand_in.documents("journalentry")
+        texts = {line.get("Description", "") for line in entry["Line"]}
+    else:
+        [journal] = books.stand_in.documents("ManualJournals")
+        texts = {line.get("Description", "") for line in journal["JournalLines"]}
+    label = f"Hofladen Kasse sales of {day.astimezone(org_a.tzinfo).date().isoformat()}"
+    assert label in texts, texts
+    assert not any("ShipStation" in text for text in texts)

@@ -119,7 +119,9 @@ def _build(ctx: _Context, posting: Posting):
     if not orders:
         raise _Skip(_("No orders to summarise for this day."))
     totals = summary_totals(orders, ps)
-    store_name = orders[0][0].store_name or "ShipStation"
+    first = orders[0][0]
+    # No store name on the orders (an order file without one): the connection's own name.
+    store_name = first.store_name or (first.connection.name if first.connection_id else "")
     doc = build_summary_document(
         totals=totals,
         day=posting.summary_date,
