@@ -380,3 +380,31 @@ def test_error_page_and_report_of_the_callback_show_no_code_or_token(
     assert "crash while calling Xero" in text and "/ledgers/xero/callback/" in text
     assert [s for s in secrets if any(s in page for page in shown)] == []
     assert not LedgerConnection.all_orgs.filter(organization=org_a).exists()
+
+
+def test_revoking_ends_the_grant_at_xeros_revocation_endpoint(xero_ledger, xero):
+    """Revoking posts the refresh token to Xero's revocation endpoint (not the token
+    endpoint, which answers 400 to a request without a grant): the grant ends, the user's
+    connections go, and the tokens no longer open the organisation."""
+    from accounting.ledgers.base import OAuthTokens
+    from accounting.ledgers.registry import get_provider
+
+    data = xero_ledger.tokens.reveal()
+    assert xero.identity.summary()["connections"] != []
+    get_provider("xero").revoke(
+        tokens=OAuthTokens(access_token=data["access_token"], refresh_token=data["refresh_token"])
+    )
+    assert xero.identity.summary()["connections"] == []
+    revocations = [r for r in xero.requests_log(None) if r.path.endswith("/connect/revocation")]
+    assert len(revocations) == 1 and revocations[0].status == 200
+    assert (
+        requests.get(
+            f"{xero.base_url}/api.xro/2.0/Organisation",
+            headers={
+                "Authorization": f"Bearer {data['access_token']}",
+                "xero-tenant-id": DEFAULT_TENANT_ID,
+            },
+            timeout=5,
+        ).status_code
+        == 401
+    )

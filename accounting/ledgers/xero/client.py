@@ -186,6 +186,38 @@ def token_request(form: dict[str, str], *, connection_id: int | None = None) -> 
     )
 
 
+def revocation_url() -> str:
+    """Xero's revocation endpoint, beside its token endpoint (``identity.xero.com/connect/
+    revocation``, the address xero-python's ``TokenApi.revoke_token`` posts to)."""
+    return settings.XERO_TOKEN_URL.rsplit("/", 1)[0] + "/revocation"
+
+
+@sensitive_variables()
+def revoke_refresh_token(refresh_token: str) -> None:
+    """End the grant behind ``refresh_token``: Xero removes every connection the user made to
+    Unify. An unknown token is not an error (RFC 7009)."""
+    client = new_api_client(dict, lambda token: None, OAuth2Token())
+    secret = f"{settings.XERO_CLIENT_ID}:{settings.XERO_CLIENT_SECRET}".encode()
+    try:
+        with limits.request_slot(None):
+            client.call_api(
+                revocation_url(),
+                "POST",
+                header_params={
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Authorization": "Basic " + base64.b64encode(secret).decode(),
+                },
+                post_params=[("token", refresh_token)],
+                auth_settings=None,
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout(),
+            )
+    except (HTTPStatusException, urllib3.exceptions.HTTPError, ApiException) as exc:
+        raise _oauth_failure(exc, "token revocation", None) from None
+
+
 @sensitive_variables()
 def refresh_tokens(tokens: OAuthTokens, *, connection_id: int | None = None) -> OAuthTokens:
     if not tokens.refresh_token:

@@ -29,7 +29,13 @@ from accounting.ledgers.base import (
 )
 from accounting.ledgers.xero import limits
 from accounting.ledgers.xero.adapter import XeroAdapter
-from accounting.ledgers.xero.client import PROVIDER, XeroSession, refresh_tokens, token_request
+from accounting.ledgers.xero.client import (
+    PROVIDER,
+    XeroSession,
+    refresh_tokens,
+    revoke_refresh_token,
+    token_request,
+)
 from accounting.ledgers.xero.pending import Tenant
 from unify.core.exceptions import DomainError, ProviderAuthError
 
@@ -144,7 +150,8 @@ class XeroProvider(LedgerProvider):
     def revoke(self, *, tokens: OAuthTokens) -> None:
         """Revoking ends every organisation the Xero user connected to Unify; disconnecting
         one ledger uses :meth:`disconnect` instead."""
-        token_request({"token": tokens.refresh_token})
+        if tokens.refresh_token:
+            revoke_refresh_token(tokens.refresh_token)
 
     @sensitive_variables()
     def disconnect(self, *, company_id: str, tokens: OAuthTokens) -> None:
