@@ -23,299 +23,36 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
-
-class DocumentKind(StrEnum):
-    SALES_RECEIPT = "sales_receipt"
-    INVOICE_PAYMENT = "invoice_payment"
-    EXPENSE = "expense"
-    BILL = "bill"
-    JOURNAL_ENTRY = "journal_entry"
-
-
-class ResultStatus(StrEnum):
-    POSTED = "posted"
-    QUEUED = "queued"  # QuickBooks Desktop: waits for the Web Connector
-
-
-class PostingSide(StrEnum):
-    DEBIT = "debit"
-    CREDIT = "credit"
-
-
-def document_marker(*, connection_id: int, source_reference: str) -> str:
-    """Written at the start of every document's memo: tells our document from a user's one
-    with the same number when a document is looked up after an unknown outcome."""
-    return f"[unify c{connection_id} {source_reference}]"
-
-
-def memo_marker(memo: str) -> str:
-    """The marker at the start of ``memo`` ("" when there is none)."""
-    if memo.startswith("[unify ") and "]" in memo:
-        return memo[: memo.index("]") + 1]
-    return ""
-
-
-class DocumentInvalid(ValueError):
-    """A document broke one of its own invariants (unbalanced, negative total...)."""
-
-
-def _provider_unavailable() -> type:
-    from unify.core.exceptions import ProviderUnavailable
-
-    return ProviderUnavailable
-
-
-class RequestNotSent(_provider_unavailable()):  # type: ignore[misc]
-    """A request was never sent (the rate limit kept it waiting until the postings' lease was
-    too short for an answer): the postings go back to the queue as if never claimed."""
-
-
-# ---------------------------------------------------------------------------------------------
-# References to ledger records
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PartyRef:
-    """A customer or vendor: the ledger id when known, else what to find or create it by."""
-
-    display_name: str
-    external_id: str = ""
-    email: str = ""
-    # The key under which the service remembers the resolved id (e.g. "email:jane@x.com").
-    match_key: str = ""
-    # Unify's customer map: ledger id -> the buyer key that claimed it ("customer:email:..."),
-    # so a merchant's email-less customer reused for one buyer is never a second buyer's.
-    claims: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
-
-    def claimed_by_another(self, external_id: str, resolved: Mapping[str, str] = {}) -> bool:  # noqa: B006
-        """True when another buyer (another email) holds ``external_id`` in Unify's map, or
-        took it earlier in this run (``resolved``)."""
-        if not self.email.strip():
-            return False
-        holder = self.claims.get(external_id, "")
-        if holder and holder != self.match_key:
-            return True
-        return any(
-            value == external_id and key != self.match_key and key.startswith(CLAIM_PREFIX)
-            for key, value in resolved.items()
-        )
-
-
-# Keys of buyers known by email in Unify's customer map: their customer is theirs alone.
-CLAIM_PREFIX = "customer:email:"
-
-
-def customer_claims(refs: Mapping[str, str]) -> dict[str, str]:
-    """Ledger id -> claiming buyer key, from Unify's reference map of one connection."""
-    return {value: key for key, value in refs.items() if key.startswith(CLAIM_PREFIX)}
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRef:
-    """A product/service item: the ledger id when known, else find by SKU/name or create."""
-
-    name: str
-    external_id: str = ""
-    sku: str = ""
-    create_if_missing: bool = False
-    income_account_id: str = ""
-    match_key: str = ""
-    # Unify's own item for one mapped account (shipping, sales tax, reconciliation): named
-    # after that account and never a merchant's item of the plain name, so a changed mapping
-    # gets its own item instead of keeping the old account.
-    account_bound: bool = False
-
-
-# ---------------------------------------------------------------------------------------------
-# Documents
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SaleLine:
-    description: str
-    item: ItemRef
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal  # quantity x unit_price, rounded to cents
-    tax_code_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AmountLine:
-    """A line that is only an amount on an account (shipping, discount, difference)."""
-
-    description: str
-    amount: Decimal
-    account_id: str = ""
-    item: ItemRef | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentInfo:
-    deposit_account_id: str
-    amount: Decimal
-    paid_on: date
-    payment_method_id: str = ""
-    reference: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PostalAddress:
-    """Where the goods went (the order's ship-to): QuickBooks' automated sales tax computes
-    from it, so it travels with the sale."""
-
-    lines: tuple[str, ...] = ()  # name, company, street lines
-    city: str = ""
-    region: str = ""  # state / province code
-    postal_code: str = ""
-    country: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SaleDocument:
-    """One order as a sale. ``total`` equals what the buyer paid; the arithmetic identity
-    ``sum(lines) + shipping + tax - discounts + difference == total`` always holds."""
-
-    idempotency_key: str
-    reference: str  # the document number, already fitted to the ledger's limit
-    source_reference: str  # our own stable reference ("order:123")
-    kind: DocumentKind  # SALES_RECEIPT or INVOICE_PAYMENT
-    customer: PartyRef
-    issued_on: date
-    currency: str
-    lines: tuple[SaleLine, ...]
-    shipping: AmountLine | None
-    discounts: tuple[AmountLine, ...]
-    tax: Decimal
-    tax_code_id: str
-    difference: AmountLine | None  # reconciliation difference, signed
-    total: Decimal
-    payment: PaymentInfo
-    memo: str = ""
-    # Tax without a ledger tax code goes to this liability account as its own line, through
-    # ``tax_item`` where the ledger needs an item for a line (QBO).
-    tax_account_id: str = ""
-    tax_item: ItemRef | None = None
-    ship_to: PostalAddress | None = None
-
-    @property
-    def lines_total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
-
-    @property
-    def discounts_total(self) -> Decimal:
-        return sum((d.amount for d in self.discounts), ZERO)
-
-    @property
-    def computed_total(self) -> Decimal:
-        shipping = self.shipping.amount if self.shipping else ZERO
-        difference = self.difference.amount if self.difference else ZERO
-        return self.lines_total + shipping + self.tax - self.discounts_total + difference
-
-    def check(self) -> None:
-        if self.computed_total != self.total:
-            raise DocumentInvalid(
-                f"{self.reference}: lines give {self.computed_total}, total is {self.total}"
-            )
-        if self.total < ZERO:
-            raise DocumentInvalid(f"{self.reference}: negative total {self.total}")
-        for amount in (
-            self.tax,
-            *(line.amount for line in self.lines),
-            *(d.amount for d in self.discounts),
-        ):
-            if amount != amount.quantize(CENT):
-                raise DocumentInvalid(f"{self.reference}: {amount} is not whole cents")
-
-
-@dataclass(frozen=True, slots=True)
-class ExpenseLine:
-    account_id: str
-    amount: Decimal
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ExpenseDocument:
-    """Shipping label costs: an expense paid from ``payment_account_id`` or a bill owed to
-    the vendor."""
-
-    idempotency_key: str
-    reference: str
-    source_reference: str
-    kind: DocumentKind  # EXPENSE or BILL
-    vendor: PartyRef
-    issued_on: date
-    currency: str
-    lines: tuple[ExpenseLine, ...]
-    payment_account_id: str = ""  # EXPENSE only: the bank/credit card account that paid
-    # The ledger's type of that account ("Bank", "Credit Card"): QBO's PaymentType follows it.
-    payment_account_type: str = ""
-    memo: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
-
-    def check(self) -> None:
-        if not self.lines or self.total <= ZERO:
-            raise DocumentInvalid(f"{self.reference}: an expense needs a positive amount")
-        if self.kind == DocumentKind.EXPENSE and not self.payment_account_id:
-            raise DocumentInvalid(f"{self.reference}: an expense needs the paying account")
-
-
-@dataclass(frozen=True, slots=True)
-class JournalLine:
-    account_id: str
-    side: PostingSide
-    amount: Decimal  # positive
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryDocument:
-    """One day and one store as a balanced journal entry."""
-
-    idempotency_key: str
-    reference: str
-    source_reference: str
-    issued_on: date
-    currency: str
-    lines: tuple[JournalLine, ...]
-    memo: str = ""
-    kind: DocumentKind = DocumentKind.JOURNAL_ENTRY
-
-    @property
-    def debits(self) -> Decimal:
-        return sum((x.amount for x in self.lines if x.side == PostingSide.DEBIT), ZERO)
-
-    @property
-    def credits(self) -> Decimal:
-        return sum((x.amount for x in self.lines if x.side == PostingSide.CREDIT), ZERO)
-
-    @property
-    def total(self) -> Decimal:
-        return self.debits
-
-    def check(self) -> None:
-        if self.debits != self.credits:
-            raise DocumentInvalid(
-                f"{self.reference}: debits {self.debits} != credits {self.credits}"
-            )
-        if any(line.amount <= ZERO for line in self.lines):
-            raise DocumentInvalid(f"{self.reference}: journal lines must be positive")
-
-
-Document = SaleDocument | ExpenseDocument | SummaryDocument
-
+from accounting.ledgers.documents import (  # noqa: F401 - re-exported
+    AmountLine,
+    Document,
+    ExpenseDocument,
+    ExpenseLine,
+    JournalLine,
+    PaymentInfo,
+    PostalAddress,
+    SaleDocument,
+    SaleLine,
+    SummaryDocument,
+)
+from accounting.ledgers.refs import (  # noqa: F401 - re-exported
+    CENT,
+    CLAIM_PREFIX,
+    ZERO,
+    DocumentInvalid,
+    DocumentKind,
+    ItemRef,
+    PartyRef,
+    PostingSide,
+    RequestNotSent,
+    ResultStatus,
+    _provider_unavailable,
+    customer_claims,
+    document_marker,
+    memo_marker,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Answers
