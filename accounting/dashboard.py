@@ -36,7 +36,7 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     # Failed postings a retry may cure, and those held until the merchant changes something
     # first (books closed for the date, a currency the ledger does not take, an unpaid
     # order): two counts, each the rows of its list.
-    failed_rows = Posting.all_orgs.filter(organization=organization, status=PostingState.FAILED)
+    failed_rows = Posting.objects.for_org(organization).filter(status=PostingState.FAILED)
     counts = failed_rows.aggregate(
         failed=Count("pk", filter=held_postings_q(False)),
         held=Count("pk", filter=held_postings_q(True)),
@@ -76,9 +76,11 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
                 "url": home,
             }
         )
-    last_posting = Posting.all_orgs.filter(
-        organization=organization, status=PostingState.POSTED
-    ).aggregate(at=Max("posted_at"))["at"]
+    last_posting = (
+        Posting.objects.for_org(organization)
+        .filter(status=PostingState.POSTED)
+        .aggregate(at=Max("posted_at"))["at"]
+    )
     return {
         "attention": items,
         "needs_attention": notes,

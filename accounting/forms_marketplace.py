@@ -29,9 +29,9 @@ class MarketplaceTaxFields:
         self.saved_by_store = dict(settings_obj.marketplace_tax_by_store or {})
         self.saved_treatment = settings_obj.marketplace_tax_treatment
         markets = dict(
-            SourceStore.all_orgs.filter(
-                organization_id=settings_obj.organization_id, pk__in=[pk for pk, _l in stores]
-            ).values_list("pk", "marketplace_name")
+            SourceStore.objects.for_org(settings_obj.organization_id)
+            .filter(pk__in=[pk for pk, _l in stores])
+            .values_list("pk", "marketplace_name")
         )
         self.store_fields: dict[str, int] = {}
         for store_id, label in stores:

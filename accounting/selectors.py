@@ -27,7 +27,7 @@ from unify.tenancy.models import Organization
 def ledger_connection_current(*, organization: Organization) -> LedgerConnection | None:
     """The connected ledger (active or waiting to be reconnected), else the most recently
     disconnected one (its history stays visible)."""
-    connections = LedgerConnection.all_orgs.filter(organization=organization)
+    connections = LedgerConnection.objects.for_org(organization)
     current = connections.exclude(status=LedgerStatus.DISABLED).first()
     return current
 
@@ -50,7 +50,7 @@ def ledger_connection_get(
     *, organization: Organization, ledger_connection_id: int
 ) -> LedgerConnection:
     """Raises ``LedgerConnection.DoesNotExist`` for another organization's id."""
-    return LedgerConnection.all_orgs.get(organization=organization, pk=ledger_connection_id)
+    return LedgerConnection.objects.for_org(organization).get(pk=ledger_connection_id)
 
 
 def catalog_of(connection: LedgerConnection) -> LedgerCatalog:
@@ -77,13 +77,16 @@ def posting_counts(*, organization: Organization, ledger: LedgerConnection | Non
     if ledger is None:
         return PostingCounts()
     rows = dict(
-        Posting.all_orgs.filter(organization=organization, ledger_connection=ledger)
+        Posting.objects.for_org(organization)
+        .filter(ledger_connection=ledger)
         .values_list("status")
         .annotate(n=Count("pk"))
     )
-    review = Posting.all_orgs.filter(
-        organization=organization, ledger_connection=ledger, needs_review=True
-    ).count()
+    review = (
+        Posting.objects.for_org(organization)
+        .filter(ledger_connection=ledger, needs_review=True)
+        .count()
+    )
     return PostingCounts(**{k: v for k, v in rows.items()}, review=review)
 
 
@@ -105,7 +108,7 @@ def postings_for(
 ) -> QuerySet[Posting]:
     """The posting log's rows. ``held``: True for failed postings held for a reason the
     merchant resolves first (``HoldReason``), False for the others, None for both."""
-    qs = Posting.all_orgs.filter(organization=organization).select_related(
+    qs = Posting.objects.for_org(organization).select_related(
         "ledger_connection", "order", "shipping_cost"
     )
     if status:
@@ -126,19 +129,23 @@ def postings_for(
 
 
 def posting_get(*, organization: Organization, posting_id: int) -> Posting:
-    return Posting.all_orgs.select_related("ledger_connection", "order", "shipping_cost").get(
-        organization=organization, pk=posting_id
+    return (
+        Posting.objects.for_org(organization)
+        .select_related("ledger_connection", "order", "shipping_cost")
+        .get(pk=posting_id)
     )
 
 
 def posting_events(*, posting: Posting) -> QuerySet[PostingEvent]:
-    return PostingEvent.all_orgs.filter(
-        organization_id=posting.organization_id, posting=posting
-    ).select_related("actor")
+    return (
+        PostingEvent.objects.for_org(posting.organization_id)
+        .filter(posting=posting)
+        .select_related("actor")
+    )
 
 
 def batch_get(*, organization: Organization, batch_id: int) -> PostingBatch:
-    return PostingBatch.all_orgs.get(organization=organization, pk=batch_id)
+    return PostingBatch.objects.for_org(organization).get(pk=batch_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,17 +186,21 @@ def _seconds_left(organization: Organization, batch: PostingBatch, waiting: int)
     estimate counts the connection's queue, not only this batch's."""
     if not waiting:
         return 0
-    queued = Posting.all_orgs.filter(
-        organization=organization,
-        ledger_connection_id=batch.ledger_connection_id,
-        status__in=(PostingState.PENDING, PostingState.IN_FLIGHT),
-    ).count()
+    queued = (
+        Posting.objects.for_org(organization)
+        .filter(
+            ledger_connection_id=batch.ledger_connection_id,
+            status__in=(PostingState.PENDING, PostingState.IN_FLIGHT),
+        )
+        .count()
+    )
     return eta.seconds_left(batch.ledger_connection, max(waiting, queued))
 
 
 def batch_progress(*, organization: Organization, batch: PostingBatch) -> BatchProgress:
     rows = dict(
-        Posting.all_orgs.filter(organization=organization, batch=batch)
+        Posting.objects.for_org(organization)
+        .filter(batch=batch)
         .values_list("status")
         .annotate(n=Count("pk"))
     )
@@ -214,16 +225,19 @@ def order_postings(*, organization: Organization, order) -> list[Posting]:
     """The postings of one order: its sale, its label costs, and the daily summary that
     covers it."""
     direct = list(
-        Posting.all_orgs.filter(organization=organization, order_id=order.pk).select_related(
-            "ledger_connection", "shipping_cost"
-        )
+        Posting.objects.for_org(organization)
+        .filter(order_id=order.pk)
+        .select_related("ledger_connection", "shipping_cost")
     )
-    day_summaries = Posting.all_orgs.filter(
-        organization=organization,
-        kind=PostingKind.SUMMARY,
-        summary_date=order_day(order, organization.tzinfo),
-        summary_store_key=summary_store_key(order),
-    ).select_related("ledger_connection")
+    day_summaries = (
+        Posting.objects.for_org(organization)
+        .filter(
+            kind=PostingKind.SUMMARY,
+            summary_date=order_day(order, organization.tzinfo),
+            summary_store_key=summary_store_key(order),
+        )
+        .select_related("ledger_connection")
+    )
     if order.posting_status not in ("posted", "changed"):
         # Not in a posted summary, but its day's summary may wait (for the day to end).
         day_summaries = day_summaries.filter(
@@ -235,9 +249,11 @@ def order_postings(*, organization: Organization, order) -> list[Posting]:
 
 def postings_by_order(*, organization: Organization, order_ids: list[int]) -> dict[int, Posting]:
     """The sale posting of each order (for the Sales list's link column)."""
-    rows = Posting.all_orgs.filter(
-        organization=organization, order_id__in=order_ids, kind=PostingKind.SALE
-    ).order_by("pk")
+    rows = (
+        Posting.objects.for_org(organization)
+        .filter(order_id__in=order_ids, kind=PostingKind.SALE)
+        .order_by("pk")
+    )
     return {p.order_id: p for p in rows}
 
 
@@ -246,13 +262,19 @@ def order_difference_treatment(order) -> str:
     tax or unitemised coupon, in a sentence ("" when neither applies)."""
     from sales.models import OrderLine
 
-    ledger = LedgerConnection.all_orgs.filter(organization_id=order.organization_id).exclude(
+    ledger = LedgerConnection.objects.for_org(order.organization_id).exclude(
         status=LedgerStatus.DISABLED
     )
-    settings_obj = PostingSettings.all_orgs.filter(ledger_connection__in=ledger).first()
+    settings_obj = (
+        PostingSettings.objects.for_org(order.organization_id)
+        .filter(ledger_connection__in=ledger)
+        .first()
+    )
     if settings_obj is None or order.amount_paid == order.expected_paid:
         return ""
-    lines = OrderLine.all_orgs.filter(
-        organization_id=order.organization_id, order_id=order.pk
-    ).order_by("position")
+    lines = (
+        OrderLine.objects.for_org(order.organization_id)
+        .filter(order_id=order.pk)
+        .order_by("position")
+    )
     return differences.describe(sale_amounts(order, list(lines), settings_obj), settings_obj)

@@ -118,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
     ledger = selectors.ledger_connection_current(organization=organization)
     counts = selectors.posting_counts(organization=organization, ledger=ledger)
     batches = (
-        PostingBatch.all_orgs.filter(organization=organization).order_by("-created_at")[:5]
+        PostingBatch.objects.filter(organization=organization).order_by("-created_at")[:5]
         if ledger
         else []
     )
@@ -131,7 +131,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "batches": batches,
             "can_manage": request.membership.has_role(Role.ADMIN),
-            "settings_obj": PostingSettings.all_orgs.filter(ledger_connection=ledger).first()
+            "settings_obj": PostingSettings.objects.filter(ledger_connection=ledger).first()
             if ledger
             else None,
             # The ledger's limits forbid posting for now (Xero's daily limit): until when.
