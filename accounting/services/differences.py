@@ -63,9 +63,9 @@ def collecting_stores(posting_settings: PostingSettings) -> dict[int, str]:
         return cached
     from connections.models import SourceStore
 
-    rows = SourceStore.all_orgs.filter(
-        organization_id=posting_settings.organization_id
-    ).values_list("pk", "marketplace_name")
+    rows = SourceStore.objects.for_org(posting_settings.organization_id).values_list(
+        "pk", "marketplace_name"
+    )
     stores = {
         pk: market or ""
         for pk, market in rows

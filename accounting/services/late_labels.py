@@ -235,19 +235,18 @@ def late_labels_settle(*, posting: Posting, order_ids: Sequence[int]) -> None:
 
 
 def _settle(*, organization_id: int, ledger_connection_id: int, order_ids: Iterable[int]) -> int:
-    # Unscoped managers, organization named: a drain's writer thread runs this outside the
-    # organization's scope.
-    waiting = Posting.all_orgs.filter(
-        organization_id=organization_id,
+    # Runs in the organization's scope (a drain's writer thread in a copy of the drain's
+    # context); for_org fails loudly in another organization's.
+    waiting = Posting.objects.for_org(organization_id).filter(
         ledger_connection_id=ledger_connection_id,
         kind=PostingKind.SHIPPING_COST,
         order_id=OuterRef("pk"),
         status__in=SETTLE_WAITING_STATES,
     )
     return (
-        Order.all_orgs.filter(
+        Order.objects.for_org(organization_id)
+        .filter(
             pk__in=list(order_ids),
-            organization_id=organization_id,
             posting_status=OrderPostingStatus.CHANGED,
             changed_after_posting=False,
         )

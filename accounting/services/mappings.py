@@ -33,14 +33,14 @@ def forget_changed_mappings(connection_id: int, changed_fields: Iterable[str]) -
     changed = set(changed_fields)
     keys = [key for key, names in ACCOUNT_BOUND_REFERENCES.items() if changed & set(names)]
     if keys:
-        LedgerReference.all_orgs.filter(ledger_connection_id=connection_id, key__in=keys).delete()
+        LedgerReference.objects.filter(ledger_connection_id=connection_id, key__in=keys).delete()
     return keys
 
 
 def settings_stamp(connection_id: int) -> datetime | None:
     """When the connection's posting settings last changed (one small query)."""
     return (
-        PostingSettings.all_orgs.filter(ledger_connection_id=connection_id)
+        PostingSettings.objects.filter(ledger_connection_id=connection_id)
         .values_list("updated_at", flat=True)
         .first()
     )

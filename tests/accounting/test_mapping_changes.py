@@ -37,7 +37,8 @@ def _post(org, ledger, **order) -> Posting:
 
 def _change(ledger, **values) -> None:
     ps = PostingSettings.all_orgs.get(ledger_connection=ledger)
-    posting_settings_update(posting_settings=ps, values=values)
+    with org_scope(ledger.organization_id):  # as the settings page calls it
+        posting_settings_update(posting_settings=ps, values=values)
 
 
 def _qbo_line_accounts(qbo, receipt_id: str) -> dict[str, str]:
