@@ -25,17 +25,18 @@ class OpenBatch:
 
 
 def record(*, connection_id: int, body: str, members: Sequence[tuple[str, str]]) -> OpenBatch:
-    """Record a batch (``members``: ``(idempotency key, bId)``) before it is sent."""
+    """Record a batch (``members``: ``(idempotency key, bId)``) before it is sent. Like every
+    function here, in the connection's organization's scope (the posting drain)."""
     organization_id = (
-        LedgerConnection.all_orgs.filter(pk=connection_id)
+        LedgerConnection.objects.filter(pk=connection_id)
         .values_list("organization_id", flat=True)
         .get()
     )
     with transaction.atomic():
-        batch = LedgerRequestBatch.all_orgs.create(
+        batch = LedgerRequestBatch.objects.create(
             organization_id=organization_id, ledger_connection_id=connection_id, body=body
         )
-        LedgerRequestMember.all_orgs.bulk_create(
+        LedgerRequestMember.objects.bulk_create(
             LedgerRequestMember(organization_id=organization_id, batch=batch, key=k, b_id=b)
             for k, b in members
         )
@@ -48,7 +49,7 @@ def open_batches(*, connection_id: int, keys: Iterable[str]) -> list[OpenBatch]:
     if not keys:
         return []
     ids = set(
-        LedgerRequestMember.all_orgs.filter(
+        LedgerRequestMember.objects.filter(
             key__in=keys,
             batch__ledger_connection_id=connection_id,
             batch__answered_at__isnull=True,
@@ -57,19 +58,19 @@ def open_batches(*, connection_id: int, keys: Iterable[str]) -> list[OpenBatch]:
     if not ids:
         return []
     members: dict[int, dict[str, str]] = {}
-    for batch_id, key, b_id in LedgerRequestMember.all_orgs.filter(batch_id__in=ids).values_list(
+    for batch_id, key, b_id in LedgerRequestMember.objects.filter(batch_id__in=ids).values_list(
         "batch_id", "key", "b_id"
     ):
         members.setdefault(batch_id, {})[key] = b_id
     return [
         OpenBatch(b.pk, b.request_id, b.body, members.get(b.pk, {}))
-        for b in LedgerRequestBatch.all_orgs.filter(pk__in=ids).order_by("pk")
+        for b in LedgerRequestBatch.objects.filter(pk__in=ids).order_by("pk")
     ]
 
 
 def mark_answered(batch_id: int) -> None:
     """Its answer was read (every member's outcome is in the caller's hands): a member sent
     again from now on goes in a new batch."""
-    LedgerRequestBatch.all_orgs.filter(pk=batch_id, answered_at__isnull=True).update(
+    LedgerRequestBatch.objects.filter(pk=batch_id, answered_at__isnull=True).update(
         answered_at=timezone.now()
     )
