@@ -95,7 +95,7 @@ class ConnectionTokenStore:
             # In the connection's own scope: any thread may hold the adapter (row-level
             # security shows a thread without a scope no rows).
             with org_scope(self.organization_id):
-                row = LedgerConnection.all_orgs.get(pk=self.connection_id)
+                row = LedgerConnection.objects.get(pk=self.connection_id)
             self._tokens = _tokens_of(row)
         return self._tokens
 
@@ -105,7 +105,7 @@ class ConnectionTokenStore:
     ) -> OAuthTokens:
         # The row lock and the write in the connection's own scope, whichever thread refreshes.
         with org_scope(self.organization_id), transaction.atomic():
-            row = LedgerConnection.all_orgs.select_for_update().get(pk=self.connection_id)
+            row = LedgerConnection.objects.select_for_update().get(pk=self.connection_id)
             if row.status == LedgerStatus.DISABLED:
                 raise ProviderAuthError(
                     "ledger connection is disconnected",
@@ -255,8 +255,8 @@ def ledger_connect_result(
     try:
         with transaction.atomic():
             others = (
-                LedgerConnection.all_orgs.select_for_update()
-                .filter(organization=organization)
+                LedgerConnection.objects.for_org(organization)
+                .select_for_update()
                 .exclude(status=LedgerStatus.DISABLED)
                 .exclude(provider=provider_key, company_id=result.company_id)
             )
@@ -270,7 +270,7 @@ def ledger_connect_result(
                     )
                     % {"ledger": str(other)},
                 )
-            connection, created = LedgerConnection.all_orgs.select_for_update().get_or_create(
+            connection, created = LedgerConnection.objects.select_for_update().get_or_create(
                 organization=organization,
                 provider=provider_key,
                 company_id=result.company_id,
@@ -285,7 +285,7 @@ def ledger_connect_result(
             connection.last_verified_at = now
             connection.tokens_refreshed_at = now
             connection.save()
-            PostingSettings.all_orgs.get_or_create(
+            PostingSettings.objects.get_or_create(
                 ledger_connection=connection, defaults={"organization": organization}
             )
             resumed = 0 if created else ledger_postings_resume(connection=connection, user=user)
@@ -325,8 +325,7 @@ def ledger_postings_resume(*, connection: LedgerConnection, user=None) -> int:
     from accounting.tasks import queue_drains
 
     now = timezone.now()
-    pending = Posting.all_orgs.filter(
-        organization_id=connection.organization_id,
+    pending = Posting.objects.for_org(connection.organization_id).filter(
         ledger_connection=connection,
         status=PostingState.PENDING,
     )
@@ -338,7 +337,7 @@ def ledger_postings_resume(*, connection: LedgerConnection, user=None) -> int:
         message = _("Sent again at once: %(ledger)s was reconnected.") % {
             "ledger": connection.get_provider_display()
         }
-        PostingEvent.all_orgs.bulk_create(
+        PostingEvent.objects.bulk_create(
             PostingEvent(
                 organization_id=connection.organization_id,
                 posting_id=pk,
@@ -380,7 +379,11 @@ def posting_settings_suggest(
     """Fill the empty account mappings with the likeliest accounts of the catalog (the
     merchant reviews them on the settings page before anything is posted): the ledger's own
     ``suggested`` values first, then the rules below. Returns how many were filled."""
-    settings_obj = PostingSettings.all_orgs.filter(ledger_connection=connection).first()
+    settings_obj = (
+        PostingSettings.objects.for_org(connection.organization_id)
+        .filter(ledger_connection=connection)
+        .first()
+    )
     if settings_obj is None:
         return 0
     filled = []
@@ -433,7 +436,11 @@ def ledger_disconnect(*, connection: LedgerConnection, user=None, request=None) 
         except IntegrationError:
             logger.warning("revoking ledger %s failed; tokens are forgotten anyway", connection.pk)
     with transaction.atomic():
-        row = LedgerConnection.all_orgs.select_for_update().get(pk=connection.pk)
+        row = (
+            LedgerConnection.objects.for_org(connection.organization_id)
+            .select_for_update()
+            .get(pk=connection.pk)
+        )
         row.tokens = None
         row.access_token_expires_at = None
         row.refresh_token_expires_at = None
@@ -455,7 +462,7 @@ def ledger_mark_needs_reauth(*, connection_id: int, reason: str = "") -> bool:
     """The ledger refused our tokens: stop posting, tell the members (once per incident).
     Returns True when this call changed the status."""
     with transaction.atomic():
-        row = LedgerConnection.all_orgs.select_for_update().get(pk=connection_id)
+        row = LedgerConnection.objects.select_for_update().get(pk=connection_id)
         if row.status != LedgerStatus.ACTIVE:
             return False
         row.status = LedgerStatus.NEEDS_REAUTH
@@ -487,7 +494,7 @@ def ledger_test_connection(*, connection: LedgerConnection, user=None) -> str:
         ledger_mark_needs_reauth(connection_id=connection.pk)
         raise
     now = timezone.now()
-    LedgerConnection.all_orgs.filter(pk=connection.pk).update(
+    LedgerConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         company_name=company.name or connection.company_name, last_verified_at=now, updated_at=now
     )
     connection.refresh_from_db()
@@ -501,7 +508,7 @@ def ledger_catalog_refresh(*, connection: LedgerConnection) -> LedgerCatalog:
         ledger_mark_needs_reauth(connection_id=connection.pk)
         raise
     now = timezone.now()
-    LedgerConnection.all_orgs.filter(pk=connection.pk).update(
+    LedgerConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         catalog=catalog.to_json(), catalog_fetched_at=now, updated_at=now
     )
     connection.catalog = catalog.to_json()
@@ -516,7 +523,11 @@ def posting_settings_update(
     the catalog by the form). Compared with the stored row, not the form's instance (a
     ModelForm writes into its instance while validating)."""
     with transaction.atomic():
-        row = PostingSettings.all_orgs.select_for_update().get(pk=posting_settings.pk)
+        row = (
+            PostingSettings.objects.for_org(posting_settings.organization_id)
+            .select_for_update()
+            .get(pk=posting_settings.pk)
+        )
         changed = []
         for name, value in values.items():
             if value is None and name != "start_date":

@@ -78,7 +78,8 @@ def test_xero_refuses_a_payment_to_an_account_that_takes_none(org_a, xero, xero_
 def test_qbo_settings_offer_only_the_account_types_quickbooks_accepts(
     owner_client, org_a, qbo_ledger
 ):
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     page = owner_client.get(f"/o/{org_a.slug}/accounting/settings/").content.decode()
 
     deposit = _options(page, "deposit_account_id")
@@ -95,7 +96,8 @@ def test_qbo_settings_offer_only_the_account_types_quickbooks_accepts(
 
 
 def test_qbo_settings_name_a_saved_mapping_of_the_wrong_type(owner_client, org_a, qbo_ledger):
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     PostingSettings.all_orgs.filter(ledger_connection=qbo_ledger).update(deposit_account_id="79")
     page = owner_client.get(f"/o/{org_a.slug}/accounting/settings/").content.decode()
     assert "a type the ledger refuses" in page
@@ -104,7 +106,8 @@ def test_qbo_settings_name_a_saved_mapping_of_the_wrong_type(owner_client, org_a
 def test_xero_settings_offer_deposits_only_to_accounts_that_take_payments(
     owner_client, org_a, xero, xero_ledger
 ):
-    ledger_catalog_refresh(connection=xero_ledger)
+    with org_scope(xero_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=xero_ledger)
     page = owner_client.get(f"/o/{org_a.slug}/accounting/settings/").content.decode()
 
     deposit = _options(page, "deposit_account_id")

@@ -20,6 +20,7 @@ from sandbox.xero.wire import parse_date
 from tests.accounting.conftest import connect_ledger
 from tests.accounting.factories import make_order, make_store_connection
 from tests.factories import ShippingCostFactory
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,8 @@ def test_the_setting_is_on_the_settings_page_and_off_by_default(owner_client, or
     from accounting.services.connections import ledger_catalog_refresh
     from tests.accounting.test_views import VALID
 
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     settings_obj = PostingSettings.all_orgs.get(ledger_connection=qbo_ledger)
     assert settings_obj.post_on_first_open_day is False
     url = f"/o/{org_a.slug}/accounting/settings/"

@@ -122,7 +122,8 @@ def test_qbo_merchants_shipping_item_is_used_only_when_chosen(owner_client, org_
     assert own["Name"] == "Shipping (Shipping Income)"
     assert own["IncomeAccountRef"]["value"] == "83"
 
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     url = f"/o/{org_a.slug}/accounting/settings/"
     page = owner_client.get(url).content.decode()
     assert 'name="shipping_item_id"' in page

@@ -116,7 +116,8 @@ def test_the_settings_page_turns_a_store_off_and_chooses_the_clearing_account(
     connection = make_connection(org_a)
     ledger = connect_ledger(org_a, qbo, trigger="manual", reconciliation_enabled=True)
     assert run_sync(org_a, connection).status == SyncStatus.SUCCEEDED
-    ledger_catalog_refresh(connection=ledger)
+    with org_scope(ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=ledger)
     with org_scope(org_a.pk):
         stores = {s.marketplace_name: s.pk for s in SourceStore.objects.filter(active=True)}
     url = f"/o/{org_a.slug}/accounting/settings/"

@@ -192,7 +192,8 @@ def test_the_settings_page_offers_and_saves_the_return_label_account(
     from accounting.services.connections import ledger_catalog_refresh
     from tests.accounting.test_views import VALID
 
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     url = f"/o/{org_a.slug}/accounting/settings/"
     page = owner_client.get(url).content.decode()
     assert 'name="return_label_account_id"' in page

@@ -47,7 +47,8 @@ def merchant(ss_account, org_a, qbo, qbo_settings, settings):
     ledger = connect_ledger(
         org_a, qbo, trigger="manual", reconciliation_enabled=True, label_cost_mode="expense"
     )
-    ledger_catalog_refresh(connection=ledger)
+    with org_scope(ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=ledger)
     return ledger
 
 

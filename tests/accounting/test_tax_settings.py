@@ -17,6 +17,7 @@ from connections.models import SourceStore
 from tests.accounting.factories import make_order, make_store_connection, mapped_settings
 from tests.accounting.test_views import VALID
 from tests.factories import LedgerConnectionFactory
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +202,8 @@ def test_document_carries_the_tax_code_of_its_destination_then_store_then_defaul
 def test_settings_page_saves_tax_codes_per_store_and_destination(
     owner_client, org_a, org_b, qbo_ledger
 ):
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     etsy = _store(org_a, "Etsy", 1)
     other = _store(org_b, "Other org store", 9)
     url = f"/o/{org_a.slug}/accounting/settings/"
@@ -249,7 +251,8 @@ def test_settings_page_names_the_connection_of_stores_that_share_a_name(
 ):
     from connections.models import StoreConnection
 
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     east = StoreConnection.all_orgs.create(organization=org_a, name="East warehouse")
     west = StoreConnection.all_orgs.create(organization=org_a, name="West warehouse")
     amazon_east = SourceStore.all_orgs.create(

@@ -40,7 +40,8 @@ VALID = {
 
 @pytest.fixture
 def ledger_with_catalog(qbo_ledger):
-    ledger_catalog_refresh(connection=qbo_ledger)
+    with org_scope(qbo_ledger.organization_id):  # as the settings page calls it
+        ledger_catalog_refresh(connection=qbo_ledger)
     return qbo_ledger
 
 
@@ -216,7 +217,8 @@ def test_dashboard_lists_a_ledger_that_no_longer_accepts_unify(client, org_a, me
     page = " ".join(client.get(f"/o/{org_a.slug}/").content.decode().split())
     assert "QuickBooks Online no longer accepts" not in page
 
-    assert ledger_mark_needs_reauth(connection_id=ledger.pk)
+    with org_scope(org_a.pk):  # as the posting drain calls it
+        assert ledger_mark_needs_reauth(connection_id=ledger.pk)
     page = " ".join(html.unescape(client.get(f"/o/{org_a.slug}/").content.decode()).split())
     attention = page[page.index('data-testid="needs-attention"') :]
     attention = attention[: attention.index("</section>")]

@@ -61,8 +61,9 @@ def test_ledger_disconnected_once_per_incident(org_a, owner_of_a):
     from accounting.services.connections import ledger_mark_needs_reauth
 
     ledger = LedgerConnectionFactory(organization=org_a)
-    assert ledger_mark_needs_reauth(connection_id=ledger.pk) is True
-    assert ledger_mark_needs_reauth(connection_id=ledger.pk) is False
+    with org_scope(org_a.pk):  # as the posting drain calls it
+        assert ledger_mark_needs_reauth(connection_id=ledger.pk) is True
+        assert ledger_mark_needs_reauth(connection_id=ledger.pk) is False
     assert notes(org_a, Kind.LEDGER_DISCONNECTED).count() == 1
 
 

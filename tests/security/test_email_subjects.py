@@ -14,6 +14,7 @@ from tests.notifications.delivery import deliver_notification_emails
 from unify.core.mail import subject_text
 from unify.tenancy import services as tenancy_services
 from unify.tenancy.models import Organization
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,8 @@ def test_ledger_reconnect_subject_is_one_plain_line(
         organization=org_a, provider="qbo", company_id="1", status=LedgerStatus.ACTIVE
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    # In the scope, as the posting drain calls it.
+    with django_capture_on_commit_callbacks(execute=True), org_scope(org_a.pk):
         assert ledger_mark_needs_reauth(connection_id=ledger.pk)
 
     assert _only_mail().subject == f"[Unify] Reconnect QuickBooks Online for {ONE_LINE}"

@@ -17,6 +17,7 @@ from tests.notifications.delivery import deliver_notification_emails
 from tests.security.support import reauthenticate
 from tests.tenancy.conftest import PASSWORD
 from unify.tenancy.models import Role
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +167,8 @@ def test_reconnect_quickbooks_mail_links_to_the_accounting_tab(
     from tests.factories import LedgerConnectionFactory
 
     ledger = LedgerConnectionFactory(organization=org_a, company_name="Acme Books")
-    with django_capture_on_commit_callbacks(execute=True):
+    # In the scope, as the posting drain calls it.
+    with django_capture_on_commit_callbacks(execute=True), org_scope(org_a.pk):
         assert ledger_mark_needs_reauth(connection_id=ledger.pk)
     deliver_notification_emails()
 
