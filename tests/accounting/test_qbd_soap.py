@@ -145,7 +145,8 @@ def test_a_ticket_only_works_for_its_own_session_and_connection(live_server, org
         _soap(live_server, "authenticate", strUserName=a.username, strPassword=a.password),
         "authenticate",
     )[0]
-    qbd_password_regenerate(connection=a.connection)
+    with org_scope(a.connection.organization_id):  # as the setup page calls it
+        qbd_password_regenerate(connection=a.connection)
     assert _result(
         _soap(live_server, "sendRequestXML", ticket=ticket_a, strHCPResponse="",
               strCompanyFileName="", qbXMLCountry="US", qbXMLMajorVers=13, qbXMLMinorVers=0),

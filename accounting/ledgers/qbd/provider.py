@@ -54,7 +54,7 @@ class QbdProvider(LedgerProvider):
         from accounting.models import LedgerConnection
 
         row = (
-            LedgerConnection.all_orgs.filter(pk=connection_id)
+            LedgerConnection.objects.filter(pk=connection_id)
             .values("company_name", "catalog")
             .first()
             or {}

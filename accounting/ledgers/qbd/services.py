@@ -73,8 +73,8 @@ def qbd_connect(*, organization: Organization, user=None, request=None) -> Crede
     try:
         with transaction.atomic():
             current = (
-                LedgerConnection.all_orgs.select_for_update()
-                .filter(organization=organization)
+                LedgerConnection.objects.for_org(organization)
+                .select_for_update()
                 .exclude(status=LedgerStatus.DISABLED)
                 .first()
             )
@@ -88,8 +88,9 @@ def qbd_connect(*, organization: Organization, user=None, request=None) -> Crede
                     % {"ledger": str(current)},
                 )
             connection = (
-                LedgerConnection.all_orgs.select_for_update()
-                .filter(organization=organization, provider=PROVIDER)
+                LedgerConnection.objects.for_org(organization)
+                .select_for_update()
+                .filter(provider=PROVIDER)
                 .order_by("-connected_at", "-pk")
                 .first()
             )
@@ -105,10 +106,10 @@ def qbd_connect(*, organization: Organization, user=None, request=None) -> Crede
             connection.connected_by = user if getattr(user, "is_authenticated", False) else None
             connection.connected_at = now
             connection.save()
-            PostingSettings.all_orgs.get_or_create(
+            PostingSettings.objects.get_or_create(
                 ledger_connection=connection, defaults={"organization": organization}
             )
-            wc = WebConnectorUser.all_orgs.filter(ledger_connection=connection).first()
+            wc = WebConnectorUser.objects.filter(ledger_connection=connection).first()
             if wc is None:
                 wc = WebConnectorUser(
                     organization=organization,
@@ -143,12 +144,12 @@ def qbd_password_regenerate(
     """A new password; the old one, and every open Web Connector session, stop working."""
     password = _password()
     with transaction.atomic():
-        wc = WebConnectorUser.all_orgs.select_for_update().get(ledger_connection=connection)
+        wc = WebConnectorUser.objects.select_for_update().get(ledger_connection=connection)
         now = timezone.now()
         wc.password_hash = hash_password(password)
         wc.password_set_at = now
         wc.save(update_fields=["password_hash", "password_set_at", "updated_at"])
-        WebConnectorSession.all_orgs.filter(web_connector=wc, state=SessionState.OPEN).update(
+        WebConnectorSession.objects.filter(web_connector=wc, state=SessionState.OPEN).update(
             state=SessionState.ABANDONED, closed_at=now, updated_at=now
         )
         audit_record(
@@ -164,7 +165,7 @@ def qbd_password_regenerate(
 
 def qbd_catalog_request(*, connection: LedgerConnection) -> None:
     """Ask for the accounts and items again at the next Web Connector run."""
-    WebConnectorUser.all_orgs.filter(ledger_connection=connection).update(
+    WebConnectorUser.objects.filter(ledger_connection=connection).update(
         catalog_requested=True, updated_at=timezone.now()
     )
 
@@ -191,7 +192,9 @@ def url_allowed(url: str) -> bool:
 def qwc_file(*, connection: LedgerConnection, request=None) -> str:
     """The ``.qwc`` file the merchant adds to the Web Connector. It carries the user name,
     never the password (typed into the Web Connector)."""
-    wc = WebConnectorUser.all_orgs.get(ledger_connection=connection)
+    wc = WebConnectorUser.objects.for_org(connection.organization_id).get(
+        ledger_connection=connection
+    )
     url = service_url(request)
     support = url.rsplit("/qbwc/", 1)[0] + "/"
     organization = Organization.objects.get(pk=connection.organization_id)
@@ -235,10 +238,10 @@ class QbdStatus:
 
 
 def qbd_status(*, connection: LedgerConnection) -> QbdStatus:
-    wc = WebConnectorUser.all_orgs.filter(ledger_connection=connection).first()
-    counts = Posting.all_orgs.filter(
-        organization_id=connection.organization_id, ledger_connection=connection
-    ).aggregate(
+    org_id = connection.organization_id
+    wc = WebConnectorUser.objects.for_org(org_id).filter(ledger_connection=connection).first()
+    postings = Posting.objects.for_org(org_id).filter(ledger_connection=connection)
+    counts = postings.aggregate(
         queued=Count(
             "pk",
             filter=Q(
@@ -249,19 +252,15 @@ def qbd_status(*, connection: LedgerConnection) -> QbdStatus:
     )
     sessions = (
         list(
-            WebConnectorSession.all_orgs.filter(
-                organization_id=connection.organization_id, web_connector=wc
-            ).order_by("-created_at")[:5]
+            WebConnectorSession.objects.for_org(org_id)
+            .filter(web_connector=wc)
+            .order_by("-created_at")[:5]
         )
         if wc
         else []
     )
     recent_errors = list(
-        Posting.all_orgs.filter(
-            organization_id=connection.organization_id,
-            ledger_connection=connection,
-            status=PostingState.FAILED,
-        )
+        postings.filter(status=PostingState.FAILED)
         .order_by("-updated_at")
         .values("pk", "document_number", "error")[:5]
     )

@@ -177,7 +177,8 @@ def authenticate(username: str, password: str) -> list[str]:
 def _session_for(ticket: str, *, lock: bool = True) -> WebConnectorSession | None:
     if not ticket or len(ticket) > 200:
         return None
-    qs = WebConnectorSession.all_orgs.select_related(
+    # In the scope of the ticket's organization (``_session_org``): the caller's org_scope.
+    qs = WebConnectorSession.objects.select_related(
         "web_connector", "web_connector__ledger_connection"
     )
     if lock:

@@ -23,7 +23,8 @@ ACCOUNTS = {
 
 
 def connect(organization) -> Credentials:
-    return qbd_connect(organization=organization)
+    with org_scope(organization.pk):  # as the setup page calls it
+        return qbd_connect(organization=organization)
 
 
 def map_settings(connection: LedgerConnection, company: Company, **overrides) -> PostingSettings:
