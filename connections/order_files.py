@@ -122,7 +122,7 @@ def order_file_receive(
     if len(data) > order_file_max_bytes():
         raise ConnectionRefused("file", _too_large_message(), field="file")
     with transaction.atomic():
-        upload = OrderFileUpload.all_orgs.create(
+        upload = OrderFileUpload.objects.create(
             organization=organization,
             connection=connection,
             default_store=default_store,
@@ -131,7 +131,7 @@ def order_file_receive(
             file_format=file_format,
             status=OrderFileStatus.PROCESSING,
         )
-        OrderFileContent.all_orgs.create(organization=organization, upload=upload, data=data)
+        OrderFileContent.objects.create(organization=organization, upload=upload, data=data)
         audit_record(
             action="order_file.uploaded",
             organization=organization,

@@ -126,8 +126,10 @@ def _replace_keys(
     previous_hint = connection.credentials_hint
     try:
         with transaction.atomic():
-            locked = StoreConnection.all_orgs.select_for_update().get(
-                pk=connection.pk, organization_id=connection.organization_id
+            locked = (
+                StoreConnection.objects.for_org(connection.organization_id)
+                .select_for_update()
+                .get(pk=connection.pk)
             )
             if extra_checks is not None:
                 extra_checks(locked)

@@ -38,8 +38,8 @@ def _duplicate_of(
     *,
     exclude_pk: int | None = None,
 ) -> StoreConnection | None:
-    query = StoreConnection.all_orgs.filter(
-        organization=organization, provider=provider.key, credentials_fingerprint=fingerprint
+    query = StoreConnection.objects.for_org(organization).filter(
+        provider=provider.key, credentials_fingerprint=fingerprint
     )
     if exclude_pk is not None:
         query = query.exclude(pk=exclude_pk)
@@ -67,9 +67,9 @@ def _check_same_account(
     """New keys for an existing connection must open the same account: its imported orders
     are keyed by that account's ids."""
     known = set(
-        SourceStore.all_orgs.filter(
-            organization_id=connection.organization_id, connection=connection
-        ).values_list("external_id", flat=True)
+        SourceStore.objects.for_org(connection.organization_id)
+        .filter(connection=connection)
+        .values_list("external_id", flat=True)
     )
     if known and not known & {store.external_id for store in account.stores}:
         raise ConnectionRefused(
@@ -86,14 +86,14 @@ def _check_same_account(
 def _sync_stores(connection: StoreConnection, account: SourceAccount) -> None:
     existing = {
         store.external_id: store
-        for store in SourceStore.all_orgs.filter(
-            organization_id=connection.organization_id, connection=connection
+        for store in SourceStore.objects.for_org(connection.organization_id).filter(
+            connection=connection
         )
     }
     for source in account.stores:
         store = existing.get(source.external_id)
         if store is None:
-            SourceStore.all_orgs.create(
+            SourceStore.objects.create(
                 organization_id=connection.organization_id,
                 connection=connection,
                 external_id=source.external_id,

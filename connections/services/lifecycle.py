@@ -30,13 +30,15 @@ def connection_mark_needs_credentials(
     active (already flagged or disconnected), so callers tell the owners only once."""
     # The banner around it says that syncing is paused and links to "Enter new keys".
     message = message or source_provider(connection.provider).needs_credentials_message()
-    updated = StoreConnection.all_orgs.filter(
-        pk=connection.pk, organization_id=connection.organization_id, status=ConnectionStatus.ACTIVE
-    ).update(
-        status=ConnectionStatus.NEEDS_CREDENTIALS,
-        status_message=message,
-        next_sync_at=None,
-        updated_at=timezone.now(),
+    updated = (
+        StoreConnection.objects.for_org(connection.organization_id)
+        .filter(pk=connection.pk, status=ConnectionStatus.ACTIVE)
+        .update(
+            status=ConnectionStatus.NEEDS_CREDENTIALS,
+            status_message=message,
+            next_sync_at=None,
+            updated_at=timezone.now(),
+        )
     )
     if updated:
         audit_record(
@@ -66,8 +68,10 @@ def connection_disconnect(
     except IntegrationError as exc:
         logger.warning("connection %s: cleanup at disconnect failed: %s", connection.pk, exc)
     with transaction.atomic():
-        locked = StoreConnection.all_orgs.select_for_update().get(
-            pk=connection.pk, organization_id=connection.organization_id
+        locked = (
+            StoreConnection.objects.for_org(connection.organization_id)
+            .select_for_update()
+            .get(pk=connection.pk)
         )
         hint = locked.credentials_hint
         locked.credentials = None

@@ -14,9 +14,7 @@ from unify.tenancy.models import Organization
 def _counted_connections(organization: Organization):
     # Disconnected connections keep their data but hold no keys and never sync: they do not
     # use up the plan's allowance.
-    return StoreConnection.all_orgs.filter(organization=organization).exclude(
-        status=ConnectionStatus.DISABLED
-    )
+    return StoreConnection.objects.for_org(organization).exclude(status=ConnectionStatus.DISABLED)
 
 
 def provider_name(provider: str | None) -> str:

@@ -78,8 +78,10 @@ def connection_update_settings(
             raise ConnectionRefused("name", _("Give the connection a name."), field="name")
         new_values["name"] = cleaned
     with transaction.atomic():
-        locked = StoreConnection.all_orgs.select_for_update().get(
-            pk=connection.pk, organization_id=connection.organization_id
+        locked = (
+            StoreConnection.objects.for_org(connection.organization_id)
+            .select_for_update()
+            .get(pk=connection.pk)
         )
         changed = [key for key, value in new_values.items() if getattr(locked, key) != value]
         before = {key: _jsonable(getattr(locked, key)) for key in changed}
@@ -135,8 +137,8 @@ def _set_included(connection: StoreConnection, included_ids: set[int]) -> dict[s
     """Set the include flag of every store of the connection; ids of other connections'
     stores are ignored. Returns {store name: new flag} for the stores that changed."""
     changes: dict[str, bool] = {}
-    for store in SourceStore.all_orgs.filter(
-        organization_id=connection.organization_id, connection=connection
+    for store in SourceStore.objects.for_org(connection.organization_id).filter(
+        connection=connection
     ):
         wanted = store.pk in included_ids
         if store.included != wanted:

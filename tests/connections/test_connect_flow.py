@@ -29,6 +29,7 @@ from tests.security.support import enable_totp, reauthenticate
 from unify.core.models import AuditEvent
 from unify.core.secrets import mask_hint
 from unify.tenancy.models import Role
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -196,12 +197,13 @@ def test_duplicate_keys_are_refused(owner_client, pro_a, ss):
 
 def test_same_keys_in_another_organization_are_not_a_duplicate(owner_of_a, owner_of_b, ss):
     for membership in (owner_of_a, owner_of_b):
-        connection = services.connection_create(
-            organization=membership.organization,
-            actor=membership.user,
-            provider="shipstation",
-            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
-        )
+        with org_scope(membership.organization.pk):  # as the Connect page calls it
+            connection = services.connection_create(
+                organization=membership.organization,
+                actor=membership.user,
+                provider="shipstation",
+                credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+            )
         assert connection.organization == membership.organization
 
 
@@ -349,7 +351,8 @@ def test_expired_keys_banner_and_new_keys_resume(owner_client, org_a, ss):
     reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
-    services.connection_mark_needs_credentials(connection=connection)
+    with org_scope(org_a.pk):  # as the sync calls it
+        services.connection_mark_needs_credentials(connection=connection)
     assert connection.status == ConnectionStatus.NEEDS_CREDENTIALS
     html = owner_client.get(url(org_a, "list")).content.decode()
     assert "ShipStation no longer accepts these keys" in html

@@ -18,6 +18,7 @@ from connections.models import SourceStore, StoreConnection
 from tests.connections.conftest import SS_KEY, SS_KEY_2, SS_SECRET, SS_SECRET_2
 from tests.security.support import reauthenticate
 from unify.core.models import AuditEvent
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +44,16 @@ def _field_errors(response, field: str) -> list[str]:
 
 
 def _connected(org, owner, *, disconnect: bool = False) -> StoreConnection:
-    connection = services.connection_create(
-        organization=org,
-        actor=owner.user,
-        provider="shipstation",
-        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
-        name="Main",
-    )
-    if disconnect:
-        services.connection_disconnect(connection=connection, actor=owner.user)
+    with org_scope(org.pk):  # as the connection pages call them
+        connection = services.connection_create(
+            organization=org,
+            actor=owner.user,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+            name="Main",
+        )
+        if disconnect:
+            services.connection_disconnect(connection=connection, actor=owner.user)
     connection.refresh_from_db()
     return connection
 

@@ -18,19 +18,21 @@ from tests.connections.conftest import (
 )
 from tests.connections.test_connect_flow import connect
 from unify.core.models import AuditEvent
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def connected_in_b(org_b, owner_of_b, ss):
-    return services.connection_create(
-        organization=org_b,
-        actor=owner_of_b.user,
-        provider="shipstation",
-        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
-        name="Bolt warehouse",
-    )
+    with org_scope(org_b.pk):  # as the Connect page calls it
+        return services.connection_create(
+            organization=org_b,
+            actor=owner_of_b.user,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+            name="Bolt warehouse",
+        )
 
 
 def test_connecting_keys_another_organization_uses_warns_both_owners(
@@ -84,20 +86,22 @@ def test_new_keys_that_another_organization_uses_warn_too(
     org_a, owner_of_a, org_b, owner_of_b, ss, django_capture_on_commit_callbacks
 ):
     ss.add_account(SS_KEY_2, SS_SECRET_2, seed=7, stores=3)  # same account, second pair
-    services.connection_create(
-        organization=org_b,
-        actor=owner_of_b.user,
-        provider="shipstation",
-        credentials={"api_key": SS_KEY_2, "api_secret": SS_SECRET_2},
-    )
-    mine = services.connection_create(
-        organization=org_a,
-        actor=owner_of_a.user,
-        provider="shipstation",
-        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
-    )
+    with org_scope(org_b.pk):  # each in its organization's scope, as the pages call them
+        services.connection_create(
+            organization=org_b,
+            actor=owner_of_b.user,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY_2, "api_secret": SS_SECRET_2},
+        )
+    with org_scope(org_a.pk):
+        mine = services.connection_create(
+            organization=org_a,
+            actor=owner_of_a.user,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+        )
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), org_scope(org_a.pk):
         services.connection_update_credentials(
             connection=mine,
             actor=owner_of_a.user,

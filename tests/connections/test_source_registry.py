@@ -18,6 +18,7 @@ from connections.sources.registry import (
 from connections.sources.shipstation.provider import ShipStationProvider
 from tests.connections.conftest import SS_KEY, SS_SECRET
 from unify.core.models import AuditEvent
+from unify.tenancy.scoping import org_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +72,14 @@ def test_connection_create_refuses_a_source_that_cannot_be_connected(
 def test_shared_messages_name_the_source_from_its_provider(org_a, owner_of_a, ss, monkeypatch):
     org_a.plan = "pro"  # room for a second connection: the duplicate check answers
     org_a.save(update_fields=["plan"])
-    connection = services.connection_create(
-        organization=org_a,
-        actor=owner_of_a.user,
-        provider="shipstation",
-        credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
-        name="Main",
-    )
+    with org_scope(org_a.pk):  # as the Connect page calls it
+        connection = services.connection_create(
+            organization=org_a,
+            actor=owner_of_a.user,
+            provider="shipstation",
+            credentials={"api_key": SS_KEY, "api_secret": SS_SECRET},
+            name="Main",
+        )
     monkeypatch.setattr(ShipStationProvider, "name", "Shop Source")
     with pytest.raises(services.ConnectionRefused) as duplicate:
         services.connection_create(

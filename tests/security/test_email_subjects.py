@@ -49,7 +49,8 @@ def test_needs_new_keys_subject_is_one_plain_line(
 ):
     connection = StoreConnectionFactory(organization=org_a, name="Main\nstore &amp; <b>")
 
-    with django_capture_on_commit_callbacks(execute=True):
+    # In the scope, as the sync calls it.
+    with django_capture_on_commit_callbacks(execute=True), org_scope(org_a.pk):
         assert connection_needs_credentials(connection=connection, reason="401")
 
     assert _only_mail().subject == "[Unify] ShipStation needs new API keys for Main store &amp; <b>"

@@ -139,7 +139,8 @@ def test_needs_new_keys_mail_links_to_the_connections_keys_page(
 
     member = MembershipFactory(organization=org_a, role=Role.MEMBER, user__username="also-told")
     connection = StoreConnectionFactory(organization=org_a, name="Main warehouse")
-    with django_capture_on_commit_callbacks(execute=True):
+    # In the scope, as the sync calls it.
+    with django_capture_on_commit_callbacks(execute=True), org_scope(org_a.pk):
         assert connection_needs_credentials(connection=connection, reason="HTTP 401")
     # One email per person, sent by the notification task (issue 21: every member is told,
     # each as they chose; nobody twice).
