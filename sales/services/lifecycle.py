@@ -69,8 +69,7 @@ def connection_on_disconnecting(
     sender: Any = None, *, connection: StoreConnection, actor: Any = None, **_signal: Any
 ) -> None:
     """Stop the connection's open run (its worker notices at its next page and stops)."""
-    SyncRun.all_orgs.filter(
-        organization_id=connection.organization_id,
+    SyncRun.objects.for_org(connection.organization_id).filter(
         connection_id=connection.pk,
         status__in=OPEN_SYNC_STATUSES,
     ).update(
@@ -92,7 +91,7 @@ def connection_on_settings_changed(
 ) -> None:
     if not RESCAN_SETTINGS & set(changed):
         return
-    StoreConnection.all_orgs.filter(pk=connection.pk).update(
+    StoreConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         orders_watermark=None, shipments_watermark=None, next_sync_at=timezone.now()
     )
     connection.orders_watermark = connection.shipments_watermark = None

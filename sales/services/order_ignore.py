@@ -76,7 +76,7 @@ def _unignore_status() -> Case | Value:
     """ "failed" when the order's last posting attempt failed, else "not posted"."""
     from accounting.models import Posting, PostingKind, PostingState
 
-    failed = Posting.all_orgs.filter(
+    failed = Posting.objects.filter(  # in the scope of the orders it is used with
         order_id=OuterRef("pk"),
         kind__in=(PostingKind.SALE, PostingKind.SUMMARY),
         status=PostingState.FAILED,

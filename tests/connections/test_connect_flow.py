@@ -248,7 +248,8 @@ def test_connection_limit_per_plan_and_disconnected_ones_do_not_count(
     )
     assert StoreConnection.all_orgs.filter(organization=org_a).count() == 1
     first = StoreConnection.all_orgs.get(organization=org_a)
-    services.connection_disconnect(connection=first, actor=owner_of_a.user)
+    with org_scope(org_a.pk):  # as the Disconnect button calls it
+        services.connection_disconnect(connection=first, actor=owner_of_a.user)
     connect(owner_client, org_a, key=OTHER_KEY, secret=OTHER_SECRET, name="Second")
     assert StoreConnection.all_orgs.filter(organization=org_a).count() == 2
     # Now reconnecting the first would exceed the plan.
@@ -423,7 +424,8 @@ def test_reconnect_takes_new_keys_and_resumes(owner_client, org_a, owner_of_a, s
     reauthenticate(owner_client)
     connect(owner_client, org_a)
     connection = StoreConnection.all_orgs.get(organization=org_a)
-    services.connection_disconnect(connection=connection, actor=owner_of_a.user)
+    with org_scope(org_a.pk):  # as the Disconnect button calls it
+        services.connection_disconnect(connection=connection, actor=owner_of_a.user)
     # Adding the same keys again points at the disconnected connection.
     response = connect(owner_client, org_a, name="Again")
     assert "which is disconnected" in response.content.decode()
