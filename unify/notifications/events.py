@@ -75,11 +75,12 @@ def posting_failed(posting, ledger_connection=None) -> None:
         tz = Organization.objects.get(pk=posting.organization_id).tzinfo
         day = timezone.now().astimezone(tz).date().isoformat()
         dedupe_key = f"posting_failed:{posting.ledger_connection_id}:{day}"
-    if NotificationEvent.all_orgs.filter(
-        organization_id=posting.organization_id, dedupe_key=dedupe_key
-    ).exists():
+    org_id = posting.organization_id
+    if NotificationEvent.objects.for_org(org_id).filter(dedupe_key=dedupe_key).exists():
         return  # the run's members were told (a cheap look before the insert that decides)
-    ledger = ledger_connection or LedgerConnection.all_orgs.get(pk=posting.ledger_connection_id)
+    ledger = ledger_connection or LedgerConnection.objects.for_org(org_id).get(
+        pk=posting.ledger_connection_id
+    )
     slug = _slug(posting.organization_id)
     link = reverse("accounting:postings", kwargs={"org_slug": slug})
     notify(

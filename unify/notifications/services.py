@@ -37,9 +37,9 @@ DEFAULT_DELIVERY = Delivery.IMMEDIATE
 def preferences_for(*, organization_id: int, user_id: int) -> dict[str, str]:
     """Each kind's delivery for this person (the default where they chose nothing)."""
     chosen = dict(
-        NotificationPreference.all_orgs.filter(
-            organization_id=organization_id, user_id=user_id
-        ).values_list("kind", "delivery")
+        NotificationPreference.objects.for_org(organization_id)
+        .filter(user_id=user_id)
+        .values_list("kind", "delivery")
     )
     return {kind: chosen.get(kind, DEFAULT_DELIVERY) for kind in Kind.values}
 
@@ -163,14 +163,16 @@ def _send(notification: Notification) -> None:
 
 
 def unread_count(*, organization_id: int, user_id: int) -> int:
-    return Notification.all_orgs.filter(
-        organization_id=organization_id, user_id=user_id, read_at__isnull=True
-    ).count()
+    return (
+        Notification.objects.for_org(organization_id)
+        .filter(user_id=user_id, read_at__isnull=True)
+        .count()
+    )
 
 
 def mark_read(*, organization_id: int, user_id: int, notification_id: int | None = None) -> int:
-    rows = Notification.all_orgs.filter(
-        organization_id=organization_id, user_id=user_id, read_at__isnull=True
+    rows = Notification.objects.for_org(organization_id).filter(
+        user_id=user_id, read_at__isnull=True
     )
     if notification_id is not None:
         rows = rows.filter(pk=notification_id)
