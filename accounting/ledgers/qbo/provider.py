@@ -2,7 +2,7 @@
 
 Intuit rotates the refresh token on every refresh and the old one stops working: the
 service serialises refreshes per connection and stores the new token before anything else
-happens (see ``accounting.services.connections.ConnectionTokenStore``).
+happens (see ``accounting.services.ledger_tokens.ConnectionTokenStore``).
 """
 
 from __future__ import annotations
