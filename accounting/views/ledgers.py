@@ -19,12 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounting import selectors
 from accounting.ledgers.registry import UnknownLedger, get_provider, ledger_cards, ledger_providers
-from accounting.models import (
-    LedgerConnection,
-    LedgerStatus,
-    PostingBatch,
-    PostingSettings,
-)
+from accounting.models import LedgerConnection, LedgerStatus, PostingBatch, PostingSettings
 from accounting.services import connections as ledger_services
 from accounting.views.common import _url
 from unify.core.error_reports import sensitive_get_parameters

@@ -15,12 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounting import selectors
 from accounting.ledgers.registry import get_provider
-from accounting.models import (
-    Posting,
-    PostingBatch,
-    PostingKind,
-    PostingState,
-)
+from accounting.models import Posting, PostingBatch, PostingKind, PostingState
 from accounting.services import engine
 from accounting.views.common import _back, _url
 from unify.core.exceptions import DomainError
