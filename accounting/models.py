@@ -19,10 +19,12 @@ from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
-class LedgerProviderKey(models.TextChoices):
-    QBO = "qbo", "QuickBooks Online"
-    XERO = "xero", "Xero"
-    QBD = "qbd", "QuickBooks Desktop"
+def ledger_provider_choices() -> list[tuple[str, str]]:
+    """The ledgers a connection can be to: the registry's (``UNIFY_LEDGER_PROVIDERS``)
+    connectable providers, so a new ledger needs no migration."""
+    from accounting.ledgers.registry import ledger_providers
+
+    return [(key, str(provider.name)) for key, provider in ledger_providers().items()]
 
 
 class LedgerStatus(models.TextChoices):
@@ -38,7 +40,7 @@ class LedgerConnection(OrgOwnedModel):
     reconnecting the same company reuses it, so nothing already posted is posted again.
     """
 
-    provider = models.CharField(_("ledger"), max_length=10, choices=LedgerProviderKey)
+    provider = models.CharField(_("ledger"), max_length=10, choices=ledger_provider_choices)
     status = models.CharField(
         _("status"), max_length=20, choices=LedgerStatus, default=LedgerStatus.ACTIVE
     )
