@@ -15,6 +15,7 @@ from accounting.ledgers.base import CatalogEntry, LedgerCatalog
 from accounting.ledgers.registry import ledger_providers
 from accounting.models import (
     LabelCostMode,
+    LabelVendorMode,
     PostingSettings,
     PostingTrigger,
     SaleDocumentType,
@@ -219,6 +220,23 @@ TaxDestinationRuleFormSet = forms.formset_factory(
 )
 
 
+def label_vendor_choices(organization_id: int | None) -> list[tuple[str, str]]:
+    """The label cost vendor choices, the label seller named after the sources the
+    organization connected (e.g. "ShipStation"), in the source registry's order."""
+    from connections.models import StoreConnection, source_provider_choices
+
+    keys = set()
+    if organization_id:
+        keys = set(
+            StoreConnection.objects.for_org(organization_id).values_list("provider", flat=True)
+        )
+    sellers = [str(name) for key, name in source_provider_choices() if key in keys]
+    return [
+        (value, " / ".join(sellers) if value == LabelVendorMode.LABEL_SELLER and sellers else label)
+        for value, label in LabelVendorMode.choices
+    ]
+
+
 class PostingSettingsForm(forms.ModelForm):
     eligible_statuses = forms.MultipleChoiceField(
         label=_("Order statuses to post"),
@@ -382,6 +400,9 @@ class PostingSettingsForm(forms.ModelForm):
             form_kwargs={"tax_codes": _flat(catalog.tax_codes, str(_("Choose a tax code")))},
         )
         self.marketplace_tax = MarketplaceTaxFields(self, stores)
+        self.fields["label_vendor_mode"].choices = label_vendor_choices(
+            self.instance.organization_id
+        )
 
     @property
     def store_tax_field_names(self) -> str:

@@ -112,8 +112,12 @@ class LabelCostMode(models.TextChoices):
 
 
 class LabelVendorMode(models.TextChoices):
+    """Who a label cost is owed to: the carrier, or the source the label was bought in (its
+    connection's provider, named from the source registry; the stored value dates from when
+    ShipStation was the only source and is kept so no row changes)."""
+
     CARRIER = "carrier", _("The carrier (USPS, UPS, FedEx...)")
-    SHIPSTATION = "shipstation", "ShipStation"
+    LABEL_SELLER = "shipstation", _("Where the label was bought (the connected source)")
 
 
 def _default_statuses() -> list[str]:
@@ -194,7 +198,7 @@ class PostingSettings(OrgOwnedModel):
         _("label cost vendor"),
         max_length=20,
         choices=LabelVendorMode,
-        default=LabelVendorMode.SHIPSTATION,
+        default=LabelVendorMode.LABEL_SELLER,
     )
     default_tax_code_id = models.CharField(_("tax code"), max_length=64, blank=True)
     # {"<SourceStore id>": "<tax code id>"} and {"<country>-<state>": "<tax code id>"}.

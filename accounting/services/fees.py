@@ -42,7 +42,8 @@ def fee_vendor_name(fee: FulfillmentFee, ps: PostingSettings) -> str:
     if ps.fulfillment_fee_vendor.strip():
         return ps.fulfillment_fee_vendor.strip()[:100]
     provider = (fee.provider or "").strip()
-    return _PROVIDERS.get(provider.casefold(), provider) or "ShipStation"
+    # No fulfillment provider named: the source the fee came from (its connection's).
+    return _PROVIDERS.get(provider.casefold(), provider) or fee.connection.get_provider_display()
 
 
 def build_fee_document(
