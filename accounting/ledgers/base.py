@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from accounting.ledgers.documents import (  # noqa: F401 - re-exported
     AmountLine,
@@ -53,6 +53,9 @@ from accounting.ledgers.refs import (  # noqa: F401 - re-exported
     document_marker,
     memo_marker,
 )
+
+if TYPE_CHECKING:
+    from accounting.ledgers.account_types import Rule
 
 # ---------------------------------------------------------------------------------------------
 # Answers
@@ -349,6 +352,9 @@ class LedgerProvider(abc.ABC):
     # Sale lines charge shipping to an item of the ledger (QuickBooks Online) rather than
     # naming the shipping income account themselves: the settings offer the item.
     shipping_by_item: ClassVar[bool] = False
+    # The account types each posting-settings mapping may use, by field
+    # (:mod:`accounting.ledgers.account_types`); empty: every account.
+    account_rules: ClassVar[Mapping[str, Rule]] = {}
 
     @abc.abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...
