@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.forms import label_vendor_choices
+from accounting.forms import connected_source_names, label_vendor_choices
 from accounting.models import LabelVendorMode
 from accounting.services.differences import unitemised_discount
 from tests.accounting.factories import make_order, make_store_connection
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.django_db
 
 def test_the_label_seller_choice_is_named_after_the_connected_source(org_a, org_b):
     make_store_connection(org_a)
-    choices = dict(label_vendor_choices(org_a.pk))
+    choices = dict(label_vendor_choices(connected_source_names(org_a.pk)))
     assert choices[LabelVendorMode.LABEL_SELLER] == "ShipStation"
     assert LabelVendorMode.LABEL_SELLER == "shipstation"  # the stored value is unchanged
     # No connection yet: the neutral wording.
-    assert dict(label_vendor_choices(org_b.pk))[LabelVendorMode.LABEL_SELLER] == str(
-        LabelVendorMode.LABEL_SELLER.label
-    )
+    assert dict(label_vendor_choices(connected_source_names(org_b.pk)))[
+        LabelVendorMode.LABEL_SELLER
+    ] == str(LabelVendorMode.LABEL_SELLER.label)
 
 
 def test_an_unitemised_discount_is_read_by_the_orders_source(org_a):

@@ -29,6 +29,7 @@ from accounting.services.documents.common import (
     idempotency_key,
     money,
     order_day,
+    source_name,
     summary_store_key,
 )
 from accounting.services.documents.expense import build_expense_document, carrier_name
@@ -57,6 +58,7 @@ __all__ = [
     "money",
     "order_day",
     "sale_amounts",
+    "source_name",
     "summary_store_key",
     "summary_totals",
 ]

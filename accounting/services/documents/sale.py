@@ -34,6 +34,7 @@ from accounting.services.documents.common import (
     _require,
     money,
     order_day,
+    source_name,
 )
 from unify.core.money import line_amount
 from unify.core.stored_text import gettext as _
@@ -43,10 +44,20 @@ if TYPE_CHECKING:
     from sales.models import Order, OrderLine
 
 
+def _store_or_connection_name(order: Order) -> str:
+    """Whose sales an order is: its store, else (no store name, e.g. an order file without
+    one) its connection's own name, else its source's name."""
+    if order.store_name.strip():
+        return order.store_name.strip()
+    if order.connection_id and order.connection.name.strip():
+        return order.connection.name.strip()
+    return source_name(order.source)
+
+
 def _customer_for(order: Order, posting_settings: PostingSettings, limit: int) -> PartyRef:
     """The order's customer; ``limit``: the ledger's name length."""
     if posting_settings.customer_strategy == CustomerStrategy.PER_STORE:
-        store = (order.store_name or "ShipStation").strip()[: limit - 10]
+        store = _store_or_connection_name(order)[: limit - 10]
         name = _("%(store)s customers") % {"store": store}
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
     name = " ".join((order.customer_name or "").split())[:limit]
@@ -179,14 +190,14 @@ def sale_amounts(
         # An order file states a discount total without itemising it.
         discounts.append((_("Discount"), money(order.discount_total)))
     if not lines and order.lines_subtotal > ZERO:
-        # ShipStation lists no items for this order but its total says goods were sold: one
+        # The source lists no items for this order but its total says goods were sold: one
         # line on the default item (the import counted them as ``lines_subtotal``).
         from sales.models import OrderLine
 
         unitemised = OrderLine(
             order=order,
             position=0,
-            name=_("Items not listed in ShipStation"),
+            name=_("Items not listed in %(source)s") % {"source": source_name(order.source)},
             quantity=Decimal(1),
             unit_price=money(order.lines_subtotal),
         )
@@ -317,11 +328,11 @@ def build_sale_document(
         raise DocumentBuildError(
             _(
                 "%(what)s is not paid (amount paid 0.00 of %(total)s). A sales receipt records "
-                "money received, so Unify holds it: post it once ShipStation shows the payment, "
+                "money received, so Unify holds it: post it once %(source)s shows the payment, "
                 "or choose “Invoice + payment” in the posting settings to post unpaid orders as "
                 "open invoices."
             )
-            % {"what": what, "total": amounts.computed},
+            % {"what": what, "total": amounts.computed, "source": source_name(order.source)},
             hold_reason=HoldReason.UNPAID,
         )
     total = amounts.computed if unpaid else amounts.paid
