@@ -224,7 +224,7 @@ TaxDestinationRuleFormSet = forms.formset_factory(
 
 
 def connected_source_names(organization_id: int | None) -> list[str]:
-    """The names of the sources the organization connected (e.g. "ShipStation"), in the
+    """The names of the sources the organization connected (their providers'), in the
     source registry's order."""
     from connections.models import StoreConnection, source_provider_choices
 

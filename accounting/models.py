@@ -45,7 +45,7 @@ class LedgerConnection(OrgOwnedModel):
         _("status"), max_length=20, choices=LedgerStatus, default=LedgerStatus.ACTIVE
     )
     status_message = LocalizedTextField(_("status details"), blank=True)
-    # QBO realm id, Xero tenant id, QBD owner/file id.
+    # The ledger's own id of the company (or company file) connected.
     company_id = models.CharField(_("company id"), max_length=100)
     company_name = models.CharField(_("company"), max_length=300, blank=True)
     # {"access_token", "refresh_token"}: ciphertext in the column, a Secret in Python.
@@ -173,7 +173,7 @@ class PostingSettings(OrgOwnedModel):
     label_payment_account_id = models.CharField(
         _("account that pays label costs"), max_length=64, blank=True
     )
-    # Return labels (ShipStation ``isReturnLabel``) are not outbound shipping: blank posts
+    # Return labels (``ShippingCost.is_return``) are not outbound shipping: blank posts
     # them to the shipping expense account with "Return label" on the line.
     return_label_account_id = models.CharField(_("return label expense"), max_length=64, blank=True)
     # Fulfillment fees are posted like label costs (same mode and paying account); blank:
@@ -207,8 +207,8 @@ class PostingSettings(OrgOwnedModel):
     document_number_prefix = models.CharField(
         _("document number prefix"), max_length=8, blank=True, default="SS-"
     )
-    # A document the ledger refuses for its closed books (QuickBooks' closing date, Xero's
-    # lock dates) is held; with this on it is dated the first open day instead and posted.
+    # A document the ledger refuses for its closed books (a closing date, lock dates) is
+    # held; with this on it is dated the first open day instead and posted.
     post_on_first_open_day = models.BooleanField(
         _("post on the first open day when the books are closed"), default=False
     )
@@ -237,7 +237,8 @@ class PostingKind(models.TextChoices):
     SALE = "sale", _("Sale")
     SHIPPING_COST = "shipping_cost", _("Label cost")
     SUMMARY = "summary", _("Daily summary")
-    # A fulfillment provider's fee (ShipStation fulfillment), posted like a label cost.
+    # A fulfillment provider's fee (an order the source had fulfilled), posted like a label
+    # cost.
     FULFILLMENT_FEE = "fulfillment_fee", _("Fulfillment fee")
 
 
@@ -441,7 +442,7 @@ class LedgerReference(OrgOwnedModel):
 
 
 class LedgerRequestBatch(OrgOwnedModel):
-    """Documents sent to a ledger in one request (QuickBooks Online's ``/batch``), recorded
+    """Documents sent to a ledger in one request (``LedgerProvider.batch_size`` > 1), recorded
     before the request leaves: a retry sends the identical body with the same request id, so
     the ledger replays its first answer instead of creating the documents again."""
 

@@ -2,8 +2,8 @@
 once as a shipping/fulfillment expense, exactly like a label cost (same mode: an expense
 paid from the label-paying account, or a bill), on the posting settings' fulfillment fee
 account (else the shipping expense account), from the fulfillment fee vendor (else the
-provider that charged it: ShipBob, Amazon FBA, ...). Every ledger posts it through the
-shared expense document path (QuickBooks Online, Xero, QuickBooks Desktop)."""
+provider that charged it: ShipBob, Amazon FBA, ..., else the source it came from). Every
+ledger posts it through the shared expense document path."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Rules:
 
-- a line's amount is ``quantity x unit price`` rounded half-up to cents (what QBO checks);
+- a line's amount is ``quantity x unit price`` rounded half-up to cents (what ledgers check);
 - discount lines (and any other negative line) become discount amounts;
 - the document's total is what the buyer paid. When the lines, shipping and tax do not add
   up to it, the difference goes to the reconciliation account if the settings allow it, or

@@ -48,7 +48,7 @@ def money(value: Decimal) -> Decimal:
 
 
 def idempotency_key(*, connection_id: int, kind: str, source_reference: str, revision: int) -> str:
-    """Deterministic and at most 50 characters (QBO ``requestid``'s limit)."""
+    """Deterministic and at most 50 characters (the shortest request id a ledger takes)."""
     digest = hashlib.sha256(
         f"{connection_id}:{kind}:{source_reference}:{revision}".encode()
     ).hexdigest()

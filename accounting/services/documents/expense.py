@@ -56,7 +56,7 @@ def carrier_name(code: str, fallback: str = "") -> str:
 
 
 def label_seller_name(cost: ShippingCost) -> str:
-    """The source the label was bought in, by its provider's name (e.g. "ShipStation")."""
+    """The source the label was bought in, by its provider's name (source registry)."""
     return cost.connection.get_provider_display()
 
 

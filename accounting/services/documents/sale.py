@@ -288,7 +288,7 @@ def build_sale_document(
         for line, amount in amounts.lines
     )
     # Quantities like 0.3333 with prices that do not land on a cent: send the rounded amount
-    # with a unit price that multiplies to it exactly, as QBO wants Amount = Qty x UnitPrice.
+    # with a unit price that multiplies to it exactly, as ledgers check Amount = Qty x Price.
     sale_lines = tuple(_exact_line(line) for line in sale_lines)
     if amounts.marketplace_tax and differences.nets_on_clearing(ps):
         clearing = _require(ps.marketplace_tax_account_id, _("marketplace tax clearing"))
@@ -411,7 +411,7 @@ def build_sale_document(
 def _exact_line(line: SaleLine) -> SaleLine:
     if line.quantity and line.quantity * line.unit_price != line.amount:
         # Keep the quantity; the unit price becomes amount / quantity, precise enough that
-        # the product rounds to the amount (QBO keeps up to 7 decimals on unit prices).
+        # the product rounds to the amount (7 decimals: what the strictest ledger keeps).
         unit = (line.amount / line.quantity).quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP)
         if money(unit * line.quantity) != line.amount:
             # No exact unit price exists: sell one unit at the amount.
