@@ -6,9 +6,10 @@ are built: a few requests for all of them instead of one or two per new name.
    query language takes ``IN`` with a list of values ("Query operations and syntax",
    docs/reference/provider-facts.md).
 2. What is missing is created in ``/batch`` requests of up to 30 creates, or one request
-   each when there are fewer than ``BATCH_CREATES_FROM`` (a batch request is scarcer). Distinct names do
-   not depend on each other, so the rule that items of one batch do not see each other's
-   results does not matter here; the documents that need them go in later requests.
+   each when there are fewer than ``BATCH_CREATES_FROM`` (a batch request is scarcer).
+   Distinct names do not depend on each other, so the rule that items of one batch do not
+   see each other's results does not matter here; the documents that need them go in later
+   requests.
 3. Whatever is not settled by this (a name found that belongs to another buyer, a create
    refused, a name twice in one call, own items bound to an account) is left alone: the
    document's own find-or-create (``QboAdapter._find_or_create_party`` / ``_item``) does it
