@@ -295,6 +295,12 @@ class LedgerAdapter(abc.ABC):
                 outcomes.append(exc)
         return outcomes
 
+    def next_claim_size(self, usual: int) -> int:
+        """How many postings a drain claims for its next :meth:`post_many` call. A ledger with
+        lanes of different sizes (QuickBooks Online: 30 documents per batch request, or one
+        per request beside them) says which lane is free now. Default: ``usual``."""
+        return usual
+
     def find_many(
         self, wanted: Sequence[tuple[DocumentKind, str, str]]
     ) -> dict[tuple[DocumentKind, str], ExternalRef]:
