@@ -297,8 +297,8 @@ class LedgerAdapter(abc.ABC):
 
     def next_claim_size(self, usual: int) -> int:
         """How many postings a drain claims for its next :meth:`post_many` call. A ledger with
-        lanes of different sizes (QuickBooks Online: 30 documents per batch request, or one
-        per request beside them) says which lane is free now. Default: ``usual``."""
+        lanes of different sizes (e.g. many documents per batch request, or one per request
+        beside them) says which lane is free now. Default: ``usual``."""
         return usual
 
     def find_many(
