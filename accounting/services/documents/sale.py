@@ -44,20 +44,19 @@ if TYPE_CHECKING:
     from sales.models import Order, OrderLine
 
 
-def _store_or_connection_name(order: Order) -> str:
-    """Whose sales an order is: its store, else (no store name, e.g. an order file without
-    one) its connection's own name, else its source's name."""
+def _store_or_source_name(order: Order) -> str:
+    """Whose sales an order is: its store, else its source's name ("ShipStation customers"
+    as before for a ShipStation order without a store name: the name is the customer's
+    match key, so another would make merchants a second customer in their ledger)."""
     if order.store_name.strip():
         return order.store_name.strip()
-    if order.connection_id and order.connection.name.strip():
-        return order.connection.name.strip()
     return source_name(order.source)
 
 
 def _customer_for(order: Order, posting_settings: PostingSettings, limit: int) -> PartyRef:
     """The order's customer; ``limit``: the ledger's name length."""
     if posting_settings.customer_strategy == CustomerStrategy.PER_STORE:
-        store = _store_or_connection_name(order)[: limit - 10]
+        store = _store_or_source_name(order)[: limit - 10]
         name = _("%(store)s customers") % {"store": store}
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
     name = " ".join((order.customer_name or "").split())[:limit]
