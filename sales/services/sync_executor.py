@@ -187,7 +187,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             )
 
     def _retry_unreadable(self) -> None:
-        """Read again the windows of the orders ShipStation failed on in earlier runs."""
+        """Read again the windows of the orders the source failed on in earlier runs."""
         assert self.fetcher is not None
         fetcher = self.fetcher
 
@@ -218,6 +218,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             organization_id=self.run.organization_id,
             connection_id=self.run.connection_id,
             run_id=self.run.pk,
+            unreadable=fetcher.unreadable,
             fetch=fetch,
             write=write,
         )

@@ -148,6 +148,15 @@ def test_a_failed_run_and_its_notification_in_each_readers_language(
     assert _in("en", stored.msgid, stored.params) not in german
 
 
+def test_an_unreadable_order_stored_before_the_source_was_named_still_reads_in_german():
+    # Issues stored before the reason named its source from the registry keep their msgid.
+    reason = decode(StoredText("ShipStation fails on this order").encode())
+    with translation.override("de"):
+        assert str(reason) == "ShipStation scheitert an dieser Bestellung"
+    with translation.override("en"):
+        assert str(reason) == "ShipStation fails on this order"
+
+
 def test_an_unreadable_order_is_listed_in_each_readers_language(
     ss_app,  # noqa: F811
     org_a,
@@ -167,7 +176,13 @@ def test_an_unreadable_order_is_listed_in_each_readers_language(
     assert issue.reason == "ShipStation fails on this order"  # as before, for English
 
     issues = reverse("sales:sync_run_issues", kwargs={"org_slug": org_a.slug, "run_id": run.pk})
-    _both(client, owner_of_a.user, issues, "ShipStation fails on this order")
+    _both(
+        client,
+        owner_of_a.user,
+        issues,
+        "%(source)s fails on this order",
+        {"source": "ShipStation"},
+    )
     # The run's summary (a plural) is kept as its two forms and the count.
     summary = SyncRun.all_orgs.get(pk=run.pk).error
     assert summary.plural and summary.number == 1
