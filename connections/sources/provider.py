@@ -85,6 +85,9 @@ class SourceProvider(abc.ABC):
     # The source's own limit, shared by everyone using one key pair (told when two
     # organizations connect the same keys).
     shared_requests_per_minute: ClassVar[int | None] = None
+    # Every text of its orders comes from their ``raw`` record (an API answer), so a clean
+    # dump of ``raw`` proves them clean; False when the texts come from elsewhere (file rows).
+    raw_is_whole_record: ClassVar[bool] = True
     # How its order listing is read around a record it fails on (None: it never does).
     unreadable_records: ClassVar[UnreadableRecords | None] = None
 

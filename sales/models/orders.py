@@ -14,9 +14,25 @@ from sales.models.fields import ZERO, SourceRecordField, _money, _organization_u
 from unify.tenancy.models import OrgOwnedModel
 
 
-class OrderSource(models.TextChoices):
-    SHIPSTATION = "shipstation", "ShipStation"
-    ORDER_FILE = "order_file", _("Order file")
+def order_source_choices() -> list[tuple[str, object]]:
+    """The sources an order can come from: every provider of the source registry, by the key
+    ``Order.source`` stores (a new source needs no migration)."""
+    from connections.sources.registry import source_providers
+
+    return [(provider.key, provider.name) for provider in source_providers().values()]
+
+
+def _default_order_source() -> str:
+    from connections.models import source_provider_choices
+
+    return source_provider_choices()[0][0]
+
+
+class OrderSource:
+    """Values of ``Order.source`` that the import names itself: a provider key from the
+    source registry (``connections.sources``)."""
+
+    ORDER_FILE = "order_file"  # connections.sources.csv: orders read from an uploaded file
 
 
 class LabelStatus(models.TextChoices):
@@ -50,7 +66,7 @@ class Order(OrgOwnedModel):
         verbose_name=_("connection"),
     )
     source = models.CharField(
-        _("source"), max_length=20, choices=OrderSource, default=OrderSource.SHIPSTATION
+        _("source"), max_length=20, choices=order_source_choices, default=_default_order_source
     )
     source_store = models.ForeignKey(
         "connections.SourceStore",

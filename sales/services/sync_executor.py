@@ -207,6 +207,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
                 currency=self.connection.currency or "USD",
                 run_id=run.pk,
                 synced_at=timezone.now(),
+                origin=self.connection.provider,
             )
             run.orders_created += result.created
             run.orders_updated += result.updated

@@ -17,14 +17,15 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q
 
+from connections.models import StoreConnection
 from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
+from connections.sources.registry import UnknownSourceProvider, source_provider
 from sales.models import (
     BILLED_TO_OTHERS,
     ImportIssue,
     ImportIssueKind,
     Order,
     OrderLine,
-    OrderSource,
     PostingStatus,
     ShippingCost,
 )
@@ -61,7 +62,7 @@ class OrderFilter:
         if self.statuses and status not in self.statuses:
             return False
         store = self.stores.get(store_external_id)
-        # A store ShipStation added after the connection was made is imported until the
+        # A store the source added after the connection was made is imported until the
         # merchant says otherwise (the sync settings list it once stores are refreshed).
         return store is None or store.included
 
@@ -109,7 +110,7 @@ def _issue_rows(
                 reason=reason[:2000] or _("unreadable record"),
                 raw_text=raw,
                 fingerprint=fingerprint,
-                # A record ShipStation fails on: the window later runs read again.
+                # A record the source fails on: the window later runs read again.
                 retry_from=getattr(error, "window_start", None),
                 retry_until=getattr(error, "window_end", None),
             )
@@ -144,6 +145,23 @@ def import_issues_record(
 # ---------------------------------------------------------------------------------------------
 
 
+def _raw_is_whole_record(origin: str) -> bool:
+    try:
+        return source_provider(origin).raw_is_whole_record
+    except UnknownSourceProvider:
+        return False  # every text checked on its own
+
+
+def connection_source(*, organization_id: int, connection_id: int) -> str:
+    """The source key of a connection's orders (its provider, e.g. "shipstation")."""
+    return (
+        StoreConnection.objects.for_org(organization_id)
+        .filter(pk=connection_id)
+        .values_list("provider", flat=True)
+        .get()
+    )
+
+
 def orders_map_sources(
     sources: Sequence[SourceOrder],
     *,
@@ -157,6 +175,7 @@ def orders_map_sources(
     key: Callable[[MappedOrder], Hashable] = lambda item: item.external_id,
 ) -> dict[Hashable, MappedOrder]:
     mapped: dict[Hashable, MappedOrder] = {}
+    raw_is_whole_record = _raw_is_whole_record(origin)
     for source in sources:
         try:
             store_pk, store_name = store_for(source)
@@ -169,7 +188,7 @@ def orders_map_sources(
                 store_name=store_name,
                 currency=currency,
                 synced_at=synced_at,
-                raw_is_whole_record=origin == OrderSource.SHIPSTATION,
+                raw_is_whole_record=raw_is_whole_record,
             )
         except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
             issues.append(
@@ -177,7 +196,7 @@ def orders_map_sources(
                  raw_text(source.raw))
             )  # fmt: skip
             continue
-        # The same order twice on one page (ShipStation paging under edits): the later wins.
+        # The same order twice on one page (the source's paging under edits): the later wins.
         mapped[key(item)] = item
     return mapped
 
@@ -312,9 +331,13 @@ def orders_map(
     order_filter: OrderFilter,
     currency: str,
     synced_at: datetime,
+    origin: str | None = None,
 ) -> MappedPage:
-    """Map a page of ShipStation orders without touching the database (the sync does this
-    while the previous page is being written)."""
+    """Map a page of the connection's orders without touching the database (the sync does
+    this while the previous page is being written). ``origin``: the connection's provider
+    key (looked up when not given, which reads the database)."""
+    if origin is None:
+        origin = connection_source(organization_id=organization_id, connection_id=connection_id)
     issues: list[tuple[str, str, str, str]] = []
 
     def store_for(source: SourceOrder) -> tuple[int | None, str]:
@@ -325,7 +348,7 @@ def orders_map(
         orders,
         organization_id=organization_id,
         connection_id=connection_id,
-        origin=OrderSource.SHIPSTATION,
+        origin=origin,
         store_for=store_for,
         currency=currency,
         synced_at=synced_at,
@@ -345,9 +368,11 @@ def order_upsert_page(
     run_id: int | None,
     synced_at: datetime,
     premapped: MappedPage | None = None,
+    origin: str | None = None,
 ) -> PageResult:
-    """Upsert one page of ShipStation orders (call inside the page's transaction). Give the
-    orders, or ``premapped`` (``orders_map`` of them)."""
+    """Upsert one page of the connection's orders (call inside the page's transaction). Give
+    the orders, or ``premapped`` (``orders_map`` of them). ``origin``: the connection's
+    provider key (looked up when not given)."""
     result = PageResult()
     page = premapped or orders_map(
         organization_id=organization_id,
@@ -356,6 +381,7 @@ def order_upsert_page(
         order_filter=order_filter,
         currency=currency,
         synced_at=synced_at,
+        origin=origin,
     )
     mapped, issues = dict(page.mapped), page.issues
     existing = {
@@ -518,7 +544,7 @@ def shipping_cost_upsert_page(
         )
         matching.order_label_totals_refresh(organization_id=organization_id, order_ids=order_ids)
     elif to_write:
-        # Sales channel: a label names its ShipStation order; when that order is already
+        # Sales channel: a label names its order in the source; when that order is already
         # here, the label is written attached and the order's totals are refreshed.
         orders = dict(
             _rows(

@@ -14,14 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils.translation import gettext_noop
-
 from connections.sources.provider import UnreadableRecords
 from unify.core.exceptions import ProviderUnavailable
-
-# The reason import issues stored before the source was named from the registry carry (a
-# msgid): kept in the catalog so those issues still read in their reader's language.
-STORED_REASON = gettext_noop("ShipStation fails on this order")
 
 
 class ShipStationUnreadableRecords(UnreadableRecords):
