@@ -88,6 +88,9 @@ class SourceProvider(abc.ABC):
     # Every text of its orders comes from their ``raw`` record (an API answer), so a clean
     # dump of ``raw`` proves them clean; False when the texts come from elsewhere (file rows).
     raw_is_whole_record: ClassVar[bool] = True
+    # The module of its sandbox stand-in for ``make run`` (``make_run_environment()``: the
+    # settings pointing Unify at it, ``make_run_notes()``: what to tell, e.g. demo keys).
+    stand_in: ClassVar[str] = ""
     # How its order listing is read around a record it fails on (None: it never does).
     unreadable_records: ClassVar[UnreadableRecords | None] = None
 

@@ -59,6 +59,7 @@ class ShipStationProvider(SourceProvider):
     shared_requests_per_minute = 40
     # What Unify subscribes: new or changed orders, and labels bought.
     webhook_events = ("ORDER_NOTIFY", "SHIP_NOTIFY")
+    stand_in = "sandbox.shipstation.make_run"
     # A page of /orders can answer HTTP 500 every time because of one record.
     unreadable_records = ShipStationUnreadableRecords()
 
