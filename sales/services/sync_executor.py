@@ -157,9 +157,10 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             return ExecuteResult(
                 run=self._fail(
                     _(
-                        "ShipStation did not answer properly after several attempts. The "
+                        "%(source)s did not answer properly after several attempts. The "
                         "orders imported so far are kept; the next sync continues from here."
-                    ),
+                    )
+                    % {"source": self._source_name()},
                     detail=str(exc),
                     retry=True,
                 )
@@ -167,8 +168,8 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
         except (ProviderRejected, IntegrationError) as exc:
             return ExecuteResult(
                 run=self._fail(
-                    _("ShipStation refused a request of the import: %(reason)s")
-                    % {"reason": exc.user_message},
+                    _("%(source)s refused a request of the import: %(reason)s")
+                    % {"source": self._source_name(), "reason": exc.user_message},
                     detail=str(exc),
                     retry=True,
                 )

@@ -84,8 +84,8 @@ def bulk_action_counts(action) -> str:
     if action.kind == "reimport":
         return (
             ngettext(
-                "%(done)s of %(total)s order re-imported: %(changed)s changed in ShipStation.",
-                "%(done)s of %(total)s orders re-imported: %(changed)s changed in ShipStation.",
+                "%(done)s of %(total)s order re-imported: %(changed)s changed at its source.",
+                "%(done)s of %(total)s orders re-imported: %(changed)s changed at their source.",
                 total,
             )
             % n

@@ -9,4 +9,17 @@ STORED_BEFORE = (
     gettext_noop("ShipStation fails on this order"),
     gettext_noop("Not imported from ShipStation."),
     gettext_noop("ShipStation no longer has this order."),
+    gettext_noop(
+        "ShipStation did not answer properly after several attempts. The orders imported so "
+        "far are kept; the next sync continues from here."
+    ),
+    gettext_noop("ShipStation refused a request of the import: %(reason)s"),
+    gettext_noop(
+        "ShipStation rejected the API keys (they may have expired). Enter new keys on the "
+        "connection page; the import continues from here."
+    ),
+    gettext_noop(
+        "ShipStation rejected the API Key and API Secret: they may have expired or been "
+        "regenerated."
+    ),
 )
