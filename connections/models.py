@@ -50,7 +50,7 @@ def _webhook_token() -> str:
 
 
 class StoreConnection(OrgOwnedModel):
-    """One ShipStation account (key pair) connected by one organization."""
+    """One account of an order source (e.g. a key pair) connected by one organization."""
 
     provider = models.CharField(
         _("platform"), max_length=20, choices=source_provider_choices, default=_default_provider
@@ -108,7 +108,7 @@ class StoreConnection(OrgOwnedModel):
 
 
 class SourceStore(OrgOwnedModel):
-    """A store or marketplace inside the connected ShipStation account."""
+    """A store or marketplace inside the connected source account."""
 
     connection = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="stores")
     external_id = models.BigIntegerField(_("ShipStation store id"))
@@ -184,7 +184,7 @@ class OrderFileUpload(OrgOwnedModel):
     orders_created = models.PositiveIntegerField(_("orders new"), default=0)
     orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
     costs_matched = models.PositiveIntegerField(_("label costs matched"), default=0)
-    # Store names in the file that are none of the connection's ShipStation stores.
+    # Store names in the file that are none of the connection's stores.
     unknown_stores = models.JSONField(default=list, blank=True)
     error = LocalizedTextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

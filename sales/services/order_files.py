@@ -40,7 +40,7 @@ class FileImportResult:
     updated: int = 0
     unchanged: int = 0
     costs_matched: int = 0
-    # Store names in the file that are none of the connection's ShipStation stores.
+    # Store names in the file that are none of the connection's stores.
     unknown_stores: set[str] = field(default_factory=set)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (order ref, reason)
 

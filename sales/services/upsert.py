@@ -103,7 +103,7 @@ def _raw_is_whole_record(origin: str) -> bool:
 
 
 def connection_source(*, organization_id: int, connection_id: int) -> str:
-    """The source key of a connection's orders (its provider, e.g. "shipstation")."""
+    """The source key of a connection's orders (its provider's registry key)."""
     return (
         StoreConnection.objects.for_org(organization_id)
         .filter(pk=connection_id)

@@ -13,6 +13,15 @@ from unify.core.money_format import format_amount
 
 register = template.Library()
 
+
+@register.simple_tag
+def reimport_label() -> str:
+    """The re-import action's name, after the sources orders can be re-imported from."""
+    from sales.sources import reimport_label as label
+
+    return str(label())
+
+
 POSTING_BADGE_CLASSES = {
     "posted": "text-bg-success",
     "failed": "text-bg-danger",
