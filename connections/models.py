@@ -111,11 +111,11 @@ class SourceStore(OrgOwnedModel):
     """A store or marketplace inside the connected source account."""
 
     connection = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="stores")
-    external_id = models.BigIntegerField(_("ShipStation store id"))
+    external_id = models.BigIntegerField(_("store id at the source"))
     name = models.CharField(_("store"), max_length=200)
     marketplace_id = models.IntegerField(null=True, blank=True)
     marketplace_name = models.CharField(_("marketplace"), max_length=100, blank=True)
-    active = models.BooleanField(_("active in ShipStation"), default=True)
+    active = models.BooleanField(_("active at the source"), default=True)
     included = models.BooleanField(_("import orders"), default=True)
 
     class Meta:
@@ -125,7 +125,7 @@ class SourceStore(OrgOwnedModel):
                 fields=["organization", "connection", "external_id"], name="source_store_unique"
             )
         ]
-        verbose_name = _("ShipStation store")
+        verbose_name = _("source store")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.marketplace_name})" if self.marketplace_name else self.name

@@ -116,7 +116,9 @@ class Order(OrgOwnedModel):
     items_count = models.PositiveIntegerField(_("items"), default=0)
 
     is_cancelled = models.BooleanField(_("cancelled"), default=False)
-    externally_fulfilled = models.BooleanField(_("fulfilled outside ShipStation"), default=False)
+    externally_fulfilled = models.BooleanField(
+        _("fulfilled without a label from the source"), default=False
+    )
     changed_after_posting = models.BooleanField(_("changed after posting"), default=False)
     merged_into = models.ForeignKey(
         "self",
