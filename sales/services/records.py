@@ -205,7 +205,7 @@ ORDER_IMPORT_FIELDS = (
 
 
 def label_status_for(*, has_outbound_label: bool, status: str, externally_fulfilled: bool) -> str:
-    """Bought a label in ShipStation; or shipped without one (no label cost); or neither."""
+    """Bought a label in the source; or shipped without one (no label cost); or neither."""
     if has_outbound_label:
         return LabelStatus.HAS_LABEL
     if status == "shipped" or externally_fulfilled:
@@ -275,8 +275,8 @@ def _cut(value: str | None, limit: int) -> str:
 def order_amounts(source: SourceOrder) -> dict[str, Decimal]:
     """The order's amounts and its reconciliation (see :mod:`sales.models`).
 
-    An order that lists no items at all but has a total (ShipStation has shipped orders with
-    ``items: []``) counts as one line worth ``orderTotal - shipping - tax``: its goods were
+    An order that lists no items at all but has a total (sources have shipped orders without
+    items) counts as one line worth ``order total - shipping - tax``: its goods were
     sold, only not itemised, and must not show up as a difference."""
 
     # One rounding rule with the ledger documents (unify.core.money): each line to the cent
