@@ -53,7 +53,7 @@ def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
     """Every source store of the organization as ``(id, label)`` for a select, by name.
 
     Two connections often carry stores of the same name ("Amazon", "Shopify" in each
-    ShipStation account); with more than one connection every label names its connection
+    source account); with more than one connection every label names its connection
     ("Amazon (Amazon) · East warehouse"), so the choices can be told apart."""
     rows = list(
         SourceStore.objects.for_org(organization)
