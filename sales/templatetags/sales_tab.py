@@ -14,6 +14,14 @@ from unify.core.money_format import format_amount
 register = template.Library()
 
 
+@register.filter
+def source_name(provider: str) -> str:
+    """A source's name for people, from its provider key (``connection.provider``)."""
+    from sales.sources import source_name as name
+
+    return name(provider or "")
+
+
 @register.simple_tag
 def reimport_label() -> str:
     """The re-import action's name, after the sources orders can be re-imported from."""
