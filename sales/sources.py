@@ -17,6 +17,13 @@ def source_name(key: str) -> str:
         return key
 
 
+def connectable_source_names() -> str:
+    """The sources a merchant can connect (Add Store), by name."""
+    from connections.sources.registry import connectable_providers
+
+    return ", ".join(str(provider.name) for provider in connectable_providers())
+
+
 def reimportable(key: str) -> bool:
     """Whether orders of the source ``key`` can be read again (it has an API adapter)."""
     from connections.sources.registry import UnknownSourceProvider, source_provider

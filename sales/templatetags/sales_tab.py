@@ -23,6 +23,14 @@ def source_name(provider: str) -> str:
 
 
 @register.simple_tag
+def connectable_source_names() -> str:
+    """The sources Add Store offers, by name (``{% connectable_source_names as sources %}``)."""
+    from sales.sources import connectable_source_names as names
+
+    return names()
+
+
+@register.simple_tag
 def reimport_label() -> str:
     """The re-import action's name, after the sources orders can be re-imported from."""
     from sales.sources import reimport_label as label
