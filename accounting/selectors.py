@@ -255,4 +255,8 @@ def order_difference_treatment(order) -> str:
     lines = OrderLine.all_orgs.filter(
         organization_id=order.organization_id, order_id=order.pk
     ).order_by("position")
-    return differences.describe(sale_amounts(order, list(lines), settings_obj), settings_obj)
+    return differences.describe(
+        sale_amounts(order, list(lines), settings_obj),
+        settings_obj,
+        source=order.get_source_display(),
+    )

@@ -358,7 +358,7 @@ def ledger_postings_resume(*, connection: LedgerConnection, user=None) -> int:
 
 
 # Account choices a bookkeeper would most likely make, by the ledger's account type and
-# sub-type (QBO names; other ledgers add theirs) or name; first match wins.
+# sub-type (as the ledgers' catalogs name them) or name; first match wins.
 _SUGGESTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "product_income_account_id": (("detail", "SalesOfProductIncome"), ("kind", "Income")),
     "shipping_income_account_id": (("name", "shipping income"), ("name", "shipping")),

@@ -14,6 +14,7 @@ import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.views.decorators.debug import sensitive_variables
@@ -202,3 +203,10 @@ class SourceProvider(abc.ABC):
         """The labels the source has for one order now (each request run through
         ``call``)."""
         return []
+
+    def order_unitemised_discount(self, raw: Mapping[str, Any]) -> Decimal | None:
+        """The order's discount as the source reports it apart from its lines, read from the
+        order's stored record (``raw``): what accounting may post as a coupon when the order
+        has no discount line. None when the source has no such figure (its discounts are
+        itemised on the lines)."""
+        return None

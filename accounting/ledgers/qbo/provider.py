@@ -24,6 +24,7 @@ from accounting.ledgers.base import (
     OAuthTokens,
     TokenStore,
 )
+from accounting.ledgers.qbo.account_types import ACCOUNT_RULES
 from accounting.ledgers.qbo.adapter import QboAdapter
 from accounting.ledgers.qbo.client import PROVIDER, QboAuthClient
 from unify.core.exceptions import ProviderAuthError, ProviderUnavailable
@@ -88,6 +89,7 @@ class QboProvider(LedgerProvider):
     payment_reference_max_length = 21  # PaymentRefNum
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
     shipping_by_item = True
+    account_rules = ACCOUNT_RULES
     # Intuit's guidelines name the button.
     connect_label = gettext_lazy("Connect to QuickBooks")
 

@@ -28,6 +28,7 @@ from accounting.ledgers.base import (
     TokenStore,
 )
 from accounting.ledgers.xero import limits
+from accounting.ledgers.xero.account_types import ACCOUNT_RULES
 from accounting.ledgers.xero.adapter import XeroAdapter
 from accounting.ledgers.xero.client import (
     PROVIDER,
@@ -79,6 +80,7 @@ class XeroProvider(LedgerProvider):
     name_max_length = 100
     payment_reference_max_length = 21
     sale_kinds = (DocumentKind.INVOICE_PAYMENT,)
+    account_rules = ACCOUNT_RULES
 
     @property
     def batch_size(self) -> int:  # type: ignore[override]
