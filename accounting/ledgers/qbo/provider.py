@@ -79,6 +79,8 @@ def refresh_tokens(tokens: OAuthTokens, *, connection_id: int | None = None) -> 
 class QboProvider(LedgerProvider):
     key = PROVIDER
     name = "QuickBooks Online"
+    # Its sandbox stand-in for make run (see run_embedded).
+    stand_in = "sandbox.qbo.make_run"
     connect_kind = "oauth"
     asynchronous = False
     supports_update = True

@@ -66,6 +66,8 @@ def _first(entries: tuple[CatalogEntry, ...], test) -> str:
 class XeroProvider(LedgerProvider):
     key = PROVIDER
     name = "Xero"
+    # Its sandbox stand-in for make run (see run_embedded).
+    stand_in = "sandbox.xero.make_run"
     connect_kind = "oauth"
     asynchronous = False
     # Posted documents follow their source: an edited sale updates its invoice (our payment

@@ -37,6 +37,7 @@ from connections.sources.shipstation.forms import (
     key_characters_valid,
 )
 from connections.sources.shipstation.limits import shipstation_rate_limiter
+from connections.sources.shipstation.unreadable import ShipStationUnreadableRecords
 from unify.core.exceptions import (
     IntegrationError,
     ProviderAuthError,
@@ -60,6 +61,9 @@ class ShipStationProvider(SourceProvider):
     shared_requests_per_minute = 40
     # What Unify subscribes: new or changed orders, and labels bought.
     webhook_events = ("ORDER_NOTIFY", "SHIP_NOTIFY")
+    stand_in = "sandbox.shipstation.make_run"
+    # A page of /orders can answer HTTP 500 every time because of one record.
+    unreadable_records = ShipStationUnreadableRecords()
 
     # -- credentials ---------------------------------------------------------------------------
 
