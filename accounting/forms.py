@@ -15,6 +15,7 @@ from accounting.ledgers.base import CatalogEntry, LedgerCatalog
 from accounting.ledgers.registry import ledger_providers
 from accounting.models import (
     LabelCostMode,
+    LabelVendorMode,
     PostingSettings,
     PostingTrigger,
     SaleDocumentType,
@@ -79,9 +80,12 @@ def _flat(entries: tuple[CatalogEntry, ...], blank: str) -> list[tuple[str, str]
     )
 
 
-def shipping_item_field(catalog: LedgerCatalog, instance: PostingSettings) -> forms.ChoiceField:
-    """The merchant's own QuickBooks item for shipping lines (optional): each option names the
-    income account QuickBooks posts it to, and so does the note under a chosen one."""
+def shipping_item_field(
+    catalog: LedgerCatalog, instance: PostingSettings, *, ledger: str
+) -> forms.ChoiceField:
+    """The merchant's own item for shipping lines (optional), for a ledger that charges
+    shipping to an item (``shipping_by_item``; ``ledger``: its name): each option names the
+    income account the ledger posts it to, and so does the note under a chosen one."""
     accounts = {a.id: a.name for a in catalog.accounts}
 
     def label(entry: CatalogEntry) -> str:
@@ -95,9 +99,9 @@ def shipping_item_field(catalog: LedgerCatalog, instance: PostingSettings) -> fo
     chosen = next((e for e in catalog.items if e.id == instance.shipping_item_id), None)
     if chosen is not None:
         help_text = _(
-            "QuickBooks posts shipping charged to buyers to this item's income account, "
+            "%(ledger)s posts shipping charged to buyers to this item's income account, "
             "“%(account)s”, not to the shipping income account above."
-        ) % {"account": accounts.get(chosen.account_id, chosen.account_id or "?")}
+        ) % {"account": accounts.get(chosen.account_id, chosen.account_id or "?"), "ledger": ledger}
     else:
         help_text = _(
             "Empty: Unify posts shipping with its own item on the shipping income account. "
@@ -219,6 +223,26 @@ TaxDestinationRuleFormSet = forms.formset_factory(
 )
 
 
+def connected_source_names(organization_id: int | None) -> list[str]:
+    """The names of the sources the organization connected (their providers'), in the
+    source registry's order."""
+    from connections.models import StoreConnection, source_provider_choices
+
+    if not organization_id:
+        return []
+    keys = set(StoreConnection.objects.for_org(organization_id).values_list("provider", flat=True))
+    return [str(name) for key, name in source_provider_choices() if key in keys]
+
+
+def label_vendor_choices(sellers: list[str]) -> list[tuple[str, str]]:
+    """The label cost vendor choices, the label seller named after the connected sources
+    (``sellers``: :func:`connected_source_names`), else described."""
+    return [
+        (value, " / ".join(sellers) if value == LabelVendorMode.LABEL_SELLER and sellers else label)
+        for value, label in LabelVendorMode.choices
+    ]
+
+
 class PostingSettingsForm(forms.ModelForm):
     eligible_statuses = forms.MultipleChoiceField(
         label=_("Order statuses to post"),
@@ -331,7 +355,9 @@ class PostingSettingsForm(forms.ModelForm):
         )
         ledger = ledger_providers().get(provider)
         if ledger is not None and ledger.shipping_by_item:
-            self.fields["shipping_item_id"] = shipping_item_field(catalog, self.instance)
+            self.fields["shipping_item_id"] = shipping_item_field(
+                catalog, self.instance, ledger=str(ledger.name)
+            )
         else:
             # The ledger's lines name the shipping income account themselves.
             del self.fields["shipping_item_id"]
@@ -381,7 +407,9 @@ class PostingSettingsForm(forms.ModelForm):
             prefix=DESTINATION_RULES_PREFIX,
             form_kwargs={"tax_codes": _flat(catalog.tax_codes, str(_("Choose a tax code")))},
         )
+        self.source_names = connected_source_names(self.instance.organization_id)
         self.marketplace_tax = MarketplaceTaxFields(self, stores)
+        self.fields["label_vendor_mode"].choices = label_vendor_choices(self.source_names)
 
     @property
     def store_tax_field_names(self) -> str:

@@ -46,11 +46,15 @@ class MarketplaceTaxFields:
         )
         treatment = form.fields["marketplace_tax_treatment"]
         treatment.required = False  # a post without the section keeps the saved choice
+        # The connected sources by name (the posting settings form's ``source_names``).
+        self.source_label = " / ".join(getattr(form, "source_names", ())) or str(
+            _("your order source")
+        )
         treatment.help_text = _(
             "Marketplaces such as Amazon, eBay, Walmart and Etsy collect the sales tax and "
-            "remit it themselves: ShipStation shows the tax, but what the buyer paid you "
+            "remit it themselves: %(source)s shows the tax, but what the buyer paid you "
             "excludes it. That tax is not your liability."
-        )
+        ) % {"source": self.source_label}
 
     @property
     def store_field_names(self) -> str:

@@ -19,10 +19,12 @@ from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
 
-class LedgerProviderKey(models.TextChoices):
-    QBO = "qbo", "QuickBooks Online"
-    XERO = "xero", "Xero"
-    QBD = "qbd", "QuickBooks Desktop"
+def ledger_provider_choices() -> list[tuple[str, str]]:
+    """The ledgers a connection can be to: the registry's (``UNIFY_LEDGER_PROVIDERS``)
+    connectable providers, so a new ledger needs no migration."""
+    from accounting.ledgers.registry import ledger_providers
+
+    return [(key, str(provider.name)) for key, provider in ledger_providers().items()]
 
 
 class LedgerStatus(models.TextChoices):
@@ -38,12 +40,12 @@ class LedgerConnection(OrgOwnedModel):
     reconnecting the same company reuses it, so nothing already posted is posted again.
     """
 
-    provider = models.CharField(_("ledger"), max_length=10, choices=LedgerProviderKey)
+    provider = models.CharField(_("ledger"), max_length=10, choices=ledger_provider_choices)
     status = models.CharField(
         _("status"), max_length=20, choices=LedgerStatus, default=LedgerStatus.ACTIVE
     )
     status_message = LocalizedTextField(_("status details"), blank=True)
-    # QBO realm id, Xero tenant id, QBD owner/file id.
+    # The ledger's own id of the company (or company file) connected.
     company_id = models.CharField(_("company id"), max_length=100)
     company_name = models.CharField(_("company"), max_length=300, blank=True)
     # {"access_token", "refresh_token"}: ciphertext in the column, a Secret in Python.
@@ -110,8 +112,12 @@ class LabelCostMode(models.TextChoices):
 
 
 class LabelVendorMode(models.TextChoices):
+    """Who a label cost is owed to: the carrier, or the source the label was bought in (its
+    connection's provider, named from the source registry; the stored value dates from when
+    ShipStation was the only source and is kept so no row changes)."""
+
     CARRIER = "carrier", _("The carrier (USPS, UPS, FedEx...)")
-    SHIPSTATION = "shipstation", "ShipStation"
+    LABEL_SELLER = "shipstation", _("Where the label was bought (the connected source)")
 
 
 def _default_statuses() -> list[str]:
@@ -167,7 +173,7 @@ class PostingSettings(OrgOwnedModel):
     label_payment_account_id = models.CharField(
         _("account that pays label costs"), max_length=64, blank=True
     )
-    # Return labels (ShipStation ``isReturnLabel``) are not outbound shipping: blank posts
+    # Return labels (``ShippingCost.is_return``) are not outbound shipping: blank posts
     # them to the shipping expense account with "Return label" on the line.
     return_label_account_id = models.CharField(_("return label expense"), max_length=64, blank=True)
     # Fulfillment fees are posted like label costs (same mode and paying account); blank:
@@ -192,7 +198,7 @@ class PostingSettings(OrgOwnedModel):
         _("label cost vendor"),
         max_length=20,
         choices=LabelVendorMode,
-        default=LabelVendorMode.SHIPSTATION,
+        default=LabelVendorMode.LABEL_SELLER,
     )
     default_tax_code_id = models.CharField(_("tax code"), max_length=64, blank=True)
     # {"<SourceStore id>": "<tax code id>"} and {"<country>-<state>": "<tax code id>"}.
@@ -201,8 +207,8 @@ class PostingSettings(OrgOwnedModel):
     document_number_prefix = models.CharField(
         _("document number prefix"), max_length=8, blank=True, default="SS-"
     )
-    # A document the ledger refuses for its closed books (QuickBooks' closing date, Xero's
-    # lock dates) is held; with this on it is dated the first open day instead and posted.
+    # A document the ledger refuses for its closed books (a closing date, lock dates) is
+    # held; with this on it is dated the first open day instead and posted.
     post_on_first_open_day = models.BooleanField(
         _("post on the first open day when the books are closed"), default=False
     )
@@ -231,7 +237,8 @@ class PostingKind(models.TextChoices):
     SALE = "sale", _("Sale")
     SHIPPING_COST = "shipping_cost", _("Label cost")
     SUMMARY = "summary", _("Daily summary")
-    # A fulfillment provider's fee (ShipStation fulfillment), posted like a label cost.
+    # A fulfillment provider's fee (an order the source had fulfilled), posted like a label
+    # cost.
     FULFILLMENT_FEE = "fulfillment_fee", _("Fulfillment fee")
 
 
@@ -435,7 +442,7 @@ class LedgerReference(OrgOwnedModel):
 
 
 class LedgerRequestBatch(OrgOwnedModel):
-    """Documents sent to a ledger in one request (QuickBooks Online's ``/batch``), recorded
+    """Documents sent to a ledger in one request (``LedgerProvider.batch_size`` > 1), recorded
     before the request leaves: a retry sends the identical body with the same request id, so
     the ledger replays its first answer instead of creating the documents again."""
 

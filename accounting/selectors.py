@@ -277,4 +277,8 @@ def order_difference_treatment(order) -> str:
         .filter(order_id=order.pk)
         .order_by("position")
     )
-    return differences.describe(sale_amounts(order, list(lines), settings_obj), settings_obj)
+    return differences.describe(
+        sale_amounts(order, list(lines), settings_obj),
+        settings_obj,
+        source=order.get_source_display(),
+    )

@@ -6,7 +6,7 @@ from accounting.ledgers.registry import ledger_url_patterns
 app_name = "accounting"
 
 urlpatterns = [
-    # A ledger's own pages (Xero's organisation picker, QuickBooks Desktop's setup), before
+    # A ledger's own pages (e.g. an organisation picker, a connector's setup), before
     # the generic routes ("<provider>/connect/").
     *ledger_url_patterns("tenant"),
     path("", views.home, name="home"),

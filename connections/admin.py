@@ -83,7 +83,7 @@ class StoreConnectionAdmin(TenantAuditedAdmin):
     inlines = [SourceStoreInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # A connection exists only after ShipStation accepted its keys (the Add Store flow).
+        # A connection exists only after its source accepted its keys (the Add Store flow).
         return False
 
     def save_model(self, request, obj, form, change) -> None:

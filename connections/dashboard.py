@@ -1,5 +1,5 @@
 """The dashboard's "Needs your attention" counts of the connections side: connections whose
-ShipStation keys no longer work, and connections paused by the plan. Each count is the
+keys their source no longer accepts, and connections paused by the plan. Each count is the
 number of rows the connections list shows in that state."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from connections.models import ConnectionStatus
 from connections.selectors import connection_plan_blocks, dashboard_connections, dashboard_summary
+from connections.sources.registry import source_provider
 from unify.tenancy.models import Organization
 
 
@@ -23,17 +24,21 @@ def dashboard_attention(*, organization: Organization) -> dict[str, Any]:
     )
     url = reverse("connections:list", kwargs={"org_slug": organization.slug})
     items = []
-    keys = sum(1 for c in connections if c.status == ConnectionStatus.NEEDS_CREDENTIALS)
+    needing = [c for c in connections if c.status == ConnectionStatus.NEEDS_CREDENTIALS]
+    keys = len(needing)
     if keys:
+        # Named after their sources (the providers' names), as the connections list does.
+        sources = ", ".join(sorted({str(source_provider(c.provider).name) for c in needing}))
         items.append(
             {
                 "key": "keys",
                 "count": keys,
                 "label": ngettext(
-                    "connection needs new ShipStation keys",
-                    "connections need new ShipStation keys",
+                    "connection needs new %(provider)s keys",
+                    "connections need new %(provider)s keys",
                     keys,
-                ),
+                )
+                % {"provider": sources},
                 "url": url,
             }
         )

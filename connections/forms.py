@@ -200,13 +200,13 @@ class OrderFileForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )
     default_store = forms.TypedChoiceField(
-        label=_("ShipStation store for rows that name no ShipStation store"),
+        label=_("Store for rows that name no store of the connection"),
         required=False,
         coerce=int,
         empty_value=None,
         help_text=_(
             "Labels are matched by store and order number. Rows whose store column gives the "
-            "store's name as ShipStation shows it need nothing here."
+            "store's name as the connection's source shows it need nothing here."
         ),
     )
 

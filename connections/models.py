@@ -50,7 +50,7 @@ def _webhook_token() -> str:
 
 
 class StoreConnection(OrgOwnedModel):
-    """One ShipStation account (key pair) connected by one organization."""
+    """One account of an order source (e.g. a key pair) connected by one organization."""
 
     provider = models.CharField(
         _("platform"), max_length=20, choices=source_provider_choices, default=_default_provider
@@ -108,14 +108,14 @@ class StoreConnection(OrgOwnedModel):
 
 
 class SourceStore(OrgOwnedModel):
-    """A store or marketplace inside the connected ShipStation account."""
+    """A store or marketplace inside the connected source account."""
 
     connection = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="stores")
-    external_id = models.BigIntegerField(_("ShipStation store id"))
+    external_id = models.BigIntegerField(_("store id at the source"))
     name = models.CharField(_("store"), max_length=200)
     marketplace_id = models.IntegerField(null=True, blank=True)
     marketplace_name = models.CharField(_("marketplace"), max_length=100, blank=True)
-    active = models.BooleanField(_("active in ShipStation"), default=True)
+    active = models.BooleanField(_("active at the source"), default=True)
     included = models.BooleanField(_("import orders"), default=True)
 
     class Meta:
@@ -125,7 +125,7 @@ class SourceStore(OrgOwnedModel):
                 fields=["organization", "connection", "external_id"], name="source_store_unique"
             )
         ]
-        verbose_name = _("ShipStation store")
+        verbose_name = _("source store")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.marketplace_name})" if self.marketplace_name else self.name
@@ -184,7 +184,7 @@ class OrderFileUpload(OrgOwnedModel):
     orders_created = models.PositiveIntegerField(_("orders new"), default=0)
     orders_updated = models.PositiveIntegerField(_("orders updated"), default=0)
     costs_matched = models.PositiveIntegerField(_("label costs matched"), default=0)
-    # Store names in the file that are none of the connection's ShipStation stores.
+    # Store names in the file that are none of the connection's stores.
     unknown_stores = models.JSONField(default=list, blank=True)
     error = LocalizedTextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

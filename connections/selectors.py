@@ -50,10 +50,10 @@ def stores_for(*, connection: StoreConnection) -> QuerySet[SourceStore]:
 
 
 def store_choices(*, organization: Organization) -> list[tuple[int, str]]:
-    """Every ShipStation store of the organization as ``(id, label)`` for a select, by name.
+    """Every source store of the organization as ``(id, label)`` for a select, by name.
 
     Two connections often carry stores of the same name ("Amazon", "Shopify" in each
-    ShipStation account); with more than one connection every label names its connection
+    source account); with more than one connection every label names its connection
     ("Amazon (Amazon) · East warehouse"), so the choices can be told apart."""
     rows = list(
         SourceStore.objects.for_org(organization)
@@ -257,7 +257,7 @@ def order_file_problems(*, upload: OrderFileUpload) -> QuerySet[OrderFileProblem
 
 
 def order_file_target_stores(*, organization: Organization) -> QuerySet[SourceStore]:
-    """ShipStation stores an order file's shop can be tied to (shipping-expense connections)."""
+    """Source stores an order file's shop can be tied to (shipping-expense connections)."""
     return (
         SourceStore.objects.for_org(organization)
         .filter(

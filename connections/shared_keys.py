@@ -2,10 +2,11 @@
 
 Allowed (an agency or a merchant with two Unify organizations may connect one account twice),
 but never silently: whoever holds the pair reads every order of that account, and both
-organizations share the source's rate limit (ShipStation: 40 requests a minute). When a pair
-is connected (or put on a connection) while another organization has it connected, the
-owners of every organization concerned are emailed and each organization's activity log
-records it. No message names the other organization: that would tell one tenant about another.
+organizations share the source's rate limit (``SourceProvider.shared_requests_per_minute``).
+When a pair is connected (or put on a connection) while another organization has it
+connected, the owners of every organization concerned are emailed and each organization's
+activity log records it. No message names the other organization: that would tell one
+tenant about another.
 """
 
 from __future__ import annotations

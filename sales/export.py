@@ -48,7 +48,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("label_cost", "label_cost_total", MONEY),
     ("return_label_cost", "return_label_cost_total", MONEY),
     ("shipping_margin", "", MONEY),
-    ("shipstation_order_id", "external_id", TEXT),
+    ("source_order_id", "external_id", TEXT),  # the order's id in its source
     ("order_key", "order_key", TEXT),
     ("ledger_document", "ledger_document", TEXT),
 )
@@ -64,7 +64,7 @@ LABELS = {
     "shipping_charged": _("Shipping charged"), "order_total": _("Order total"),
     "amount_paid": _("Amount paid"), "reconciliation_difference": _("Reconciliation difference"),
     "label_cost": _("Label costs"), "return_label_cost": _("Return label costs"),
-    "shipping_margin": _("Shipping margin"), "shipstation_order_id": _("ShipStation order id"),
+    "shipping_margin": _("Shipping margin"), "source_order_id": _("Order id at the source"),
     "order_key": _("Order key"), "ledger_document": _("Ledger document"),
 }  # fmt: skip
 FORMULA_SIGNS = frozenset("=+-@")
@@ -152,7 +152,7 @@ def _formatters(
     number, part = index["number"], index["split_part"]
 
     def order_number(row: tuple) -> str:
-        # Split parts share ShipStation's number; Unify shows and posts "<number>-<part>".
+        # Split parts share the source's number; Unify shows and posts "<number>-<part>".
         return _text(f"{row[number]}-{row[part]}" if row[part] else row[number])
 
     return [

@@ -139,7 +139,7 @@ def search_condition(*, organization: Organization, q: str) -> Q:
     on_order |= Q(customer_name__icontains=q)
     base, dash, part = number.rpartition("-")
     if dash and base and part.isdigit() and 2 <= int(part) <= 32767:
-        # A split part as Unify shows it ("1001-2"): ShipStation's number plus the part.
+        # A split part as Unify shows it ("1001-2"): the source's number plus the part.
         on_order |= Q(number__iexact=base, split_part=int(part))
     # No ORDER BY inside the UNION (the models' default ordering): SQLite refuses it and
     # PostgreSQL would sort each part for nothing.

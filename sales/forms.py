@@ -15,6 +15,7 @@ from connections.sources.statuses import ORDER_STATUS_LABELS
 from sales.filters import DATE_PRESETS, LABEL_CHOICES, SEARCH_MAX_LENGTH, OrderFilters, preset_range
 from sales.models import PostingStatus
 from sales.selectors_tab import DEFAULT_PAGE_SIZE, DEFAULT_SORT, PAGE_SIZES, SORT_CHOICES
+from sales.sources import reimport_label
 from unify.tenancy.models import Organization
 
 ORDER_STATUS_CHOICES = (("", _("Any order status")), *ORDER_STATUS_LABELS.items())
@@ -160,7 +161,7 @@ class OrderSelectionForm(forms.Form):
     ACTIONS = (
         ("ignore", _("Ignore")),
         ("unignore", _("Un-ignore")),
-        ("reimport", _("Re-import from ShipStation")),
+        ("reimport", reimport_label()),
         ("post", _("Post")),
         ("retry", _("Retry failed")),
     )

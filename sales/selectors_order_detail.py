@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext_lazy as _
 
 from sales.models import Order, OrderLine, ShippingCost
+from sales.sources import reimported_label
 from unify.core.models import AuditEvent
 from unify.tenancy.models import Organization
 
@@ -106,7 +107,7 @@ LATE_LABEL_ACTION = "sales.order.label_after_posting"
 AUDIT_LABELS = {
     "sales.order.ignored": _("Ignored"),
     "sales.order.unignored": _("No longer ignored"),
-    "sales.order.reimported": _("Re-imported from ShipStation"),
+    "sales.order.reimported": reimported_label(),
 }
 
 
@@ -130,7 +131,7 @@ def order_audit_trail(
 
 
 def address_lines(address: dict[str, Any] | None) -> list[str]:
-    """A ShipStation-shaped address (``name``, ``street1``, ``city``...) as printable lines."""
+    """An address as sources give it (``name``, ``street1``, ``city``...) as printable lines."""
     if not isinstance(address, dict):
         return []
 

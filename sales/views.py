@@ -1,5 +1,5 @@
 """The import's pages: "Sync now", the live progress partial (polled by htmx), the run
-history and a run's unreadable records; plus the ShipStation webhook receiver (public, by
+history and a run's unreadable records; plus the sources' webhook receiver (public, by
 secret token). The Sales tab list lives in sales/views_tab.py."""
 
 from __future__ import annotations

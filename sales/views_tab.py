@@ -46,6 +46,7 @@ from sales.forms import FILTER_PARAMS, OrderFilterForm, OrderSelectionForm
 from sales.models import BulkActionKind, Order, OrderBulkAction, PostingStatus
 from sales.rows import order_rows_html
 from sales.services import review
+from sales.sources import reimport_source_names, reimportable, source_name
 from unify.core.audit import audit_record
 from unify.core.exceptions import DomainError
 from unify.tenancy.decorators import require_role
@@ -215,6 +216,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "ledger_connected": review.ledger_connected(organization=organization),
         "ledgers_available": review.ledgers_available(),
         "can_ignore": order.posting_status in review.IGNORABLE,
+        # The order's source, by its provider's name; only orders read through an API can
+        # be read again.
+        "source_name": source_name(order.source),
+        "reimportable": bool(order.connection_id) and reimportable(order.source),
         "back_url": back_url or _list_url(request),
         "back_query": back,
     }
@@ -238,7 +243,7 @@ def order_action(request: HttpRequest) -> HttpResponse:
     """Ignore / un-ignore / re-import / post / retry, on ticked orders or on all filtered.
 
     Ticked orders are changed in the request (at most a page of them), except the re-import,
-    which waits on ShipStation and runs in the background. "All filtered" always runs in the
+    which waits on the source and runs in the background. "All filtered" always runs in the
     background with a progress bar on the list."""
     organization = request.organization
     filter_query = _filter_query(request.POST)
@@ -301,10 +306,11 @@ def order_action(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 # From the order page there is no list (nor progress bar) to point at.
-                _("Re-import from ShipStation started. Reload this page in a moment to see "
-                  "what changed.")
-                if request.POST.get("order")
-                else _("Re-import from ShipStation started. The progress shows above the list."),
+                (_("Re-import from %(source)s started. Reload this page in a moment to see "
+                   "what changed.")
+                 if request.POST.get("order")
+                 else _("Re-import from %(source)s started. The progress shows above the list."))
+                % {"source": reimport_source_names()},
             )  # fmt: skip
         elif action == "post":
             batch = review.orders_post(organization=organization, orders=ids, actor=user)

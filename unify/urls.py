@@ -41,7 +41,8 @@ urlpatterns = [
     path("ledgers/", include("accounting.oauth_urls")),
     # Provider callbacks: public, authenticated by a secret token in the path.
     path("webhooks/", include("sales.webhook_urls")),
-    # The QuickBooks Web Connector's SOAP service: the ticket in each call is the credential.
+    # The desktop ledger's SOAP service (its Web Connector): the ticket in each call is the
+    # credential.
     path("qbwc/", include("accounting.ledgers.qbd.soap_urls")),
     path("o/<slug:org_slug>/", include(tenant_patterns)),
 ]

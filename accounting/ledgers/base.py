@@ -5,12 +5,13 @@ Services build documents from our models (``SaleDocument``, ``ExpenseDocument``,
 (``PostingResult``). Adapters never touch the ORM: what they need from the database (the
 connection's tokens) reaches them through a :class:`TokenStore` the service implements.
 
-Three ledgers share these contracts:
+Every ledger in the registry (``UNIFY_LEDGER_PROVIDERS``) shares these contracts, whether it
+is
 
-- QuickBooks Online: synchronous REST, OAuth 2, ``requestid`` idempotency;
-- Xero: synchronous REST, OAuth 2, ``Idempotency-Key``;
-- QuickBooks Desktop: asynchronous. The Web Connector polls us; a post therefore ends
-  ``QUEUED`` and the final answer arrives later (``PostingResult.queued``).
+- synchronous (REST, OAuth 2, an idempotency key or request id sent with each post), or
+- asynchronous (``LedgerProvider.asynchronous``: a connector on the merchant's computer
+  polls us; a post therefore ends ``QUEUED`` and the final answer arrives later,
+  ``PostingResult.queued``).
 
 Money is ``Decimal`` everywhere, already rounded to cents by the builder; adapters never do
 arithmetic other than serialising.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from accounting.ledgers.documents import (  # noqa: F401 - re-exported
     AmountLine,
@@ -54,6 +55,9 @@ from accounting.ledgers.refs import (  # noqa: F401 - re-exported
     memo_marker,
 )
 
+if TYPE_CHECKING:
+    from accounting.ledgers.account_types import Rule
+
 # ---------------------------------------------------------------------------------------------
 # Answers
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +69,7 @@ class ExternalRef:
 
     external_id: str
     number: str = ""
-    revision: str = ""  # QBO SyncToken, Xero UpdatedDateUTC, QBD EditSequence
+    revision: str = ""  # the ledger's version of the record (for updates), if it has one
     total: Decimal | None = None
     # The document's second half when it has one: an invoice's payment.
     secondary_id: str = ""
@@ -224,8 +228,8 @@ class LedgerAdapter(abc.ABC):
     """One ledger company, bound to one connection's credentials.
 
     Every ``post_*`` must be safe to repeat with the same document: it sends
-    ``doc.idempotency_key`` (QBO ``requestid``, Xero ``Idempotency-Key``) or, where the
-    ledger has none (QuickBooks Desktop), looks the reference up first.
+    ``doc.idempotency_key`` (as the ledger's request id or idempotency header) or, where the
+    ledger has none, looks the reference up first.
     """
 
     provider_key: ClassVar[str]
@@ -291,6 +295,12 @@ class LedgerAdapter(abc.ABC):
                 outcomes.append(exc)
         return outcomes
 
+    def next_claim_size(self, usual: int) -> int:
+        """How many postings a drain claims for its next :meth:`post_many` call. A ledger with
+        lanes of different sizes (e.g. many documents per batch request, or one per request
+        beside them) says which lane is free now. Default: ``usual``."""
+        return usual
+
     def find_many(
         self, wanted: Sequence[tuple[DocumentKind, str, str]]
     ) -> dict[tuple[DocumentKind, str], ExternalRef]:
@@ -311,8 +321,8 @@ class LedgerAdapter(abc.ABC):
         return self.post_summary(doc)
 
     def books_closed_through(self, refusal: Exception) -> date | None:
-        """When ``refusal`` is the ledger refusing a date in closed books (QuickBooks' closing
-        date, Xero's lock dates): the last closed day, read from the ledger. Else None."""
+        """When ``refusal`` is the ledger refusing a date in closed books (a closing date,
+        lock dates): the last closed day, read from the ledger. Else None."""
         return None
 
     @abc.abstractmethod
@@ -346,9 +356,12 @@ class LedgerProvider(abc.ABC):
     # Listed on the Accounting tab as "coming soon" and never connectable: a ledger the
     # product names before its adapter exists (see ``accounting.ledgers.registry``).
     planned: ClassVar[bool] = False
-    # Sale lines charge shipping to an item of the ledger (QuickBooks Online) rather than
+    # Sale lines charge shipping to an item of the ledger rather than
     # naming the shipping income account themselves: the settings offer the item.
     shipping_by_item: ClassVar[bool] = False
+    # The account types each posting-settings mapping may use, by field
+    # (:mod:`accounting.ledgers.account_types`); empty: every account.
+    account_rules: ClassVar[Mapping[str, Rule]] = {}
 
     @abc.abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str) -> str: ...

@@ -53,7 +53,7 @@ class PaymentInfo:
 
 @dataclass(frozen=True, slots=True)
 class PostalAddress:
-    """Where the goods went (the order's ship-to): QuickBooks' automated sales tax computes
+    """Where the goods went (the order's ship-to): a ledger's automated sales tax computes
     from it, so it travels with the sale."""
 
     lines: tuple[str, ...] = ()  # name, company, street lines
@@ -85,7 +85,7 @@ class SaleDocument:
     payment: PaymentInfo
     memo: str = ""
     # Tax without a ledger tax code goes to this liability account as its own line, through
-    # ``tax_item`` where the ledger needs an item for a line (QBO).
+    # ``tax_item`` where the ledger needs an item for a line.
     tax_account_id: str = ""
     tax_item: ItemRef | None = None
     ship_to: PostalAddress | None = None
@@ -141,7 +141,8 @@ class ExpenseDocument:
     currency: str
     lines: tuple[ExpenseLine, ...]
     payment_account_id: str = ""  # EXPENSE only: the bank/credit card account that paid
-    # The ledger's type of that account ("Bank", "Credit Card"): QBO's PaymentType follows it.
+    # The ledger's type of that account ("Bank", "Credit Card"): a ledger may choose the
+    # payment's type by it.
     payment_account_type: str = ""
     memo: str = ""
 

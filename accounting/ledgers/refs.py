@@ -22,7 +22,7 @@ class DocumentKind(StrEnum):
 
 class ResultStatus(StrEnum):
     POSTED = "posted"
-    QUEUED = "queued"  # QuickBooks Desktop: waits for the Web Connector
+    QUEUED = "queued"  # an asynchronous ledger: waits for its connector to take it
 
 
 class PostingSide(StrEnum):

@@ -1,8 +1,8 @@
 """Ledger providers listed in settings (``UNIFY_LEDGER_PROVIDERS``, dotted paths): the one
 list of ledgers, in the Accounting tab's order.
 
-No ``if provider == "qbo"`` anywhere else: services and views ask the registry. A ledger the
-product names before it can be connected is an entry like any other whose provider sets
+No ``if provider == <a ledger's key>`` anywhere else: services and views ask the registry.
+A ledger the product names before it can be connected is an entry like any other whose provider sets
 ``planned = True``: its card says "coming soon", and nothing else sees it (no connect, no
 adapter). A system check imports every listed provider at start-up so a typo fails
 ``manage.py check``, not the first posting.

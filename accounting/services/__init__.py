@@ -6,7 +6,7 @@
   ``accounting.tasks.queue_posting_after_import``, when a sync run finished)
 - ``posting_record_result(posting=..., result=... | error=...)`` and
   ``posting_record_results(organization_id=..., answers=[LedgerAnswer(...)])`` (an
-  asynchronous ledger, QuickBooks Desktop, records its answers for queued postings; the
+  asynchronous ledger, ``LedgerProvider.asynchronous``, records its answers for queued postings; the
   engine records a synchronous ledger's answer itself, fenced on the claim's lease)
 - ``posting_drain(ledger_connection_id=...)``, ``has_due_postings(ledger_connection_id)``
   (a ledger that builds its queued documents on its own schedule drains them first)

@@ -1,5 +1,6 @@
-"""An order's ShipStation address (``name``, ``company``, ``street1``.., ``city``, ``state``,
-``postalCode``, ``country``) as the ledger-neutral :class:`PostalAddress`."""
+"""An order's address as the source contract carries it (``name``, ``company``,
+``street1``.., ``city``, ``state``, ``postalCode``, ``country``) as the ledger-neutral
+:class:`PostalAddress`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Posting claimed documents together, for ledgers that take many per request (Xero,
-QuickBooks Online's ``/batch``).
+"""Posting claimed documents together, for ledgers that take many per request
+(``LedgerProvider.batch_size`` > 1).
 
 Exactly once holds as for one document at a time (see ``engine``): every posting of the
 batch is claimed and marked sent before anything leaves; the ledger gets the batch with an

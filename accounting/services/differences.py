@@ -2,16 +2,16 @@
 never land on the reconciliation account.
 
 - **Marketplace-facilitator tax.** Amazon, eBay, Walmart, Etsy... collect the sales tax from
-  the buyer and remit it themselves; ShipStation then reports the order's ``taxAmount`` but an
-  ``amountPaid`` without it (FBA orders: without tax and shipping). That tax is not the
+  the buyer and remit it themselves; the source then reports the order's tax but an amount
+  paid without it (FBA orders: without tax and shipping). That tax is not the
   merchant's liability. Per store ("Marketplace collects tax", on by default for the known
-  marketplaces, read from the store's ``marketplaceName``) the sale is posted without the tax,
+  marketplaces, read from the store's marketplace name) the sale is posted without the tax,
   or the tax is netted on a clearing account the merchant chooses (collected, then remitted).
-- **Coupons without a discount line.** ShipStation v1 has no order-level discount field: an
-  order discount the store did not send as a line shows only as ``orderTotal - amountPaid``
-  of the order's record (what production ShipStation-to-QuickBooks integrations read as the
-  order's discount). When an order has no discount line and the difference equals that
-  figure, it is a discount (never when it equals the tax exactly: see above).
+- **Coupons without a discount line.** A source may report an order discount the store did
+  not send as a line only apart from the lines (its provider's
+  ``order_unitemised_discount``, read from the order's record). When an order has no
+  discount line and the difference equals that figure, it is a discount (never when it
+  equals the tax exactly: see above).
 
 Both rules are pure: they read the order, its amounts and the posting settings.
 """
@@ -27,14 +27,13 @@ from django.utils.translation import gettext as _
 
 from accounting.ledgers.base import ZERO, ItemRef, SaleLine
 from accounting.models import MarketplaceTaxTreatment
-from unify.core.money import to_cents
 
 if TYPE_CHECKING:
     from accounting.models import PostingSettings
     from sales.models import Order
 
 # Marketplaces that collect and remit US sales tax as marketplace facilitators, matched in
-# the ShipStation store's ``marketplaceName`` ("Amazon", "Amazon CA", "eBay", "Walmart",
+# the source store's marketplace name ("Amazon", "Amazon CA", "eBay", "Walmart",
 # "Etsy", "TikTok Shop", "Target Plus", "Newegg").
 FACILITATOR_MARKETPLACES = ("amazon", "ebay", "walmart", "etsy", "tiktok", "target", "newegg")
 
@@ -117,24 +116,23 @@ def settle(
         # Paid exactly the tax less: likely marketplace tax with the store's setting off,
         # never guessed to be a coupon.
         return Settlement()
-    figure = shipstation_discount(order)
+    figure = unitemised_discount(order)
     if figure is not None and figure > ZERO and figure == -difference:
         return Settlement(coupon=figure)
     return Settlement()
 
 
-def shipstation_discount(order: Order) -> Decimal | None:
-    """The order's discount as ShipStation reports it: ``orderTotal - amountPaid`` of its
-    record (None for an order without a ShipStation record, e.g. from an order file, whose
-    discounts are itemised per line)."""
-    raw = order.raw if isinstance(order.raw, dict) else {}
-    total, paid = raw.get("orderTotal"), raw.get("amountPaid")
-    if total is None or paid is None:
-        return None
+def unitemised_discount(order: Order) -> Decimal | None:
+    """The order's discount as its source reports it apart from the lines (None when the
+    source has no such figure, e.g. an order file, whose discounts are itemised per line)."""
+    from connections.sources.registry import UnknownSourceProvider, source_provider
+
     try:
-        return to_cents(Decimal(str(total))) - to_cents(Decimal(str(paid)))
-    except ArithmeticError:
+        provider = source_provider(order.source)
+    except UnknownSourceProvider:
         return None
+    raw = order.raw if isinstance(order.raw, dict) else {}
+    return provider.order_unitemised_discount(raw)
 
 
 def coupon_description() -> str:
@@ -178,9 +176,10 @@ def clearing_lines(
     )
 
 
-def describe(amounts, posting_settings: PostingSettings) -> str:
+def describe(amounts, posting_settings: PostingSettings, *, source: str) -> str:
     """What posting does with the order's tax or unitemised coupon, for the order page
-    (``amounts``: :func:`accounting.services.documents.sale_amounts` with the settings)."""
+    (``amounts``: :func:`accounting.services.documents.sale_amounts` with the settings;
+    ``source``: the name of the order's source)."""
     if amounts.marketplace_tax:
         values = {"marketplace": amounts.marketplace, "tax": amounts.marketplace_tax}
         if nets_on_clearing(posting_settings):
@@ -201,8 +200,8 @@ def describe(amounts, posting_settings: PostingSettings) -> str:
         )
     if amounts.coupon:
         return _(
-            "The difference of %(coupon)s equals the order's discount in ShipStation (order "
+            "The difference of %(coupon)s equals the order's discount in %(source)s (order "
             "total less amount paid) and there is no discount line: it is posted to the "
             "discount account as a coupon."
-        ) % {"coupon": amounts.coupon}
+        ) % {"coupon": amounts.coupon, "source": source}
     return ""

@@ -2,8 +2,8 @@
 once as a shipping/fulfillment expense, exactly like a label cost (same mode: an expense
 paid from the label-paying account, or a bill), on the posting settings' fulfillment fee
 account (else the shipping expense account), from the fulfillment fee vendor (else the
-provider that charged it: ShipBob, Amazon FBA, ...). Every ledger posts it through the
-shared expense document path (QuickBooks Online, Xero, QuickBooks Desktop)."""
+provider that charged it: ShipBob, Amazon FBA, ..., else the source it came from). Every
+ledger posts it through the shared expense document path."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def fee_vendor_name(fee: FulfillmentFee, ps: PostingSettings) -> str:
     if ps.fulfillment_fee_vendor.strip():
         return ps.fulfillment_fee_vendor.strip()[:100]
     provider = (fee.provider or "").strip()
-    return _PROVIDERS.get(provider.casefold(), provider) or "ShipStation"
+    # No fulfillment provider named: the source the fee came from (its connection's).
+    return _PROVIDERS.get(provider.casefold(), provider) or fee.connection.get_provider_display()
 
 
 def build_fee_document(

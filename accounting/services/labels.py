@@ -2,7 +2,7 @@
 
 - A label billed to the recipient or a third party (``advancedOptions.billToParty``) is kept
   and shown, but the carrier does not charge the merchant for it: it is never posted.
-- A label without an order (ShipStation's ``orderId`` null, bought in quick ship) is the
+- A label without an order (bought in the source without one, e.g. a quick ship) is the
   merchant's shipping expense all the same: it is posted on its own, once, when label costs
   are posted at all, from the posting start date on.
 - The expense date of a label is the day it was bought (its create date, in the

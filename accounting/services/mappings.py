@@ -1,11 +1,12 @@
 """Mapping changes apply to every posting built afterwards.
 
 Most mappings are read from the posting settings for each document (discounts, deposits,
-expense accounts, and every Xero line's account). Three live on as items in QuickBooks: the
-shipping, sales tax and reconciliation items Unify creates post to the account they were
-created with, and Unify's reference map remembers them by purpose ("item:shipping"). When
-one of those mappings changes, its remembered item is forgotten here, so the next posting
-finds or creates the item of the new account (``accounting.ledgers.qbo.own_items``).
+expense accounts, and line accounts of ledgers that name them per line). Three live on as
+items in a ledger that posts through items: the shipping, sales tax and reconciliation items
+Unify creates post to the account they were created with, and Unify's reference map
+remembers them by purpose ("item:shipping"). When one of those mappings changes, its
+remembered item is forgotten here, so the next posting finds or creates the item of the new
+account (the ledger's adapter does that).
 
 Documents already posted keep the account they were posted with until they are re-posted.
 A drain that is running when the settings change picks them up before its next batch

@@ -1,12 +1,12 @@
 """Closed books: "post on the first open day" (issue 17, item 15).
 
-QuickBooks refuses a transaction dated on or before its closing date, Xero one dated on or
-before a lock date. Unify holds such a document with the ledger's reason (never retried on
+A ledger refuses a transaction dated in its closed books (on or before its closing date or
+a lock date). Unify holds such a document with the ledger's reason (never retried on
 its own). With the setting ``post_on_first_open_day`` on, the document is instead dated the
 first day after the closed period and posted, its memo noting the original date:
 
 - only a refusal the ledger's adapter recognises as closed books counts, and the closing date
-  is read from the ledger itself (QuickBooks' Preferences, Xero's Organisation);
+  is read from the ledger itself (its adapter's ``books_closed_through``);
 - only new documents are re-dated; a change to a document already in closed books stays held;
 - the re-dated document has its own idempotency key, derived from the posting's key and the
   new date, so a retry after a lost answer replays the same request (exactly once).

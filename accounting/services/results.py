@@ -1,8 +1,9 @@
 """Recording the answer of an asynchronous ledger.
 
-QuickBooks Desktop answers later than the engine's "execute" step: the engine builds the
-document and leaves the posting ``queued`` (``PostingResult.queued``); the ledger's own
-channel (the Web Connector's SOAP calls) brings the answer back, and records it here. One
+An asynchronous ledger (``LedgerProvider.asynchronous``) answers later than the engine's
+"execute" step: the engine builds the document and leaves the posting ``queued``
+(``PostingResult.queued``); the ledger's own channel (e.g. a connector on the merchant's
+computer that polls Unify) brings the answer back, and records it here. One
 transition, fenced on the posting still being ``queued``, in one transaction with its event
 and its orders' status, so a repeated answer records nothing twice.
 """

@@ -1,6 +1,6 @@
 """Return labels: postage the merchant pays to get goods back, not outbound shipping.
 
-ShipStation marks them on the shipment (``isReturnLabel: true``). Their cost is posted like
+The source marks them on the shipment (``SourceShipment.is_return``). Their cost is posted like
 any label cost (same mode, same paying account, exactly once), but:
 
 - to its own account: ``PostingSettings.return_label_account_id``, or (blank) the shipping

@@ -10,8 +10,8 @@ corrected in place when a late change hits a day already summarised.
 - **Late changes correct, never duplicate.** An order of a summarised day edited, cancelled,
   merged away, or new on that day changes the day's content hash: the posted summary is
   flagged "changed after posting". When the ledger posts automatically (after each import, on
-  a schedule) it is queued at once as an update of the same ledger document (QuickBooks
-  Online: sparse JournalEntry update with its SyncToken; Xero: the ManualJournal updated);
+  a schedule) it is queued at once as an update of the same ledger document (the ledger's
+  adapter updates the posted journal in place);
   by hand, "Update selected in the ledger" does the same. The posting row is unique per
   (connection, store, day), so a second summary for a day is never created.
 - **A day left empty** (its only orders cancelled or merged away) has its journal taken out

@@ -1,4 +1,4 @@
-"""Sales withdrawn after posting: an order posted, then cancelled in ShipStation (or no longer
+"""Sales withdrawn after posting: an order posted, then cancelled in its source (or no longer
 in a status the settings post, such as an order back in the queue because its only label was
 voided) must not stay in the ledger as a sale.
 
@@ -25,7 +25,7 @@ from accounting.models import (
     PostingSettings,
     PostingState,
 )
-from accounting.services.documents import idempotency_key
+from accounting.services.documents import idempotency_key, source_name
 from sales.models import Order
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.stored_text import gettext as _
@@ -42,13 +42,15 @@ def withdrawal_reason(order: Order, ps: PostingSettings) -> str:
     if order.merged_into_id is not None:
         return ""  # the merge path removes it (engine: merged orders)
     if order.is_cancelled or order.status in CANCELLED_STATUSES:
-        return _("The order was cancelled in ShipStation after it was posted.")
+        return _("The order was cancelled in %(source)s after it was posted.") % {
+            "source": source_name(order.source)
+        }
     if ps.eligible_statuses and order.status not in ps.eligible_statuses:
         return _(
-            "The order's status changed to “%(status)s” in ShipStation after it was posted, "
+            "The order's status changed to “%(status)s” in %(source)s after it was posted, "
             "and orders with that status are not posted (a voided label puts an order back "
             "in the queue)."
-        ) % {"status": order.status}
+        ) % {"status": order.status, "source": source_name(order.source)}
     return ""
 
 

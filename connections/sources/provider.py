@@ -14,6 +14,7 @@ import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.views.decorators.debug import sensitive_variables
@@ -31,6 +32,28 @@ RequestWrapper = Callable[[Callable[[], Any]], Any]
 
 def request_directly(request: Callable[[], Any]) -> Any:
     return request()
+
+
+class UnreadableRecords:
+    """How a source's order listing is read around one record the source cannot answer for
+    (a page that fails every time because of that record; see
+    :mod:`sales.services.unreadable` for what the import does with it).
+
+    A source that never fails that way has none (``SourceProvider.unreadable_records`` is
+    None): every failure of a page is then the page's."""
+
+    # Smaller page sizes tried in turn (each must divide the one before); the last is 1.
+    shrink_sizes: ClassVar[tuple[int, ...]] = (1,)
+
+    def fails_on_a_record(self, exc: Exception) -> bool:
+        """Whether ``exc`` (a page's failure) may be the source failing on one record of the
+        page, rather than failing as a whole."""
+        return False
+
+    def window_where(self, window_start: datetime, window_end: datetime) -> dict[str, Any]:
+        """Where in the source the unreadable record sits (kept with its import issue, for
+        support): the listing and its bounds, in the source's own terms."""
+        return {"modifiedFrom": window_start.isoformat(), "modifiedUntil": window_end.isoformat()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +86,14 @@ class SourceProvider(abc.ABC):
     # The source's own limit, shared by everyone using one key pair (told when two
     # organizations connect the same keys).
     shared_requests_per_minute: ClassVar[int | None] = None
+    # Every text of its orders comes from their ``raw`` record (an API answer), so a clean
+    # dump of ``raw`` proves them clean; False when the texts come from elsewhere (file rows).
+    raw_is_whole_record: ClassVar[bool] = True
+    # The module of its sandbox stand-in for ``make run`` (``make_run_environment()``: the
+    # settings pointing Unify at it, ``make_run_notes()``: what to tell, e.g. demo keys).
+    stand_in: ClassVar[str] = ""
+    # How its order listing is read around a record it fails on (None: it never does).
+    unreadable_records: ClassVar[UnreadableRecords | None] = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.key}>"
@@ -172,3 +203,10 @@ class SourceProvider(abc.ABC):
         """The labels the source has for one order now (each request run through
         ``call``)."""
         return []
+
+    def order_unitemised_discount(self, raw: Mapping[str, Any]) -> Decimal | None:
+        """The order's discount as the source reports it apart from its lines, read from the
+        order's stored record (``raw``): what accounting may post as a coupon when the order
+        has no discount line. None when the source has no such figure (its discounts are
+        itemised on the lines)."""
+        return None

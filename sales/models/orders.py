@@ -14,14 +14,30 @@ from sales.models.fields import ZERO, SourceRecordField, _money, _organization_u
 from unify.tenancy.models import OrgOwnedModel
 
 
-class OrderSource(models.TextChoices):
-    SHIPSTATION = "shipstation", "ShipStation"
-    ORDER_FILE = "order_file", _("Order file")
+def order_source_choices() -> list[tuple[str, object]]:
+    """The sources an order can come from: every provider of the source registry, by the key
+    ``Order.source`` stores (a new source needs no migration)."""
+    from connections.sources.registry import source_providers
+
+    return [(provider.key, provider.name) for provider in source_providers().values()]
+
+
+def _default_order_source() -> str:
+    from connections.models import source_provider_choices
+
+    return source_provider_choices()[0][0]
+
+
+class OrderSource:
+    """Values of ``Order.source`` that the import names itself: a provider key from the
+    source registry (``connections.sources``)."""
+
+    ORDER_FILE = "order_file"  # connections.sources.csv: orders read from an uploaded file
 
 
 class LabelStatus(models.TextChoices):
     HAS_LABEL = "has_label", _("Label bought")
-    # Shipped, but no label was bought in ShipStation (marked shipped elsewhere, a 3PL, FBA):
+    # Shipped, but no label was bought in the source (marked shipped elsewhere, a 3PL, FBA):
     # there is no label cost to book.
     NO_LABEL = "no_label", _("No label cost")
     NONE = "none", _("Not shipped")
@@ -50,7 +66,7 @@ class Order(OrgOwnedModel):
         verbose_name=_("connection"),
     )
     source = models.CharField(
-        _("source"), max_length=20, choices=OrderSource, default=OrderSource.SHIPSTATION
+        _("source"), max_length=20, choices=order_source_choices, default=_default_order_source
     )
     source_store = models.ForeignKey(
         "connections.SourceStore",
@@ -61,7 +77,7 @@ class Order(OrgOwnedModel):
         verbose_name=_("store"),
     )
     store_name = models.CharField(_("store"), max_length=200, blank=True)
-    # The source's own id: ShipStation ``orderId`` (as text), or the shop's id in an order file.
+    # The source's own order id (as text), or the shop's id in an order file.
     external_id = models.CharField(_("source id"), max_length=64)
     order_key = models.CharField(_("order key"), max_length=200, blank=True)
     number = models.CharField(_("order number"), max_length=100)
@@ -93,14 +109,16 @@ class Order(OrgOwnedModel):
         _("label"), max_length=20, choices=LabelStatus, default=LabelStatus.NONE
     )
     # Fees of the fulfillments (not voided) that shipped the order: a fulfillment provider's
-    # charge (ShipStation ``fulfillmentFee``), the merchant's cost like a label's.
+    # charge (``SourceFulfillment.fulfillment_fee``), the merchant's cost like a label's.
     fulfillment_fee_total = models.DecimalField(
         _("fulfillment fees"), max_digits=14, decimal_places=2, default=ZERO, db_default=ZERO
     )
     items_count = models.PositiveIntegerField(_("items"), default=0)
 
     is_cancelled = models.BooleanField(_("cancelled"), default=False)
-    externally_fulfilled = models.BooleanField(_("fulfilled outside ShipStation"), default=False)
+    externally_fulfilled = models.BooleanField(
+        _("fulfilled without a label from the source"), default=False
+    )
     changed_after_posting = models.BooleanField(_("changed after posting"), default=False)
     merged_into = models.ForeignKey(
         "self",
@@ -114,7 +132,7 @@ class Order(OrgOwnedModel):
         db_constraint=False,
     )
     is_ignored = models.BooleanField(_("ignored"), default=False)
-    # A part split off another order in ShipStation (``advancedOptions.parentId``): the parts
+    # A part split off another order in the source (``SourceOrder.parent_id``): the parts
     # share the order number, so each split part is numbered 2, 3, ... in the order Unify
     # imported them and shown and posted as "<number>-<part>" (0: not a split part).
     # db_default: rows written by raw SQL (bulk loaders, benchmarks) need no value for it.
@@ -158,7 +176,7 @@ class Order(OrgOwnedModel):
 
     @property
     def display_number(self) -> str:
-        """The order number as Unify shows and posts it: ShipStation's number, with
+        """The order number as Unify shows and posts it: the source's number, with
         "-2", "-3", ... for the parts split off an order (see ``split_part``)."""
         return f"{self.number}-{self.split_part}" if self.split_part else self.number
 
@@ -201,15 +219,14 @@ class OrderLine(OrgOwnedModel):
         return self.quantity * self.unit_price
 
 
-# ``advancedOptions.billToParty`` values whose labels the carrier bills to someone other than
-# the merchant (ShipStation's v1 Advanced Options model: my_account, my_other_account,
-# recipient, third_party).
+# ``SourceShipment.bill_to_party`` values whose labels the carrier bills to someone other
+# than the merchant (see ``connections.sources.base``).
 BILLED_TO_OTHERS = ("recipient", "third_party")
 
 
 class ShippingCost(OrgOwnedModel):
-    """One label bought in ShipStation (a v1 "shipment"). A label without an order
-    (``orderId`` null: bought in ShipStation's quick ship) has no ``order_external_id``; a
+    """One label bought in the source (a ``SourceShipment``). A label without an order
+    (bought without one, e.g. a quick ship) has no ``order_external_id``; a
     label billed to the recipient or a third party is kept but is not the merchant's cost."""
 
     organization = _organization_unindexed(copy_of_parents=True)
@@ -279,8 +296,8 @@ class ShippingCost(OrgOwnedModel):
 
 
 class FulfillmentFee(OrgOwnedModel):
-    """One ShipStation fulfillment (an order marked shipped by a fulfillment provider, no
-    label bought) with its ``fulfillmentFee``. Kept whatever the fee (zero too); a voided one
+    """One fulfillment in the source (an order marked shipped by a fulfillment provider, no
+    label bought) with its fee. Kept whatever the fee (zero too); a voided one
     is kept, marked, and no longer counted."""
 
     organization = _organization_unindexed(copy_of_parents=True)

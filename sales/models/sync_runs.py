@@ -70,9 +70,9 @@ class SyncRun(OrgOwnedModel):
     costs_created = models.PositiveIntegerField(_("label costs new"), default=0)
     costs_updated = models.PositiveIntegerField(_("label costs updated"), default=0)
     issues_count = models.PositiveIntegerField(_("unreadable records"), default=0)
-    # Every record read from ShipStation so far (orders and labels, unchanged ones too).
+    # Every record read from the source so far (orders and labels, unchanged ones too).
     records_read = models.PositiveIntegerField(_("records read"), default=0)
-    # What the run waits for right now (progress display): ShipStation's rate limit until
+    # What the run waits for right now (progress display): the source's rate limit until
     # ``waiting_until``, or a retry (``waiting_attempt`` of ``waiting_attempts`` failed).
     waiting_for = models.CharField(_("waiting for"), max_length=20, blank=True)
     waiting_until = models.DateTimeField(null=True, blank=True)
@@ -173,8 +173,8 @@ class ImportIssue(OrgOwnedModel):
     raw_text = models.TextField(_("record as received"), blank=True)
     # The same unreadable record seen twice in one run (overlapping pages) is one issue.
     fingerprint = models.CharField(max_length=40)
-    # A record ShipStation fails on (HTTP 500 whenever a page holds it) is known only by the
-    # modify dates of its neighbours; later runs read that window again until it reads
+    # A record the source fails on (e.g. an HTTP 500 whenever a page holds it) is known only
+    # by the modify dates of its neighbours; later runs read that window again until it reads
     # (``sales.services.unreadable``). ``run`` is then the last run that tried.
     retry_from = models.DateTimeField(_("retry from"), null=True, blank=True)
     retry_until = models.DateTimeField(_("retry until"), null=True, blank=True)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from sales.sources import reimport_label
 from unify.core.stored_text import LocalizedTextField
 from unify.tenancy.models import OrgOwnedModel
 
@@ -13,7 +14,7 @@ from unify.tenancy.models import OrgOwnedModel
 class BulkActionKind(models.TextChoices):
     IGNORE = "ignore", _("Ignore")
     UNIGNORE = "unignore", _("Un-ignore")
-    REIMPORT = "reimport", _("Re-import from ShipStation")
+    REIMPORT = "reimport", reimport_label()
     POST = "post", _("Post")
 
 

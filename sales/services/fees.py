@@ -1,17 +1,17 @@
 """Fulfillment fees (issue 16, item 8).
 
 An order shipped by a fulfillment provider (ShipBob, Amazon FBA, ...) has no label bought
-in ShipStation; ShipStation records a *fulfillment* instead, whose ``fulfillmentFee`` is what
-the provider charged: the merchant's cost, like a label's. Each sync of a sales-channel
-connection reads:
+in the source; the source records a *fulfillment* instead (``SourceFulfillment``), whose
+``fulfillment_fee`` is what the provider charged: the merchant's cost, like a label's. Each
+sync of a sales-channel connection reads:
 
-- the fulfillments created in its window (List Fulfillments by ``createDate``);
+- the fulfillments created in its window (``iter_fulfillment_pages`` by creation date);
 - again, by order, the fulfillments of the orders the run changed that have a fee still
-  counted: List Fulfillments has no void-date filter, and a voided fulfillment only shows
-  as a change of its order (at most ``SALES_FEE_REREAD_ORDERS`` orders a run; the rest on
+  counted: the fulfillment listing has no void-date filter, and a voided fulfillment only
+  shows as a change of its order (at most ``SALES_FEE_REREAD_ORDERS`` orders a run; the rest on
   the next run).
 
-A fee is attached to its order by ShipStation's order id (never by number); a voided one is
+A fee is attached to its order by the source's order id (never by number); a voided one is
 kept, marked, and no longer counted. ``Order.fulfillment_fee_total`` is the sum of its
 counted fees.
 """

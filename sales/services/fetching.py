@@ -2,12 +2,13 @@
 what the run waits for meanwhile.
 
 - A 429 is the truth about the shared budget: the limiter already knows (the client fed it
-  the answer's headers); every worker holds back until ShipStation's reset, then asks again.
+  the answer's headers); every worker holds back until the source's reset, then asks again.
   Bounded, like other failures, so a key pair that is throttled for ever ends the run.
 - 5xx answers, timeouts and broken bodies are retried with exponential backoff
   (``SALES_SYNC_MAX_ATTEMPTS``); after that the run fails and the next one resumes.
-- A page that keeps answering HTTP 500 is read around the record ShipStation fails on
-  (:mod:`sales.services.unreadable`) instead of stopping the connection for good.
+- A page that keeps failing because of one record (for the source's ``unreadable_records``)
+  is read around the record (:mod:`sales.services.unreadable`) instead of stopping the
+  connection for good.
 
 What the run is waiting for (the rate limit's reset, the next retry) is reported through
 ``on_wait`` so the progress display can say so.
@@ -26,6 +27,8 @@ from typing import Any
 from django.conf import settings
 
 from connections.sources.base import Page, SourceAdapter
+from connections.sources.provider import UnreadableRecords
+from connections.sources.registry import UnknownSourceProvider, source_provider
 from sales.models import SyncPhase
 from sales.services import unreadable
 from unify.core.exceptions import ProviderRateLimited, ProviderResponseInvalid, ProviderUnavailable
@@ -40,7 +43,7 @@ def _setting(name: str, default: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """What a run waits for: ``kind`` "rate_limit" (``seconds`` until ShipStation's window
+    """What a run waits for: ``kind`` "rate_limit" (``seconds`` until the source's window
     resets) or "retry" (``attempt`` of ``attempts`` failed; next try in ``seconds``)."""
 
     kind: str
@@ -73,6 +76,16 @@ class PageFetcher:
         self.sleep = sleep
         self.on_wait = on_wait
         self._budget_waited = False
+        try:
+            provider = source_provider(adapter.key)
+        except UnknownSourceProvider:
+            provider = None
+        # The source's name (for the issues of records it fails on) and how its listing is
+        # read around such a record (None: it never fails on one record).
+        self.source_name = str(provider.name) if provider is not None else adapter.key
+        self.unreadable: UnreadableRecords | None = (
+            provider.unreadable_records if provider is not None else None
+        )
 
     def listing(
         self,
@@ -109,9 +122,10 @@ class PageFetcher:
         isolate: bool = True,
         listing_of: Callable[[int], Iterator[Page]] | None = None,
     ) -> Page:
-        """One page, retried as the module says. With ``isolate`` False an HTTP 500 is raised
-        at once (the caller is isolating a record). ``listing_of(page)``: another listing
-        than the phase's (fulfillment fees), read with the same retries and waits."""
+        """One page, retried as the module says. With ``isolate`` False a failure that may be
+        one record's is raised at once (the caller is isolating a record).
+        ``listing_of(page)``: another listing than the phase's (fulfillment fees), read with
+        the same retries and waits."""
         max_attempts = max(1, int(_setting("SALES_SYNC_MAX_ATTEMPTS", 6)))
         base = float(_setting("SALES_SYNC_BACKOFF_SECONDS", 2.0))
         cap = float(_setting("SALES_SYNC_BACKOFF_MAX_SECONDS", 60.0))
@@ -142,10 +156,11 @@ class PageFetcher:
                 self.on_wait(Wait("rate_limit", float(exc.retry_after or 0)))
                 self._block_limiter(exc.retry_after, in_worker_thread=in_worker_thread)
             except (ProviderUnavailable, ProviderResponseInvalid) as exc:
-                if not isolate and unreadable.fails_on_a_record(exc):
+                on_a_record = unreadable.fails_on_a_record(self.unreadable, exc)
+                if not isolate and on_a_record:
                     raise
                 failures += 1
-                server_errors += int(unreadable.fails_on_a_record(exc))
+                server_errors += int(on_a_record)
                 if (
                     isolate
                     and phase == SyncPhase.ORDERS
@@ -184,7 +199,7 @@ class PageFetcher:
         failure: Exception,
     ) -> Page:
         logger.warning(
-            "sync run %s: %s page %s keeps failing with HTTP 500; reading around the record",
+            "sync run %s: %s page %s keeps failing on a record; reading around it",
             self.run_id, phase, page,
         )  # fmt: skip
 
@@ -199,8 +214,11 @@ class PageFetcher:
                 isolate=False,
             )
 
+        assert self.unreadable is not None
         return unreadable.page_read_around_failures(
             fetch,
+            unreadable=self.unreadable,
+            source_name=self.source_name,
             page_size=self.page_size,
             page_no=page,
             window_start=since,

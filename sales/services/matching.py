@@ -1,11 +1,11 @@
 """Label costs <-> orders.
 
-- Sales channel: a label names its ShipStation ``orderId``; it is attached to the order with
+- Sales channel: a label names its order's source id; it is attached to the order with
   that source id on the same connection, now or when the order arrives later.
 - Shipping expense: orders come from the shop's order file, uploaded for the connection, and
-  labels from ShipStation. A label is matched to an order-file order of its own connection
-  with the same order number and the same store (the order's ShipStation store = the label's
-  ``storeId``; a label without a store accepts any), and when both carry an order key, the
+  labels from the connection's source. A label is matched to an order-file order of its own
+  connection with the same order number and the same store (the order's source store = the
+  label's store; a label without a store accepts any), and when both carry an order key, the
   keys must agree. Order numbers repeat across stores, so a number alone never matches. A
   label that leaves more than one candidate is left unmatched rather than guessed: it stays
   listed until an order settles it. Matching runs when orders are uploaded and at the end of

@@ -1,9 +1,8 @@
-"""Orders merged or split in ShipStation.
+"""Orders merged or split in their source.
 
-When a merchant combines orders, ShipStation keeps one (``advancedOptions.mergedOrSplit``
-true, the others' ids in ``mergedIds``) and the others vanish: no list shows them and
-``GET /orders/{id}`` answers 404. The surviving order carries their lines and amounts, so
-each sale must be counted there once:
+When a merchant combines orders, the source keeps one (its ``SourceOrder.merged_ids`` name the
+others) and the others vanish: no listing shows them and asking for one finds nothing. The
+surviving order carries their lines and amounts, so each sale must be counted there once:
 
 - an order merged away that was not posted is marked "merged into #N": never posted, left
   out of the Sales tab's totals, still listed (with the mark) so nothing silently vanishes;
@@ -64,9 +63,9 @@ def orders_number_split_parts(
     *, organization_id: int, connection_id: int, split: Mapping[str, str]
 ) -> int:
     """Number the parts split off other orders (``split``: part's source id -> the source id
-    of the order it was split off). ShipStation gives every part the same order number (and
+    of the order it was split off). The source gives every part the same order number (and
     order key); Unify keeps the first order's number as it is and numbers each split part
-    2, 3, ... in the order they were imported (by ShipStation order id within one page), so
+    2, 3, ... in the order they were imported (by source order id within one page), so
     the number shown and posted ("1001-2") names one sale. A part keeps its number for
     good. Returns how many parts were newly numbered (inside the caller's transaction)."""
     if not split:

@@ -1,9 +1,10 @@
-"""Flagging a ShipStation connection whose keys stopped working (its members are told by
+"""Flagging a connection whose keys stopped working (its members are told by
 the "keys expired" notification)."""
 
 from __future__ import annotations
 
 from connections.models import StoreConnection
+from connections.sources.registry import UnknownSourceProvider, source_provider
 from unify.core.stored_text import gettext as _
 
 
@@ -17,12 +18,17 @@ def connection_needs_credentials(*, connection: StoreConnection, reason: str = "
     """
     from connections.services import connection_mark_needs_credentials
 
+    try:
+        source = str(source_provider(connection.provider).name)
+    except UnknownSourceProvider:
+        source = connection.provider
     flagged = connection_mark_needs_credentials(
         connection=connection,
         message=_(
-            "ShipStation rejected the API Key and API Secret: they may have expired or been "
+            "%(source)s rejected the API Key and API Secret: they may have expired or been "
             "regenerated."
-        ),
+        )
+        % {"source": source},
         metadata={"detected_by": "sync", "detail": reason[:200]},
     )
     # The members hear of it through the "keys expired" notification (in-app, and by email

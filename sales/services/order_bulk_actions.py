@@ -288,7 +288,7 @@ def _execute_reimport(
                 if _holds(action, lease):
                     _finish(action, BulkActionStatus.SUCCEEDED)
             return BulkExecuteResult(action)
-        # ShipStation is asked outside any transaction; the checkpoint moves after the writes.
+        # The source is asked outside any transaction; the checkpoint moves after the writes.
         # Should the lease have run out meanwhile, the task now holding it reads this chunk
         # again (a re-import repeated changes nothing) and only its counts are kept.
         result = orders_reimport(

@@ -2,7 +2,7 @@
 connection they were uploaded for, then matched with the label costs waiting for them.
 
 An order-file order is identified within its connection by its store and order number
-(``order_file_external_id``): order numbers are only unique per store. Its ShipStation store
+(``order_file_external_id``): order numbers are only unique per store. Its source store
 is the connection's store whose name the file's ``store`` column gives (case and surrounding
 spaces ignored), else the store the merchant chose for the upload, else the connection's only
 store; when none of these says, the order has no store and only labels without a store can
@@ -40,7 +40,7 @@ class FileImportResult:
     updated: int = 0
     unchanged: int = 0
     costs_matched: int = 0
-    # Store names in the file that are none of the connection's ShipStation stores.
+    # Store names in the file that are none of the connection's stores.
     unknown_stores: set[str] = field(default_factory=set)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (order ref, reason)
 

@@ -18,7 +18,7 @@ def ledger_connected(*, organization: Organization) -> bool:
 
 
 def ledgers_available() -> list[str]:
-    """The names of the ledgers a merchant can connect today ("QuickBooks Online"), for the
+    """The names of the ledgers a merchant can connect today (each ledger provider's name), for the
     prompts that send them to the Accounting tab (never one that is still "coming soon")."""
     from accounting.ledgers.registry import ledger_cards
 

@@ -1,4 +1,4 @@
-"""Re-import of single orders and their labels from ShipStation, written when they changed."""
+"""Re-import of single orders and their labels from their source, written when they changed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import ConnectionMode, ConnectionStatus, SourceStore, StoreConnection
-from sales.models import Order, OrderSource
+from connections.sources.provider import SourceProvider
+from connections.sources.registry import UnknownSourceProvider, source_provider
+from sales.models import Order
 from sales.services.order_ignore import _audit_orders
 from unify.core.exceptions import IntegrationError, ProviderAuthError, ProviderRateLimited
 from unify.core.stored_text import gettext as _
@@ -49,11 +51,16 @@ def _with_rate_limit_retries(call: Callable[[], Any], *, attempts: int = 3) -> A
     return None  # pragma: no cover - the loop returns or raises
 
 
+def _source_of(order: Order) -> SourceProvider | None:
+    try:
+        return source_provider(order.source)
+    except UnknownSourceProvider:
+        return None
+
+
 def _fetch_source_order(adapter: Any, order: Order, store_external_id: int | None) -> Any:
     """The order as its source has it now (the source's provider knows how to find it);
     None when the source no longer has it."""
-    from connections.sources.registry import source_provider
-
     return source_provider(adapter.key).order_refetch(
         adapter,
         external_id=order.external_id,
@@ -65,8 +72,6 @@ def _fetch_source_order(adapter: Any, order: Order, store_external_id: int | Non
 
 
 def _fetch_source_labels(adapter: Any, order: Order) -> list[Any]:
-    from connections.sources.registry import source_provider
-
     return source_provider(adapter.key).order_labels_refetch(
         adapter, external_id=order.external_id, call=_with_rate_limit_retries
     )
@@ -92,7 +97,7 @@ def orders_reimport(
     ip: str | None = None,
     adapter_factory: AdapterFactory | None = None,
 ) -> ReimportResult:
-    """Read these orders and their labels from ShipStation again and write what changed,
+    """Read these orders and their labels from their source again and write what changed,
     through the import's own page upserts (unchanged orders are not written at all)."""
     from sales.services.notify import connection_needs_credentials
     from sales.services.upsert import order_upsert_page, shipping_cost_upsert_page
@@ -107,8 +112,12 @@ def orders_reimport(
     )
     by_connection: dict[int, list[Order]] = {}
     for order in orders:
-        if order.source != OrderSource.SHIPSTATION or order.connection_id is None:
-            result.failed[order.pk] = _("Not imported from ShipStation.")
+        provider = _source_of(order)
+        if provider is None or provider.adapter_class is None or order.connection_id is None:
+            # Only an order read through a source's API can be read again (not a file's).
+            result.failed[order.pk] = _(
+                "Orders from this source (%(source)s) cannot be re-imported."
+            ) % {"source": provider.name if provider is not None else order.source}
             continue
         by_connection.setdefault(order.connection_id, []).append(order)
     connections = {
@@ -145,7 +154,9 @@ def orders_reimport(
                 result.failed[order.pk] = exc.user_message
                 continue
             if source is None:
-                result.failed[order.pk] = _("ShipStation no longer has this order.")
+                result.failed[order.pk] = _("%(source)s no longer has this order.") % {
+                    "source": source_provider(adapter.key).name
+                }
                 continue
             now = timezone.now()
             with transaction.atomic():
@@ -157,6 +168,7 @@ def orders_reimport(
                     currency=connection.currency or "USD",
                     run_id=None,
                     synced_at=now,
+                    origin=order.source,
                 )
                 costs = shipping_cost_upsert_page(
                     organization_id=organization.pk,

@@ -1,6 +1,6 @@
 """What a running sync waits for, on its progress display.
 
-The page fetcher reports a wait (ShipStation's rate limit, or a retry after errors) from
+The page fetcher reports a wait (the source's rate limit, or a retry after errors) from
 whichever thread met it, and reports ``None`` when the next answer came. The run's own
 thread writes a report at once; a wait met by the prefetch thread (which never touches the
 database) is written by the run's thread the next time it looks, which it does every

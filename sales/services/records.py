@@ -22,7 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from connections.sources.base import RawRecord, SourceOrder, SourceOrderLine, SourceShipment
-from sales.models import LabelStatus, Order, OrderSource, ShippingCost
+from sales.models import LabelStatus, Order, ShippingCost
 from unify.core.money import line_places, sum_of_lines, to_cents
 from unify.core.stored_text import gettext as _
 
@@ -205,7 +205,7 @@ ORDER_IMPORT_FIELDS = (
 
 
 def label_status_for(*, has_outbound_label: bool, status: str, externally_fulfilled: bool) -> str:
-    """Bought a label in ShipStation; or shipped without one (no label cost); or neither."""
+    """Bought a label in the source; or shipped without one (no label cost); or neither."""
     if has_outbound_label:
         return LabelStatus.HAS_LABEL
     if status == "shipped" or externally_fulfilled:
@@ -275,8 +275,8 @@ def _cut(value: str | None, limit: int) -> str:
 def order_amounts(source: SourceOrder) -> dict[str, Decimal]:
     """The order's amounts and its reconciliation (see :mod:`sales.models`).
 
-    An order that lists no items at all but has a total (ShipStation has shipped orders with
-    ``items: []``) counts as one line worth ``orderTotal - shipping - tax``: its goods were
+    An order that lists no items at all but has a total (sources have shipped orders without
+    items) counts as one line worth ``order total - shipping - tax``: its goods were
     sold, only not itemised, and must not show up as a difference."""
 
     # One rounding rule with the ledger documents (unify.core.money): each line to the cent
@@ -311,7 +311,7 @@ def map_order(
     *,
     organization_id: int,
     connection_id: int | None,
-    origin: str = OrderSource.SHIPSTATION,
+    origin: str,
     source_store_id: int | None,
     store_name: str,
     currency: str,
@@ -320,8 +320,9 @@ def map_order(
 ) -> MappedOrder:
     """One order's row values, lines and hashes, or ``RecordInvalid``.
 
-    ``raw_is_whole_record``: every text of the order comes from ``raw`` (ShipStation), so a
-    clean dump of ``raw`` proves every text clean and the per-string checks are skipped.
+    ``origin``: the source's key (``Order.source``). ``raw_is_whole_record``: every text of
+    the order comes from ``raw`` (an API source's record), so a clean dump of ``raw`` proves
+    every text clean and the per-string checks are skipped.
     """
     raw, raw_hash, raw_text_json, suspicious = raw_for_storage_text(source.raw)
     clean_text = suspicious or not raw_is_whole_record

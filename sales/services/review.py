@@ -1,4 +1,4 @@
-"""Writes of the Sales tab: ignore / un-ignore orders, re-import orders from ShipStation, post
+"""Writes of the Sales tab: ignore / un-ignore orders, re-import orders from their source, post
 them (through the accounting app), and the background actions on "all N filtered". One module
 per action (``order_ignore``, ``order_reimport``, ``order_posting``, ``order_bulk_actions``);
 callers import from here.

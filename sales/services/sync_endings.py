@@ -25,6 +25,15 @@ logger = logging.getLogger(__name__)
 class _RunEndings:
     """The endings of ``_RunExecutor`` (``sales.services.sync_executor``)."""
 
+    def _source_name(self) -> str:
+        """The connection's source as people know it (its provider's name)."""
+        from connections.sources.registry import UnknownSourceProvider, source_provider
+
+        try:
+            return str(source_provider(self.connection.provider).name)
+        except UnknownSourceProvider:
+            return self.connection.provider
+
     def _release(self) -> None:
         with transaction.atomic():
             run = self._locked_run()
@@ -120,9 +129,10 @@ class _RunEndings:
             connection_needs_credentials(connection=self.connection, reason=str(exc))
             return self._fail(
                 _(
-                    "ShipStation rejected the API keys (they may have expired). Enter new keys "
+                    "%(source)s rejected the API keys (they may have expired). Enter new keys "
                     "on the connection page; the import continues from here."
-                ),
+                )
+                % {"source": self._source_name()},
                 detail=str(exc),
                 retry=False,
                 notify=False,

@@ -157,9 +157,10 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             return ExecuteResult(
                 run=self._fail(
                     _(
-                        "ShipStation did not answer properly after several attempts. The "
+                        "%(source)s did not answer properly after several attempts. The "
                         "orders imported so far are kept; the next sync continues from here."
-                    ),
+                    )
+                    % {"source": self._source_name()},
                     detail=str(exc),
                     retry=True,
                 )
@@ -167,8 +168,8 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
         except (ProviderRejected, IntegrationError) as exc:
             return ExecuteResult(
                 run=self._fail(
-                    _("ShipStation refused a request of the import: %(reason)s")
-                    % {"reason": exc.user_message},
+                    _("%(source)s refused a request of the import: %(reason)s")
+                    % {"source": self._source_name(), "reason": exc.user_message},
                     detail=str(exc),
                     retry=True,
                 )
@@ -187,7 +188,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             )
 
     def _retry_unreadable(self) -> None:
-        """Read again the windows of the orders ShipStation failed on in earlier runs."""
+        """Read again the windows of the orders the source failed on in earlier runs."""
         assert self.fetcher is not None
         fetcher = self.fetcher
 
@@ -207,6 +208,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
                 currency=self.connection.currency or "USD",
                 run_id=run.pk,
                 synced_at=timezone.now(),
+                origin=self.connection.provider,
             )
             run.orders_created += result.created
             run.orders_updated += result.updated
@@ -218,6 +220,7 @@ class _RunExecutor(_RunEndings, _PageWriter, _PageFetchAhead, _RunLease):
             organization_id=self.run.organization_id,
             connection_id=self.run.connection_id,
             run_id=self.run.pk,
+            unreadable=fetcher.unreadable,
             fetch=fetch,
             write=write,
         )

@@ -78,6 +78,7 @@ class _PageWriter:
                 currency=self.connection.currency or "USD",
                 run_id=run.pk,
                 synced_at=now,
+                origin=self.connection.provider,
             )
             run.orders_created += result.created
             run.orders_updated += result.updated

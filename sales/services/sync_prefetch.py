@@ -36,6 +36,7 @@ class _PageFetchAhead:
                 order_filter=self.order_filter,
                 currency=self.connection.currency or "USD",
                 synced_at=synced_at,
+                origin=self.connection.provider,
             )
         return fetched, upsert.shipments_map(
             organization_id=self.run.organization_id,

@@ -1,15 +1,15 @@
-"""Orders ShipStation fails on: a page that answers HTTP 500 every time because of one record.
-
-Production clients step over such a record by shrinking the page (SkuVault's
-``shipStationAccess`` halves it down to 1 and skips that position). Unify does the same with
-page sizes that divide the listing's (500 -> 100 -> 10 -> 1):
+"""Orders a source fails on: a page of its listing that fails every time because of one record.
+Which failure that is, the smaller page sizes to try and where a record sits in the source are
+the source's (``SourceProvider.unreadable_records``, a
+:class:`~connections.sources.provider.UnreadableRecords`); the reading around it and its
+import issue are here:
 
 1. the failing page is read again as smaller pages covering the same positions; a smaller
    page that fails is split again, down to single records;
-2. a single position that still fails (twice) is the record ShipStation fails on. It becomes
-   an import issue "ShipStation fails on this order" with its *window*: the modify dates of
-   its readable neighbours in the listing (which is sorted by modify date). Its id is not
-   known: ShipStation gives nothing of a record it cannot read;
+2. a single position that still fails (twice) is the record the source fails on. It becomes
+   an import issue "<source> fails on this order" with its *window*: the modify dates of its
+   readable neighbours in the listing (which is sorted by modify date). Its id is not known:
+   the source gives nothing of a record it cannot read;
 3. the rest of the page is imported and the listing goes on;
 4. every later run reads each open issue's window again, one record per request, before it
    finishes. When every record of the window reads, the order is imported and the issue is
@@ -33,59 +33,53 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connections.sources.base import Page, SourceRecordError
+from connections.sources.provider import UnreadableRecords
 from sales.models import ImportIssue, ImportIssueKind
-from unify.core.exceptions import ProviderUnavailable
 from unify.core.stored_text import gettext as _
 
-# A page that fails this many times with HTTP 500 is read around its bad record.
+# A page that fails this many times on a record is read around its bad record.
 ISOLATE_AFTER_FAILURES = 3
-# Attempts at a single record before it counts as one ShipStation fails on.
+# Attempts at a single record before it counts as one the source fails on.
 SINGLE_RECORD_ATTEMPTS = 3
-# More bad records than this on one page, or than records read, is ShipStation failing as a
+# More bad records than this on one page, or than records read, is the source failing as a
 # whole (an outage answering 500 to everything), not a record: the page's failure stands.
 MAX_BAD_RECORDS = 3
-# Smaller page sizes tried in turn (each must divide the one before).
-SHRINK_SIZES = (100, 10, 1)
 # At most this many single-record requests per open issue and run.
 RETRY_MAX_REQUESTS = 50
 
 Fetch = Callable[[int, int], Page]  # (page size, page number) -> page
 
 
-def fails_on_a_record(exc: Exception) -> bool:
-    """A failure that may be ShipStation failing on one record of the page (only a 500: a
-    502/503 is the load balancer, a timeout is the network)."""
-    return isinstance(exc, ProviderUnavailable) and exc.status_code == 500
+def fails_on_a_record(unreadable: UnreadableRecords | None, exc: Exception) -> bool:
+    """A failure that may be the source failing on one record of the page (never, for a
+    source without ``unreadable_records``)."""
+    return unreadable is not None and unreadable.fails_on_a_record(exc)
 
 
-def reason() -> str:
-    return _("ShipStation fails on this order")
+def reason(source_name: str) -> str:
+    return _("%(source)s fails on this order") % {"source": source_name}
 
 
 @dataclass(frozen=True, slots=True)
 class UnreadableAtSource(SourceRecordError):
-    """A record ShipStation answered 500 for, between two modify dates of its listing."""
+    """A record the source failed on, between two modify dates of its listing."""
 
     window_start: datetime | None = None
     window_end: datetime | None = None
 
 
-def _smaller(size: int) -> int:
-    return next((s for s in SHRINK_SIZES if s < size and size % s == 0), 1)
+def _smaller(unreadable: UnreadableRecords, size: int) -> int:
+    return next((s for s in unreadable.shrink_sizes if s < size and size % s == 0), 1)
 
 
-def _unreadable(window_start: datetime, window_end: datetime) -> UnreadableAtSource:
-    where = {
-        "listing": "/orders",
-        "sortBy": "ModifyDate",
-        "modifyDateStart": window_start.isoformat(),
-        "modifyDateEnd": window_end.isoformat(),
-    }
+def _unreadable(
+    unreadable: UnreadableRecords, source_name: str, window_start: datetime, window_end: datetime
+) -> UnreadableAtSource:
     return UnreadableAtSource(
         kind=ImportIssueKind.ORDER,
         external_ref="",
-        reason=reason(),
-        raw_text=json.dumps(where),
+        reason=reason(source_name),
+        raw_text=json.dumps(unreadable.window_where(window_start, window_end)),
         window_start=window_start,
         window_end=window_end,
     )
@@ -94,6 +88,8 @@ def _unreadable(window_start: datetime, window_end: datetime) -> UnreadableAtSou
 def page_read_around_failures(
     fetch: Fetch,
     *,
+    unreadable: UnreadableRecords,
+    source_name: str,
     page_size: int,
     page_no: int,
     window_start: datetime,
@@ -101,13 +97,14 @@ def page_read_around_failures(
     date_of: Callable[[Any], datetime],
     failure: Exception,
 ) -> Page:
-    """Page ``page_no`` (of ``page_size``) read as smaller pages, each record ShipStation
-    fails on turned into an :class:`UnreadableAtSource` error of the returned page.
+    """Page ``page_no`` (of ``page_size``) read as smaller pages, each record the source
+    (named ``source_name``) fails on turned into an :class:`UnreadableAtSource` error of the
+    returned page.
 
-    ``fetch`` raises ``ProviderUnavailable`` (HTTP 500) for a page it cannot read and
-    retries every other failure itself. ``window_start``/``window_end`` bound the listing.
-    When ShipStation seems to fail as a whole rather than on some records, ``failure`` (the
-    page's own error) is raised instead."""
+    ``fetch`` raises the failure ``unreadable`` counts as a bad record for a page it cannot
+    read and retries every other failure itself. ``window_start``/``window_end`` bound the
+    listing. When the source seems to fail as a whole rather than on some records, ``failure``
+    (the page's own error) is raised instead."""
     first = (page_no - 1) * page_size
     reads: list[tuple[int, Page]] = []
     bad: list[int] = []
@@ -117,13 +114,13 @@ def page_read_around_failures(
         for _attempt in range(SINGLE_RECORD_ATTEMPTS):
             try:
                 return fetch(1, offset + 1)
-            except ProviderUnavailable as exc:
-                if not fails_on_a_record(exc):
+            except Exception as exc:
+                if not unreadable.fails_on_a_record(exc):
                     raise
         return None
 
     def read(offset: int, size: int) -> None:
-        step = _smaller(size)
+        step = _smaller(unreadable, size)
         for sub in range(offset, offset + size, step):
             if state["ended"]:
                 return
@@ -135,8 +132,8 @@ def page_read_around_failures(
             else:
                 try:
                     page = fetch(step, sub // step + 1)
-                except ProviderUnavailable as exc:
-                    if not fails_on_a_record(exc):
+                except Exception as exc:
+                    if not unreadable.fails_on_a_record(exc):
                         raise
                     read(sub, step)
                     continue
@@ -178,7 +175,10 @@ def page_read_around_failures(
     records = sum(len(page.items) + len(page.errors) for _offset, page in reads)
     if bad and (not answered or len(bad) > max(MAX_BAD_RECORDS, records)):
         raise failure
-    errors = [_unreadable(low or window_start, high or window_end) for low, high in windows]
+    errors = [
+        _unreadable(unreadable, source_name, low or window_start, high or window_end)
+        for low, high in windows
+    ]
 
     reads.sort(key=lambda read: read[0])
     total = state["total"]
@@ -218,7 +218,9 @@ def _open_issues(organization_id: int, connection_id: int) -> list[ImportIssue]:
     )
 
 
-def _read_window(fetch: WindowFetch, issue: ImportIssue) -> tuple[list[Any], list, bool]:
+def _read_window(
+    fetch: WindowFetch, issue: ImportIssue, unreadable: UnreadableRecords | None
+) -> tuple[list[Any], list, bool]:
     """Every record of the issue's window, one per request: (records, errors, any failed)."""
     items: list[Any] = []
     errors: list[SourceRecordError] = []
@@ -228,8 +230,8 @@ def _read_window(fetch: WindowFetch, issue: ImportIssue) -> tuple[list[Any], lis
     while (pages is None or number <= pages) and number <= RETRY_MAX_REQUESTS:
         try:
             page = fetch(issue.retry_from, issue.retry_until, number)
-        except ProviderUnavailable as exc:
-            if not fails_on_a_record(exc):
+        except Exception as exc:
+            if not fails_on_a_record(unreadable, exc):
                 raise
             failed = True
             number += 1
@@ -248,11 +250,13 @@ def unreadable_orders_retry(
     organization_id: int,
     connection_id: int,
     run_id: int,
+    unreadable: UnreadableRecords | None,
     fetch: WindowFetch,
     write: Callable[[Sequence[Any], Sequence[SourceRecordError], bool], None],
 ) -> RetryResult:
-    """Read again the window of every open "ShipStation fails on this order" issue of the
-    connection that an earlier run recorded. ``write(records, errors, still_failing)`` stores
+    """Read again the window of every open "<source> fails on this order" issue of the
+    connection that an earlier run recorded (``unreadable``: the source's rules, see
+    :func:`page_read_around_failures`). ``write(records, errors, still_failing)`` stores
     what was read and counts the issue on the run, in the same transaction as the issue's
     update. Returns how many were resolved and how many still fail."""
     result = RetryResult()
@@ -269,7 +273,7 @@ def unreadable_orders_retry(
             # This run met the same record again and recorded it anew.
             ImportIssue.objects.filter(pk=issue.pk).update(resolved_at=now, updated_at=now)
             continue
-        items, errors, failed = _read_window(fetch, issue)
+        items, errors, failed = _read_window(fetch, issue, unreadable)
         with transaction.atomic():
             write(items, errors, failed)
             if failed:

@@ -1,4 +1,6 @@
 """Writing one page of orders or label costs: bulk, idempotent, in the caller's transaction.
+Label costs are in ``upsert_costs``, import issues in ``upsert_issues``; their names are
+re-exported here.
 
 Repeating a page (a retried request, a resumed run, an overlapping window) changes nothing:
 rows are found by their source id, unchanged ones (same ``raw_hash``) are not written at
@@ -8,38 +10,46 @@ are replaced only when the lines themselves changed.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Q
-
-from connections.sources.base import SourceOrder, SourceRecordError, SourceShipment
-from sales.models import (
-    BILLED_TO_OTHERS,
-    ImportIssue,
-    ImportIssueKind,
-    Order,
-    OrderLine,
-    OrderSource,
-    PostingStatus,
-    ShippingCost,
-)
-from sales.services import bulk, matching, merges
+from connections.models import StoreConnection
+from connections.sources.base import SourceOrder, SourceRecordError
+from connections.sources.registry import UnknownSourceProvider, source_provider
+from sales.models import BILLED_TO_OTHERS, Order, OrderLine, PostingStatus
+from sales.services import bulk, merges
 from sales.services.records import (
     ZERO,
     MappedOrder,
     RecordInvalid,
     label_status_for,
     map_order,
-    map_shipment,
     raw_text,
 )
-from unify.core.stored_text import gettext as _
+from sales.services.upsert_costs import CostPageResult, shipments_map, shipping_cost_upsert_page
+from sales.services.upsert_issues import import_issues_record
+from sales.services.upsert_rows import MappedPage
+from sales.services.upsert_rows import source_id_rows as _rows
 from unify.core.stored_text import message_of
+
+__all__ = [
+    "CostPageResult",
+    "MappedPage",
+    "OrderFilter",
+    "PageResult",
+    "StoreInfo",
+    "connection_source",
+    "import_issues_record",
+    "order_upsert_page",
+    "orders_flag_changed_after_posting",
+    "orders_map",
+    "orders_map_sources",
+    "orders_write_mapped",
+    "shipments_map",
+    "shipping_cost_upsert_page",
+]
 
 
 @dataclass(slots=True)
@@ -61,7 +71,7 @@ class OrderFilter:
         if self.statuses and status not in self.statuses:
             return False
         store = self.stores.get(store_external_id)
-        # A store ShipStation added after the connection was made is imported until the
+        # A store the source added after the connection was made is imported until the
         # merchant says otherwise (the sync settings list it once stores are refreshed).
         return store is None or store.included
 
@@ -80,68 +90,26 @@ class PageResult:
     order_ids: list[int] = field(default_factory=list)  # created or updated
 
 
-def _issue_rows(
-    errors: Iterable[SourceRecordError | tuple[str, str, str, str]],
-    *,
-    organization_id: int,
-    connection_id: int,
-    run_id: int | None,
-) -> list[ImportIssue]:
-    rows = []
-    for error in errors:
-        if isinstance(error, SourceRecordError):
-            kind, ref, reason, raw = error.kind, error.external_ref, error.reason, error.raw_text
-        else:
-            kind, ref, reason, raw = error
-        if kind not in ImportIssueKind.values:
-            kind = ImportIssueKind.ORDER if kind.startswith("order") else ImportIssueKind.SHIPMENT
-        fingerprint = hashlib.sha1(
-            f"{kind}\x1f{ref}\x1f{reason}\x1f{raw}".encode("utf-8", "replace"),
-            usedforsecurity=False,
-        ).hexdigest()
-        rows.append(
-            ImportIssue(
-                organization_id=organization_id,
-                connection_id=connection_id,
-                run_id=run_id,
-                kind=kind,
-                external_ref=str(ref)[:200],
-                reason=reason[:2000] or _("unreadable record"),
-                raw_text=raw,
-                fingerprint=fingerprint,
-                # A record ShipStation fails on: the window later runs read again.
-                retry_from=getattr(error, "window_start", None),
-                retry_until=getattr(error, "window_end", None),
-            )
-        )
-    return rows
-
-
-def import_issues_record(
-    errors: Sequence[SourceRecordError | tuple[str, str, str, str]],
-    *,
-    organization_id: int,
-    connection_id: int,
-    run_id: int | None,
-) -> int:
-    """Store unreadable records; the same record twice in one run is stored once."""
-    if not errors:
-        return 0
-    rows = _issue_rows(
-        errors, organization_id=organization_id, connection_id=connection_id, run_id=run_id
-    )
-    before = ImportIssue.objects.filter(organization_id=organization_id, run_id=run_id)
-    if run_id is None:
-        ImportIssue.objects.bulk_create(rows)
-        return len(rows)
-    count_before = before.count()
-    ImportIssue.objects.bulk_create(rows, ignore_conflicts=True)
-    return before.count() - count_before
-
-
 # ---------------------------------------------------------------------------------------------
 # Orders
 # ---------------------------------------------------------------------------------------------
+
+
+def _raw_is_whole_record(origin: str) -> bool:
+    try:
+        return source_provider(origin).raw_is_whole_record
+    except UnknownSourceProvider:
+        return False  # every text checked on its own
+
+
+def connection_source(*, organization_id: int, connection_id: int) -> str:
+    """The source key of a connection's orders (its provider's registry key)."""
+    return (
+        StoreConnection.objects.for_org(organization_id)
+        .filter(pk=connection_id)
+        .values_list("provider", flat=True)
+        .get()
+    )
 
 
 def orders_map_sources(
@@ -157,6 +125,7 @@ def orders_map_sources(
     key: Callable[[MappedOrder], Hashable] = lambda item: item.external_id,
 ) -> dict[Hashable, MappedOrder]:
     mapped: dict[Hashable, MappedOrder] = {}
+    raw_is_whole_record = _raw_is_whole_record(origin)
     for source in sources:
         try:
             store_pk, store_name = store_for(source)
@@ -169,7 +138,7 @@ def orders_map_sources(
                 store_name=store_name,
                 currency=currency,
                 synced_at=synced_at,
-                raw_is_whole_record=origin == OrderSource.SHIPSTATION,
+                raw_is_whole_record=raw_is_whole_record,
             )
         except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
             issues.append(
@@ -177,28 +146,9 @@ def orders_map_sources(
                  raw_text(source.raw))
             )  # fmt: skip
             continue
-        # The same order twice on one page (ShipStation paging under edits): the later wins.
+        # The same order twice on one page (the source's paging under edits): the later wins.
         mapped[key(item)] = item
     return mapped
-
-
-def _rows(sql: str, params: list, ids: list[str]) -> list[tuple]:
-    """A page's look-ups by source id (``{ids}`` in ``sql``): on PostgreSQL one array
-    parameter instead of a 500-item ``IN`` list built and quoted by the ORM, and rows as the
-    driver reads them (``Decimal`` for money). The caller passes the organization itself."""
-    if not ids:
-        return []
-    if connection.vendor == "postgresql":
-        sql, params = sql.format(ids="= ANY(%s)"), [*params, ids]
-    else:
-        sql, params = sql.format(ids=f"IN ({', '.join(['%s'] * len(ids))})"), [*params, *ids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if connection.vendor != "postgresql":
-        # SQLite hands back its own types; the ORM's converters are the reference.
-        rows = [tuple(Decimal(str(v)) if isinstance(v, float) else v for v in r) for r in rows]
-    return rows
 
 
 def _label_totals_from_costs(
@@ -296,14 +246,6 @@ def orders_flag_changed_after_posting(order_ids: list[int]) -> None:
         )
 
 
-@dataclass(slots=True)
-class MappedPage:
-    """A page turned into rows (by external id), and the records that could not be."""
-
-    mapped: dict
-    issues: list[tuple[str, str, str, str]]
-
-
 def orders_map(
     *,
     organization_id: int,
@@ -312,9 +254,13 @@ def orders_map(
     order_filter: OrderFilter,
     currency: str,
     synced_at: datetime,
+    origin: str | None = None,
 ) -> MappedPage:
-    """Map a page of ShipStation orders without touching the database (the sync does this
-    while the previous page is being written)."""
+    """Map a page of the connection's orders without touching the database (the sync does
+    this while the previous page is being written). ``origin``: the connection's provider
+    key (looked up when not given, which reads the database)."""
+    if origin is None:
+        origin = connection_source(organization_id=organization_id, connection_id=connection_id)
     issues: list[tuple[str, str, str, str]] = []
 
     def store_for(source: SourceOrder) -> tuple[int | None, str]:
@@ -325,7 +271,7 @@ def orders_map(
         orders,
         organization_id=organization_id,
         connection_id=connection_id,
-        origin=OrderSource.SHIPSTATION,
+        origin=origin,
         store_for=store_for,
         currency=currency,
         synced_at=synced_at,
@@ -345,9 +291,11 @@ def order_upsert_page(
     run_id: int | None,
     synced_at: datetime,
     premapped: MappedPage | None = None,
+    origin: str | None = None,
 ) -> PageResult:
-    """Upsert one page of ShipStation orders (call inside the page's transaction). Give the
-    orders, or ``premapped`` (``orders_map`` of them)."""
+    """Upsert one page of the connection's orders (call inside the page's transaction). Give
+    the orders, or ``premapped`` (``orders_map`` of them). ``origin``: the connection's
+    provider key (looked up when not given)."""
     result = PageResult()
     page = premapped or orders_map(
         organization_id=organization_id,
@@ -356,6 +304,7 @@ def order_upsert_page(
         order_filter=order_filter,
         currency=currency,
         synced_at=synced_at,
+        origin=origin,
     )
     mapped, issues = dict(page.mapped), page.issues
     existing = {
@@ -412,133 +361,5 @@ def order_upsert_page(
         organization_id=organization_id,
         connection_id=connection_id,
         split={ref: item.parent_id for ref, item in mapped.items() if item.parent_id},
-    )
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Label costs
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class CostPageResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    issues: int = 0
-
-
-def shipments_map(
-    *,
-    organization_id: int,
-    connection_id: int,
-    shipments: Sequence[SourceShipment],
-    synced_at: datetime,
-) -> MappedPage:
-    """Map a page of labels without touching the database."""
-    issues: list[tuple[str, str, str, str]] = []
-    mapped = {}
-    for source in shipments:
-        try:
-            item = map_shipment(
-                source,
-                organization_id=organization_id,
-                connection_id=connection_id,
-                synced_at=synced_at,
-            )
-        except (RecordInvalid, ValueError, TypeError, ArithmeticError) as exc:
-            issues.append(
-                (
-                    "shipment",
-                    str(source.external_id or "")[:200],
-                    message_of(exc),
-                    raw_text(source.raw),
-                )
-            )
-            continue
-        mapped[item.external_id] = item
-    return MappedPage(mapped=mapped, issues=issues)
-
-
-def shipping_cost_upsert_page(
-    *,
-    organization_id: int,
-    connection_id: int,
-    shipments: Sequence[SourceShipment] = (),
-    errors: Sequence[SourceRecordError] = (),
-    match_order_files: bool,
-    run_id: int | None,
-    synced_at: datetime,
-    premapped: MappedPage | None = None,
-) -> CostPageResult:
-    """Upsert one page of labels, attach them to their orders and refresh those orders'
-    label totals (call inside the page's transaction). Give the shipments, or
-    ``premapped`` (``shipments_map`` of them)."""
-    result = CostPageResult()
-    page = premapped or shipments_map(
-        organization_id=organization_id,
-        connection_id=connection_id,
-        shipments=shipments,
-        synced_at=synced_at,
-    )
-    mapped, issues = page.mapped, page.issues
-    existing = dict(
-        _rows(
-            "SELECT external_id, raw_hash FROM sales_shippingcost WHERE organization_id = %s "
-            "AND connection_id = %s AND external_id {ids}",
-            [organization_id, connection_id],
-            list(mapped),
-        )
-    )
-    to_write = []
-    for external_id, item in mapped.items():
-        if external_id not in existing:
-            result.created += 1
-        elif existing[external_id] == item.raw_hash:
-            result.unchanged += 1
-            continue
-        else:
-            result.updated += 1
-        to_write.append(item)
-    if to_write and match_order_files:
-        bulk.shipping_costs_write(to_write, known=existing)
-        written = [c.external_id for c in to_write]
-        matching.shipping_costs_match_order_files(
-            organization_id=organization_id,
-            cost_filter=Q(connection_id=connection_id, external_id__in=written),
-        )
-        order_ids = list(
-            ShippingCost.objects.filter(
-                organization_id=organization_id,
-                connection_id=connection_id,
-                external_id__in=written,
-                order__isnull=False,
-            ).values_list("order_id", flat=True)
-        )
-        matching.order_label_totals_refresh(organization_id=organization_id, order_ids=order_ids)
-    elif to_write:
-        # Sales channel: a label names its ShipStation order; when that order is already
-        # here, the label is written attached and the order's totals are refreshed.
-        orders = dict(
-            _rows(
-                "SELECT external_id, id FROM sales_order WHERE organization_id = %s "
-                "AND connection_id = %s AND external_id {ids}",
-                [organization_id, connection_id],
-                list({i.values["order_external_id"] for i in to_write}),
-            )
-        )
-        for item in to_write:
-            item.values["order_id"] = orders.get(item.values["order_external_id"])
-        bulk.shipping_costs_write(to_write, known=existing)
-        matching.order_label_totals_refresh(
-            organization_id=organization_id,
-            order_ids=[i.values["order_id"] for i in to_write if i.values["order_id"]],
-        )
-    result.issues = import_issues_record(
-        [*errors, *issues],
-        organization_id=organization_id,
-        connection_id=connection_id,
-        run_id=run_id,
     )
     return result

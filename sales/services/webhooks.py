@@ -2,11 +2,10 @@
 
 One route for every source, ``/webhooks/<provider>/<token>/``: the secret per-connection token
 in the path says which connection, and the source's provider judges the body
-(``SourceProvider.webhook_read``; ShipStation's rules for ``resource_url`` live in its own
-package). Unify never fetches what a webhook points at: a webhook only makes its connection
-due for a sync, which reads the source like any other sync. A body the provider refuses
-(forged, malformed) triggers nothing. Polling stays the safety net for missed or forged-away
-notifications.
+(``SourceProvider.webhook_read``; each source's rules live in its own package). Unify never
+fetches what a webhook points at: a webhook only makes its connection due for a sync, which
+reads the source like any other sync. A body the provider refuses (forged, malformed)
+triggers nothing. Polling stays the safety net for missed or forged-away notifications.
 
 A flood of notifications costs at most two syncs per debounce window
 (``SALES_WEBHOOK_DEBOUNCE_SECONDS``): the first one starts a sync at once when none is open;

@@ -13,6 +13,31 @@ from unify.core.money_format import format_amount
 
 register = template.Library()
 
+
+@register.filter
+def source_name(provider: str) -> str:
+    """A source's name for people, from its provider key (``connection.provider``)."""
+    from sales.sources import source_name as name
+
+    return name(provider or "")
+
+
+@register.simple_tag
+def connectable_source_names() -> str:
+    """The sources Add Store offers, by name (``{% connectable_source_names as sources %}``)."""
+    from sales.sources import connectable_source_names as names
+
+    return names()
+
+
+@register.simple_tag
+def reimport_label() -> str:
+    """The re-import action's name, after the sources orders can be re-imported from."""
+    from sales.sources import reimport_label as label
+
+    return str(label())
+
+
 POSTING_BADGE_CLASSES = {
     "posted": "text-bg-success",
     "failed": "text-bg-danger",
@@ -84,8 +109,8 @@ def bulk_action_counts(action) -> str:
     if action.kind == "reimport":
         return (
             ngettext(
-                "%(done)s of %(total)s order re-imported: %(changed)s changed in ShipStation.",
-                "%(done)s of %(total)s orders re-imported: %(changed)s changed in ShipStation.",
+                "%(done)s of %(total)s order re-imported: %(changed)s changed at its source.",
+                "%(done)s of %(total)s orders re-imported: %(changed)s changed at their source.",
                 total,
             )
             % n

@@ -167,6 +167,16 @@ def test_per_store_customer_and_invoice_kind(org_a, ledger):
     assert doc.kind == DocumentKind.INVOICE_PAYMENT
 
 
+def test_per_store_customer_of_an_order_without_a_store_is_its_sources(org_a, ledger):
+    """The name is the customer's match key: a ShipStation order without a store name goes
+    to "ShipStation customers" as it always did; an order file's to its own source's."""
+    ps = mapped_settings(ledger, customer_strategy="per_store")
+    order = make_order(org_a, lines=[("A", "A", 1, "5.00", False)], store_name="")
+    assert _build(order, ps).customer.display_name == "ShipStation customers"
+    order.source = "order_file"
+    assert _build(order, ps).customer.display_name == "Order file customers"
+
+
 def test_tax_code_by_destination_wins_over_store_and_default(org_a, ledger):
     order = make_order(
         org_a,

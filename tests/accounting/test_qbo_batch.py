@@ -27,12 +27,18 @@ def batching(qbo_settings, qbo):
     return qbo_settings
 
 
-def _orders(org, n: int, bad: set[int] = frozenset()):
+def _orders(org, n: int, bad: set[int] = frozenset(), skus: int = 3):
     return [
         make_order(
             org,
             lines=[
-                ("BAD-SKU" if i in bad else f"SKU-{i % 3}", f"Product {i % 3}", 1, "12.50", False)
+                (
+                    "BAD-SKU" if i in bad else f"SKU-{i % skus}",
+                    f"Product {i % skus}",
+                    1,
+                    "12.50",
+                    False,
+                )
             ],
             shipping="3.00",
             customer_name=f"Buyer {i % 4}",
@@ -59,15 +65,15 @@ def _statuses(org) -> Counter:
 
 def test_sales_go_thirty_per_request_after_their_customers_and_items(org_a, qbo, batching):
     ledger = connect_ledger(org_a, qbo)
-    orders = _orders(org_a, 65)
+    orders = _orders(org_a, 65, skus=20)
     with org_scope(org_a.pk):
         posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
     _drain(org_a, ledger)
     assert _statuses(org_a) == Counter({"posted": 65})
     creates = _creates(qbo)
     assert creates["salesreceipt"] == 0
-    # The four buyers looked up together and created together in one batch of their own,
-    # then the sales: 30 + 30 + 5.
+    # The buyer and the twenty items looked up together and created together in one batch
+    # of their own, then the sales: 30 + 30 + 5.
     assert creates["customer"] == 0
     assert creates["batch"] == 4
     receipts = {r["DocNumber"]: r for r in qbo.documents("salesreceipt")}
@@ -113,10 +119,10 @@ def test_a_lost_batch_answer_is_replayed_not_posted_again(org_a, qbo, batching):
     ledger = connect_ledger(org_a, qbo)
     orders = _orders(org_a, 10)
     qbo.set_duplicate_doc_number_check(False)
-    # The first batch creates the buyers (its answer lost too: each is then found by its
-    # name); the next three are the sales' batch.
+    # The few buyers and items are created one per request; the three lost answers are the
+    # sales' batch.
     qbo.inject_after_commit_faults(
-        "bad_gateway", count=4, path_prefix=f"/v3/company/{qbo.realm_id}/batch"
+        "bad_gateway", count=3, path_prefix=f"/v3/company/{qbo.realm_id}/batch"
     )
     with org_scope(org_a.pk):
         posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
@@ -134,6 +140,26 @@ def test_a_lost_batch_answer_is_replayed_not_posted_again(org_a, qbo, batching):
     assert qbo.count("SalesReceipt") == 10
 
 
+def test_a_few_missing_names_are_created_one_per_request_not_in_a_batch(org_a, qbo, batching):
+    """A batch request is one of the 40 a minute, each worth 30 documents: the customer and
+    the three items ten sales need are looked up together, then created one request each
+    (with the request id the document's own path would use), all before the sales' batch."""
+    ledger = connect_ledger(org_a, qbo)
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in _orders(org_a, 10)])
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 10})
+    log = [r for r in qbo.requests_log(qbo.realm_id) if r.method == "POST"]
+    kinds = [r.path.rsplit("/", 1)[-1] for r in log]
+    assert kinds.count("batch") == 1
+    assert kinds[-1] == "batch"  # the sales, after everything they need
+    assert kinds.count("salesreceipt") == 0
+    created = [r for r in log if r.path.rsplit("/", 1)[-1] in ("customer", "item")]
+    assert created and all("requestid=unify-" in r.query for r in created)
+    names = [i["Name"] for i in qbo.documents("item")]
+    assert len(names) == len(set(names))  # none made twice
+
+
 def test_a_drain_running_alongside_uses_the_customers_another_one_created(org_a, qbo, batching):
     """Drains of one connection run at once (several workers): one that started before
     another created the buyers finds them among the recorded references at its next round
@@ -149,7 +175,8 @@ def test_a_drain_running_alongside_uses_the_customers_another_one_created(org_a,
         assert running.refs == {}  # it started when nothing was known yet
         posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in _orders(org_a, 8)])
         _drain(org_a, ledger)
-        assert _creates(qbo)["batch"] >= 2  # the buyers (created together), then the sales
+        # The few buyers and items one per request, then the sales' batch.
+        assert _creates(qbo)["batch"] == 1
         qbo.clear_requests_log()
         later = _orders(org_a, 8)  # the same buyers
         posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in later])
@@ -177,3 +204,45 @@ def test_invoices_with_payments_go_on_the_single_path(org_a, qbo, batching):
     assert qbo.count("Invoice") == 7 and qbo.count("Payment") == 7
     with org_scope(org_a.pk):
         assert all(p.external_id and p.secondary_external_id for p in Posting.objects.all())
+
+
+def test_while_the_batch_lane_is_spent_sales_go_one_per_request_and_no_batch_is_cut_short(
+    org_a, qbo, batching
+):
+    """The batch lane allows one request in this window: the drain claims a full batch
+    while it holds a grant, then a few postings at a time for the single lane. The 40 sales
+    go as one batch of 30 and 10 single requests, never as batches trickled down to a few."""
+    batching.QBO_BATCH_PER_MINUTE = 1
+    batching.QBO_RATE_LIMIT_WINDOW_SECONDS = 600.0
+    lane_limits.reset(qbo.realm_id)
+    ledger = connect_ledger(org_a, qbo)
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in _orders(org_a, 40)])
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 40})
+    (batch,) = LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger)
+    assert LedgerRequestBatch.all_orgs.filter(pk=batch.pk, members__isnull=False).count() == 30
+    assert _creates(qbo)["salesreceipt"] == 10
+    assert _creates(qbo)["batch"] == 1
+    assert qbo.count("SalesReceipt") == 40
+
+
+def test_when_the_batch_lane_comes_back_the_next_batch_is_full(org_a, qbo, batching):
+    """One batch request a second: between grants the drain sends single requests, and the
+    grant that comes back carries a full batch, not the rest of a claim that went out one
+    by one meanwhile. Every batch but the backlog's last has 30 members."""
+    batching.QBO_BATCH_PER_MINUTE = 1
+    batching.QBO_RATE_LIMIT_WINDOW_SECONDS = 1.0
+    lane_limits.reset(qbo.realm_id)
+    ledger = connect_ledger(org_a, qbo)
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in _orders(org_a, 150)])
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 150})
+    sizes = [
+        b.members.count()
+        for b in LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger).order_by("pk")
+    ]
+    assert sizes and all(size == 30 for size in sizes[:-1]), sizes
+    assert sum(sizes) + _creates(qbo)["salesreceipt"] == 150
+    assert qbo.count("SalesReceipt") == 150

@@ -41,3 +41,10 @@ def ss(shipstation, settings):
     _reset_shared_limiter()
     yield shipstation
     _reset_shared_limiter()
+
+
+@pytest.fixture
+def pro_a(org_a):
+    org_a.plan = "pro"
+    org_a.save()
+    return org_a

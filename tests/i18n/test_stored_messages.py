@@ -74,12 +74,14 @@ def _both(client, user, url: str, msgid: str, params: dict | None = None) -> Non
     assert en in english and de not in english, msgid
 
 
+# The source is named from the registry (the connection's provider).
+SOURCE = {"source": "ShipStation"}
 KEYS_REJECTED_RUN = (
-    "ShipStation rejected the API keys (they may have expired). Enter new keys on the "
+    "%(source)s rejected the API keys (they may have expired). Enter new keys on the "
     "connection page; the import continues from here."
 )
 KEYS_REJECTED_CONNECTION = (
-    "ShipStation rejected the API Key and API Secret: they may have expired or been regenerated."
+    "%(source)s rejected the API Key and API Secret: they may have expired or been regenerated."
 )
 
 
@@ -96,7 +98,10 @@ def test_expired_keys_read_in_each_readers_language(ss_app, org_a, owner_of_a, c
     assert connection.status == ConnectionStatus.NEEDS_CREDENTIALS
     # Stored as what it means (msgid), not as English words.
     assert _column("sales_syncrun", "error", failed.pk).startswith('{"msgid":')
-    assert decode(_column("sales_syncrun", "error", failed.pk)).msgid == KEYS_REJECTED_RUN
+    stored_error = decode(_column("sales_syncrun", "error", failed.pk))
+    assert (stored_error.msgid, stored_error.params) == (KEYS_REJECTED_RUN, SOURCE)
+    with translation.override("en"):
+        assert str(stored_error) == KEYS_REJECTED_RUN % SOURCE
     # The existing English reading still holds.
     assert "rejected the API keys" in SyncRun.all_orgs.get(pk=failed.pk).error
 
@@ -104,11 +109,11 @@ def test_expired_keys_read_in_each_readers_language(ss_app, org_a, owner_of_a, c
     history = reverse(
         "sales:sync_history", kwargs={"org_slug": slug, "connection_id": connection.pk}
     )
-    _both(client, owner_of_a.user, history, KEYS_REJECTED_RUN)
+    _both(client, owner_of_a.user, history, KEYS_REJECTED_RUN, SOURCE)
     detail = reverse(
         "connections:detail", kwargs={"org_slug": slug, "connection_id": connection.pk}
     )
-    _both(client, owner_of_a.user, detail, KEYS_REJECTED_CONNECTION)
+    _both(client, owner_of_a.user, detail, KEYS_REJECTED_CONNECTION, SOURCE)
 
 
 def test_a_failed_run_and_its_notification_in_each_readers_language(
@@ -148,6 +153,15 @@ def test_a_failed_run_and_its_notification_in_each_readers_language(
     assert _in("en", stored.msgid, stored.params) not in german
 
 
+def test_an_unreadable_order_stored_before_the_source_was_named_still_reads_in_german():
+    # Issues stored before the reason named its source from the registry keep their msgid.
+    reason = decode(StoredText("ShipStation fails on this order").encode())
+    with translation.override("de"):
+        assert str(reason) == "ShipStation scheitert an dieser Bestellung"
+    with translation.override("en"):
+        assert str(reason) == "ShipStation fails on this order"
+
+
 def test_an_unreadable_order_is_listed_in_each_readers_language(
     ss_app,  # noqa: F811
     org_a,
@@ -167,7 +181,13 @@ def test_an_unreadable_order_is_listed_in_each_readers_language(
     assert issue.reason == "ShipStation fails on this order"  # as before, for English
 
     issues = reverse("sales:sync_run_issues", kwargs={"org_slug": org_a.slug, "run_id": run.pk})
-    _both(client, owner_of_a.user, issues, "ShipStation fails on this order")
+    _both(
+        client,
+        owner_of_a.user,
+        issues,
+        "%(source)s fails on this order",
+        {"source": "ShipStation"},
+    )
     # The run's summary (a plural) is kept as its two forms and the count.
     summary = SyncRun.all_orgs.get(pk=run.pk).error
     assert summary.plural and summary.number == 1

@@ -198,3 +198,9 @@ def test_export_of_100000_orders_streams_with_bounded_memory_and_adds_up(
     # The CSV alone is ~20 MB and 100,000 model rows far more; the stream holds one cursor
     # batch of 2,000 rows and one chunk of text at a time.
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_the_order_id_at_the_source_column_names_no_provider():
+    # The source's own order id (ShipStation's orderId, a shop's id in an order file).
+    assert HEADER[HEADER.index("order_key") - 1] == "source_order_id"
+    assert not [name for name in HEADER if "shipstation" in name]

@@ -10,7 +10,7 @@ Every ModelAdmin registered on the site (ours, Django's and allauth's) gets
 - the sensitive models are refused outright (403, and absent from the index): users and
   groups (staff are users: nobody but a superuser changes another staff member), email
   addresses and authenticators (taking over an account), and the connections that hold
-  credentials (ShipStation keys, ledger tokens, Web Connector passwords).
+  credentials (source keys, ledger tokens, Web Connector passwords).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Django's own filter hides the variables of functions marked ``@sensitive_variables`` and the
 POST fields marked ``@sensitive_post_parameters``, but only when ``DEBUG`` is off: the debug
-page under ``make run`` would show a ShipStation key pasted into the connect form, or an OAuth
+page under ``make run`` would show a source's API key pasted into the connect form, or an OAuth
 token, to whoever looks at the screen. Unify's filter is always active, and it also hides GET
 parameters marked with :func:`sensitive_get_parameters` (an OAuth callback's ``code``) in the
 query string, the request's address and the GET table.

@@ -31,7 +31,7 @@ class DecryptionError(UnifyError):
 
 
 class IntegrationError(UnifyError):
-    """A provider (ShipStation, a ledger) failed. Carries the provider and connection."""
+    """A provider (an order source, a ledger) failed. Carries the provider and connection."""
 
     retryable = False
 

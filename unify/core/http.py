@@ -47,7 +47,7 @@ _ERROR_SNIPPET = 300
 class RateLimiter(Protocol):
     """What a client needs from a shared rate limiter.
 
-    ``key`` identifies one provider budget (e.g. a fingerprint of a ShipStation API key,
+    ``key`` identifies one provider budget (e.g. a fingerprint of a source's API key,
     never the key itself). ``acquire`` blocks until a request may be sent (or raises
     ``ProviderRateLimited`` when it will not wait); ``observe`` feeds the provider's answer
     headers back (``X-Rate-Limit-Remaining``/``-Reset``), including on a 429.

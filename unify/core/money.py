@@ -2,7 +2,7 @@
 
 Amounts are rounded to cents **half-up** (``ROUND_HALF_UP``: 2.345 -> 2.35, -2.345 -> -2.35),
 and an order line's amount is rounded on its own before lines are summed (quantity x unit
-price, each to the cent, then added), which is what QuickBooks Online checks
+price, each to the cent, then added), which is what ledgers check
 (``Amount = Qty x UnitPrice`` per line) and what a buyer sees on a receipt. The import uses the
 same rule for an order's subtotal and reconciliation difference, so a difference shown as 0.00
 in the Sales tab is never a 0.01 line in the ledger.

@@ -1,6 +1,6 @@
 """Messages written by workers and read later, by whoever reads them, in the reader's language.
 
-A Celery worker writes "ShipStation rejected the API keys" or "Order 12: no income account"
+A Celery worker writes "The source rejected the API keys" or "Order 12: no income account"
 into the database long before a person reads it, and that person may read German. So such a
 message is stored as what it means, not as one language's words: its msgid (the English source
 string the catalog translates) and its parameters, as JSON in the same text column::
@@ -16,8 +16,8 @@ and rendered when it is shown, in the language active then (the reader's).
 - :class:`LocalizedTextField` is the model field: it writes a ``StoredText`` as JSON and reads
   it back as a ``StoredText``; templates (``{{ posting.error }}``, ``|truncatechars``...) render
   it in the active language. Plain text (rows written before, provider text) stays as it is.
-- Provider text (a QuickBooks, Xero or ShipStation error message) is never translated: it is a
-  plain-string parameter inside a translated frame, e.g. ``QuickBooks refused the invoice:
+- Provider text (a ledger's or a source's own error message) is never translated: it is a
+  plain-string parameter inside a translated frame, e.g. ``%(ledger)s refused the invoice:
   “%(detail)s”``.
 """
 

@@ -20,14 +20,14 @@ def _slug(organization_id: int) -> str:
 
 
 def keys_expired(connection) -> None:
-    """ShipStation rejected a connection's keys (one event per flagging: the status change's
+    """A connection's source rejected its keys (one event per flagging: the status change's
     time is part of the key, so a later incident after new keys notifies again)."""
     slug = _slug(connection.organization_id)
     notify(
         organization_id=connection.organization_id,
         kind=Kind.KEYS_EXPIRED,
         dedupe_key=f"keys_expired:{connection.pk}:{connection.updated_at.isoformat()}",
-        params={"name": connection.name},
+        params={"name": connection.name, "provider": connection.provider},
         link=reverse(
             "connections:update_keys", kwargs={"org_slug": slug, "connection_id": connection.pk}
         ),

@@ -8,10 +8,28 @@ from unify.core.stored_text import from_data
 from unify.notifications.models import Kind
 
 
+def _source_name(params: dict) -> str:
+    """The name of the connection's source (``provider``: its registry key). Events recorded
+    before they kept it come from the first source a connection could be made with."""
+    from connections.models import source_provider_choices
+    from connections.sources.registry import UnknownSourceProvider, source_provider
+
+    key = params.get("provider")
+    if not key:
+        return source_provider_choices()[0][1]
+    try:
+        return str(source_provider(key).name)
+    except UnknownSourceProvider:
+        return str(key)
+
+
 def title(kind: str, params: dict) -> str:
     name = params.get("name", "")
     if kind == Kind.KEYS_EXPIRED:
-        return _("ShipStation needs new API keys for %(name)s") % {"name": name}
+        return _("%(source)s needs new API keys for %(name)s") % {
+            "source": _source_name(params),
+            "name": name,
+        }
     if kind == Kind.LEDGER_DISCONNECTED:
         return _("Reconnect %(name)s") % {"name": name}
     if kind == Kind.RUN_FAILED:
@@ -39,9 +57,9 @@ def subject(kind: str, params: dict, organization_name: str) -> str:
 def body(kind: str, params: dict) -> str:
     if kind == Kind.KEYS_EXPIRED:
         return _(
-            "ShipStation rejected the API Key and API Secret: they may have expired or been "
+            "%(source)s rejected the API Key and API Secret: they may have expired or been "
             "regenerated. Syncing is paused until you enter new keys."
-        )
+        ) % {"source": _source_name(params)}
     if kind == Kind.LEDGER_DISCONNECTED:
         return _(
             "The ledger no longer accepts Unify's access, so nothing is being posted to it. "

@@ -14,7 +14,7 @@ from unify.tenancy.models import OrgOwnedModel
 
 
 class Kind(models.TextChoices):
-    KEYS_EXPIRED = "keys_expired", _("ShipStation keys expired")
+    KEYS_EXPIRED = "keys_expired", _("Connection keys expired")
     LEDGER_DISCONNECTED = "ledger_disconnected", _("Ledger disconnected")
     RUN_FAILED = "run_failed", _("A sync or posting run failed")
     DAILY_LIMIT = "daily_limit", _("Daily ledger limit reached")

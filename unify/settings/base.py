@@ -5,6 +5,10 @@ Celery broker under ``UNIFY_DATA_DIR`` (``.data/`` in the checkout). ``DATABASE_
 ``REDIS_URL`` switch to PostgreSQL and Redis. Debug mode is off unless ``DJANGO_DEBUG`` turns
 it on (``make run`` and the test settings do); off (production), the process refuses to start
 unless ``SECRET_KEY``, ``UNIFY_ENCRYPTION_KEYS`` and ``ALLOWED_HOSTS`` are set.
+
+Groups of settings live in sibling modules, imported here: ``environment`` (the checkout's
+folder, debug mode, the data folder), ``broker`` (Redis and Celery), ``security`` (cookies,
+HTTPS, security headers), ``logs`` and ``ledgers`` (accounting: ledgers and posting).
 """
 
 from __future__ import annotations
@@ -13,20 +17,16 @@ import importlib.util
 import secrets
 from pathlib import Path
 
-import environ
 from celery.schedules import crontab
 from cryptography.fernet import Fernet
-from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-
-# Off unless asked for: a server started without the variable must never show the debug page
-# (it prints settings, including connection URLs with their passwords).
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-DATA_DIR = Path(env.str("UNIFY_DATA_DIR", default=str(BASE_DIR / ".data")))
+from .broker import *  # noqa: F403 - Redis and Celery
+from .broker import CELERY_BEAT_SCHEDULE, CELERY_TASK_SOFT_TIME_LIMIT
+from .environment import BASE_DIR, DATA_DIR, DEBUG, env
+from .ledgers import *  # noqa: F403 - accounting: ledgers and posting
+from .logs import *  # noqa: F403
+from .security import *  # noqa: F403 - cookies, HTTPS, security headers
 
 
 def _require(name: str) -> str:
@@ -172,62 +172,6 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: broker, cache, rate limiters -----------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "unify",
-        }
-    }
-else:
-    # A file cache is shared by the web, worker and beat processes of the embedded default.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(DATA_DIR / "cache"),
-        }
-    }
-
-# --- Celery --------------------------------------------------------------------------------
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 * 60)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=16 * 60)
-if REDIS_URL:
-    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    # The broker re-delivers an unacknowledged task after this long, so it must outlast the
-    # longest task or a running task would be started a second time.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
-else:
-    _broker_dir = DATA_DIR / "broker"
-    for _sub in ("in", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "in"),
-        "data_folder_out": str(_broker_dir / "in"),
-        "processed_folder": str(_broker_dir / "processed"),
-        # Without this kombu writes its broadcast exchanges into the working directory.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "core-heartbeat": {"task": "unify.core.tasks.heartbeat", "schedule": 300.0},
-    "sales-sync-due": {"task": "sales.tasks.sync_due_connections", "schedule": 60.0},
-}
-CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Accounts (django-allauth) ---------------------------------------------------------------
 AUTH_USER_MODEL = "auth.User"
@@ -309,58 +253,6 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
-# --- Security ------------------------------------------------------------------------------
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
-CSRF_FAILURE_VIEW = "unify.core.views.csrf_failure"  # styled like the other error pages
-X_FRAME_OPTIONS = "DENY"
-# Error pages and error e-mails hide credentials in DEBUG too (see unify/core/error_reports.py).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "unify.core.error_reports.UnifyExceptionReporterFilter"
-DEFAULT_EXCEPTION_REPORTER = "unify.core.error_reports.UnifyExceptionReporter"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-
-# No inline scripts or styles anywhere: every script and stylesheet is a file under static/.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF],
-        "connect-src": [SELF],
-        "frame-ancestors": [NONE],
-        "form-action": [SELF],
-        "base-uri": [SELF],
-        "object-src": [NONE],
-    }
-}
-
-# --- Logging -------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "unify.core.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # urllib3 logs request lines at DEBUG; they never carry credentials (Basic auth is a
-        # header) but keep them quiet anyway.
-        "urllib3": {"level": "WARNING"},
-    },
-}
 
 # --- Unify ---------------------------------------------------------------------------------
 # Order sources (the one list: Add Store, webhooks, the import ask it), in display order.
@@ -429,112 +321,6 @@ if not DEBUG and ("*" in UNIFY_SITE_URL or not UNIFY_SITE_URL.startswith("https:
         f"not {UNIFY_SITE_URL!r}."
     )
 
-# --- Accounting (ledgers, posting) -----------------------------------------------------------
-UNIFY_LEDGER_PROVIDERS = env.list(
-    "UNIFY_LEDGER_PROVIDERS",
-    default=[
-        "accounting.ledgers.qbo.provider.QboProvider",
-        "accounting.ledgers.xero.provider.XeroProvider",
-        "accounting.ledgers.qbd.provider.QbdProvider",
-    ],
-)
-# QuickBooks Desktop through the Web Connector (it calls /qbwc/ on UNIFY_PUBLIC_BASE_URL).
-QBD_REQUESTS_PER_MESSAGE = env.int("QBD_REQUESTS_PER_MESSAGE", default=50)
-QBD_RUN_EVERY_MINUTES = env.int("QBD_RUN_EVERY_MINUTES", default=15)
-QBD_SESSION_IDLE_SECONDS = env.float("QBD_SESSION_IDLE_SECONDS", default=900.0)
-QBD_BUSY_SECONDS = env.float("QBD_BUSY_SECONDS", default=120.0)
-QBD_SOAP_MAX_BYTES = env.int("QBD_SOAP_MAX_BYTES", default=20 * 1024 * 1024)
-QBD_MAX_EXCHANGES_PER_SESSION = env.int("QBD_MAX_EXCHANGES_PER_SESSION", default=2000)
-QBD_AUTH_MAX_FAILURES = env.int("QBD_AUTH_MAX_FAILURES", default=10)
-QBD_AUTH_FAILURE_WINDOW_SECONDS = env.int("QBD_AUTH_FAILURE_WINDOW_SECONDS", default=900)
-QBD_QUEUE_BUDGET_SECONDS = env.float("QBD_QUEUE_BUDGET_SECONDS", default=20.0)
-# QuickBooks Online. Defaults point at Intuit; ``make run`` points them at the stand-in.
-QBO_CLIENT_ID = env.str("QBO_CLIENT_ID", default="")
-QBO_CLIENT_SECRET = env.str("QBO_CLIENT_SECRET", default="")
-# Empty: built from the request (``/ledgers/qbo/callback/`` on this host).
-QBO_REDIRECT_URI = env.str("QBO_REDIRECT_URI", default="")
-# "production" or "sandbox" (Intuit's development companies): picks the defaults below.
-QBO_ENVIRONMENT = env.str("QBO_ENVIRONMENT", default="production")
-_QBO_SANDBOX = QBO_ENVIRONMENT == "sandbox"
-QBO_DISCOVERY_URL = env.str(
-    "QBO_DISCOVERY_URL",
-    default="https://developer.intuit.com/.well-known/openid_sandbox_configuration/"
-    if _QBO_SANDBOX
-    else "https://developer.intuit.com/.well-known/openid_configuration/",
-)
-QBO_API_BASE_URL = env.str(
-    "QBO_API_BASE_URL",
-    default="https://sandbox-quickbooks.api.intuit.com/v3"
-    if _QBO_SANDBOX
-    else "https://quickbooks.api.intuit.com/v3",
-)
-# Where "open in QuickBooks" links point.
-QBO_APP_BASE_URL = env.str(
-    "QBO_APP_BASE_URL",
-    default="https://app.sandbox.qbo.intuit.com" if _QBO_SANDBOX else "https://app.qbo.intuit.com",
-)
-QBO_MINOR_VERSION = env.int("QBO_MINOR_VERSION", default=75)
-QBO_TIMEOUT_CONNECT = env.float("QBO_TIMEOUT_CONNECT", default=5.0)
-QBO_TIMEOUT_READ = env.float("QBO_TIMEOUT_READ", default=60.0)
-QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=500)
-QBO_RATE_LIMIT_WINDOW_SECONDS = env.float("QBO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
-QBO_MAX_CONCURRENT = env.int("QBO_MAX_CONCURRENT", default=10)
-QBO_THROTTLE_WAIT_SECONDS = env.float("QBO_THROTTLE_WAIT_SECONDS", default=60.0)
-# Intuit: 10 requests a second per realm and app; 40 batch requests a minute per realm and app
-# (each at most QBO_BATCH_SIZE documents; 1 posts one document per request).
-QBO_RATE_LIMIT_PER_SECOND = env.int("QBO_RATE_LIMIT_PER_SECOND", default=10)
-QBO_RATE_LIMIT_SECOND_WINDOW = env.float("QBO_RATE_LIMIT_SECOND_WINDOW", default=1.0)
-QBO_BATCH_PER_MINUTE = env.int("QBO_BATCH_PER_MINUTE", default=40)
-QBO_BATCH_SIZE = env.int("QBO_BATCH_SIZE", default=30)
-# While the batch lane is spent, documents also go one per request on the 500/min lane.
-QBO_SINGLES_BESIDE_BATCHES = env.bool("QBO_SINGLES_BESIDE_BATCHES", default=True)
-# Xero. Defaults point at Xero; ``make run`` points them at the stand-in (port 8767).
-XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
-XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
-# Empty: built from the request (``/ledgers/xero/callback/`` on this host).
-XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="")
-# Granular scopes (apps created since March 2026); offline_access for a refresh token.
-XERO_SCOPES = env.str(
-    "XERO_SCOPES",
-    default="openid profile email offline_access accounting.settings accounting.contacts "
-    "accounting.invoices accounting.payments accounting.banktransactions "
-    "accounting.manualjournals",
-)
-XERO_AUTHORIZE_URL = env.str(
-    "XERO_AUTHORIZE_URL", default="https://login.xero.com/identity/connect/authorize"
-)
-XERO_TOKEN_URL = env.str("XERO_TOKEN_URL", default="https://identity.xero.com/connect/token")
-# Where xero-python's IdentityApi finds /Connections.
-XERO_IDENTITY_BASE_URL = env.str("XERO_IDENTITY_BASE_URL", default="https://api.xero.com")
-XERO_API_BASE_URL = env.str("XERO_API_BASE_URL", default="https://api.xero.com/api.xro/2.0")
-# Where "open in Xero" links point.
-XERO_APP_BASE_URL = env.str("XERO_APP_BASE_URL", default="https://go.xero.com")
-XERO_TIMEOUT_CONNECT = env.float("XERO_TIMEOUT_CONNECT", default=5.0)
-XERO_TIMEOUT_READ = env.float("XERO_TIMEOUT_READ", default=60.0)
-# Xero's limits per organisation (tenant) and per app, shared by every worker through Redis.
-XERO_RATE_LIMIT_PER_MINUTE = env.int("XERO_RATE_LIMIT_PER_MINUTE", default=60)
-XERO_RATE_LIMIT_WINDOW_SECONDS = env.float("XERO_RATE_LIMIT_WINDOW_SECONDS", default=60.0)
-XERO_DAY_LIMIT = env.int("XERO_DAY_LIMIT", default=5000)
-XERO_DAY_WINDOW_SECONDS = env.float("XERO_DAY_WINDOW_SECONDS", default=86400.0)
-XERO_APP_RATE_LIMIT_PER_MINUTE = env.int("XERO_APP_RATE_LIMIT_PER_MINUTE", default=10_000)
-XERO_MAX_CONCURRENT = env.int("XERO_MAX_CONCURRENT", default=5)
-# Documents per request (Xero's guidance: up to 50; 3.5 MB per request).
-XERO_BATCH_SIZE = env.int("XERO_BATCH_SIZE", default=50)
-# Posting engine: a claimed posting's lease outlasts the longest request; retries back off.
-ACCOUNTING_POSTING_LEASE_SECONDS = env.float("ACCOUNTING_POSTING_LEASE_SECONDS", default=180.0)
-ACCOUNTING_POSTING_MAX_ATTEMPTS = env.int("ACCOUNTING_POSTING_MAX_ATTEMPTS", default=8)
-# Postings a worker claims (and loads with their orders) per round trip.
-ACCOUNTING_POSTING_CLAIM_BATCH = env.int("ACCOUNTING_POSTING_CLAIM_BATCH", default=25)
-ACCOUNTING_POSTING_BACKOFF_SECONDS = env.float("ACCOUNTING_POSTING_BACKOFF_SECONDS", default=10.0)
-ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS = env.float(
-    "ACCOUNTING_POSTING_BACKOFF_MAX_SECONDS", default=1800.0
-)
-# The Celery queue posting tasks go to (empty: the default queue). Tests use their own.
-ACCOUNTING_TASK_QUEUE = env.str("ACCOUNTING_TASK_QUEUE", default="")
-# Drain tasks started per ledger connection when postings are queued.
-ACCOUNTING_POSTING_PARALLELISM = env.int("ACCOUNTING_POSTING_PARALLELISM", default=4)
-# Test-only fault points (see accounting.services.faults); never set in production.
-ACCOUNTING_FAULT_POINTS = env.list("ACCOUNTING_FAULT_POINTS", default=[])
 CELERY_BEAT_SCHEDULE["accounting-posting-sweep"] = {
     "task": "accounting.tasks.posting_sweep_task",
     "schedule": 60.0,

@@ -20,7 +20,7 @@ REASON_LABELS = {
     "name": gettext_lazy("name"),
     "member email": gettext_lazy("member email"),
     "invited email": gettext_lazy("invited email"),
-    "ShipStation key hint": gettext_lazy("ShipStation key hint"),
+    "key hint": gettext_lazy("source key hint"),
     "order number": gettext_lazy("order number"),
 }
 
@@ -36,8 +36,8 @@ class SearchHit:
 
 
 def search(q: str) -> list[SearchHit]:
-    """Organizations whose name contains ``q``, with a member of that email, a ShipStation
-    key ending in ``q`` (the hint) or an order numbered ``q``."""
+    """Organizations whose name contains ``q``, with a member of that email, a source's
+    API key ending in ``q`` (the hint) or an order numbered ``q``."""
     from connections.models import StoreConnection
     from sales.models import Order
 
@@ -72,7 +72,7 @@ def search(q: str) -> list[SearchHit]:
             StoreConnection.all_orgs.filter(credentials_hint__iexact=q[-4:]).values_list(
                 "organization_id", flat=True
             )[:SEARCH_LIMIT],
-            "ShipStation key hint",
+            "key hint",
         )
     number = q.lstrip("#") or q
     add(

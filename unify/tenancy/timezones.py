@@ -22,7 +22,7 @@ from unify.tenancy.tzdata_zones import ALIASES, CANONICAL_ZONES
 DEFAULT_TIMEZONE = "America/New_York"
 UTC = "UTC"
 
-# Where most ShipStation merchants are, with the names people call these zones by.
+# Where most of Unify's merchants are, with the names people call these zones by.
 COMMON_ZONES = (
     ("America/New_York", _("US Eastern (New York)")),
     ("America/Chicago", _("US Central (Chicago)")),

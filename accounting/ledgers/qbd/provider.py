@@ -22,6 +22,8 @@ from unify.core.exceptions import DomainError
 class QbdProvider(LedgerProvider):
     key = PROVIDER
     name = "QuickBooks Desktop"
+    # Its sandbox stand-in for make run (see run_embedded).
+    stand_in = "sandbox.qbwc.make_run"
     connect_kind = "web_connector"
     asynchronous = True
     # Posted documents are not edited or removed through the Web Connector: a change after

@@ -63,6 +63,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("unify.qbo")
 
 SEND_ATTEMPTS = 3
+# Postings a drain claims for the single lane (while the batch lane has no grant free): few,
+# so that the drain looks at the batch lane again soon and a batch is never cut short by
+# documents that went one per request.
+SINGLE_LANE_CLAIM = 3
 Outcome = PostingResult | Exception
 
 
@@ -80,6 +84,29 @@ def lanes_per_minute() -> tuple[float, float]:
     batches = float(settings.QBO_BATCH_PER_MINUTE)
     singles = per_minute - batches if settings.QBO_SINGLES_BESIDE_BATCHES else 0.0
     return batches * size + max(0.0, singles), window
+
+
+def _both_lanes() -> bool:
+    return batch_size() > 1 and bool(getattr(settings, "QBO_SINGLES_BESIDE_BATCHES", True))
+
+
+def next_claim_size(adapter: QboAdapter, usual: int) -> int:
+    """Claim a full batch when a batch grant is free now (taken and held by the adapter for
+    that batch), else a few postings for the single lane. The two lanes then stay busy at
+    once, and every batch but the last of a backlog is full: a drain never trickles the
+    members of a batch out one per request while it waits for the batch lane."""
+    size = batch_size()
+    if not _both_lanes():
+        return max(usual, size) if size > 1 else usual
+    if getattr(adapter, "held_batch_grant", None) is None:
+        adapter.held_batch_grant = lane_limits.try_batch_grant(str(adapter.realm_id))
+    return size if adapter.held_batch_grant else SINGLE_LANE_CLAIM
+
+
+def _take_held_grant(adapter: QboAdapter) -> str | None:
+    grant = getattr(adapter, "held_batch_grant", None)
+    adapter.held_batch_grant = None
+    return grant
 
 
 def document_request(
@@ -206,7 +233,9 @@ class BatchSender:
         pending = [i for i in self.bodies if self.outcomes[i] is None]
         size = batch_size()
         realm = str(self.adapter.realm_id)
-        both_lanes = bool(getattr(settings, "QBO_SINGLES_BESIDE_BATCHES", True))
+        both_lanes = _both_lanes()
+        # The grant taken when these postings were claimed (``next_claim_size``).
+        held = _take_held_grant(self.adapter)
         while pending:
             if self.send_by is not None and time.monotonic() > self.send_by:
                 for index in pending:
@@ -216,10 +245,13 @@ class BatchSender:
                         connection_id=self.adapter.connection_id,
                     )
                 return
-            granted = lane_limits.try_batch_grant(realm)
-            if not granted and both_lanes and len(pending) > 0:
-                # The batch lane is spent for now: one document on the single lane (its own
-                # 500 a minute), then look at the batch lane again.
+            granted, held = held, None
+            if granted is None and both_lanes and len(pending) >= size:
+                granted = lane_limits.try_batch_grant(realm)
+            if not granted and both_lanes:
+                # The batch lane is spent for now, or these are too few to fill a batch
+                # (postings claimed for the single lane): one document on the single lane
+                # (its own 500 a minute), then look again.
                 index = pending.pop(0)
                 self.outcomes[index] = self._single_create(index)
                 continue

@@ -41,6 +41,8 @@ class QboCalls(LedgerAdapter):
         self._client: QboClient | None = None
         self._client_token: OAuthTokens | None = None
         self.requests_sent = 0
+        # A batch grant taken for the next claim's batch (``batch.next_claim_size``).
+        self.held_batch_grant: str | None = None
 
     # -- plumbing -----------------------------------------------------------------------------
 

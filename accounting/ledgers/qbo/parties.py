@@ -5,9 +5,11 @@ are built: a few requests for all of them instead of one or two per new name.
    (``SELECT * FROM Customer WHERE DisplayName IN (...)``; items by ``Sku IN (...)``). Intuit's
    query language takes ``IN`` with a list of values ("Query operations and syntax",
    docs/reference/provider-facts.md).
-2. What is missing is created in ``/batch`` requests of up to 30 creates. Distinct names do
-   not depend on each other, so the rule that items of one batch do not see each other's
-   results does not matter here; the documents that need them go in later requests.
+2. What is missing is created in ``/batch`` requests of up to 30 creates, or one request
+   each when there are fewer than ``BATCH_CREATES_FROM`` (a batch request is scarcer).
+   Distinct names do not depend on each other, so the rule that items of one batch do not
+   see each other's results does not matter here; the documents that need them go in later
+   requests.
 3. Whatever is not settled by this (a name found that belongs to another buyer, a create
    refused, a name twice in one call, own items bound to an account) is left alone: the
    document's own find-or-create (``QboAdapter._find_or_create_party`` / ``_item``) does it
@@ -41,6 +43,11 @@ logger = logging.getLogger("unify.qbo")
 
 NAMES_PER_QUERY = 30
 CREATES_PER_BATCH = 30
+# What is missing goes in a batch request of its own from this many creates; fewer are
+# created one per request. A batch request is one of the 40 a minute, each worth 30
+# documents: spent on two or three creates it would cost more of Intuit's limits than the
+# few single requests it saves.
+BATCH_CREATES_FROM = 15
 
 
 @dataclass(slots=True)
@@ -205,6 +212,25 @@ def _create(
             # else a Fault (a duplicate name, another entity's name): the document path.
 
 
+def _create_each(
+    adapter: QboAdapter, client: QboClient, missing: list[_Wanted], resolved: dict[str, str]
+) -> None:
+    """A few creates, one request each, with the request id the document's own path uses
+    (sent again, or by that path, QuickBooks replays it). A refused create (the name taken
+    meanwhile, another entity's name) is left to the document's path."""
+    from accounting.ledgers.qbo.entities import _entity_request_id
+
+    for w in missing:
+        email = w.body.get("PrimaryEmailAddr", {}).get("Address", "")
+        request_id = _entity_request_id(w.entity, w.name, email)
+        try:
+            created = adapter._create(client, w.entity, w.body, request_id)
+        except qbe.QuickbooksException:
+            continue
+        if created.get("Id"):
+            resolved[w.key] = str(created["Id"])
+
+
 @contextlib.contextmanager
 def _one_drain_at_a_time(realm_id: str) -> Iterator[None]:
     """Drains of one company resolve one after the other (a shared lock, given up after a
@@ -232,13 +258,15 @@ def resolve_ahead(adapter: QboAdapter, docs: Sequence[Document], resolved: dict[
     ``docs`` need that can be settled together. Raises the ``IntegrationError`` of a request
     that failed (what was settled before it stays in ``resolved``)."""
     wanted = _wanted_parties(docs, resolved) + _wanted_items(docs, resolved)
-    if not wanted:
-        return
+    if len(wanted) < 2:
+        return  # the document's own find-or-create costs no more than a look-up here
 
     def run(client: QboClient) -> None:
         missing = _look_up(adapter, client, wanted, resolved)
-        if missing:
+        if len(missing) >= BATCH_CREATES_FROM:
             _create(adapter, client, missing, resolved)
+        else:
+            _create_each(adapter, client, missing, resolved)
 
     with _one_drain_at_a_time(str(adapter.realm_id)):
         adapter.call(run)

@@ -216,6 +216,13 @@ class QboPosting(QboLookups):
 
         return post_many(self, docs, send_by)
 
+    def next_claim_size(self, usual: int) -> int:
+        """A full batch while the batch lane has a grant free, a few documents for the single
+        lane while it has none (see ``qbo/batch.py``)."""
+        from accounting.ledgers.qbo.batch import next_claim_size
+
+        return next_claim_size(self, usual)
+
     def _settle_invoice(
         self, client: QboClient, doc: SaleDocument, invoice: dict[str, Any], customer_id: str
     ) -> str:

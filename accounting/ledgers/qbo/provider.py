@@ -2,7 +2,7 @@
 
 Intuit rotates the refresh token on every refresh and the old one stops working: the
 service serialises refreshes per connection and stores the new token before anything else
-happens (see ``accounting.services.connections.ConnectionTokenStore``).
+happens (see ``accounting.services.ledger_tokens.ConnectionTokenStore``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from accounting.ledgers.base import (
     OAuthTokens,
     TokenStore,
 )
+from accounting.ledgers.qbo.account_types import ACCOUNT_RULES
 from accounting.ledgers.qbo.adapter import QboAdapter
 from accounting.ledgers.qbo.client import PROVIDER, QboAuthClient
 from unify.core.exceptions import ProviderAuthError, ProviderUnavailable
@@ -78,6 +79,8 @@ def refresh_tokens(tokens: OAuthTokens, *, connection_id: int | None = None) -> 
 class QboProvider(LedgerProvider):
     key = PROVIDER
     name = "QuickBooks Online"
+    # Its sandbox stand-in for make run (see run_embedded).
+    stand_in = "sandbox.qbo.make_run"
     connect_kind = "oauth"
     asynchronous = False
     supports_update = True
@@ -86,6 +89,7 @@ class QboProvider(LedgerProvider):
     payment_reference_max_length = 21  # PaymentRefNum
     sale_kinds = (DocumentKind.SALES_RECEIPT, DocumentKind.INVOICE_PAYMENT)
     shipping_by_item = True
+    account_rules = ACCOUNT_RULES
     # Intuit's guidelines name the button.
     connect_label = gettext_lazy("Connect to QuickBooks")
 

@@ -28,6 +28,7 @@ from accounting.ledgers.base import (
     TokenStore,
 )
 from accounting.ledgers.xero import limits
+from accounting.ledgers.xero.account_types import ACCOUNT_RULES
 from accounting.ledgers.xero.adapter import XeroAdapter
 from accounting.ledgers.xero.client import (
     PROVIDER,
@@ -65,6 +66,8 @@ def _first(entries: tuple[CatalogEntry, ...], test) -> str:
 class XeroProvider(LedgerProvider):
     key = PROVIDER
     name = "Xero"
+    # Its sandbox stand-in for make run (see run_embedded).
+    stand_in = "sandbox.xero.make_run"
     connect_kind = "oauth"
     asynchronous = False
     # Posted documents follow their source: an edited sale updates its invoice (our payment
@@ -77,6 +80,7 @@ class XeroProvider(LedgerProvider):
     name_max_length = 100
     payment_reference_max_length = 21
     sale_kinds = (DocumentKind.INVOICE_PAYMENT,)
+    account_rules = ACCOUNT_RULES
 
     @property
     def batch_size(self) -> int:  # type: ignore[override]

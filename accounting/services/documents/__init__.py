@@ -2,7 +2,7 @@
 
 Rules:
 
-- a line's amount is ``quantity x unit price`` rounded half-up to cents (what QBO checks);
+- a line's amount is ``quantity x unit price`` rounded half-up to cents (what ledgers check);
 - discount lines (and any other negative line) become discount amounts;
 - the document's total is what the buyer paid. When the lines, shipping and tax do not add
   up to it, the difference goes to the reconciliation account if the settings allow it, or
@@ -29,6 +29,7 @@ from accounting.services.documents.common import (
     idempotency_key,
     money,
     order_day,
+    source_name,
     summary_store_key,
 )
 from accounting.services.documents.expense import build_expense_document, carrier_name
@@ -57,6 +58,7 @@ __all__ = [
     "money",
     "order_day",
     "sale_amounts",
+    "source_name",
     "summary_store_key",
     "summary_totals",
 ]

@@ -1,5 +1,6 @@
 """What every document builder shares: the build error, cents, idempotency keys, document
-numbers fitted to the ledger's limit, the day and store an order belongs to."""
+numbers fitted to the ledger's limit, the day and store an order belongs to, the name of
+its source."""
 
 from __future__ import annotations
 
@@ -29,13 +30,25 @@ class DocumentBuildError(DomainError):
         self.hold_reason = hold_reason  # accounting.models.HoldReason, or ""
 
 
+def source_name(key: str) -> str:
+    """An order source's name as people see it (its provider's, from the source registry),
+    for messages and documents that say where something happened; the key itself for a
+    source no longer configured."""
+    from connections.sources.registry import UnknownSourceProvider, source_provider
+
+    try:
+        return str(source_provider(key).name)
+    except UnknownSourceProvider:
+        return key
+
+
 def money(value: Decimal) -> Decimal:
     """Cents by the one rounding rule (:mod:`unify.core.money`)."""
     return to_cents(value)
 
 
 def idempotency_key(*, connection_id: int, kind: str, source_reference: str, revision: int) -> str:
-    """Deterministic and at most 50 characters (QBO ``requestid``'s limit)."""
+    """Deterministic and at most 50 characters (the shortest request id a ledger takes)."""
     digest = hashlib.sha256(
         f"{connection_id}:{kind}:{source_reference}:{revision}".encode()
     ).hexdigest()
@@ -91,7 +104,7 @@ def summary_store_key(order: Order) -> str:
     """Which daily summary an order goes to, besides its day: its store."""
     if order.source_store_id:
         return str(order.source_store_id)
-    # No store record (an order file, or a store ShipStation no longer lists): the
+    # No store record (an order file, or a store the source no longer lists): the
     # connection and the store name as the order carries it, so two connections' orders
     # never share a journal. ``max_length`` of the key is 64.
     return f"conn:{order.connection_id or ''}:" + (order.store_name or "")[:STORE_NAME_IN_KEY]

@@ -49,9 +49,15 @@ _CARRIERS = {
 }
 
 
-def carrier_name(code: str) -> str:
+def carrier_name(code: str, fallback: str = "") -> str:
+    """The carrier's name for its code; ``fallback`` (who sold the label) when there is none."""
     code = (code or "").strip()
-    return _CARRIERS.get(code.lower(), code.replace("_", " ").title() or "ShipStation")
+    return _CARRIERS.get(code.lower(), code.replace("_", " ").title() or fallback)
+
+
+def label_seller_name(cost: ShippingCost) -> str:
+    """The source the label was bought in, by its provider's name (source registry)."""
+    return cost.connection.get_provider_display()
 
 
 def build_expense_document(
@@ -74,10 +80,11 @@ def build_expense_document(
     payment_account = ""
     if kind == DocumentKind.EXPENSE:
         payment_account = _require(ps.label_payment_account_id, _("account that pays label costs"))
+    seller = label_seller_name(cost)
     vendor_name = (
-        carrier_name(cost.carrier)
+        carrier_name(cost.carrier, seller)
         if ps.label_vendor_mode == LabelVendorMode.CARRIER
-        else "ShipStation"
+        else seller
     )
     vendor_key = f"vendor:{vendor_name.casefold()}"
     if cost.billed_to_others:
@@ -87,7 +94,9 @@ def build_expense_document(
     issued_on = label_expense_date(cost, tz)
     number = order.display_number if order else cost.order_number
     label = " ".join(
-        part for part in (carrier_name(cost.carrier), cost.service, cost.tracking_number) if part
+        part
+        for part in (carrier_name(cost.carrier, seller), cost.service, cost.tracking_number)
+        if part
     )
     if cost.is_return:
         label_text, insurance_text = return_labels.line_texts(label=label, number=number)

@@ -34,6 +34,7 @@ from accounting.services.documents.common import (
     _require,
     money,
     order_day,
+    source_name,
 )
 from unify.core.money import line_amount
 from unify.core.stored_text import gettext as _
@@ -43,10 +44,19 @@ if TYPE_CHECKING:
     from sales.models import Order, OrderLine
 
 
+def _store_or_source_name(order: Order) -> str:
+    """Whose sales an order is: its store, else its source's name ("ShipStation customers"
+    as before for a ShipStation order without a store name: the name is the customer's
+    match key, so another would make merchants a second customer in their ledger)."""
+    if order.store_name.strip():
+        return order.store_name.strip()
+    return source_name(order.source)
+
+
 def _customer_for(order: Order, posting_settings: PostingSettings, limit: int) -> PartyRef:
     """The order's customer; ``limit``: the ledger's name length."""
     if posting_settings.customer_strategy == CustomerStrategy.PER_STORE:
-        store = (order.store_name or "ShipStation").strip()[: limit - 10]
+        store = _store_or_source_name(order)[: limit - 10]
         name = _("%(store)s customers") % {"store": store}
         return PartyRef(display_name=name, match_key=f"customer:store:{store.casefold()}")
     name = " ".join((order.customer_name or "").split())[:limit]
@@ -179,14 +189,14 @@ def sale_amounts(
         # An order file states a discount total without itemising it.
         discounts.append((_("Discount"), money(order.discount_total)))
     if not lines and order.lines_subtotal > ZERO:
-        # ShipStation lists no items for this order but its total says goods were sold: one
+        # The source lists no items for this order but its total says goods were sold: one
         # line on the default item (the import counted them as ``lines_subtotal``).
         from sales.models import OrderLine
 
         unitemised = OrderLine(
             order=order,
             position=0,
-            name=_("Items not listed in ShipStation"),
+            name=_("Items not listed in %(source)s") % {"source": source_name(order.source)},
             quantity=Decimal(1),
             unit_price=money(order.lines_subtotal),
         )
@@ -277,7 +287,7 @@ def build_sale_document(
         for line, amount in amounts.lines
     )
     # Quantities like 0.3333 with prices that do not land on a cent: send the rounded amount
-    # with a unit price that multiplies to it exactly, as QBO wants Amount = Qty x UnitPrice.
+    # with a unit price that multiplies to it exactly, as ledgers check Amount = Qty x Price.
     sale_lines = tuple(_exact_line(line) for line in sale_lines)
     if amounts.marketplace_tax and differences.nets_on_clearing(ps):
         clearing = _require(ps.marketplace_tax_account_id, _("marketplace tax clearing"))
@@ -317,11 +327,11 @@ def build_sale_document(
         raise DocumentBuildError(
             _(
                 "%(what)s is not paid (amount paid 0.00 of %(total)s). A sales receipt records "
-                "money received, so Unify holds it: post it once ShipStation shows the payment, "
+                "money received, so Unify holds it: post it once %(source)s shows the payment, "
                 "or choose “Invoice + payment” in the posting settings to post unpaid orders as "
                 "open invoices."
             )
-            % {"what": what, "total": amounts.computed},
+            % {"what": what, "total": amounts.computed, "source": source_name(order.source)},
             hold_reason=HoldReason.UNPAID,
         )
     total = amounts.computed if unpaid else amounts.paid
@@ -400,7 +410,7 @@ def build_sale_document(
 def _exact_line(line: SaleLine) -> SaleLine:
     if line.quantity and line.quantity * line.unit_price != line.amount:
         # Keep the quantity; the unit price becomes amount / quantity, precise enough that
-        # the product rounds to the amount (QBO keeps up to 7 decimals on unit prices).
+        # the product rounds to the amount (7 decimals: what the strictest ledger keeps).
         unit = (line.amount / line.quantity).quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP)
         if money(unit * line.quantity) != line.amount:
             # No exact unit price exists: sell one unit at the amount.

@@ -10,7 +10,8 @@ The life of a :class:`~accounting.models.Posting`:
    becomes ``in_flight`` with a lease (``lease_until``) and a fresh ``lease_token``.
    ``sent_at`` is set in the same write: from now on the ledger may hold the document even
    if we never hear back.
-3. **Sent** with the stored idempotency key (QBO ``requestid``). When the previous attempt
+3. **Sent** with the stored idempotency key (the ledger's request id, where it has one).
+   When the previous attempt
    may have reached the ledger (``sent_at`` was already set: a crash, a timeout, a lease
    that ran out), the document is first **looked up** by its number and our marker.
 4. **Recorded** (``posted``) by an update fenced on the lease token: a worker whose lease

@@ -93,7 +93,11 @@ def _build(ctx: _Context, posting: Posting):
         )
         return doc, order.content_hash, [order.pk]
     if posting.kind == PostingKind.SHIPPING_COST:
-        cost = ShippingCost.objects.filter(pk=posting.shipping_cost_id).first()
+        cost = (
+            ShippingCost.objects.filter(pk=posting.shipping_cost_id)
+            .select_related("connection")
+            .first()
+        )
         if cost is None:
             raise _Skip(_("The label cost no longer exists."))
         if cost.voided:
@@ -104,7 +108,11 @@ def _build(ctx: _Context, posting: Posting):
         doc = _cost_document(build_expense_document, posting, ps, ctx, cost=cost, order=order)
         return doc, cost.raw_hash, []
     if posting.kind == PostingKind.FULFILLMENT_FEE:
-        fee = FulfillmentFee.objects.filter(pk=posting.fulfillment_fee_id).first()
+        fee = (
+            FulfillmentFee.objects.filter(pk=posting.fulfillment_fee_id)
+            .select_related("connection")
+            .first()
+        )
         if fee is None:
             raise _Skip(_("The fulfillment fee no longer exists."))
         if fee.voided:

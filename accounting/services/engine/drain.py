@@ -75,7 +75,8 @@ def _drain(
             notification_events.daily_limit_reached(connection)
             break  # the ledger's daily limit is spent; the sweep resumes after it
         ctx.refresh_settings()
-        size = min(batch_size, max_postings - done) if max_postings else batch_size
+        round_size = ctx.adapter.next_claim_size(batch_size) if together > 1 else batch_size
+        size = min(round_size, max_postings - done) if max_postings else round_size
         claims = posting_claim_batch(
             ledger_connection_id=ledger_connection_id,
             organization_id=connection.organization_id,

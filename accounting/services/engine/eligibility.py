@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from accounting.models import LedgerConnection, LedgerStatus, PostingSettings
 from accounting.services import labels
+from accounting.services.documents import source_name
 from sales.models import Order, ShippingCost
 from sales.models import PostingStatus as OrderPostingStatus
 from unify.core.stored_text import gettext as _
@@ -76,7 +77,9 @@ def order_ineligibility(order: Order, ps: PostingSettings, tz) -> str:
     if order.is_cancelled or order.status in CANCELLED_STATUSES:
         return _("The order is cancelled.")
     if order.merged_into_id is not None:
-        return _("The order was merged into another order in ShipStation, which is posted.")
+        return _("The order was merged into another order in %(source)s, which is posted.") % {
+            "source": source_name(order.source)
+        }
     if ps.eligible_statuses and order.status not in ps.eligible_statuses:
         return _("Orders with status “%(status)s” are not posted (see the posting settings).") % {
             "status": order.status

@@ -24,6 +24,7 @@ from accounting.models import (
 )
 from accounting.services import labels, summaries, withdrawals
 from accounting.services import late_labels as late_labels_module
+from accounting.services.documents import source_name
 from accounting.services.engine.create import _create_postings, _label_specs
 from accounting.services.engine.drain import _queue_drains_on_commit
 from accounting.services.engine.eligibility import _settings_of, active_ledger, eligible_orders
@@ -128,12 +129,17 @@ def posting_flag_changes(*, organization: Organization, ledger: LedgerConnection
         ledger_connection=ledger, status=PostingState.POSTED, needs_review=False
     )
     now = timezone.now()
-    merged_orders = Order.objects.filter(
-        organization=organization, merged_into__isnull=False
-    ).values("pk")
-    flagged = unflagged.filter(kind=PostingKind.SALE, order_id__in=merged_orders).update(
-        needs_review=True, error=_order_merged_message(ledger), updated_at=now
-    )
+    merged = Order.objects.filter(organization=organization, merged_into__isnull=False)
+    flagged = 0
+    # One message per source the orders were merged in (it names the source).
+    for source in merged.order_by().values_list("source", flat=True).distinct():
+        flagged += unflagged.filter(
+            kind=PostingKind.SALE, order_id__in=merged.filter(source=source).values("pk")
+        ).update(
+            needs_review=True,
+            error=_order_merged_message(ledger, source_name(source)),
+            updated_at=now,
+        )
     flagged += unflagged.filter(kind=PostingKind.SALE, order_id__in=changed_orders).update(
         needs_review=True, updated_at=now
     )
@@ -161,17 +167,25 @@ def _label_voided_message(ledger: LedgerConnection) -> str:
     ) % {"ledger": ledger.get_provider_display()}
 
 
-def _order_merged_message(ledger: LedgerConnection) -> str:
+def _order_merged_message(ledger: LedgerConnection, source: str) -> str:
+    """``source``: the name of the source the orders were merged in."""
+    values = {"ledger": ledger.get_provider_display(), "source": source}
     if get_provider(ledger.provider).supports_update:
-        return _(
-            "The order was merged into another order in ShipStation after it was posted; that "
-            "order carries the sale now. “Update selected in the ledger” removes this document "
-            "from %(ledger)s."
-        ) % {"ledger": ledger.get_provider_display()}
-    return _(
-        "The order was merged into another order in ShipStation after it was posted; that "
-        "order carries the sale now. Remove this document in %(ledger)s."
-    ) % {"ledger": ledger.get_provider_display()}
+        return (
+            _(
+                "The order was merged into another order in %(source)s after it was posted; that "
+                "order carries the sale now. “Update selected in the ledger” removes this document "
+                "from %(ledger)s."
+            )
+            % values
+        )
+    return (
+        _(
+            "The order was merged into another order in %(source)s after it was posted; that "
+            "order carries the sale now. Remove this document in %(ledger)s."
+        )
+        % values
+    )
 
 
 def posting_run_scheduled(*, now: datetime | None = None) -> int:

@@ -15,3 +15,4 @@ class OrderFileProvider(SourceProvider):
     name = _("Order file")
     connectable = False
     order_statuses = ORDER_STATUSES
+    raw_is_whole_record = False  # the rows, not one record

@@ -1,7 +1,7 @@
 """Provider rate limits shared by every worker process.
 
-A provider's budget belongs to a credential (a ShipStation key pair, a QuickBooks realm), not
-to a process: two workers, or two connections using the same ShipStation keys, draw from one
+A provider's budget belongs to a credential (a source's key pair, a ledger's company), not
+to a process: two workers, or two connections using the same source keys, draw from one
 budget. The state therefore lives in Redis (or, on the embedded default without Redis, in a
 small SQLite file every local process opens), and each decision is one atomic step there:
 
@@ -15,8 +15,8 @@ small SQLite file every local process opens), and each decision is one atomic st
   budget (``throttled``): nothing is granted until the provider's reset, and the key's
   budget shrinks to what actually fitted in that window beside the other apps, for
   ``shrink_seconds`` after the last 429 (each further 429 shrinks it again).
-- :class:`ConcurrencySemaphore`: at most ``capacity`` holders at once (QuickBooks Online allows
-  10 concurrent requests per realm); a holder's slot expires after ``lease_seconds`` so a
+- :class:`ConcurrencySemaphore`: at most ``capacity`` holders at once (a ledger may allow,
+  say, 10 concurrent requests per company); a holder's slot expires after ``lease_seconds`` so a
   killed process cannot keep it.
 
 Grants are timed by the shared store's clock (Redis ``TIME``), not the callers' clocks. Keys

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import import_module
+from types import ModuleType
 
 from django.conf import settings
 from django.core.management import call_command
@@ -21,36 +23,29 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def stand_ins() -> list[ModuleType]:
+    """The sandbox stand-ins of the registered sources and ledgers (their ``stand_in``
+    module), once each, in registry order."""
+    from accounting.ledgers.registry import ledger_providers
+    from connections.sources.registry import source_providers
+
+    providers = [*source_providers().values(), *ledger_providers().values()]
+    paths = [getattr(provider, "stand_in", "") for provider in providers]
+    return [import_module(path) for path in dict.fromkeys(path for path in paths if path)]
+
+
 def sandbox_environment() -> dict[str, str]:
-    """Settings that point Unify at the sandbox stand-ins (the environment still wins).
+    """Settings that point Unify at the sandbox stand-ins (the environment still wins): each
+    stand-in's ``make_run_environment()``."""
+    environment: dict[str, str] = {}
+    for module in stand_ins():
+        environment.update(module.make_run_environment())
+    return environment
 
-    No ``QBO_REDIRECT_URI`` or ``XERO_REDIRECT_URI``: the callback address is then built from
-    the request's host, so the OAuth flow starts and ends on the host the merchant browses
-    (``localhost`` or ``127.0.0.1``), where the session cookie holding its ``state`` lives.
-    The stand-ins accept any redirect URI for their demo clients."""
-    from sandbox import xero
-    from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
-    xero_base = f"http://127.0.0.1:{xero.DEFAULT_PORT}"
-    return {
-        "SHIPSTATION_API_BASE_URL": "http://127.0.0.1:8765",
-        # The QuickBooks Online stand-in (port 8766) plays Intuit's OAuth server and API.
-        "QBO_CLIENT_ID": DEMO_CLIENT_ID,
-        "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "QBO_DISCOVERY_URL": "http://127.0.0.1:8766/.well-known/openid_configuration",
-        "QBO_API_BASE_URL": "http://127.0.0.1:8766/v3",
-        "QBO_APP_BASE_URL": "http://127.0.0.1:8766",
-        # oauthlib refuses plain-http token exchanges unless told the transport is local.
-        "OAUTHLIB_INSECURE_TRANSPORT": "1",
-        # The Xero stand-in (port 8767) plays Xero's identity service and Accounting API.
-        "XERO_CLIENT_ID": xero.DEMO_CLIENT_ID,
-        "XERO_CLIENT_SECRET": xero.DEMO_CLIENT_SECRET,
-        "XERO_AUTHORIZE_URL": f"{xero_base}/identity/connect/authorize",
-        "XERO_TOKEN_URL": f"{xero_base}/connect/token",
-        "XERO_IDENTITY_BASE_URL": xero_base,
-        "XERO_API_BASE_URL": f"{xero_base}/api.xro/2.0",
-        "XERO_APP_BASE_URL": xero_base,
-    }
+def sandbox_notes() -> list[str]:
+    """What to tell about the stand-ins (demo keys, how to run one by hand)."""
+    return [note for module in stand_ins() for note in module.make_run_notes()]
 
 
 class Command(BaseCommand):
@@ -66,8 +61,6 @@ class Command(BaseCommand):
         # Links in emails point at this server.
         env.setdefault("UNIFY_SITE_URL", f"http://127.0.0.1:{port}")
         if not no_sandbox:
-            from sandbox.shipstation import DEMO_API_KEY, DEMO_API_SECRET
-
             for name, value in sandbox_environment().items():
                 env.setdefault(name, value)
         call_command("migrate", interactive=False, verbosity=0)
@@ -113,15 +106,8 @@ class Command(BaseCommand):
                     time.sleep(1.5)
             self.stdout.write(self.style.SUCCESS(f"Unify is running at http://127.0.0.1:{port}/"))
             if not no_sandbox:
-                self.stdout.write(
-                    f"Sandbox ShipStation keys: API Key {DEMO_API_KEY}  "
-                    f"API Secret {DEMO_API_SECRET}"
-                )
-                self.stdout.write(
-                    "QuickBooks Desktop: Accounting > Connect QuickBooks Desktop, download the "
-                    ".qwc file, then run `.venv/bin/python -m sandbox qbwc --qwc <file>` as "
-                    "its Web Connector."
-                )
+                for note in sandbox_notes():
+                    self.stdout.write(note)
             self.stdout.write("Press Ctrl-C to stop everything.")
             while True:
                 for name, proc in processes.items():
