@@ -64,7 +64,8 @@ def qbd_bench(n: int, profile: str = "") -> None:
     from unify.tenancy.scoping import org_scope
 
     org = Organization.objects.create(name="Bench QBD", slug=f"bench-{uuid.uuid4().hex[:10]}")
-    credentials = qbd_connect(organization=org)
+    with org_scope(org.pk):  # as the connect view, under the organization's scope
+        credentials = qbd_connect(organization=org)
     base, server = serve_unify(profile)
     try:
         company = Company()
