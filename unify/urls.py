@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
+from accounting.ledgers.registry import ledger_url_patterns
 from unify.core.i18n import set_language
 from unify.tenancy import views as tenancy_views
 
@@ -41,9 +42,9 @@ urlpatterns = [
     path("ledgers/", include("accounting.oauth_urls")),
     # Provider callbacks: public, authenticated by a secret token in the path.
     path("webhooks/", include("sales.webhook_urls")),
-    # The desktop ledger's SOAP service (its Web Connector): the ticket in each call is the
-    # credential.
-    path("qbwc/", include("accounting.ledgers.qbd.soap_urls")),
+    # Ledgers' services at fixed addresses outside clients call (a desktop ledger's
+    # connector): each authenticates its own calls.
+    *ledger_url_patterns("root"),
     path("o/<slug:org_slug>/", include(tenant_patterns)),
 ]
 

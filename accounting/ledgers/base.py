@@ -418,5 +418,8 @@ class LedgerProvider(abc.ABC):
     def url_patterns(self, scope: str) -> list:
         """This ledger's own views: ``"tenant"`` ones go under ``/o/<slug>/accounting/<key>/``
         (named in the ``accounting`` namespace), ``"callback"`` ones under
-        ``/ledgers/<key>/`` (OAuth callbacks, before the generic one)."""
+        ``/ledgers/<key>/`` (OAuth callbacks, before the generic one) and ``"root"`` ones at
+        the site's root with their own paths, unprefixed and outside every organization (an
+        address an outside client is configured with, e.g. a connector's service endpoint:
+        it authenticates each call itself)."""
         return []

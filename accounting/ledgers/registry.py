@@ -52,12 +52,13 @@ def get_provider(key: str) -> LedgerProvider:
 
 
 def ledger_url_patterns(scope: str) -> list:
-    """Every registered ledger's own URL patterns for ``scope`` ("tenant" or "callback"),
-    each under its key (see ``LedgerProvider.url_patterns``)."""
+    """Every registered ledger's own URL patterns for ``scope`` ("tenant" or "callback": each
+    under its key; "root": at the site's root, as the ledger's paths say), see
+    ``LedgerProvider.url_patterns``."""
     from django.urls import include, path
 
     return [
-        path(f"{key}/", include(patterns))
+        path("" if scope == "root" else f"{key}/", include(patterns))
         for key, provider in ledger_providers().items()
         if (patterns := provider.url_patterns(scope))
     ]

@@ -79,10 +79,16 @@ class SourceProvider(abc.ABC):
     # Templates of the connect page and the "new keys" page.
     connect_template: ClassVar[str] = ""
     keys_template: ClassVar[str] = "connections/keys.html"
+    # The source's own help beside the "new keys" page: where in the source a merchant finds
+    # the credentials ("": no help).
+    keys_help_template: ClassVar[str] = ""
     # Form fields that hold the credentials (the first one carries duplicate-key errors).
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Where in the source a merchant makes new credentials (its own menu names, as shown).
     credentials_location: ClassVar[str] = ""  # may be lazy (translated menu names)
+    # How long the source's credentials last, told when it stops accepting them (one
+    # sentence naming the source; may be lazy; "": nothing to tell).
+    credentials_lifetime_note: ClassVar[str] = ""
     # The source's own limit, shared by everyone using one key pair (told when two
     # organizations connect the same keys).
     shared_requests_per_minute: ClassVar[int | None] = None

@@ -153,6 +153,7 @@ def _keys_view(request: HttpRequest, connection_id: int, *, reconnect: bool) -> 
         source.keys_template,
         {
             "connection": connection,
+            "provider": source,
             "form": form,
             "reconnect": reconnect,
             "plan_block": _reconnect_plan_block(connection) if reconnect else None,

@@ -13,7 +13,7 @@ from connections import selectors, services
 from connections.forms import PlatformForm
 from connections.models import ConnectionStatus
 from connections.sources.registry import source_provider
-from connections.views.common import _put_error, _url
+from connections.views.common import _put_error, _source_names, _sources, _url
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
 
@@ -24,16 +24,23 @@ def connection_list(request: HttpRequest) -> HttpResponse:
     overviews = selectors.connection_overviews(organization=organization)
     plan = organization.plan_rules
     in_use = sum(1 for o in overviews if o.connection.status != ConnectionStatus.DISABLED)
+    needs_keys = [
+        o.connection for o in overviews if o.connection.status == ConnectionStatus.NEEDS_CREDENTIALS
+    ]
     return render(
         request,
         "connections/list.html",
         {
             "overviews": overviews,
-            "needs_keys": [
-                o.connection
-                for o in overviews
-                if o.connection.status == ConnectionStatus.NEEDS_CREDENTIALS
+            # One banner per source: each names its source and tells how long its keys last.
+            "needs_keys_by_source": [
+                {
+                    "source": source,
+                    "connections": [c for c in needs_keys if c.provider == source.key],
+                }
+                for source in _sources(c.provider for c in needs_keys)
             ],
+            "source_names": _source_names(),
             "plan": plan,
             "connections_in_use": in_use,
             "can_add": in_use < plan.max_store_connections,

@@ -17,7 +17,7 @@ from connections import order_files, selectors, services
 from connections.forms import OrderFileForm
 from connections.models import OrderFileStatus, OrderFileUpload, StoreConnection
 from connections.sources.csv.parser import COLUMNS, template_csv
-from connections.views.common import _put_error, _url
+from connections.views.common import _put_error, _source_names, _url
 from sales.export import spreadsheet_text
 from unify.tenancy.decorators import require_role
 from unify.tenancy.models import Role
@@ -108,6 +108,9 @@ def _order_file_page(
             "error": error,
             "allowed": organization.plan_rules.shipping_expense_mode,
             "has_connection": bool(connections),
+            # The sources whose label costs are matched: those of the connections an order
+            # file can be uploaded for, or, without one yet, those Add Store offers.
+            "source_names": _source_names(c.provider for c in connections),
             "max_mb": order_files.order_file_max_bytes() // (1024 * 1024),
             "columns": [
                 {"name": name, "required": required, "help": help_text}
@@ -134,6 +137,10 @@ def order_file_result(request: HttpRequest, upload_id: int) -> HttpResponse:
         "connections/order_file_result.html",
         {
             "upload": upload,
+            # The source of the connection whose stores the file names.
+            "source_name": _source_names(
+                [upload.connection.provider] if upload.connection is not None else []
+            ),
             "problems": page,
             "problems_total": problems.count,
             "rows_read": order_files.order_file_rows_read(upload=upload),

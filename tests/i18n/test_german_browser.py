@@ -37,10 +37,13 @@ GERMAN = {
 
 
 def _words_of(page, own_data: list[str]) -> tuple[list[str], str]:
-    # The page's text without the time-zone list (city names are names, not sentences).
+    # The page's text without the time-zone list (city names are names, not sentences) and
+    # without <noscript> fallbacks: a browser running scripts shows none of them, but their
+    # markup is raw text to it (a link's address such as .../sales/summary/ read as words
+    # while htmx had not yet replaced the placeholder holding it).
     text = page.evaluate(
         """() => { const b = document.body.cloneNode(true);
-        b.querySelectorAll('select, script, style').forEach(e => e.remove());
+        b.querySelectorAll('select, script, style, noscript').forEach(e => e.remove());
         return b.innerText || b.textContent; }"""
     )
     for value in own_data:  # the merchant's and the stand-in's names are data, not sentences

@@ -76,4 +76,9 @@ class QbdProvider(LedgerProvider):
         if scope == "tenant":
             # Its setup pages, named in their own namespace (``accounting:qbd:setup``).
             return [path("", include("accounting.ledgers.qbd.urls"))]
+        if scope == "root":
+            # The SOAP service the Web Connector calls (URL name ``qbwc``): the address every
+            # Web Connector in the field is configured with (the .qwc file's AppURL) stays
+            # /qbwc/. The ticket in each call is the credential.
+            return [path("qbwc/", include("accounting.ledgers.qbd.soap_urls"))]
         return []

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounting.ledgers.qbd.adapter import PROVIDER
@@ -173,12 +174,13 @@ def qbd_catalog_request(*, connection: LedgerConnection) -> None:
 def service_url(request=None) -> str:
     """Where the Web Connector calls: the site's configured public address, else (a
     developer's machine) the address this request came to."""
+    path = reverse("qbwc")  # /qbwc/ (the provider's "root" URL patterns)
     base = settings.UNIFY_PUBLIC_BASE_URL.rstrip("/")
     if base:
-        return f"{base}/qbwc/"
+        return f"{base}{path}"
     if request is not None:
-        return request.build_absolute_uri("/qbwc/")
-    return "http://localhost:8000/qbwc/"
+        return request.build_absolute_uri(path)
+    return f"http://localhost:8000{path}"
 
 
 def url_allowed(url: str) -> bool:
@@ -196,7 +198,7 @@ def qwc_file(*, connection: LedgerConnection, request=None) -> str:
         ledger_connection=connection
     )
     url = service_url(request)
-    support = url.rsplit("/qbwc/", 1)[0] + "/"
+    support = url.rsplit(reverse("qbwc"), 1)[0] + "/"
     organization = Organization.objects.get(pk=connection.organization_id)
     fields = [
         ("AppName", f"Unify ({organization.name})"[:60]),

@@ -56,8 +56,10 @@ class ShipStationProvider(SourceProvider):
     adapter_class = ShipStationAdapter
     order_statuses = ORDER_STATUSES
     connect_template = "connections/add_shipstation.html"
+    keys_help_template = "connections/_keys_help_shipstation.html"
     secret_fields = ("api_key", "api_secret")
     credentials_location = gettext_lazy("Settings > Account > API Settings")
+    credentials_lifetime_note = gettext_lazy("ShipStation keys can expire after 3, 6 or 12 months.")
     shared_requests_per_minute = 40
     # What Unify subscribes: new or changed orders, and labels bought.
     webhook_events = ("ORDER_NOTIFY", "SHIP_NOTIFY")
