@@ -475,6 +475,10 @@ class LedgerRequestMember(OrgOwnedModel):
     batch = models.ForeignKey(LedgerRequestBatch, on_delete=models.CASCADE, related_name="members")
     key = models.CharField(max_length=64)
     b_id = models.CharField(max_length=10)
+    # When this member's outcome was read from the batch's answer and recorded on its posting.
+    # Members claimed apart (one drain holds some, another the rest) each read the replayed
+    # answer; the batch is answered once every member is.
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger request member")

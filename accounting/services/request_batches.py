@@ -44,13 +44,15 @@ def record(*, connection_id: int, body: str, members: Sequence[tuple[str, str]])
 
 
 def open_batches(*, connection_id: int, keys: Iterable[str]) -> list[OpenBatch]:
-    """The unanswered batches of this connection holding any of ``keys`` (oldest first)."""
+    """The unanswered batches of this connection holding any of ``keys`` whose outcome has
+    not been read yet (oldest first)."""
     keys = list(keys)
     if not keys:
         return []
     ids = set(
         LedgerRequestMember.objects.filter(
             key__in=keys,
+            answered_at__isnull=True,
             batch__ledger_connection_id=connection_id,
             batch__answered_at__isnull=True,
         ).values_list("batch_id", flat=True)
@@ -68,9 +70,24 @@ def open_batches(*, connection_id: int, keys: Iterable[str]) -> list[OpenBatch]:
     ]
 
 
-def mark_answered(batch_id: int) -> None:
-    """Its answer was read (every member's outcome is in the caller's hands): a member sent
-    again from now on goes in a new batch."""
-    LedgerRequestBatch.objects.filter(pk=batch_id, answered_at__isnull=True).update(
-        answered_at=timezone.now()
-    )
+def mark_answered(batch_id: int, keys: Iterable[str] | None = None) -> None:
+    """The answer was read for the members ``keys`` (their outcomes are in the caller's
+    hands), or for all of them (``None``: the whole request was refused). A member whose
+    outcome was read is sent again, if ever, in a new batch; the others, claimed by another
+    drain meanwhile, still get the identical batch again and Intuit's replay of its answer
+    (the first send may have been throttled, and this one the first to create them). The
+    batch is answered when every member is."""
+    now = timezone.now()
+    members = LedgerRequestMember.objects.filter(batch_id=batch_id, answered_at__isnull=True)
+    if keys is not None:
+        members = members.filter(key__in=list(keys))
+    members.update(answered_at=now)
+    if (
+        keys is None
+        or not LedgerRequestMember.objects.filter(
+            batch_id=batch_id, answered_at__isnull=True
+        ).exists()
+    ):
+        LedgerRequestBatch.objects.filter(pk=batch_id, answered_at__isnull=True).update(
+            answered_at=now
+        )

@@ -246,3 +246,41 @@ def test_when_the_batch_lane_comes_back_the_next_batch_is_full(org_a, qbo, batch
     assert sizes and all(size == 30 for size in sizes[:-1]), sizes
     assert sum(sizes) + _creates(qbo)["salesreceipt"] == 150
     assert qbo.count("SalesReceipt") == 150
+
+
+def test_members_of_a_throttled_batch_claimed_apart_are_posted_once(org_a, qbo, batching):
+    """A batch is throttled (429: nothing written) and stays open. Its members come back
+    apart: a drain claiming three sends the identical batch, which creates all ten, and
+    records its three. The other seven, claimed later, send it again and get Intuit's
+    replay: never a new batch that would make them twice."""
+    batching.QBO_THROTTLE_WAIT_SECONDS = 0.5
+    ledger = connect_ledger(org_a, qbo)
+    orders = _orders(org_a, 10)
+    qbo.set_duplicate_doc_number_check(False)  # only our own record may keep them single
+    qbo.inject_throttles(429, count=1, path_prefix=f"/v3/company/{qbo.realm_id}/batch")
+    with org_scope(org_a.pk):
+        posting_enqueue_orders(organization=org_a, order_ids=[o.pk for o in orders])
+    _drain(org_a, ledger)
+    assert qbo.count("SalesReceipt") == 0
+    (batch,) = LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger)
+    assert batch.answered_at is None
+    with org_scope(org_a.pk):
+        Posting.objects.update(next_attempt_at=None)
+        assert posting_drain(ledger_connection_id=ledger.pk, max_postings=3) == 3
+    assert _statuses(org_a) == Counter({"posted": 3, "pending": 7})
+    assert qbo.count("SalesReceipt") == 10  # the identical batch, written this time
+    batch.refresh_from_db()
+    assert batch.answered_at is None  # seven members have not read their outcome yet
+    _drain(org_a, ledger)
+    assert _statuses(org_a) == Counter({"posted": 10})
+    assert qbo.count("SalesReceipt") == 10
+    numbers = Counter(r["DocNumber"] for r in qbo.documents("salesreceipt"))
+    assert set(numbers.values()) == {1}
+    replayed = [e for e in qbo.events("requestid_replayed") if e["request_id"] == batch.request_id]
+    assert len(replayed) == 1
+    (batch,) = LedgerRequestBatch.all_orgs.filter(ledger_connection=ledger)
+    assert batch.answered_at is not None
+    with org_scope(org_a.pk):
+        receipts = {r["DocNumber"]: r["Id"] for r in qbo.documents("salesreceipt")}
+        for posting in Posting.objects.all():
+            assert receipts[posting.document_number] == posting.external_id

@@ -353,7 +353,11 @@ class BatchSender:
                 self.outcomes[index] = error
             return
         by_b_id = {str(i.get("bId", "")): i for i in items if isinstance(i, dict)}
-        request_batches.mark_answered(batch.batch_id)
+        # Only these members' outcomes are recorded here: members of the batch claimed by
+        # another drain read the answer (Intuit's replay) when they send it again.
+        request_batches.mark_answered(
+            batch.batch_id, keys=[self.docs[index].idempotency_key for index in mine]
+        )
         for index, b_id in mine.items():
             self.outcomes[index] = self._outcome(index, by_b_id.get(b_id))
 
