@@ -5,8 +5,9 @@ are built: a few requests for all of them instead of one or two per new name.
    (``SELECT * FROM Customer WHERE DisplayName IN (...)``; items by ``Sku IN (...)``). Intuit's
    query language takes ``IN`` with a list of values ("Query operations and syntax",
    docs/reference/provider-facts.md).
-2. What is missing is created in ``/batch`` requests of up to 30 creates, or one request
-   each when there are fewer than ``BATCH_CREATES_FROM`` (a batch request is scarcer).
+2. What is missing is created in ``/batch`` requests of up to 30 creates, or, when there
+   are fewer than ``BATCH_CREATES_FROM`` and the batch lane has no grant free, one request
+   each (a batch request is then scarcer than single ones).
    Distinct names do not depend on each other, so the rule that items of one batch do not
    see each other's results does not matter here; the documents that need them go in later
    requests.
@@ -33,6 +34,7 @@ from quickbooks import exceptions as qbe
 
 from accounting.ledgers.base import Document, ExpenseDocument, ItemRef, PartyRef, SaleDocument
 from accounting.ledgers.qbo import items as qbo_items
+from accounting.ledgers.qbo import limits as lane_limits
 from accounting.ledgers.qbo.client import QboClient, dumps
 from unify.core.ratelimit import default_backend
 
@@ -43,10 +45,10 @@ logger = logging.getLogger("unify.qbo")
 
 NAMES_PER_QUERY = 30
 CREATES_PER_BATCH = 30
-# What is missing goes in a batch request of its own from this many creates; fewer are
-# created one per request. A batch request is one of the 40 a minute, each worth 30
-# documents: spent on two or three creates it would cost more of Intuit's limits than the
-# few single requests it saves.
+# What is missing goes in a batch request of its own from this many creates; fewer only
+# while the batch lane has a grant free, else one per request. A batch request is one of the
+# 40 a minute, each worth 30 documents: while a backlog keeps the lane busy, spending one on
+# two or three creates would cost more of Intuit's limits than the single requests it saves.
 BATCH_CREATES_FROM = 15
 
 
@@ -265,8 +267,16 @@ def resolve_ahead(adapter: QboAdapter, docs: Sequence[Document], resolved: dict[
         missing = _look_up(adapter, client, wanted, resolved)
         if len(missing) >= BATCH_CREATES_FROM:
             _create(adapter, client, missing, resolved)
-        else:
+            return
+        # A few: in a batch of their own only while the batch lane has a grant free now (a
+        # fresh backlog: one request instead of several, at 10 a second), else one request
+        # each on the single lane (a busy backlog: the batch lane carries documents).
+        grant = lane_limits.try_batch_grant(str(adapter.realm_id)) if len(missing) > 1 else None
+        if grant is None:
             _create_each(adapter, client, missing, resolved)
+            return
+        with lane_limits.batch_grant_held(grant):
+            _create(adapter, client, missing, resolved)
 
     with _one_drain_at_a_time(str(adapter.realm_id)):
         adapter.call(run)
