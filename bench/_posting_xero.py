@@ -32,17 +32,11 @@ XERO_PER_MINUTE = 60
 def bench_env(base: str, db_name: str) -> dict[str, str]:
     from _support import ROOT, production_env
 
-    from sandbox.xero import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from sandbox.xero.make_run import unify_settings
 
     return {
         **production_env(db_name),
-        "XERO_CLIENT_ID": DEMO_CLIENT_ID,
-        "XERO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "XERO_AUTHORIZE_URL": f"{base}/identity/connect/authorize",
-        "XERO_TOKEN_URL": f"{base}/connect/token",
-        "XERO_IDENTITY_BASE_URL": base,
-        "XERO_API_BASE_URL": f"{base}/api.xro/2.0",
-        "XERO_APP_BASE_URL": base,
+        **unify_settings(base),
         # Limits off: budgets that never bind (and that the remaining-limit headers, which
         # the stand-in reports as 1,000,000 with its limits off, never shrink).
         "XERO_RATE_LIMIT_PER_MINUTE": "1000000",

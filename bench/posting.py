@@ -64,15 +64,11 @@ QBO_PER_MINUTE = 500
 
 
 def bench_env(qbo_base: str) -> dict[str, str]:
-    from sandbox.qbo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from sandbox.qbo.make_run import unify_settings
 
     return {
         **production_env(DB_NAME),
-        "QBO_CLIENT_ID": DEMO_CLIENT_ID,
-        "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "QBO_DISCOVERY_URL": f"{qbo_base}/.well-known/openid_configuration",
-        "QBO_API_BASE_URL": f"{qbo_base}/v3",
-        "QBO_APP_BASE_URL": qbo_base,
+        **unify_settings(qbo_base),
         "QBO_RATE_LIMIT_PER_MINUTE": "100000000",
         "PYTHONPATH": str(ROOT),
         # The QuickBooks Desktop part serves the app itself, over plain HTTP on loopback.

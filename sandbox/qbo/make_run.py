@@ -11,8 +11,8 @@ from __future__ import annotations
 from sandbox.qbo import DEFAULT_PORT, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 
-def make_run_environment() -> dict[str, str]:
-    base = f"http://127.0.0.1:{DEFAULT_PORT}"
+def unify_settings(base: str) -> dict[str, str]:
+    """The settings pointing Unify at this stand-in served at ``base`` (also the benchmarks')."""
     return {
         "QBO_CLIENT_ID": DEMO_CLIENT_ID,
         "QBO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
@@ -22,6 +22,10 @@ def make_run_environment() -> dict[str, str]:
         # oauthlib refuses plain-http token exchanges unless told the transport is local.
         "OAUTHLIB_INSECURE_TRANSPORT": "1",
     }
+
+
+def make_run_environment() -> dict[str, str]:
+    return unify_settings(f"http://127.0.0.1:{DEFAULT_PORT}")
 
 
 def make_run_notes() -> list[str]:
