@@ -95,17 +95,15 @@ def next_claim_size(adapter: QboAdapter, usual: int) -> int:
     that batch), else a few postings for the single lane. The two lanes then stay busy at
     once, and every batch but the last of a backlog is full: a drain never trickles the
     members of a batch out one per request while it waits for the batch lane."""
-    size = batch_size()
     if not _both_lanes():
-        return max(usual, size) if size > 1 else usual
-    if getattr(adapter, "held_batch_grant", None) is None:
+        return usual  # the drain claims at least a batch's worth already
+    if adapter.held_batch_grant is None:
         adapter.held_batch_grant = lane_limits.try_batch_grant(str(adapter.realm_id))
-    return size if adapter.held_batch_grant else SINGLE_LANE_CLAIM
+    return batch_size() if adapter.held_batch_grant else SINGLE_LANE_CLAIM
 
 
 def _take_held_grant(adapter: QboAdapter) -> str | None:
-    grant = getattr(adapter, "held_batch_grant", None)
-    adapter.held_batch_grant = None
+    grant, adapter.held_batch_grant = adapter.held_batch_grant, None
     return grant
 
 
